@@ -1,0 +1,56 @@
+"""Hand-built meshes for verification cases and tests (Cartesian metres, ``crs=None``)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .mesh import BoundarySegment, Mesh
+
+
+def rectangle(lx: float, ly: float, nx: int, ny: int, *, x0: float = 0.0, y0: float = 0.0, depth=None, pattern: str = "cross") -> Mesh:
+    """Triangulated rectangle [x0, x0+lx] × [y0, y0+ly] with boundaries ``west``, ``east``, ``south``, ``north``.
+
+    ``pattern``: ``"cross"`` splits each of the nx × ny quads into 4 triangles around a centre
+    node (isotropic, 4·nx·ny faces); ``"diagonal"`` into 2 along alternating diagonals
+    (2·nx·ny faces). ``depth``: callable ``depth(x, y)`` (m, positive down) or a number.
+    """
+    xs = x0 + np.linspace(0.0, lx, nx + 1)
+    ys = y0 + np.linspace(0.0, ly, ny + 1)
+    X, Y = np.meshgrid(xs, ys, indexing="xy")
+    node_x = [X.ravel()]
+    node_y = [Y.ravel()]
+    corner = lambda i, j: j * (nx + 1) + i  # noqa: E731
+    I, J = np.meshgrid(np.arange(nx), np.arange(ny), indexing="xy")
+    I, J = I.ravel(), J.ravel()
+    a, b, c, d = corner(I, J), corner(I + 1, J), corner(I + 1, J + 1), corner(I, J + 1)
+    if pattern == "cross":
+        n0 = (nx + 1) * (ny + 1)
+        centre = n0 + np.arange(I.size)
+        node_x.append(x0 + (I + 0.5) * lx / nx)
+        node_y.append(y0 + (J + 0.5) * ly / ny)
+        faces = np.concatenate(
+            [np.stack([a, b, centre], 1), np.stack([b, c, centre], 1), np.stack([c, d, centre], 1), np.stack([d, a, centre], 1)]
+        )
+    elif pattern == "diagonal":
+        alt = (I + J) % 2 == 0
+        f1 = np.where(alt[:, None], np.stack([a, b, c], 1), np.stack([a, b, d], 1))
+        f2 = np.where(alt[:, None], np.stack([a, c, d], 1), np.stack([b, c, d], 1))
+        faces = np.concatenate([f1, f2])
+    else:
+        raise ValueError(f"pattern must be 'cross' or 'diagonal', got {pattern!r}")
+    x = np.concatenate(node_x)
+    y = np.concatenate(node_y)
+    if depth is None:
+        dep = np.zeros_like(x)
+    elif callable(depth):
+        dep = np.asarray(depth(x, y), dtype=float) * np.ones_like(x)
+    else:
+        dep = np.full_like(x, float(depth))
+    ii = np.arange(nx + 1)
+    jj = np.arange(ny + 1)
+    boundaries = (
+        BoundarySegment("south", "land", corner(ii, 0)),
+        BoundarySegment("east", "land", corner(nx, jj)),
+        BoundarySegment("north", "land", corner(ii[::-1], ny)),
+        BoundarySegment("west", "land", corner(0, jj[::-1])),
+    )
+    return Mesh(x, y, faces, dep, boundaries, crs=None, name=f"rectangle {nx}x{ny} {pattern}")

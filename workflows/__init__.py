@@ -1,0 +1,1 @@
+"""Forecast systems, cycles, forcing retrieval, dask pipelines, scheduling, publishing and the CLI."""

@@ -1,0 +1,63 @@
+"""The ``coastcast`` command line: ``coastcast demo | run | mesh | validate | serve | scheduler``.
+
+Every command has ``--help``; bad input ends with a one-line reason on stderr and a non-zero exit
+status, never a traceback (set ``COASTCAST_DEBUG=1`` to see one).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+from .commands import COMMAND_MODULES
+
+log = logging.getLogger("coastcast")
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coastcast", description="On-demand coastal forecasts.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"workflows.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"workflows.commands.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("coastcast: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for the user, the traceback on request
+        if os.environ.get("COASTCAST_DEBUG"):
+            raise
+        kind = "error" if not isinstance(exc, UsageError) else "usage error"
+        print(f"coastcast {args.command}: {kind}: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, (UsageError, ValueError, FileNotFoundError, KeyError)) else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
