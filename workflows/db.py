@@ -1,0 +1,269 @@
+"""The forecast-service database: users, forecast systems, cycles and stations (SQLAlchemy 2).
+
+Plain SQLAlchemy (no Flask) so that the web app, the scheduler and the dask pipeline share one
+schema. SQLite by default (a file in the web app's instance folder), PostgreSQL by URL, e.g.
+``postgresql+psycopg://user:password@host:5432/coastcast``; the URL comes from the environment
+variable ``COASTCAST_DATABASE_URL`` when set.
+
+Durable state lives here and in the run directories, never in a process's memory: a cycle's row
+says where its files are (``run_dir``), how far it got (``progress`` 0..1) and how it ended.
+
+Typical use outside Flask::
+
+    engine = make_engine(database_url())
+    init_db(engine)
+    Session = make_session_factory(engine)
+    with Session() as s, s.begin():
+        s.add(User(email="a@b.c", password_hash=hash_password("..."), is_admin=True, is_approved=True))
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+from werkzeug.security import check_password_hash, generate_password_hash
+
+ENV_URL = "COASTCAST_DATABASE_URL"
+
+REGION_KINDS = ("gallery", "box", "upload")
+SYSTEM_STATUSES = ("draft", "active", "paused")
+CYCLE_STATUSES = ("queued", "running", "succeeded", "failed", "interrupted")
+CYCLE_ACTIVE = ("queued", "running")
+MAX_HORIZON_HOURS = 72
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as naive UTC and always returned timezone-aware (UTC).
+
+    SQLite keeps no time zone and PostgreSQL ``timestamp`` neither; storing naive UTC everywhere
+    keeps both back ends alike. Naive input is taken to be UTC already.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    """An account. New accounts wait for an administrator's approval (``is_approved``)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    systems: Mapped[list["ForecastSystem"]] = relationship(
+        back_populates="owner", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = hash_password(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+
+class ForecastSystem(Base):
+    """A forecast system: region + forcings + parameters + stations + owner.
+
+    ``status`` is ``draft`` while the wizard fills it in (``settings`` holds the wizard's answers
+    as JSON), then ``active`` (the scheduler runs it daily at ``run_hour_utc``) or ``paused``.
+    ``bbox`` is (west, south, east, north) in degrees for a drawn box. ``config_toml`` is the
+    forecast configuration (DESIGN §8) written at creation; ``data_dir`` holds the mesh, the config
+    file and the cycles' run directories.
+    """
+
+    __tablename__ = "forecast_systems"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    region_kind: Mapped[Optional[str]] = mapped_column(String(16), nullable=True)
+    bbox_west: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    bbox_south: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    bbox_east: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    bbox_north: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    mesh_path: Mapped[Optional[str]] = mapped_column(String(1024), nullable=True)
+    data_dir: Mapped[Optional[str]] = mapped_column(String(1024), nullable=True)
+    config_toml: Mapped[str] = mapped_column(Text, default="")
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    run_hour_utc: Mapped[int] = mapped_column(Integer, default=0)
+    horizon_hours: Mapped[int] = mapped_column(Integer, default=72)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    owner: Mapped[User] = relationship(back_populates="systems")
+    cycles: Mapped[list["Cycle"]] = relationship(
+        back_populates="system", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="Cycle.cycle_time.desc()",
+    )
+    stations: Mapped[list["Station"]] = relationship(
+        back_populates="system", cascade="all, delete-orphan", passive_deletes=True, order_by="Station.id"
+    )
+
+    @property
+    def bbox(self) -> Optional[tuple[float, float, float, float]]:
+        """(west, south, east, north) in degrees, or None."""
+        if self.bbox_west is None:
+            return None
+        return (self.bbox_west, self.bbox_south, self.bbox_east, self.bbox_north)
+
+    @bbox.setter
+    def bbox(self, value) -> None:
+        if value is None:
+            self.bbox_west = self.bbox_south = self.bbox_east = self.bbox_north = None
+        else:
+            self.bbox_west, self.bbox_south, self.bbox_east, self.bbox_north = (float(v) for v in value)
+
+
+class Cycle(Base):
+    """One forecast run of a system, e.g. the 2026-11-25T00Z cycle. ``progress`` is 0..1."""
+
+    __tablename__ = "cycles"
+    __table_args__ = (UniqueConstraint("system_id", "cycle_time", name="uq_cycle_system_time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("forecast_systems.id", ondelete="CASCADE"), index=True)
+    cycle_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started: Mapped[Optional[datetime]] = mapped_column(UTCDateTime, nullable=True)
+    finished: Mapped[Optional[datetime]] = mapped_column(UTCDateTime, nullable=True)
+    run_dir: Mapped[Optional[str]] = mapped_column(String(1024), nullable=True)
+    log: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+
+    system: Mapped[ForecastSystem] = relationship(back_populates="cycles")
+
+    @property
+    def label(self) -> str:
+        """The cycle's name, e.g. ``2026-11-25T00Z``."""
+        return self.cycle_time.strftime("%Y-%m-%dT%HZ")
+
+
+class Station(Base):
+    """An output station of a system: name and position (lon, lat in degrees)."""
+
+    __tablename__ = "stations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("forecast_systems.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+
+    system: Mapped[ForecastSystem] = relationship(back_populates="stations")
+
+
+def hash_password(password: str) -> str:
+    """A salted hash of ``password`` (werkzeug's scrypt)."""
+    return generate_password_hash(password)
+
+
+def database_url(instance_path: str | os.PathLike | None = None) -> str:
+    """The database URL: ``$COASTCAST_DATABASE_URL``, else SQLite in ``instance_path`` (or cwd)."""
+    url = os.environ.get(ENV_URL)
+    if url:
+        return url
+    folder = Path(instance_path) if instance_path else Path.cwd()
+    return f"sqlite:///{(folder / 'coastcast.sqlite').resolve()}"
+
+
+def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - trivial
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout (threads share it).
+
+    ``postgresql://`` URLs are given the psycopg 3 driver.
+    """
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 10})
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker:
+    """A session factory bound to ``engine`` (objects stay readable after commit)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def init_db(engine: Engine) -> None:
+    """Create every table that does not exist yet (idempotent)."""
+    Base.metadata.create_all(engine)
+
+
+def drop_db(engine: Engine) -> None:
+    """Drop every table (tests only)."""
+    Base.metadata.drop_all(engine)
+
+
+def create_user(session, email: str, password: str, *, is_admin: bool = False, is_approved: bool = False) -> User:
+    """Add a user to ``session`` (not committed). Email is stored lower-case and stripped."""
+    email = normalise_email(email)
+    if session.query(User).filter_by(email=email).first() is not None:
+        raise ValueError(f"a user with email {email} already exists")
+    user = User(email=email, password_hash=hash_password(password), is_admin=is_admin,
+                is_approved=is_approved or is_admin)
+    session.add(user)
+    return user
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
