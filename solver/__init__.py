@@ -1,4 +1,31 @@
 """coastcast's 2D shallow-water model on unstructured triangular meshes (numpy/numba/scipy/xarray only)."""
+from .boundaries import FreeOutflow, RiverDischarge, TidalElevation, Wall
 from .mesh import BoundarySegment, Mesh, MeshError
+from .model import ShallowWaterModel
+from .schedules import Callback, IterationInterval, TimeInterval
+from .simulation import NumericalInstability, Simulation
+from .state import Clock, State
+from .terms import AtmosphericPressureGradient, Coriolis, ManningFriction, UniformAtmosphere, WindStress
 
-__all__ = ["BoundarySegment", "Mesh", "MeshError"]
+__all__ = [
+    "AtmosphericPressureGradient",
+    "BoundarySegment",
+    "Callback",
+    "Clock",
+    "Coriolis",
+    "FreeOutflow",
+    "IterationInterval",
+    "ManningFriction",
+    "Mesh",
+    "MeshError",
+    "NumericalInstability",
+    "RiverDischarge",
+    "ShallowWaterModel",
+    "Simulation",
+    "State",
+    "TidalElevation",
+    "TimeInterval",
+    "UniformAtmosphere",
+    "Wall",
+    "WindStress",
+]

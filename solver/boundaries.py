@@ -1,0 +1,126 @@
+"""Boundary conditions, one class per kind, attached to named boundary segments.
+
+The model gives each condition the reconstructed interior values at the midpoints of its
+boundary edges (an :class:`EdgeStates`) and the edges' outward unit normals. A *ghost* condition
+returns the state on the outer side of each edge; the Riemann solver then computes the flux, so
+the condition acts through characteristics. A *flux* condition returns the fluxes directly.
+
+Model time ``t`` is seconds since the run's start. Values that vary along a segment are given at
+the segment's nodes (in ``node_ids`` order) and averaged to each edge.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class EdgeStates:
+    """Interior values at boundary-edge midpoints, each (n,): depth h, surface eta, bed b, velocity u, v."""
+
+    h: np.ndarray
+    eta: np.ndarray
+    b: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+
+
+class BoundaryCondition:
+    """Base class. ``kind`` is ``"ghost"`` or ``"flux"``."""
+
+    kind = "ghost"
+
+    def bind(self, edge_node_positions: np.ndarray, n_segment_nodes: int) -> None:
+        """Called once by the model: (n, 2) positions of each edge's nodes within the segment."""
+        self._positions = edge_node_positions
+        self._n_nodes = n_segment_nodes
+
+    def _at_edges(self, values):
+        v = np.asarray(values, dtype=float)
+        if v.ndim == 0:
+            return np.full(self._positions.shape[0], float(v))
+        if v.shape != (self._n_nodes,):
+            raise ValueError(
+                f"{type(self).__name__}: forcing gives {v.shape[0] if v.ndim else 1} values for a segment of {self._n_nodes} nodes"
+            )
+        return 0.5 * (v[self._positions[:, 0]] + v[self._positions[:, 1]])
+
+
+class Wall(BoundaryCondition):
+    """Impermeable, free-slip wall: the ghost mirrors the normal velocity, u_g = u − 2(u·n)n."""
+
+    def ghost(self, t, s: EdgeStates, normal, g):
+        un = s.u * normal[:, 0] + s.v * normal[:, 1]
+        return s.h, s.eta, s.u - 2.0 * un * normal[:, 0], s.v - 2.0 * un * normal[:, 1]
+
+
+class FreeOutflow(BoundaryCondition):
+    """Transmissive boundary: the ghost copies the interior (zero normal gradient)."""
+
+    def ghost(self, t, s: EdgeStates, normal, g):
+        return s.h, s.eta, s.u, s.v
+
+
+class TidalElevation(BoundaryCondition):
+    """Prescribed (tidal) elevation η_ext(t), with Flather radiation when currents are known.
+
+    ``elevation(t)`` → (n_segment_nodes,) m (or a number); ``velocity(t)`` → (u, v) m s⁻¹ or None.
+
+    * With ``velocity``: the ghost is the external state (η_ext, u_ext). The Riemann solver then
+      takes the incoming characteristic from outside and the outgoing one from inside, which for
+      linear waves is exactly Flather's condition u_n = u_n,ext + √(g/h)(η − η_ext) (Flather 1976,
+      Mém. Soc. R. Sci. Liège 10; Blayo & Debreu 2005, Ocean Modelling 9): outgoing waves leave.
+    * Without: clamped elevation through the outgoing Riemann invariant, h_g = η_ext − b,
+      u_n,g = u_n + 2(√(g h) − √(g h_g)), so the edge state has η = η_ext exactly (subcritical).
+    """
+
+    def __init__(self, elevation, velocity=None, mean_level: float = 0.0):
+        self.elevation = elevation
+        self.velocity = velocity
+        self.mean_level = mean_level
+
+    def _eta(self, t):
+        e = self.elevation(t) if callable(self.elevation) else self.elevation
+        return self._at_edges(e) + self.mean_level
+
+    def ghost(self, t, s: EdgeStates, normal, g):
+        eta_ext = self._eta(t)
+        h_g = np.maximum(eta_ext - s.b, 0.0)
+        if self.velocity is not None:
+            uv = self.velocity(t) if callable(self.velocity) else self.velocity
+            return h_g, s.b + h_g, self._at_edges(uv[0]), self._at_edges(uv[1])
+        nx, ny = normal[:, 0], normal[:, 1]
+        un = s.u * nx + s.v * ny
+        ut = -s.u * ny + s.v * nx
+        un_g = un + 2.0 * (np.sqrt(g * s.h) - np.sqrt(g * h_g))
+        return h_g, s.b + h_g, un_g * nx - ut * ny, un_g * ny + ut * nx
+
+
+class RiverDischarge(BoundaryCondition):
+    """A river inflow Q(t) (m³ s⁻¹, positive into the domain) imposed as a flux.
+
+    Q is spread over the segment's edges in proportion to L_e h_e (h_e = max(h, ``min_depth``)),
+    so the inflow velocity U = Q / Σ L_e h_e is uniform across the section and the volume entering
+    per second is exactly Q. Normal momentum enters with it (flux U² h_e); the edge's hydrostatic
+    pressure balances the interior's, as at a wall.
+    """
+
+    kind = "flux"
+
+    def __init__(self, discharge, min_depth: float = 0.1):
+        self.discharge = discharge
+        self.min_depth = min_depth
+
+    def flux(self, t, s: EdgeStates, lengths, g):
+        q = float(self.discharge(t) if callable(self.discharge) else self.discharge)
+        he = np.maximum(s.h, self.min_depth)
+        area = float(np.sum(lengths * he))
+        U = q / area
+        mass_out = -U * he
+        mom_dev = U * U * he
+        return mass_out, mom_dev, np.zeros_like(he)
+
+
+BOUNDARY_CONDITIONS = {"wall": Wall, "free-outflow": FreeOutflow, "tidal-elevation": TidalElevation, "river-discharge": RiverDischarge}
+"""Registry of boundary condition classes by name."""

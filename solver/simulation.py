@@ -1,0 +1,145 @@
+"""The time loop: a :class:`Simulation` owns the model, the state, the clock, the stop time,
+output writers and callbacks on schedules, and checks for NaN."""
+from __future__ import annotations
+
+import logging
+import math
+import time as wallclock
+
+import numpy as np
+
+from .schedules import IterationInterval
+from .state import Clock, State
+from .timestepping import TIME_STEPPERS
+
+log = logging.getLogger(__name__)
+
+
+class NumericalInstability(RuntimeError):
+    """The solution became non-finite; the message names the time, the face and its position."""
+
+
+class Simulation:
+    """Run a :class:`~solver.model.ShallowWaterModel` from ``state`` to ``stop_time``.
+
+    Parameters
+    ----------
+    model, state
+    stop_time : seconds since ``clock.start``
+    clock : Clock (start datetime, time, iteration); a new one at t = 0 by default
+    cfl : Courant number for the adaptive step (≤ 1 keeps depths non-negative)
+    dt : fixed step (s) instead of the adaptive one
+    max_dt : upper bound for the adaptive step (s)
+    time_stepper : name in :data:`solver.timestepping.TIME_STEPPERS`
+    output_writers, callbacks : dict name -> object with ``schedule`` and ``write(sim)`` / ``__call__(sim)``;
+        writers may also have ``open(sim)`` and ``close(sim)``
+    nan_check : schedule for the NaN check (None disables it; default every 10 steps)
+    """
+
+    def __init__(
+        self,
+        model,
+        state: State,
+        *,
+        stop_time: float,
+        clock: Clock | None = None,
+        cfl: float = 0.9,
+        dt: float | None = None,
+        max_dt: float = math.inf,
+        time_stepper: str = "ssp-rk2",
+        output_writers=None,
+        callbacks=None,
+        nan_check=IterationInterval(10),
+    ):
+        if time_stepper not in TIME_STEPPERS:
+            raise ValueError(f"unknown time_stepper {time_stepper!r}; choose one of {', '.join(TIME_STEPPERS)}")
+        self.model = model
+        self.state = state
+        self.clock = clock or Clock()
+        self.stop_time = float(stop_time)
+        self.cfl = cfl
+        self.fixed_dt = dt
+        self.max_dt = max_dt
+        self.stepper = TIME_STEPPERS[time_stepper](model.mesh.n_face)
+        self.output_writers = dict(output_writers or {})
+        self.callbacks = dict(callbacks or {})
+        self.nan_check = nan_check
+        self.boundary_outflow = np.zeros(model.n_segments)
+        """Volume (m³) that has left through each boundary segment since the start."""
+        self.wall_time = 0.0
+        self.last_dt = 0.0
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _scheduled(self):
+        return list(self.output_writers.values()) + list(self.callbacks.values())
+
+    def next_dt(self) -> float:
+        if self.fixed_dt is not None:
+            dt = self.fixed_dt
+        else:
+            dt = min(self.model.stable_dt(self.state, self.cfl), self.max_dt)
+        t = self.clock.time
+        target = self.stop_time
+        for obj in self._scheduled():
+            target = min(target, obj.schedule.next_time(t))
+        if not math.isfinite(dt):
+            dt = target - t
+        if t + dt > target - 1e-9 * max(1.0, abs(target)):
+            dt = target - t
+        elif t + 2 * dt > target:  # avoid a sliver step before a scheduled time
+            dt = 0.5 * (target - t)
+        return dt
+
+    def check_finite(self):
+        ok = self.state.is_finite()
+        if not ok.all():
+            i = int(np.flatnonzero(~ok)[0])
+            m = self.model.mesh
+            where = (m.face_x[i], m.face_y[i])
+            raise NumericalInstability(
+                f"non-finite state at t = {self.clock.time:.1f} s ({self.clock.datetime.isoformat()}), "
+                f"iteration {self.clock.iteration}, face {i} at ({where[0]:.6g}, {where[1]:.6g}); "
+                f"{int((~ok).sum())} faces affected"
+            )
+
+    def _act(self, initial=False):
+        for w in self.output_writers.values():
+            if initial or w.schedule.due(self.clock):
+                w.write(self)
+        for c in self.callbacks.values():
+            if initial or c.schedule.due(self.clock):
+                c(self)
+
+    # -- the loop -----------------------------------------------------------------------------
+    def time_step(self, dt: float) -> None:
+        """Advance one step of ``dt`` seconds."""
+        self.boundary_outflow += self.stepper.step(self.model, self.state, self.clock.time, dt)
+        self.clock.time += dt
+        self.clock.iteration += 1
+        self.last_dt = dt
+        if self.nan_check is not None and self.nan_check.due(self.clock):
+            self.check_finite()
+
+    def run(self) -> "Simulation":
+        """Run to ``stop_time``; writers are opened first and closed (finalised) at the end."""
+        t0 = wallclock.perf_counter()
+        for w in self.output_writers.values():
+            if hasattr(w, "open"):
+                w.open(self)
+        if self.clock.iteration == 0:
+            self._act(initial=True)
+        try:
+            while self.clock.time < self.stop_time - 1e-9 * max(1.0, self.stop_time):
+                dt = self.next_dt()
+                if dt <= 0:
+                    raise NumericalInstability(f"time step collapsed to {dt:g} s at t = {self.clock.time:.3f} s")
+                self.time_step(dt)
+                self._act()
+            if self.nan_check is not None:
+                self.check_finite()
+        finally:
+            self.wall_time += wallclock.perf_counter() - t0
+        for w in self.output_writers.values():
+            if hasattr(w, "close"):
+                w.close(self)
+        return self

@@ -1,0 +1,69 @@
+"""The prognostic state and the model clock."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+
+
+@dataclass
+class State:
+    """Conserved variables on faces: depth ``h`` (m), discharges ``hu``, ``hv`` (m² s⁻¹).
+
+    Each array has shape (n_face,), float64, contiguous. ``hu``/``hv`` are the eastward/northward
+    (or x/y) components.
+    """
+
+    h: np.ndarray
+    hu: np.ndarray
+    hv: np.ndarray
+
+    def copy(self) -> "State":
+        return State(self.h.copy(), self.hu.copy(), self.hv.copy())
+
+    def assign(self, other: "State") -> None:
+        """Copy ``other``'s values into this state's arrays (no allocation)."""
+        np.copyto(self.h, other.h)
+        np.copyto(self.hu, other.hu)
+        np.copyto(self.hv, other.hv)
+
+    @classmethod
+    def zeros(cls, n_face: int) -> "State":
+        return cls(np.zeros(n_face), np.zeros(n_face), np.zeros(n_face))
+
+    def is_finite(self) -> np.ndarray:
+        """(n_face,) True where all three variables are finite."""
+        return np.isfinite(self.h) & np.isfinite(self.hu) & np.isfinite(self.hv)
+
+
+def utc(value) -> datetime:
+    """A timezone-aware UTC datetime from an aware datetime or an ISO string with a zone.
+
+    Naive datetimes are refused: a forecast time without a zone is ambiguous.
+    """
+    if isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00")
+        value = datetime.fromisoformat(text)
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a datetime or ISO 8601 string, got {value!r}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"time {value.isoformat()} has no timezone; write it in UTC, e.g. {value.isoformat()}Z")
+    return value.astimezone(timezone.utc)
+
+
+@dataclass
+class Clock:
+    """Model time: ``time`` seconds since ``start`` (aware UTC) and the step count ``iteration``."""
+
+    start: datetime = field(default_factory=lambda: datetime(2000, 1, 1, tzinfo=timezone.utc))
+    time: float = 0.0
+    iteration: int = 0
+
+    def __post_init__(self):
+        self.start = utc(self.start)
+
+    @property
+    def datetime(self) -> datetime:
+        """The current time as an aware UTC datetime."""
+        return self.start + timedelta(seconds=self.time)

@@ -1,0 +1,18 @@
+"""Physics terms of the momentum equations, one class per term, passed to the model as keywords.
+
+``None`` means the term is absent. An explicit term has ``momentum_tendency(model, h, u, v, wet, t)``
+returning (n_face,) x and y contributions to d(hu)/dt, d(hv)/dt in m² s⁻²; an implicit term has
+``implicit_update(model, state, dt)`` applied after each explicit stage.
+"""
+from .atmosphere import AtmosphereSample, AtmosphericPressureGradient, UniformAtmosphere, WindStress
+from .coriolis import Coriolis
+from .friction import ManningFriction
+
+__all__ = [
+    "AtmosphereSample",
+    "AtmosphericPressureGradient",
+    "Coriolis",
+    "ManningFriction",
+    "UniformAtmosphere",
+    "WindStress",
+]
