@@ -1,0 +1,174 @@
+"""``restart.nc``: the exact model state for a hot start (the next cycle, or a resumed segment).
+
+The file holds the conserved variables h, hu, hv (float64, bit-exact) on faces, the clock
+(start as ISO 8601 UTC, time in s since start, iteration), the accumulated boundary outflow, and a
+fingerprint of the mesh: n_face, n_node and a SHA-256 of the connectivity and node coordinates.
+:func:`load_restart` refuses a file written for another mesh.
+
+A hot start reproduces an uninterrupted run bit for bit when the restarted
+:class:`~solver.simulation.Simulation` has the same settings and schedules (they decide where
+steps are shortened to land on output times).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from ..schedules import TimeInterval
+from ..state import Clock, State
+from .cf import PartFile, coastcast_version, global_attributes, time_attributes
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+
+
+class RestartError(ValueError):
+    """A restart file that cannot be used with this model; one-line message."""
+
+
+def mesh_fingerprint(mesh) -> str:
+    """SHA-256 (hex) of the mesh's face_node_connectivity (int64) and node_x, node_y (float64)."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(mesh.face_node_connectivity, dtype="<i8").tobytes())
+    h.update(np.ascontiguousarray(mesh.node_x, dtype="<f8").tobytes())
+    h.update(np.ascontiguousarray(mesh.node_y, dtype="<f8").tobytes())
+    return h.hexdigest()
+
+
+def _depth_hash(mesh) -> str:
+    return hashlib.sha256(np.ascontiguousarray(mesh.depth, dtype="<f8").tobytes()).hexdigest()
+
+
+def write_restart(path, simulation) -> Path:
+    """Write ``simulation``'s state and clock to ``path`` (via ``<path>.part`` and a rename)."""
+    mesh = simulation.model.mesh
+    clock = simulation.clock
+    state = simulation.state
+    f = PartFile(path)
+    ds = f.create()
+    try:
+        ds.setncatts(
+            global_attributes(
+                title="coastcast restart (hot start) state",
+                institution="coastcast",
+                comment="exact float64 conserved variables on mesh faces; read with solver.output.load_restart",
+                source_detail="solver.output.checkpoint.Checkpointer",
+                extra={
+                    "Conventions": "CF-1.11",
+                    "coastcast_restart_format": np.int32(FORMAT_VERSION),
+                    "coastcast_version": coastcast_version(),
+                    "clock_start": clock.start.isoformat(),
+                    "clock_iteration": np.int64(clock.iteration),
+                    "mesh_name": mesh.name or "",
+                    "mesh_n_face": np.int64(mesh.n_face),
+                    "mesh_n_node": np.int64(mesh.n_node),
+                    "mesh_fingerprint": mesh_fingerprint(mesh),
+                    "mesh_depth_sha256": _depth_hash(mesh),
+                },
+            )
+        )
+        ds.createDimension("nMesh2_face", mesh.n_face)
+        t = ds.createVariable("time", "f8")
+        t.setncatts(time_attributes(clock.start))
+        t.assignValue(clock.time)
+        for name, arr, attrs in (
+            ("h", state.h, {"standard_name": "sea_floor_depth_below_sea_surface", "long_name": "water depth on faces", "units": "m"}),
+            ("hu", state.hu, {"long_name": "depth-integrated x (eastward) discharge on faces", "units": "m2 s-1"}),
+            ("hv", state.hv, {"long_name": "depth-integrated y (northward) discharge on faces", "units": "m2 s-1"}),
+        ):
+            v = ds.createVariable(name, "f8", ("nMesh2_face",), zlib=True, complevel=1, shuffle=True)
+            v.setncatts(attrs)
+            v[:] = arr
+        nseg = np.asarray(getattr(simulation, "boundary_outflow", np.zeros(0)), dtype=np.float64)
+        ds.createDimension("boundary_segment", nseg.size)
+        b = ds.createVariable("boundary_outflow", "f8", ("boundary_segment",))
+        b.setncatts({"long_name": "volume that has left through each named boundary segment since the start", "units": "m3"})
+        b[:] = nseg
+    except BaseException:
+        f.abort()
+        raise
+    return f.publish()
+
+
+class Checkpointer:
+    """Output writer that overwrites ``restart.nc`` with the current state every ``schedule``.
+
+    The default schedule is every 6 hours of model time. The file is replaced atomically, so a
+    crash during a write leaves the previous checkpoint intact. Use ``write_initial=False`` (default)
+    to skip the checkpoint at t = 0 of a cold start.
+    """
+
+    def __init__(self, path, schedule=None, *, write_initial: bool = False, write_final: bool = True):
+        self.path = Path(path)
+        self.schedule = schedule or TimeInterval(6 * 3600.0)
+        self.write_initial = write_initial
+        self.write_final = write_final
+        self.n_written = 0
+
+    def write(self, simulation) -> None:
+        if simulation.clock.iteration == 0 and not self.write_initial:
+            return
+        write_restart(self.path, simulation)
+        self.n_written += 1
+        log.info("checkpoint at t = %.1f s (iteration %d) -> %s", simulation.clock.time, simulation.clock.iteration, self.path)
+
+    def close(self, simulation) -> None:
+        """Write the final state too (unless the last scheduled write was at this very step)."""
+        if self.write_final and not (self.schedule.due(simulation.clock) and self.n_written):
+            self.write(simulation)
+
+
+def load_restart(path, model) -> tuple[State, Clock]:
+    """Read ``restart.nc`` for ``model``: returns (State, Clock) exactly as they were written.
+
+    Raises :class:`RestartError` (one line) when the file is missing, malformed or was written
+    for another mesh.
+    """
+    import netCDF4
+
+    path = Path(path)
+    if not path.is_file():
+        raise RestartError(f"restart file {path} does not exist")
+    mesh = model.mesh
+    try:
+        ds = netCDF4.Dataset(path, "r")
+    except OSError as exc:
+        raise RestartError(f"restart file {path} is not a readable NetCDF file ({exc})") from None
+    with ds:
+        missing = [k for k in ("clock_start", "clock_iteration", "mesh_n_face", "mesh_n_node", "mesh_fingerprint") if k not in ds.ncattrs()]
+        missing += [k for k in ("time", "h", "hu", "hv") if k not in ds.variables]
+        if missing:
+            raise RestartError(f"restart file {path} lacks {', '.join(missing)}: not a coastcast restart file")
+        nf, nn, fp = int(ds.mesh_n_face), int(ds.mesh_n_node), str(ds.mesh_fingerprint)
+        here = mesh_fingerprint(mesh)
+        if (nf, nn, fp) != (mesh.n_face, mesh.n_node, here):
+            raise RestartError(
+                f"restart file {path} was written for mesh {ds.mesh_name!r} (n_face={nf}, n_node={nn}, "
+                f"fingerprint {fp[:12]}) but the model's mesh {mesh.name!r} has n_face={mesh.n_face}, "
+                f"n_node={mesh.n_node}, fingerprint {here[:12]}; a hot start needs the same mesh"
+            )
+        if "mesh_depth_sha256" in ds.ncattrs() and str(ds.mesh_depth_sha256) != _depth_hash(mesh):
+            log.warning("restart file %s was written with another bathymetry on the same mesh", path)
+        arrays = {}
+        for k in ("h", "hu", "hv"):
+            v = ds[k]
+            v.set_auto_mask(False)
+            arrays[k] = np.ascontiguousarray(v[:], dtype=np.float64)
+        tv = ds["time"]
+        tv.set_auto_mask(False)
+        time = float(tv[...])
+        clock = Clock(start=datetime.fromisoformat(str(ds.clock_start)), time=time, iteration=int(ds.clock_iteration))
+    return State(arrays["h"], arrays["hu"], arrays["hv"]), clock
+
+
+def load_boundary_outflow(path) -> np.ndarray:
+    """(n_segment,) accumulated boundary outflow (m³) stored in a restart file."""
+    import netCDF4
+
+    with netCDF4.Dataset(path, "r") as ds:
+        return np.asarray(ds["boundary_outflow"][:], dtype=np.float64)

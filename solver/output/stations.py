@@ -1,0 +1,293 @@
+"""``stations.nc``: water level and depth-averaged velocity at named stations (CF discrete
+sampling geometry, ``featureType = "timeSeries"``, orthogonal multidimensional representation)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..schedules import TimeInterval
+from ..state import utc
+from .cf import FILL_FLOAT, PartFile, datum as _datum, global_attributes, seconds_since, time_attributes
+
+log = logging.getLogger(__name__)
+
+
+class StationError(ValueError):
+    """A station that cannot be sampled (outside the mesh, dry, malformed); one-line message."""
+
+
+def _barycentric(px, py, x, y):
+    """Barycentric coordinates (…, 3) of points (px, py) in triangles with corners x, y (…, 3)."""
+    x0, x1, x2 = x[..., 0], x[..., 1], x[..., 2]
+    y0, y1, y2 = y[..., 0], y[..., 1], y[..., 2]
+    det = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
+    l1 = ((px - x0) * (y2 - y0) - (x2 - x0) * (py - y0)) / det
+    l2 = ((x1 - x0) * (py - y0) - (px - x0) * (y1 - y0)) / det
+    return np.stack([1.0 - l1 - l2, l1, l2], axis=-1)
+
+
+def locate_points(mesh, x, y, *, candidates: int = 16) -> np.ndarray:
+    """The face containing each point, -1 where a point lies outside the mesh.
+
+    ``x, y``: (n,) in the mesh's own coordinates (degrees or metres). Candidates are the
+    ``candidates`` faces with the nearest centroids (scipy cKDTree); a point none of them contains
+    is tested against every face. A point on a shared edge gets one of the faces (the first found).
+    Returns (n,) int64.
+    """
+    px = np.atleast_1d(np.asarray(x, dtype=np.float64))
+    py = np.atleast_1d(np.asarray(y, dtype=np.float64))
+    f = mesh.face_node_connectivity
+    nx, ny = mesh.node_x[f], mesh.node_y[f]
+    tol = -1e-12  # barycentric tolerance: points on edges count as inside
+    k = min(candidates, mesh.n_face)
+    _, cand = cKDTree(np.column_stack([mesh.face_x, mesh.face_y])).query(np.column_stack([px, py]), k=k)
+    cand = np.asarray(cand).reshape(px.size, k)
+    lam = _barycentric(px[:, None], py[:, None], nx[cand], ny[cand])
+    inside = (lam >= tol).all(axis=-1)
+    found = inside.any(axis=1)
+    out = np.where(found, cand[np.arange(px.size), inside.argmax(axis=1)], -1)
+    for i in np.flatnonzero(~found):
+        lam = _barycentric(px[i], py[i], nx, ny)
+        hit = np.flatnonzero((lam >= tol).all(axis=-1))
+        if hit.size:
+            out[i] = hit[0]
+    return out.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Station:
+    """A named station at (x, y): lon/lat degrees, or metres on a Cartesian mesh."""
+
+    name: str
+    x: float
+    y: float
+
+
+def _parse_stations(stations) -> tuple[Station, ...]:
+    out = []
+    for k, s in enumerate(stations):
+        if isinstance(s, Station):
+            out.append(s)
+            continue
+        try:
+            name, x, y = s
+            st = Station(str(name), float(x), float(y))
+        except (TypeError, ValueError):
+            raise StationError(f"station {k}: expected (name, lon, lat), got {s!r}") from None
+        if not (np.isfinite(st.x) and np.isfinite(st.y)):
+            raise StationError(f"station {st.name!r}: position ({st.x}, {st.y}) is not finite")
+        out.append(st)
+    if not out:
+        raise StationError("no stations given")
+    names = [s.name for s in out]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise StationError(f"station names must be unique; repeated: {', '.join(map(repr, dup))}")
+    return tuple(out)
+
+
+class StationWriter:
+    """Sample the model at stations every ``schedule`` and write ``stations.nc``.
+
+    Parameters
+    ----------
+    path : final file name; records go to ``<path>.part``, renamed in ``close``
+    schedule : default every 10 minutes of model time
+    stations : sequence of (name, lon, lat) — (name, x, y) in metres for a Cartesian mesh
+    mesh : locate the stations now (errors at construction); otherwise in ``open``
+    allow_dry : accept stations whose face is dry at the start (intertidal gauges)
+    start, datum, title, institution, comment : as for :class:`~solver.output.UGRIDFieldWriter`
+
+    Each station takes the values of the face that contains it (the model is cell-centred):
+    ``zeta`` = h + z_b of that face (fill value while it is dry), ``u``, ``v`` its depth-averaged
+    velocity (0 while dry). Variables are (station, time), float32.
+    """
+
+    def __init__(
+        self,
+        path,
+        schedule=None,
+        stations=(),
+        *,
+        mesh=None,
+        allow_dry: bool = False,
+        start=None,
+        datum: str = "mean sea level",
+        compression: int = 4,
+        title: str = "coastcast station time series",
+        institution: str = "coastcast",
+        comment: str = "",
+    ):
+        self.path = Path(path)
+        self.schedule = schedule or TimeInterval(600.0)
+        self.stations = _parse_stations(stations)
+        self.allow_dry = allow_dry
+        self.start = None if start is None else utc(start)
+        self.datum = _datum(datum)
+        self.compression = int(compression)
+        self.title = title
+        self.institution = institution
+        self.comment = comment
+        self._file = PartFile(self.path)
+        self._ds = None
+        self._record = 0
+        self.faces = None
+        """(n_station,) face index of each station, once located."""
+        self._mesh = None
+        if mesh is not None:
+            self.locate(mesh)
+
+    @property
+    def part_path(self) -> Path:
+        return self._file.part
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.stations]
+
+    def _mesh_xy(self, mesh):
+        x = np.array([s.x for s in self.stations])
+        y = np.array([s.y for s in self.stations])
+        if mesh.crs is None or mesh.is_geographic:
+            return x, y
+        from pyproj import Transformer
+
+        t = Transformer.from_crs("EPSG:4326", mesh.crs, always_xy=True)
+        return tuple(np.asarray(a) for a in t.transform(x, y))
+
+    def locate(self, mesh) -> np.ndarray:
+        """Find each station's face; a station outside the mesh raises :class:`StationError`."""
+        x, y = self._mesh_xy(mesh)
+        faces = locate_points(mesh, x, y)
+        unit = "m" if mesh.crs is None else "°"
+        for s, f in zip(self.stations, faces):
+            if f < 0:
+                raise StationError(
+                    f"station {s.name!r} at ({s.x:.6g}{unit}, {s.y:.6g}{unit}) lies outside mesh {mesh.name or '(unnamed)'!r}"
+                )
+        self.faces = faces
+        self._mesh = mesh
+        return faces
+
+    # -- writer protocol ----------------------------------------------------------------------
+    def open(self, simulation) -> None:
+        model = simulation.model
+        mesh = model.mesh
+        if self.faces is None or self._mesh is not mesh:
+            self.locate(mesh)
+        dry = simulation.state.h[self.faces] <= model.dry_depth
+        if dry.any() and not self.allow_dry:
+            i = int(np.flatnonzero(dry)[0])
+            s = self.stations[i]
+            f = int(self.faces[i])
+            raise StationError(
+                f"station {s.name!r} at ({s.x:.6g}, {s.y:.6g}) lies in face {f}, dry at the start "
+                f"(bed {model.bed[f]:+.3f} m); move it into the water or pass allow_dry=True"
+            )
+        start = self.start or simulation.clock.start
+        self._start = start
+        geographic = mesh.crs is not None
+        ds = self._file.create()
+        ds.setncatts(
+            global_attributes(
+                title=self.title,
+                institution=self.institution,
+                comment=(
+                    "Values of the model face (cell-centred finite volume) containing each station; "
+                    "zeta is the fill value and u, v are 0 while that face is dry."
+                    + (" " + self.comment if self.comment else "")
+                ),
+                source_detail="solver.output.stations.StationWriter",
+                extra={"featureType": "timeSeries", "Conventions": "CF-1.11"},
+            )
+        )
+        n = len(self.stations)
+        strlen = max(1, max(len(s.name.encode("utf-8")) for s in self.stations))
+        ds.createDimension("station", n)
+        ds.createDimension("name_strlen", strlen)
+        ds.createDimension("time", None)
+        v = ds.createVariable("station_name", "S1", ("station", "name_strlen"))
+        v.setncatts({"long_name": "station name", "cf_role": "timeseries_id"})
+        import netCDF4
+
+        v[:] = netCDF4.stringtochar(np.array([s.name.encode("utf-8") for s in self.stations], dtype=f"S{strlen}"))
+        if geographic:
+            cx, cy = ("lon", "lat")
+            ax = {"standard_name": "longitude", "long_name": "station longitude", "units": "degrees_east"}
+            ay = {"standard_name": "latitude", "long_name": "station latitude", "units": "degrees_north"}
+        else:
+            cx, cy = ("x", "y")
+            ax = {"standard_name": "projection_x_coordinate", "long_name": "station x (Cartesian)", "units": "m"}
+            ay = {"standard_name": "projection_y_coordinate", "long_name": "station y (Cartesian)", "units": "m"}
+        for name, attrs, vals in ((cx, ax, [s.x for s in self.stations]), (cy, ay, [s.y for s in self.stations])):
+            c = ds.createVariable(name, "f8", ("station",))
+            c.setncatts(attrs)
+            c[:] = vals
+        fi = ds.createVariable("face_index", "i4", ("station",))
+        fi.setncatts({"long_name": "0-based index of the mesh face sampled for each station"})
+        fi[:] = self.faces.astype(np.int32)
+        dp = ds.createVariable("depth", "f4", ("station",))
+        dp.setncatts(
+            {
+                "standard_name": self.datum.depth_standard_name,
+                "long_name": f"model still-water depth below {self.datum.name} at the station's face",
+                "units": "m",
+                "positive": "down",
+                "coordinates": f"{cy} {cx} station_name",
+            }
+        )
+        dp[:] = np.asarray(-model.bed[self.faces], dtype=np.float32)
+        t = ds.createVariable("time", "f8", ("time",))
+        t.setncatts(time_attributes(start))
+        if geographic and mesh.is_geographic:
+            vel = (("barotropic_eastward_sea_water_velocity", "eastward"), ("barotropic_northward_sea_water_velocity", "northward"))
+        else:
+            vel = (("barotropic_sea_water_x_velocity", "x"), ("barotropic_sea_water_y_velocity", "y"))
+        z = dict(zlib=True, complevel=self.compression, shuffle=True) if self.compression else {}
+        coords = f"time {cy} {cx} station_name"
+        for name, attrs in (
+            ("zeta", {"standard_name": self.datum.elevation_standard_name, "long_name": f"water level above {self.datum.name}", "units": "m"}),
+            ("u", {"standard_name": vel[0][0], "long_name": f"depth-averaged {vel[0][1]} velocity", "units": "m s-1"}),
+            ("v", {"standard_name": vel[1][0], "long_name": f"depth-averaged {vel[1][1]} velocity", "units": "m s-1"}),
+        ):
+            var = ds.createVariable(name, "f4", ("station", "time"), fill_value=FILL_FLOAT, chunksizes=(n, 256), **z)
+            var.setncatts({**attrs, "coordinates": coords})
+        self._ds = ds
+        self._record = 0
+
+    def sample(self, simulation):
+        """(zeta, u, v) at the stations now, (n_station,) float64 each; zeta NaN where dry."""
+        model = simulation.model
+        state = simulation.state
+        f = self.faces
+        wet = state.h[f] > model.dry_depth
+        u, v = model.velocity(state)
+        return np.where(wet, model.eta(state)[f], np.nan), u[f], v[f]
+
+    def write(self, simulation) -> None:
+        if self._ds is None:
+            self.open(simulation)
+        zeta, u, v = self.sample(simulation)
+        ds = self._ds
+        i = self._record
+        ds["time"][i] = seconds_since(simulation.clock, self._start)
+        ds["zeta"][:, i] = np.where(np.isnan(zeta), FILL_FLOAT, zeta).astype(np.float32)
+        ds["u"][:, i] = u.astype(np.float32)
+        ds["v"][:, i] = v.astype(np.float32)
+        self._record += 1
+
+    def close(self, simulation=None) -> Path:
+        if self._ds is None:
+            if simulation is None:
+                raise RuntimeError(f"{self.path}: close() before any record was written")
+            self.open(simulation)
+        self._ds = None
+        return self._file.publish()
+
+    def abort(self) -> None:
+        self._ds = None
+        self._file.abort()

@@ -1,0 +1,128 @@
+"""The UGRID-1.0 mesh topology shared by the output files (``fields.nc``, ``max.nc``).
+
+Layout (verified with compliance-checker cf:1.11 and ugrid-checker)::
+
+    dimensions: nMesh2_node, nMesh2_face, nMesh2_face_nodes = 3
+    int mesh2d                       cf_role = "mesh_topology", topology_dimension = 2, ...
+    int mesh2d_face_nodes(nMesh2_face, nMesh2_face_nodes)   anticlockwise, start_index = 0
+    double mesh2d_node_x/_y(nMesh2_node), mesh2d_face_x/_y(nMesh2_face)
+    float depth(nMesh2_node), depth_face(nMesh2_face)        positive down
+
+Coordinates are longitude/latitude (degrees) for geographic meshes and for projected meshes
+(converted with pyproj, the projected CRS is recorded in ``mesh2d:coastcast_crs``); a Cartesian
+mesh (``crs=None``) gets x/y in metres with the standard names ``projection_x_coordinate`` /
+``projection_y_coordinate``. Face coordinates are the centroids.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TOPOLOGY = "mesh2d"
+NODE_DIM = "nMesh2_node"
+FACE_DIM = "nMesh2_face"
+FACE_NODES_DIM = "nMesh2_face_nodes"
+NODE_COORDINATES = "mesh2d_node_x mesh2d_node_y"
+FACE_COORDINATES = "mesh2d_face_x mesh2d_face_y"
+
+
+@dataclass(frozen=True)
+class Coordinates:
+    """Node and face coordinates as written: (n_node,) and (n_face,) arrays, with their kind."""
+
+    node_x: np.ndarray
+    node_y: np.ndarray
+    face_x: np.ndarray
+    face_y: np.ndarray
+    geographic: bool
+    """True: longitude/latitude degrees; False: Cartesian x/y metres."""
+
+
+def output_coordinates(mesh) -> Coordinates:
+    """Longitude/latitude of nodes and face centroids, or x/y metres for a Cartesian mesh."""
+    ll = mesh.node_lonlat
+    if ll is None:
+        return Coordinates(mesh.node_x, mesh.node_y, mesh.face_x, mesh.face_y, False)
+    flon, flat = mesh.face_lonlat
+    return Coordinates(np.asarray(ll[0]), np.asarray(ll[1]), np.asarray(flon), np.asarray(flat), True)
+
+
+def _coord_attrs(geographic: bool, axis: str, where: str) -> dict:
+    if geographic:
+        if axis == "x":
+            return {"standard_name": "longitude", "units": "degrees_east", "long_name": f"longitude of mesh {where}"}
+        return {"standard_name": "latitude", "units": "degrees_north", "long_name": f"latitude of mesh {where}"}
+    return {
+        "standard_name": f"projection_{axis}_coordinate",
+        "units": "m",
+        "long_name": f"{axis} of mesh {where} (Cartesian metres)",
+    }
+
+
+def write_topology(ds, mesh, datum, *, compression: int = 4) -> Coordinates:
+    """Create the dimensions, the ``mesh2d`` topology, coordinates and depth in a netCDF4.Dataset.
+
+    ``datum``: a :class:`solver.output.cf.Datum` naming the depth variables. Returns the written
+    :class:`Coordinates`.
+    """
+    c = output_coordinates(mesh)
+    ds.createDimension(NODE_DIM, mesh.n_node)
+    ds.createDimension(FACE_DIM, mesh.n_face)
+    ds.createDimension(FACE_NODES_DIM, 3)
+    zlib = dict(zlib=compression > 0, complevel=max(1, min(int(compression), 9)), shuffle=True) if compression else {}
+
+    topo = ds.createVariable(TOPOLOGY, "i4")
+    topo.setncatts(
+        {
+            "cf_role": "mesh_topology",
+            "long_name": "Topology data of 2D unstructured mesh",
+            "topology_dimension": np.int32(2),
+            "node_coordinates": NODE_COORDINATES,
+            "face_node_connectivity": "mesh2d_face_nodes",
+            "face_dimension": FACE_DIM,
+            "face_coordinates": FACE_COORDINATES,
+            "coastcast_mesh_name": mesh.name or "",
+            "coastcast_crs": "cartesian" if mesh.crs is None else str(mesh.crs),
+        }
+    )
+    topo.assignValue(np.int32(0))
+
+    fn = ds.createVariable("mesh2d_face_nodes", "i4", (FACE_DIM, FACE_NODES_DIM), **zlib)
+    fn.setncatts(
+        {
+            "cf_role": "face_node_connectivity",
+            "long_name": "Maps every triangular face to its three corner nodes (anticlockwise)",
+            "start_index": np.int32(0),
+        }
+    )
+    fn[:] = np.asarray(mesh.face_node_connectivity, dtype=np.int32)
+
+    for name, dim, values, axis, where in (
+        ("mesh2d_node_x", NODE_DIM, c.node_x, "x", "nodes"),
+        ("mesh2d_node_y", NODE_DIM, c.node_y, "y", "nodes"),
+        ("mesh2d_face_x", FACE_DIM, c.face_x, "x", "face centroids"),
+        ("mesh2d_face_y", FACE_DIM, c.face_y, "y", "face centroids"),
+    ):
+        v = ds.createVariable(name, "f8", (dim,), **zlib)
+        v.setncatts(_coord_attrs(c.geographic, axis, where))
+        v[:] = values
+
+    for name, dim, values, location, coords in (
+        ("depth", NODE_DIM, mesh.depth, "node", NODE_COORDINATES),
+        ("depth_face", FACE_DIM, mesh.face_depth, "face", FACE_COORDINATES),
+    ):
+        v = ds.createVariable(name, "f4", (dim,), **zlib)
+        v.setncatts(
+            {
+                "standard_name": datum.depth_standard_name,
+                "long_name": f"still-water depth below {datum.name} at mesh {location}s (negative on land)",
+                "units": "m",
+                "positive": "down",
+                "mesh": TOPOLOGY,
+                "location": location,
+                "coordinates": coords,
+            }
+        )
+        v[:] = np.asarray(values, dtype=np.float32)
+    return c
