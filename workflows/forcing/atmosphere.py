@@ -342,7 +342,7 @@ class AtmosphereConfig:
         return cls(**kw)
 
 
-def _as_config(config, cache_dir) -> AtmosphereConfig:
+def _as_config(config) -> AtmosphereConfig:
     if isinstance(config, AtmosphereConfig):
         return config
     return AtmosphereConfig.from_mapping(config)
@@ -369,7 +369,7 @@ def build_atmosphere(config, node_lon, node_lat, start: datetime, hours: float, 
     reason it failed) and ``message`` (a sentence for users). With ``fallback = false`` a failure
     raises :class:`AtmosphereError` instead.
     """
-    cfg = _as_config(config, cache_dir)
+    cfg = _as_config(config)
     start = _utc(start)
     end = start + timedelta(hours=float(hours))
     attempts: list[dict] = []
