@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -180,7 +180,7 @@ class GriddedAtmosphere:
             u, v, p = self._record(k + int(w))
             return AtmosphereSample(u.copy(), v.copy(), p.copy())
         a, b = self._record(k), self._record(k + 1)
-        return AtmosphereSample(*(x + w * (y - x) for x, y in zip(a, b)))
+        return AtmosphereSample(*(x + w * (y - x) for x, y in zip(a, b, strict=True)))
 
     def describe(self) -> dict:
         return {"path": self.name, "records": int(self.times_s.size), "first": _iso(self.record_times[0]),
@@ -328,7 +328,8 @@ class AtmosphereConfig:
             try:
                 c = datetime.fromisoformat(kw["cycle"].replace("Z", "+00:00"))
             except ValueError:
-                raise AtmosphereError(f"{where}: cycle {kw['cycle']!r} is not an ISO time like 2026-11-25T00:00Z") from None
+                raise AtmosphereError(f"{where}: cycle {kw['cycle']!r} is not an ISO time "
+                                      "like 2026-11-25T00:00Z") from None
             kw["cycle"] = c if c.tzinfo else c.replace(tzinfo=timezone.utc)
         if "fallback_cycles_hours" in kw:
             kw["fallback_cycles_hours"] = tuple(int(h) for h in kw["fallback_cycles_hours"])

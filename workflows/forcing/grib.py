@@ -81,7 +81,8 @@ class GribRecords:
                 try:
                     h = ec.codes_grib_new_from_file(fh)
                 except ec.GribInternalError as exc:
-                    raise AtmosphereError(f"{path}: corrupt or truncated GRIB after {n} good messages ({exc})") from None
+                    raise AtmosphereError(f"{path}: corrupt or truncated GRIB after {n} good messages "
+                                          f"({exc})") from None
                 if h is None:
                     break
                 n += 1
