@@ -193,6 +193,12 @@ def test_netcdf_errors_are_one_line_and_name_the_problem(tmp_path):
     ds.to_netcdf(tmp_path / "liar2.nc")
     one_line_error(lambda: CFNetCDFAtmosphere(tmp_path / "liar2.nc", nl, na, START).sample(0.0),
                    "liar2.nc", "record 2026-11-25T00:00Z", "not a plausible mean-sea-level pressure")
+    masked = xr.open_dataset(write_cf(tmp_path / "m.nc", lon, lat, hourly(3))).load()
+    masked["v10"][1, 3, 3] = np.nan  # lat 47, lon -3: a land-masked point next to node 0
+    masked.to_netcdf(tmp_path / "m2.nc")
+    nan_src = CFNetCDFAtmosphere(tmp_path / "m2.nc", nl, [47.5], START)
+    np.testing.assert_allclose(nan_src.sample(0.0).v10, v_ref(-3.0, 47.5, 0.0), atol=1e-12)  # record 0 is fine
+    one_line_error(lambda: nan_src.sample(1800.0), "m2.nc", "record 2026-11-25T01:00Z", "v10 is missing", "node 0")
     ok = write_cf(tmp_path / "ok.nc", lon, lat, hourly(7))
     one_line_error(lambda: CFNetCDFAtmosphere(ok, [-3.0, -2.0, 1.5], [47.0, 45.0, 46.0], START),
                    "ok.nc", "node 2 at lon 1.5000, lat 46.0000", "outside the grid", "1 of 3 nodes")
