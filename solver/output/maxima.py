@@ -41,8 +41,8 @@ class MaximaWriter:
 
     Face values are the model's; node values are the area-weighted averages over wet faces used
     in ``fields.nc`` (see :class:`~solver.output.NodeAverager`), and the node speed is
-    |(ubar, vbar)| of the averaged velocity. Only wet times count for the water level; a node or
-    face never wet has the fill value. Variables: ``zeta_max``, ``zeta_max_time``, ``speed_max``,
+    |(ubar, vbar)| of the averaged velocity. Only wet times count; a node or face never wet has the
+    fill value. Variables: ``zeta_max``, ``zeta_max_time``, ``speed_max``,
     ``speed_max_time`` (nMesh2_node) and the same with ``_face`` (nMesh2_face).
     """
 
@@ -103,9 +103,9 @@ class MaximaWriter:
         u, v = model.velocity(state)
         node_wet, (zn, un, vn) = self._averager(wet, eta, u, v)
         self.zeta.update(zn, node_wet, t)
-        self.speed.update(np.where(node_wet, np.hypot(un, vn), 0.0), np.ones_like(node_wet), t)
+        self.speed.update(np.where(node_wet, np.hypot(un, vn), 0.0), node_wet, t)
         self.zeta_face.update(eta, wet, t)
-        self.speed_face.update(np.hypot(u, v), np.ones_like(wet), t)
+        self.speed_face.update(np.hypot(u, v), wet, t)
         if self.first_time is None:
             self.first_time = t
         self.last_time = t
@@ -134,7 +134,7 @@ class MaximaWriter:
                 title=self.title,
                 institution=self.institution,
                 comment=(
-                    f"Maxima over {self.n_samples} samples between the times in time_bnds. Node values are "
+                    f"Maxima over {self.n_samples} samples from time_coverage_start to time_coverage_end. Node values are "
                     "area-weighted averages over the wet faces around each node; never-wet nodes and faces "
                     "hold the fill value." + (" " + self.comment if self.comment else "")
                 ),
@@ -146,13 +146,10 @@ class MaximaWriter:
             )
         )
         write_topology(ds, self._mesh, self.datum, compression=self.compression)
-        ds.createDimension("nv", 2)
         tattrs = time_attributes(self._start)
         t = ds.createVariable("time", "f8")
-        t.setncatts({**tattrs, "bounds": "time_bnds", "long_name": "end of the period of the maxima (UTC)"})
+        t.setncatts({**tattrs, "long_name": "end of the period of the maxima (UTC); the period is time_coverage_start to time_coverage_end"})
         t.assignValue(self.last_time if self.last_time is not None else 0.0)
-        tb = ds.createVariable("time_bnds", "f8", ("nv",))
-        tb[:] = [self.first_time or 0.0, self.last_time or 0.0]
         z = dict(zlib=True, complevel=self.compression, shuffle=True) if self.compression else {}
         units = tattrs["units"]
         for suffix, dim, coords, where, zr, sr in (

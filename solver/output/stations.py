@@ -215,6 +215,7 @@ class StationWriter:
         import netCDF4
 
         v[:] = netCDF4.stringtochar(np.array([s.name.encode("utf-8") for s in self.stations], dtype=f"S{strlen}"))
+        v.setncattr("_Encoding", "utf-8")
         if geographic:
             cx, cy = ("lon", "lat")
             ax = {"standard_name": "longitude", "long_name": "station longitude", "units": "degrees_east"}
