@@ -149,7 +149,7 @@ def read_gmsh(path, crs=None) -> ReadResult:
         notes.append(cw_note)
     mesh = build_mesh(path, x, y, faces, depth, boundaries, crs, path.stem, notes)
     for n in notes:
-        log.info("%s: %s", path.name, n)
+        log.debug("%s: %s", path.name, n)
     return ReadResult(mesh, f"gmsh{version:g}", tuple(notes))
 
 

@@ -185,7 +185,7 @@ def read_gr3(path, crs=None) -> ReadResult:
         notes.append(cw_note)
     mesh = build_mesh(path, x, y, faces, depth, boundaries, crs, title or path.name, notes)
     for n in notes:
-        log.info("%s: %s", path.name, n)
+        log.debug("%s: %s", path.name, n)
     fmt = "fort.14" if "fort.14" in path.name else "gr3"
     return ReadResult(mesh, fmt, tuple(notes))
 

@@ -266,7 +266,7 @@ def read_ugrid(path, crs=None) -> ReadResult:
         notes.append(cw_note)
     mesh = build_mesh(path, x, y, faces, depth, boundaries, crs, title, notes)
     for msg in notes:
-        log.info("%s: %s", path.name, msg)
+        log.debug("%s: %s", path.name, msg)
     return ReadResult(mesh, "ugrid", tuple(notes))
 
 
