@@ -1,1 +1,159 @@
-"""coastcast's Flask web app: forms, map, viewer, downloads and the JSON API."""
+"""coastcast's Flask web app: forms, map, viewer, downloads and the JSON API.
+
+``create_app(config=None)`` builds the app. Configuration (keys of ``config``, else the environment
+variable of the same name where one is listed, else the default):
+
+==============================  ==============================================================
+``COASTCAST_DATABASE_URL``      SQLAlchemy URL (env too); default SQLite in the instance folder
+``COASTCAST_DATA_DIR``          meshes, configs and run directories (env too); default
+                                ``<instance>/data``
+``SECRET_KEY``                  session signing key (env ``COASTCAST_SECRET_KEY``); default a
+                                random key kept in ``<instance>/secret_key``
+``COASTCAST_RUNNER``            ``"thread"`` (default: a thread pool calling
+                                ``workflows.cycle.run_cycle``), ``"inline"`` (runs in the request),
+                                ``"none"`` (cycles stay queued for an external scheduler) or an
+                                object with ``submit(cycle_id)``
+``COASTCAST_RUNNER_WORKERS``    threads of the thread runner (default 1)
+``COASTCAST_RUN_FUNCTION``      callable ``(config_path, run_dir, *, progress)`` replacing
+                                ``workflows.cycle.run_cycle`` (tests)
+``COASTCAST_ADMIN_EMAILS``      e-mails that become approved admins when they register (env too,
+                                comma-separated)
+``MAX_CONTENT_LENGTH``          upload limit in bytes (env ``COASTCAST_MAX_UPLOAD_MB``); 200 MB
+``COASTCAST_MAX_MESH_NODES``    largest mesh accepted (nodes); default 2 000 000
+``COASTCAST_TILE_URL``          optional map tile URL template; default none (the coastline is
+                                drawn from the project's own data, so the map works offline)
+==============================  ==============================================================
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, g, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from workflows import db as dbm
+
+log = logging.getLogger(__name__)
+
+csrf = CSRFProtect()
+
+
+def _secret_key(instance: Path) -> str:
+    env = os.environ.get("COASTCAST_SECRET_KEY")
+    if env:
+        return env
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    os.chmod(path, 0o600)
+    return key
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the web app. ``config`` overrides the defaults and environment (see module doc)."""
+    config = dict(config or {})
+    app = Flask(__name__, instance_path=config.pop("INSTANCE_PATH", None) or None, instance_relative_config=True)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+
+    max_mb = float(os.environ.get("COASTCAST_MAX_UPLOAD_MB", "200"))
+    admins = [e for e in os.environ.get("COASTCAST_ADMIN_EMAILS", "").split(",") if e.strip()]
+    app.config.update(
+        COASTCAST_DATABASE_URL=dbm.database_url(instance),
+        COASTCAST_DATA_DIR=os.environ.get("COASTCAST_DATA_DIR", str(instance / "data")),
+        COASTCAST_RUNNER="thread",
+        COASTCAST_RUNNER_WORKERS=1,
+        COASTCAST_RUN_FUNCTION=None,
+        COASTCAST_ADMIN_EMAILS=admins,
+        COASTCAST_MAX_MESH_NODES=2_000_000,
+        COASTCAST_TILE_URL=os.environ.get("COASTCAST_TILE_URL", ""),
+        MAX_CONTENT_LENGTH=int(max_mb * 1024 * 1024),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)
+    Path(app.config["COASTCAST_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    engine = dbm.make_engine(app.config["COASTCAST_DATABASE_URL"])
+    app.extensions["coastcast_engine"] = engine
+    app.extensions["coastcast_sessions"] = dbm.make_session_factory(engine)
+    if app.config.get("COASTCAST_INIT_DB", True):
+        dbm.init_db(engine)
+
+    from .runner import make_runner
+
+    app.extensions["coastcast_runner"] = make_runner(app)
+
+    csrf.init_app(app)
+
+    from . import api, auth, dashboard, downloads, viewer, wizard
+
+    for bp in (auth.bp, wizard.bp, dashboard.bp, viewer.bp, downloads.bp, api.bp):
+        app.register_blueprint(bp)
+
+    app.before_request(auth.load_user)
+    app.teardown_appcontext(_close_session)
+    _register_errors(app)
+    app.jinja_env.globals["tile_url"] = app.config["COASTCAST_TILE_URL"]
+    return app
+
+
+def get_session():
+    """The request's database session (closed when the request ends)."""
+    if "db" not in g:
+        from flask import current_app
+
+        g.db = current_app.extensions["coastcast_sessions"]()
+    return g.db
+
+
+def _close_session(exc):
+    session = g.pop("db", None)
+    if session is not None:
+        if exc is not None:
+            session.rollback()
+        session.close()
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _register_errors(app: Flask) -> None:
+    from flask import jsonify
+    from werkzeug.exceptions import HTTPException
+
+    titles = {400: "Bad request", 401: "Login required", 404: "Not found", 405: "Not allowed",
+              413: "File too large", 422: "Unreadable output"}
+    defaults = {404: "There is nothing here, or it is not yours.", 401: "Log in to see this.",
+                405: "This address does not accept that method."}
+
+    def page(code, message):
+        if _wants_json():
+            return jsonify(error=message, status=code), code
+        return render_template("error.html", code=code, title=titles.get(code, "Error"), message=message), code
+
+    @app.errorhandler(413)
+    def too_large(e):
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+        return page(413, f"The upload is larger than this server accepts ({limit / 1024 / 1024:.0f} MB). "
+                         "Compress the mesh (gzip) or ask the administrator to raise COASTCAST_MAX_UPLOAD_MB.")
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        return page(400, f"The form could not be accepted: {e.description} Reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(e):
+        code = e.code or 500
+        custom = e.description if e.description != type(e).description else None
+        return page(code, custom or defaults.get(code, e.description))

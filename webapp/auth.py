@@ -1,0 +1,138 @@
+"""Accounts: register, log in and out, and the administrator's approval of new users.
+
+New users wait for approval (as on OPENCoastS). The first administrator is made with
+``coastcast serve --create-admin EMAIL`` or by registering with an address listed in
+``COASTCAST_ADMIN_EMAILS``. Passwords are stored as salted hashes (werkzeug). The session holds
+only the user id; the user row is loaded on each request.
+"""
+from __future__ import annotations
+
+import functools
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
+
+from workflows.db import User, create_user, normalise_email
+
+from . import get_session
+from .forms import ActionForm, LoginForm, RegisterForm
+
+bp = Blueprint("auth", __name__)
+
+
+def load_user() -> None:
+    """Put the logged-in, approved user (or None) on ``g.user``."""
+    g.user = None
+    uid = session.get("uid")
+    if uid is not None:
+        user = get_session().get(User, uid)
+        if user is not None and user.is_approved:
+            g.user = user
+        else:
+            session.clear()
+
+
+def login_required(view):
+    """Views for logged-in users; the API answers 401 JSON, pages redirect to the login form."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.get("user") is None:
+            if request.path.startswith("/api/"):
+                return jsonify(error="login required", status=401), 401
+            return redirect(url_for("auth.login", next=request.full_path))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def admin_required(view):
+    @functools.wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not g.user.is_admin:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("dashboard.index")
+
+
+@bp.route("/")
+def home():
+    if g.user is not None:
+        return redirect(url_for("dashboard.index"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    form = RegisterForm()
+    if form.validate_on_submit():
+        db = get_session()
+        email = normalise_email(form.email.data)
+        if db.query(User).filter_by(email=email).first() is not None:
+            form.email.errors.append("An account with this e-mail exists already; log in instead.")
+        else:
+            admins = {normalise_email(e) for e in current_app.config["COASTCAST_ADMIN_EMAILS"]}
+            is_admin = email in admins
+            create_user(db, email, form.password.data, is_admin=is_admin, is_approved=is_admin)
+            db.commit()
+            if is_admin:
+                flash("Your administrator account is ready: log in.", "ok")
+            else:
+                flash("Thank you. An administrator will approve your account; you can log in once approved.", "ok")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = get_session().query(User).filter_by(email=normalise_email(form.email.data)).first()
+        if user is None or not user.check_password(form.password.data):
+            form.password.errors.append("Wrong e-mail or password.")
+        elif not user.is_approved:
+            form.email.errors.append("This account waits for an administrator's approval.")
+        else:
+            session.clear()
+            session["uid"] = user.id
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    ActionForm().validate_on_submit()  # CSRF checked by CSRFProtect for every POST
+    session.clear()
+    flash("Logged out.", "ok")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/admin/users")
+@admin_required
+def users():
+    rows = get_session().query(User).order_by(User.is_approved, User.created).all()
+    return render_template("auth/users.html", users=rows, form=ActionForm())
+
+
+@bp.route("/admin/users/<int:user_id>/<any(approve, revoke):action>", methods=["POST"])
+@admin_required
+def set_approval(user_id: int, action: str):
+    db = get_session()
+    user = db.get(User, user_id)
+    if user is None:
+        abort(404)
+    if user.id == g.user.id:
+        flash("You cannot change your own approval.", "error")
+    else:
+        user.is_approved = action == "approve"
+        db.commit()
+        flash(f"{user.email} {'approved' if user.is_approved else 'revoked'}.", "ok")
+    return redirect(url_for("auth.users"))

@@ -1,0 +1,111 @@
+"""The dashboard: the user's systems and cycles (status, progress, logs); run now, pause, resume, delete."""
+from __future__ import annotations
+
+import logging
+from datetime import timezone
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
+
+from workflows.db import CYCLE_ACTIVE, Cycle, ForecastSystem, utcnow
+
+from . import get_session
+from .auth import login_required
+from .forms import ActionForm
+from .systems import cycle_dir, owned_cycle, owned_system, remove_dir, write_cycle_config
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.route("/dashboard")
+@login_required
+def index():
+    systems = (get_session().query(ForecastSystem).filter_by(owner_id=g.user.id)
+               .order_by(ForecastSystem.created.desc()).all())
+    return render_template("dashboard/index.html", systems=systems, form=ActionForm())
+
+
+@bp.route("/systems/<int:system_id>")
+@login_required
+def system(system_id: int):
+    s = owned_system(system_id)
+    if s.status == "draft":
+        return redirect(url_for("wizard.review", system_id=s.id))
+    active = any(c.status in CYCLE_ACTIVE for c in s.cycles)
+    return render_template("dashboard/system.html", system=s, form=ActionForm(), active=active)
+
+
+def queue_cycle(system: ForecastSystem, cycle_time) -> Cycle | None:
+    """Create (or re-queue) the cycle of ``system`` at ``cycle_time`` and hand it to the runner.
+
+    Returns None when the system already has a queued or running cycle (one at a time).
+    """
+    db = get_session()
+    if db.query(Cycle).filter(Cycle.system_id == system.id, Cycle.status.in_(CYCLE_ACTIVE)).first():
+        return None
+    cycle = db.query(Cycle).filter_by(system_id=system.id, cycle_time=cycle_time).first()
+    if cycle is None:
+        cycle = Cycle(system_id=system.id, cycle_time=cycle_time)
+        db.add(cycle)
+    cycle.status, cycle.progress, cycle.log, cycle.error = "queued", 0.0, "", None
+    cycle.started = cycle.finished = None
+    cycle.run_dir = str(cycle_dir(system, cycle_time))
+    db.flush()
+    write_cycle_config(system, cycle)
+    db.commit()
+    current_app.extensions["coastcast_runner"].submit(cycle.id)
+    return cycle
+
+
+@bp.route("/systems/<int:system_id>/run", methods=["POST"])
+@login_required
+def run_now(system_id: int):
+    s = owned_system(system_id, drafts=False)
+    if ActionForm().validate_on_submit():
+        now = utcnow().astimezone(timezone.utc)
+        cycle_time = now.replace(minute=0, second=0, microsecond=0)
+        cycle = queue_cycle(s, cycle_time)
+        if cycle is None:
+            flash("A cycle of this system is already queued or running.", "error")
+        else:
+            flash(f"Cycle {cycle.label} queued.", "ok")
+    return redirect(url_for("dashboard.system", system_id=s.id))
+
+
+@bp.route("/systems/<int:system_id>/<any(pause, resume):action>", methods=["POST"])
+@login_required
+def set_status(system_id: int, action: str):
+    s = owned_system(system_id, drafts=False)
+    if ActionForm().validate_on_submit():
+        s.status = "paused" if action == "pause" else "active"
+        get_session().commit()
+        flash(f"{s.name}: {'paused: no daily cycles until resumed' if action == 'pause' else 'active again'}.", "ok")
+    return redirect(url_for("dashboard.system", system_id=s.id))
+
+
+@bp.route("/systems/<int:system_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(system_id: int):
+    s = owned_system(system_id)
+    form = ActionForm()
+    busy = any(c.status in CYCLE_ACTIVE for c in s.cycles)
+    if form.validate_on_submit():
+        if busy and any(c.status == "running" for c in s.cycles):
+            flash("A cycle of this system is running; wait until it ends, then delete.", "error")
+            return redirect(url_for("dashboard.system", system_id=s.id))
+        name, folder = s.name, s.data_dir
+        db = get_session()
+        db.delete(s)
+        db.commit()
+        remove_dir(folder)
+        flash(f"Deleted {name!r} and its files.", "ok")
+        return redirect(url_for("dashboard.index"))
+    return render_template("dashboard/delete.html", system=s, form=form, busy=busy)
+
+
+@bp.route("/cycles/<int:cycle_id>")
+@login_required
+def cycle(cycle_id: int):
+    c = owned_cycle(cycle_id)
+    return render_template("dashboard/cycle.html", cycle=c, system=c.system)

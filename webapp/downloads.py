@@ -1,0 +1,39 @@
+"""Downloads of a cycle's files, streamed with HTTP range support; never outside the run directory."""
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from flask import Blueprint, abort, render_template, send_file
+
+from .auth import login_required
+from .outputs import list_files, safe_file
+from .systems import owned_cycle
+
+bp = Blueprint("downloads", __name__)
+
+INLINE = {".png", ".json", ".log", ".toml", ".txt"}
+
+
+@bp.route("/cycles/<int:cycle_id>/files")
+@login_required
+def index(cycle_id: int):
+    cycle = owned_cycle(cycle_id)
+    files = list_files(Path(cycle.run_dir)) if cycle.run_dir else []
+    return render_template("downloads/index.html", cycle=cycle, system=cycle.system, files=files)
+
+
+@bp.route("/cycles/<int:cycle_id>/files/<path:name>")
+@login_required
+def file(cycle_id: int, name: str):
+    cycle = owned_cycle(cycle_id)
+    if not cycle.run_dir:
+        abort(404)
+    path = safe_file(Path(cycle.run_dir), name)
+    if path is None:
+        abort(404)
+    mimetype = "application/x-netcdf" if path.suffix == ".nc" else (
+        "text/plain" if path.suffix in (".log", ".toml") else mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+    # send_file streams the file in blocks and, with conditional=True, answers Range and If-* requests.
+    return send_file(path, mimetype=mimetype, as_attachment=path.suffix not in INLINE,
+                     download_name=path.name, conditional=True, etag=True, max_age=0)

@@ -1,0 +1,92 @@
+"""The web app's forms (Flask-WTF: every form carries a CSRF token)."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    FloatField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
+
+EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class ActionForm(FlaskForm):
+    """An empty form for POST buttons (approve, run now, pause, delete): only the CSRF token."""
+
+
+class RegisterForm(FlaskForm):
+    email = StringField("E-mail", filters=[lambda v: v.strip() if isinstance(v, str) else v],
+                        validators=[InputRequired("Enter your e-mail address."), Length(max=254),
+                                               Regexp(EMAIL_RE, message="Enter an e-mail address such as name@example.org.")])
+    password = PasswordField("Password", validators=[InputRequired("Choose a password."),
+                                                     Length(min=8, max=200, message="Use at least 8 characters.")])
+    confirm = PasswordField("Repeat password", validators=[InputRequired("Repeat the password."),
+                                                           EqualTo("password", message="The passwords differ.")])
+    submit = SubmitField("Register")
+
+
+class LoginForm(FlaskForm):
+    email = StringField("E-mail", validators=[InputRequired("Enter your e-mail address.")])
+    password = PasswordField("Password", validators=[InputRequired("Enter your password.")])
+    submit = SubmitField("Log in")
+
+
+class RegionForm(FlaskForm):
+    name = StringField("System name", validators=[InputRequired("Give the system a name."), Length(max=120)])
+    kind = RadioField("Region", choices=[("box", "Draw a box (a mesh is generated)"),
+                                         ("upload", "Upload a mesh"), ("gallery", "Pick a gallery mesh")],
+                      default="box", validators=[InputRequired("Choose how to define the region.")])
+    west = FloatField("West (°E)", validators=[Optional()])
+    south = FloatField("South (°N)", validators=[Optional()])
+    east = FloatField("East (°E)", validators=[Optional()])
+    north = FloatField("North (°N)", validators=[Optional()])
+    mesh_file = FileField("Mesh file (gr3, fort.14, gmsh .msh, UGRID NetCDF; gzip allowed)")
+    gallery = SelectField("Gallery mesh", choices=[], validate_choice=False)
+    submit = SubmitField("Next")
+
+
+class AcceptMeshForm(FlaskForm):
+    accept = SubmitField("Accept this mesh")
+
+
+TIDE_SOURCES = [("jmj", "JMJ Channel/Biscay atlas (ships with coastcast)"), ("fes2022", "FES2022 atlas (data directory)"),
+                ("tpxo9", "TPXO9 atlas (data directory)"), ("none", "No tide")]
+ATMOSPHERE_SOURCES = [("none", "None"), ("gfs", "GFS 0.25° (wind and pressure)")]
+
+
+class ForcingsForm(FlaskForm):
+    tide_source = SelectField("Tide source", choices=TIDE_SOURCES, default="jmj")
+    atmosphere = SelectField("Atmosphere", choices=ATMOSPHERE_SOURCES, default="none")
+    submit = SubmitField("Next")
+
+
+class ParametersForm(FlaskForm):
+    horizon_hours = IntegerField("Forecast horizon (hours)", default=72, validators=[
+        InputRequired("Give the horizon in hours."), NumberRange(1, 72, "The horizon is 1 to 72 hours.")])
+    run_hour_utc = IntegerField("Daily run hour (UTC)", default=0, validators=[
+        InputRequired("Give the hour of the daily run."), NumberRange(0, 23, "The run hour is 0 to 23 (UTC).")])
+    manning = FloatField("Manning friction n (s m⁻¹ᐟ³)", default=0.025, validators=[
+        InputRequired("Give the Manning coefficient."), NumberRange(0.005, 0.2, "Manning's n is 0.005 to 0.2.")])
+    output_interval_minutes = IntegerField("Output interval (minutes)", default=60, validators=[
+        InputRequired("Give the output interval."), NumberRange(5, 360, "The output interval is 5 to 360 minutes.")])
+    submit = SubmitField("Next")
+
+
+class StationsForm(FlaskForm):
+    stations = TextAreaField("Stations (one per line: name, lon, lat)", validators=[Optional(), Length(max=200_000)])
+    csv_file = FileField("…or upload a CSV (name,lon,lat)")
+    submit = SubmitField("Next")
+
+
+class ReviewForm(FlaskForm):
+    confirm = BooleanField("I have checked the settings")
+    submit = SubmitField("Create forecast system")

@@ -1,0 +1,93 @@
+"""The web app's doors into workflows and solver: mesh generation, reading, checking, the gallery.
+
+Each function imports its module when called, so the web app starts (and says what is missing)
+even while a piece is absent. A missing piece raises :class:`ServiceUnavailable` whose one-line
+message the wizard shows next to the field. Tests replace these functions with monkeypatch.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class ServiceUnavailable(RuntimeError):
+    """A workflows/solver function the web app needs is not installed."""
+
+
+def _load(module: str, name: str):
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        raise ServiceUnavailable(f"{module} is not available on this server ({exc})") from exc
+    try:
+        return getattr(mod, name)
+    except AttributeError:
+        raise ServiceUnavailable(f"{module}.{name} is not available on this server") from None
+
+
+def generate_mesh(bbox: tuple[float, float, float, float], out_path: Path) -> Any:
+    """Generate a mesh for ``bbox`` = (west, south, east, north) degrees into ``out_path``."""
+    return _load("workflows.meshgen", "generate_mesh")(tuple(bbox), out_path)
+
+
+def read_mesh(path: Path):
+    """Read a mesh file (any supported format) and return a :class:`solver.mesh.Mesh`."""
+    result = _load("solver.formats", "read_mesh")(path)
+    return getattr(result, "mesh", result)
+
+
+def check_mesh(mesh) -> dict:
+    """The mesh pre-flight report as a JSON-able dict (``solver.quality.check_mesh(mesh).to_dict()``)."""
+    report = _load("solver.quality", "check_mesh")(mesh)
+    return report.to_dict() if hasattr(report, "to_dict") else dict(report)
+
+
+@dataclass(frozen=True)
+class GalleryRegion:
+    name: str
+    title: str
+    mesh_path: str
+    bbox: tuple[float, float, float, float] | None = None
+
+
+def _get(obj, *names, default=None):
+    for n in names:
+        if isinstance(obj, dict) and n in obj:
+            return obj[n]
+        if hasattr(obj, n):
+            return getattr(obj, n)
+    return default
+
+
+def gallery_regions() -> list[GalleryRegion]:
+    """The gallery's regions from ``workflows.gallery.list_regions()`` (dicts or objects)."""
+    regions = []
+    for item in _load("workflows.gallery", "list_regions")():
+        name = str(_get(item, "name", "key", "id"))
+        bbox = _get(item, "bbox")
+        regions.append(GalleryRegion(
+            name=name,
+            title=str(_get(item, "title", "description", default=name) or name),
+            mesh_path=str(_get(item, "mesh_path", "mesh", "path", default="")),
+            bbox=tuple(float(v) for v in bbox) if bbox is not None else None,
+        ))
+    return regions
+
+
+def mesh_summary(mesh) -> dict:
+    """Counts, bbox and open boundaries of a mesh, as stored with a system's wizard settings."""
+    import numpy as np
+
+    x, y = np.asarray(mesh.node_x), np.asarray(mesh.node_y)
+    return {
+        "n_node": int(x.size),
+        "n_face": int(np.asarray(mesh.face_node_connectivity).shape[0]),
+        "bbox": [float(x.min()), float(y.min()), float(x.max()), float(y.max())],
+        "crs": getattr(mesh, "crs", None),
+        "open_boundaries": [b.name for b in getattr(mesh, "boundaries", ()) if b.role == "open"],
+    }

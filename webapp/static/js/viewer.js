@@ -1,0 +1,234 @@
+/* Viewer: water level (coloured triangles on a canvas), currents (arrows), maxima, time slider and
+   play button; station / point time series with uPlot. Data: the JSON API (docs/api.md). */
+(function () {
+  "use strict";
+  const el = document.getElementById("viewer");
+  const ds = el.dataset;
+  const map = coastcast.makeMap("view-map", { coastline: ds.coastline });
+  const slider = document.getElementById("time");
+  const label = document.getElementById("time-label");
+  const layerSel = document.getElementById("layer");
+  const playBtn = document.getElementById("play");
+  const legend = document.getElementById("legend");
+  let mesh = null, frame = null, maxData = null, mode = "frame", playing = null;
+  const frames = new Map();
+  const NCOL = 64;
+
+  // Palettes: diverging blue-white-red for water level, sequential for speed.
+  function lerp(a, b, t) { return Math.round(a + (b - a) * t); }
+  function ramp(stops) {
+    const out = [];
+    for (let i = 0; i < NCOL; i++) {
+      const t = i / (NCOL - 1) * (stops.length - 1), k = Math.min(Math.floor(t), stops.length - 2), f = t - k;
+      const a = stops[k], b = stops[k + 1];
+      out.push("rgb(" + lerp(a[0], b[0], f) + "," + lerp(a[1], b[1], f) + "," + lerp(a[2], b[2], f) + ")");
+    }
+    return out;
+  }
+  const DIVERGING = ramp([[33, 102, 172], [103, 169, 207], [247, 247, 247], [239, 138, 98], [178, 24, 43]]);
+  const SEQUENTIAL = ramp([[255, 255, 204], [161, 218, 180], [65, 182, 196], [44, 127, 184], [37, 52, 148]]);
+
+  function fmtTime(s) { return new Date(s * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC"; }
+
+  const FieldLayer = L.Layer.extend({
+    onAdd: function (m) {
+      this._canvas = L.DomUtil.create("canvas", "leaflet-zoom-hide field-canvas");
+      m.getPanes().overlayPane.appendChild(this._canvas);
+      m.on("moveend zoomend resize viewreset", this._reset, this);
+      this._reset();
+    },
+    onRemove: function (m) { this._canvas.remove(); m.off("moveend zoomend resize viewreset", this._reset, this); },
+    _reset: function () {
+      const m = this._map, size = m.getSize(), dpr = window.devicePixelRatio || 1;
+      const c = this._canvas;
+      L.DomUtil.setPosition(c, m.containerPointToLayerPoint([0, 0]));
+      c.width = size.x * dpr; c.height = size.y * dpr; c.style.width = size.x + "px"; c.style.height = size.y + "px";
+      this._dpr = dpr;
+      this.redraw();
+    },
+    redraw: function () { if (this._map && mesh) draw(this._canvas, this._dpr); },
+  });
+  const field = new FieldLayer();
+
+  let proj = null, projZoom = null;
+  function project() {  // node positions in world pixels at the current zoom (cached per zoom)
+    const z = map.getZoom();
+    if (proj && projZoom === z) return proj;
+    const n = mesh.lon.length; proj = new Float64Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      const p = map.project([mesh.lat[i], mesh.lon[i]], z);
+      proj[2 * i] = p.x; proj[2 * i + 1] = p.y;
+    }
+    projZoom = z; return proj;
+  }
+
+  function currentValues() {
+    if (mode === "frame") return { values: frame && frame.zeta, range: symmetric(mesh.zeta_min, mesh.zeta_max), pal: DIVERGING, unit: "m", title: "water level" };
+    if (mode === "zeta_max") { const r = maxData.zeta_max_range || [0, 1]; return { values: maxData.zeta_max, range: symmetric(r[0], r[1]), pal: DIVERGING, unit: "m", title: "maximum water level" }; }
+    const r = maxData.speed_max_range || [0, 1];
+    return { values: maxData.speed_max, range: [0, Math.max(r[1], 1e-6)], pal: SEQUENTIAL, unit: "m/s", title: "maximum current speed" };
+  }
+  function symmetric(a, b) { const m = Math.max(Math.abs(a), Math.abs(b), 1e-3); return [-m, m]; }
+
+  function draw(canvas, dpr) {
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const size = map.getSize();
+    ctx.clearRect(0, 0, size.x, size.y);
+    const cv = currentValues();
+    if (!cv.values) return;
+    const P = project();
+    const off = map.getPixelOrigin(), lp = map.containerPointToLayerPoint([0, 0]);
+    const ox = off.x + lp.x, oy = off.y + lp.y;
+    const tri = mesh.triangles, nf = tri.length / 3, vals = cv.values, onFace = mesh.location === "face";
+    const lo = cv.range[0], span = cv.range[1] - cv.range[0] || 1;
+    const buckets = Array.from({ length: NCOL }, () => []);
+    for (let f = 0; f < nf; f++) {
+      const a = tri[3 * f], b = tri[3 * f + 1], c = tri[3 * f + 2];
+      let v;
+      if (onFace) v = vals[f];
+      else { const va = vals[a], vb = vals[b], vc = vals[c]; if (va === null || vb === null || vc === null) continue; v = (va + vb + vc) / 3; }
+      if (v === null || v === undefined) continue;
+      let k = Math.floor((v - lo) / span * (NCOL - 1) + 0.5); k = k < 0 ? 0 : k >= NCOL ? NCOL - 1 : k;
+      buckets[k].push(f);
+    }
+    ctx.lineWidth = 0.6; ctx.lineJoin = "round";
+    for (let k = 0; k < NCOL; k++) {
+      const list = buckets[k]; if (!list.length) continue;
+      ctx.beginPath();
+      for (const f of list) {
+        const a = tri[3 * f], b = tri[3 * f + 1], c = tri[3 * f + 2];
+        ctx.moveTo(P[2 * a] - ox, P[2 * a + 1] - oy); ctx.lineTo(P[2 * b] - ox, P[2 * b + 1] - oy); ctx.lineTo(P[2 * c] - ox, P[2 * c + 1] - oy); ctx.closePath();
+      }
+      ctx.fillStyle = cv.pal[k]; ctx.strokeStyle = cv.pal[k]; ctx.fill(); ctx.stroke();
+    }
+    if (mode === "frame" && frame.u && frame.v && !onFace) drawArrows(ctx, P, ox, oy, size);
+    drawLegend(cv);
+  }
+
+  function drawArrows(ctx, P, ox, oy, size) {
+    const cell = 34, gx = Math.ceil(size.x / cell), gy = Math.ceil(size.y / cell);
+    const pick = new Int32Array(gx * gy).fill(-1);
+    const n = mesh.lon.length;
+    for (let i = 0; i < n; i++) {
+      const x = P[2 * i] - ox, y = P[2 * i + 1] - oy;
+      if (x < 0 || y < 0 || x >= size.x || y >= size.y || frame.u[i] === null) continue;
+      const k = Math.floor(y / cell) * gx + Math.floor(x / cell);
+      if (pick[k] < 0) pick[k] = i;
+    }
+    const smax = Math.max(mesh.speed_max || 0, 1e-6);
+    ctx.strokeStyle = "#111"; ctx.fillStyle = "#111"; ctx.lineWidth = 1.2;
+    ctx.beginPath();
+    for (let k = 0; k < pick.length; k++) {
+      const i = pick[k]; if (i < 0) continue;
+      const u = frame.u[i], v = frame.v[i], s = Math.hypot(u, v); if (!(s > 0.01 * smax)) continue;
+      const len = 4 + (cell - 8) * Math.min(1, s / smax), dx = u / s * len, dy = -v / s * len;
+      const x0 = P[2 * i] - ox - dx / 2, y0 = P[2 * i + 1] - oy - dy / 2, x1 = x0 + dx, y1 = y0 + dy;
+      ctx.moveTo(x0, y0); ctx.lineTo(x1, y1);
+      const hx = dx / len * 4, hy = dy / len * 4;
+      ctx.moveTo(x1, y1); ctx.lineTo(x1 - hx - hy * 0.6, y1 - hy + hx * 0.6);
+      ctx.moveTo(x1, y1); ctx.lineTo(x1 - hx + hy * 0.6, y1 - hy - hx * 0.6);
+    }
+    ctx.stroke();
+  }
+
+  function drawLegend(cv) {
+    legend.innerHTML = "";
+    const lab = (x) => { const s = document.createElement("span"); s.textContent = x; return s; };
+    const bar = document.createElement("span"); bar.className = "bar";
+    bar.style.background = "linear-gradient(to right," + cv.pal.filter((_, i) => i % 8 === 0 || i === NCOL - 1).join(",") + ")";
+    legend.append(lab(cv.title + ":"), lab(cv.range[0].toFixed(2)), bar, lab(cv.range[1].toFixed(2) + " " + cv.unit));
+    if (mode === "frame" && mesh.has_velocity) legend.append(lab("· arrows: currents, longest = " + (mesh.speed_max || 0).toFixed(2) + " m/s"));
+  }
+
+  function getFrame(i) {
+    if (frames.has(i)) return frames.get(i);
+    const p = fetch(ds.frame + i).then((r) => { if (!r.ok) throw new Error("frame " + i + ": HTTP " + r.status); return r.json(); });
+    frames.set(i, p);
+    return p;
+  }
+  function show(i) {
+    return getFrame(i).then((f) => {
+      if (+slider.value !== i) return;
+      frame = f;
+      label.textContent = fmtTime(f.time) + " (+" + Math.round((f.time - mesh.times[0]) / 3600) + " h)";
+      field.redraw();
+      chartCursor(f.time);
+    });
+  }
+
+  // --- first frame: mesh and frame 0 in parallel ---
+  Promise.all([fetch(ds.mesh).then((r) => r.json()), getFrame(0)]).then(([m, f0]) => {
+    mesh = m; frame = f0;
+    slider.max = m.times.length - 1; slider.value = 0;
+    map.fitBounds([[m.bbox[1], m.bbox[0]], [m.bbox[3], m.bbox[2]]], { animate: false });
+    field.addTo(map);
+    label.textContent = fmtTime(f0.time) + " (+0 h)";
+    window.coastcastFirstFrameMs = performance.now();
+    el.dataset.firstFrameMs = window.coastcastFirstFrameMs.toFixed(0);
+    if (m.times.length > 1) getFrame(1);
+  }).catch((e) => { label.textContent = "could not load the forecast: " + e.message; });
+
+  slider.addEventListener("input", () => show(+slider.value));
+  playBtn.addEventListener("click", () => {
+    if (playing) { clearInterval(playing); playing = null; playBtn.textContent = "▶"; return; }
+    playBtn.textContent = "❚❚";
+    playing = setInterval(() => {
+      const n = +slider.max + 1, i = (+slider.value + 1) % n;
+      slider.value = i; show(i); getFrame((i + 1) % n);
+    }, 500);
+  });
+  layerSel.addEventListener("change", () => {
+    mode = layerSel.value;
+    slider.disabled = mode !== "frame";
+    if (mode !== "frame" && !maxData) {
+      fetch(ds.max).then((r) => r.json()).then((d) => { maxData = d; field.redraw(); });
+    } else field.redraw();
+  });
+
+  // --- time series (uPlot) ---
+  const stationSel = document.getElementById("station");
+  const title = document.getElementById("series-title");
+  let stations = null, chart = null, pointMarker = null;
+  function plot(times, zeta, name) {
+    title.textContent = name;
+    const data = [times, zeta];
+    const opts = { width: document.getElementById("chart").clientWidth || 800, height: 260,
+      series: [{}, { label: "water level (m)", stroke: "#0b6e99", width: 1.5 }],
+      axes: [{}, { label: "m" }], scales: { x: { time: true } } };
+    if (chart) chart.destroy();
+    chart = new uPlot(opts, data, document.getElementById("chart"));
+    if (frame) chartCursor(frame.time);
+  }
+  function chartCursor(t) {
+    if (!chart) return;
+    const left = chart.valToPos(t, "x");
+    if (isFinite(left)) chart.setCursor({ left: left, top: 10 });
+  }
+  function showStation(k) {
+    const s = stations.stations[k];
+    plot(stations.times, stations.zeta[k], "station " + s.name + " (" + s.lon.toFixed(3) + ", " + s.lat.toFixed(3) + ")");
+    el.dataset.plotted = "station:" + s.name;
+  }
+  if (ds.stations) {
+    fetch(ds.stations).then((r) => r.json()).then((d) => {
+      stations = d;
+      d.stations.forEach((s, k) => {
+        const o = document.createElement("option"); o.value = k; o.textContent = s.name; stationSel.appendChild(o);
+        L.circleMarker([s.lat, s.lon], { radius: 6, color: "#b3261e", weight: 2, fillOpacity: 0.8, pane: "markerPane" })
+          .bindTooltip(s.name).on("click", (e) => { L.DomEvent.stopPropagation(e); stationSel.value = k; showStation(k); }).addTo(map);
+      });
+      if (d.stations.length) showStation(0);
+    });
+    stationSel.addEventListener("change", () => showStation(+stationSel.value));
+  } else stationSel.style.display = "none";
+  map.on("click", (e) => {
+    const lon = e.latlng.lng, lat = e.latlng.lat;
+    fetch(ds.series + "?lon=" + lon.toFixed(5) + "&lat=" + lat.toFixed(5)).then((r) => r.json()).then((d) => {
+      if (pointMarker) map.removeLayer(pointMarker);
+      pointMarker = L.circleMarker([lat, lon], { radius: 5, color: "#111" }).addTo(map);
+      plot(d.times, d.zeta, "point (" + lon.toFixed(3) + ", " + lat.toFixed(3) + ")" + (d.method === "nearest_node" ? ", nearest node " + d.distance_km + " km away" : ""));
+      el.dataset.plotted = "point";
+    });
+  });
+})();

@@ -1,0 +1,151 @@
+"""Forecast systems on disk and in the database: ownership, folders, the TOML config, stations.
+
+A system's folder (``ForecastSystem.data_dir``) lies under ``<COASTCAST_DATA_DIR>/systems/`` and
+holds its mesh, ``config.toml`` and ``cycles/<YYYYmmddTHHZ>/`` run directories. Every lookup
+here is scoped to the logged-in owner: another user's system is simply "not found" (404).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import tomli_w
+from flask import abort, current_app, g
+
+from workflows.db import Cycle, ForecastSystem
+
+from . import get_session
+
+
+def data_root() -> Path:
+    return Path(current_app.config["COASTCAST_DATA_DIR"]).resolve()
+
+
+def new_system_dir() -> Path:
+    """A fresh, empty folder for a system (named by a random token, not by the row id)."""
+    path = data_root() / "systems" / uuid.uuid4().hex
+    path.mkdir(parents=True)
+    return path
+
+
+def inside(path: Path, root: Path) -> bool:
+    """True when ``path`` (resolved) lies inside ``root`` (resolved)."""
+    try:
+        Path(path).resolve().relative_to(Path(root).resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def remove_dir(path: str | Path | None) -> None:
+    """Delete a system's or cycle's folder, but only inside the data root."""
+    if path and inside(Path(path), data_root()) and Path(path).resolve() != data_root():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def owned_system(system_id: int, *, drafts: bool | None = None) -> ForecastSystem:
+    """The current user's system ``system_id`` or 404 (``drafts``: True only drafts, False no drafts)."""
+    system = get_session().get(ForecastSystem, system_id)
+    if system is None or g.user is None or system.owner_id != g.user.id:
+        abort(404)
+    if drafts is True and system.status != "draft":
+        abort(404)
+    if drafts is False and system.status == "draft":
+        abort(404)
+    return system
+
+
+def owned_cycle(cycle_id: int) -> Cycle:
+    """The current user's cycle ``cycle_id`` or 404."""
+    cycle = get_session().get(Cycle, cycle_id)
+    if cycle is None or g.user is None or cycle.system.owner_id != g.user.id:
+        abort(404)
+    return cycle
+
+
+class StationError(ValueError):
+    """A stations list that cannot be used; the message names the line."""
+
+
+def parse_stations(text: str, bbox=None, source: str = "stations") -> list[tuple[str, float, float]]:
+    """Parse ``name, lon, lat`` lines (CSV; a header line ``name,lon,lat`` is skipped).
+
+    ``bbox`` (west, south, east, north): stations outside it are refused. Returns
+    [(name, lon °E, lat °N)]. Raises :class:`StationError` naming the line.
+    """
+    out: list[tuple[str, float, float]] = []
+    names = set()
+    for lineno, row in enumerate(csv.reader(io.StringIO(text or "")), start=1):
+        cells = [c.strip() for c in row]
+        if not cells or all(c == "" for c in cells) or cells[0].startswith("#"):
+            continue
+        if lineno == 1 and [c.lower() for c in cells[:3]] == ["name", "lon", "lat"]:
+            continue
+        if len(cells) != 3:
+            raise StationError(f"{source} line {lineno}: expected 'name, lon, lat', got {len(cells)} values")
+        name = cells[0]
+        if not name or len(name) > 80:
+            raise StationError(f"{source} line {lineno}: the name must be 1 to 80 characters")
+        try:
+            lon, lat = float(cells[1]), float(cells[2])
+        except ValueError:
+            raise StationError(f"{source} line {lineno}: lon/lat {cells[1]!r}, {cells[2]!r} are not numbers") from None
+        if not (-180 <= lon <= 360 and -90 <= lat <= 90):
+            raise StationError(f"{source} line {lineno}: ({lon}, {lat}) is not a lon/lat position")
+        if bbox is not None:
+            w, s, e, n = bbox
+            if not (w <= lon <= e and s <= lat <= n):
+                raise StationError(
+                    f"{source} line {lineno}: station {name!r} at ({lon:.4f}, {lat:.4f}) is outside the region "
+                    f"({w:.4f}, {s:.4f}, {e:.4f}, {n:.4f})")
+        if name in names:
+            raise StationError(f"{source} line {lineno}: station name {name!r} is used twice")
+        names.add(name)
+        out.append((name, lon, lat))
+    if len(out) > 500:
+        raise StationError(f"{source}: {len(out)} stations; at most 500 are allowed")
+    return out
+
+
+def config_dict(system: ForecastSystem, start: datetime | None = None) -> dict:
+    """The forecast configuration (DESIGN §8) of a system as a dict ready for TOML."""
+    s = system.settings or {}
+    cfg: dict = {"name": system.name, "mesh": str(system.mesh_path or "")}
+    if start is not None:
+        cfg["start"] = start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cfg["hours"] = int(system.horizon_hours)
+    cfg["output_interval_minutes"] = int(s.get("output_interval_minutes", 60))
+    cfg["tides"] = {"source": s.get("tide_source", "jmj")}
+    cfg["atmosphere"] = {"source": s.get("atmosphere", "none")}
+    rivers = [{"boundary": r["boundary"], "discharge": float(r["discharge"])} for r in s.get("rivers", [])]
+    if rivers:
+        cfg["rivers"] = rivers
+    cfg["physics"] = {"manning": float(s.get("manning", 0.025))}
+    stations = [{"name": st.name, "lon": st.lon, "lat": st.lat} for st in system.stations]
+    if stations:
+        cfg["stations"] = stations
+    return cfg
+
+
+def config_toml(system: ForecastSystem, start: datetime | None = None) -> str:
+    """:func:`config_dict` as TOML text."""
+    return tomli_w.dumps(config_dict(system, start))
+
+
+def cycle_dir(system: ForecastSystem, cycle_time: datetime) -> Path:
+    return Path(system.data_dir) / "cycles" / cycle_time.astimezone(timezone.utc).strftime("%Y%m%dT%HZ")
+
+
+def write_cycle_config(system: ForecastSystem, cycle: Cycle) -> Path:
+    """Write the cycle's own ``config.toml`` (start = cycle time) into its run directory."""
+    run_dir = Path(cycle.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / "config.toml"
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(config_toml(system, cycle.cycle_time))
+    tmp.replace(path)
+    return path
