@@ -73,24 +73,27 @@ def _float(tok: str, path, line, what: str) -> float:
 
 def _check_amplitude(val: float, path, line, what: str, limit=MAX_AMPLITUDE_M, unit="m"):
     if val < 0:
-        raise TideInputError(f"{_where(path, line)}{what} {val:g} is negative")
+        raise TideInputError(f"{_where(path, line)}{what} = {val:g} is negative")
     if val > limit:
         raise TideInputError(
-            f"{_where(path, line)}{what} {val:g} {unit} is not believable: amplitudes must be in {unit} "
+            f"{_where(path, line)}{what} = {val:g} {unit} is not believable: amplitudes must be in {unit} "
             f"(cm or mm given?)")
     return val
 
 
 def _check_phase(val: float, path, line, what: str):
     if not -360.0 <= val <= 720.0:
-        raise TideInputError(f"{_where(path, line)}{what} {val:g} is not a phase in degrees")
+        raise TideInputError(f"{_where(path, line)}{what} = {val:g} is not a phase in degrees")
     return val
 
 
 def _checked_name(name: str, path, line) -> str:
     con = canonical_constituent(name)
     if con != "Z0":
-        constituent_frequency([con])  # raises for names pyTMD does not know
+        try:
+            constituent_frequency([con])
+        except TideInputError as exc:
+            raise TideInputError(f"{_where(path, line)}{exc}") from None
     return con
 
 
@@ -334,17 +337,25 @@ def _bctides_harmonics(cur: _Cursor, names, neta, ncol, j, what):
             raise TideInputError(
                 f"{_where(cur.path, ln)}open boundary {j} {what}: expected constituent {expected} "
                 f"(the order of the frequency list), found {nm!r}")
+        labels = ("amplitude", "phase") if ncol == 2 else ("u amplitude", "u phase", "v amplitude", "v phase")
         for i in range(neta):
-            ln, vals = cur.numbers(ncol, f"{what} amplitude and phase of {expected} at node {i + 1} of open boundary {j}")
-            for c in range(ncol):
+            ln, toks, _ = cur.next(f"{what} harmonics of {expected} at node {i + 1} of open boundary {j}")
+            if len(toks) < ncol:
+                raise TideInputError(
+                    f"{_where(cur.path, ln)}expected {ncol} numbers ({' '.join(labels)}) of {expected} at node "
+                    f"{i + 1} of open boundary {j}, found {' '.join(toks)!r}")
+            vals = []
+            for c, label in enumerate(labels):
+                name = f"{expected} {label} at node {i + 1} of open boundary {j}"
+                val = _float(toks[c], cur.path, ln, name)
                 if c % 2 == 0:
                     if ncol == 2:
-                        _check_amplitude(vals[c], cur.path, ln, f"{expected} amplitude")
+                        _check_amplitude(val, cur.path, ln, name)
                     else:
-                        _check_amplitude(vals[c], cur.path, ln, f"{expected} current amplitude",
-                                         MAX_CURRENT_MS, "m/s")
+                        _check_amplitude(val, cur.path, ln, name, MAX_CURRENT_MS, "m/s")
                 else:
-                    _check_phase(vals[c], cur.path, ln, f"{expected} phase")
+                    _check_phase(val, cur.path, ln, name)
+                vals.append(val)
             out[:, k, i] = vals
     return out
 
