@@ -1,19 +1,35 @@
 """Hot start (solver.output.checkpoint): a run of 2T equals a run of T plus a restart of T, bit for bit."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import netCDF4
 import numpy as np
 import pytest
 
-from solver import Callback, Clock, IterationInterval, ManningFriction, ShallowWaterModel, Simulation, State, TidalElevation, TimeInterval
+from solver import (
+    Callback,
+    Clock,
+    IterationInterval,
+    ManningFriction,
+    ShallowWaterModel,
+    Simulation,
+    State,
+    TidalElevation,
+    TimeInterval,
+)
 from solver.builders import rectangle
-from solver.output import Checkpointer, RestartError, UGRIDFieldWriter, load_restart, mesh_fingerprint
+from solver.output import (
+    Checkpointer,
+    RestartError,
+    UGRIDFieldWriter,
+    load_restart,
+    mesh_fingerprint,
+)
 from solver.output.checkpoint import load_boundary_outflow, write_restart
 
-START = datetime(2026, 3, 1, 12, 30, 15, 250000, tzinfo=timezone.utc)
+START = datetime(2026, 3, 1, 12, 30, 15, 250000, tzinfo=UTC)
 T = 250.0
 
 

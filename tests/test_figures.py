@@ -1,19 +1,35 @@
 """PNG maps and station plots (workflows.figures) from the files of a small real run."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.image import imread
 
-from solver import Callback, Clock, ManningFriction, Mesh, ShallowWaterModel, Simulation, TidalElevation, TimeInterval
+from solver import (
+    Callback,
+    Clock,
+    ManningFriction,
+    Mesh,
+    ShallowWaterModel,
+    Simulation,
+    TidalElevation,
+    TimeInterval,
+)
 from solver.builders import rectangle
 from solver.output import MaximaWriter, StationWriter, UGRIDFieldWriter
-from workflows.figures import FigureError, boundary_segments, high_water_index, plot_maxima_map, plot_stations, plot_water_level_map
+from workflows.figures import (
+    FigureError,
+    boundary_segments,
+    high_water_index,
+    plot_maxima_map,
+    plot_stations,
+    plot_water_level_map,
+)
 
-START = datetime(2026, 1, 1, 6, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, 6, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +79,7 @@ def test_high_water_index_is_the_time_of_the_highest_water(run_dir):
 
 
 def test_water_level_map_uses_a_diverging_colour_map(run_dir, tmp_path):
-    out, recorded = run_dir
+    out, _ = run_dir
     # at 10 minutes the tide is high in the east and low in the west: both signs present
     png = plot_water_level_map(out / "fields.nc", 10, tmp_path / "map.png", show_velocity=True)
     shape, red, blue = colours(png)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +92,7 @@ def seconds_since(clock, start: datetime) -> float:
 def global_attributes(*, title: str, institution: str, comment: str, source_detail: str, extra=None) -> dict:
     """Global attributes: Conventions, title, institution, source (with the coastcast version),
     history, references, comment, date_created (UTC)."""
-    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     attrs = {
         "Conventions": CONVENTIONS,
         "title": title,

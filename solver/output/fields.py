@@ -8,9 +8,17 @@ import numpy as np
 
 from ..schedules import TimeInterval
 from ..state import utc
-from .cf import FILL_FLOAT, PartFile, datum as _datum, global_attributes, seconds_since, time_attributes
+from .cf import FILL_FLOAT, PartFile, global_attributes, seconds_since, time_attributes
+from .cf import datum as _datum
 from .nodal import NodeAverager
-from .ugrid import FACE_COORDINATES, FACE_DIM, NODE_COORDINATES, NODE_DIM, TOPOLOGY, write_topology
+from .ugrid import (
+    FACE_COORDINATES,
+    FACE_DIM,
+    NODE_COORDINATES,
+    NODE_DIM,
+    TOPOLOGY,
+    write_topology,
+)
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ from scipy.spatial import cKDTree
 
 from ..schedules import TimeInterval
 from ..state import utc
-from .cf import FILL_FLOAT, PartFile, datum as _datum, global_attributes, seconds_since, time_attributes
+from .cf import FILL_FLOAT, PartFile, global_attributes, seconds_since, time_attributes
+from .cf import datum as _datum
 
 log = logging.getLogger(__name__)
 
