@@ -10,8 +10,14 @@ import numpy as np
 import pytest
 
 from workflows.forcing import ForcingError
-from workflows.forcing.rivers import (ConstantDischarge, DischargeSeries, RiverInputError, discharge_from_config,
-                                      read_discharge_csv, read_telemac_liquid_boundary)
+from workflows.forcing.rivers import (
+    ConstantDischarge,
+    DischargeSeries,
+    RiverInputError,
+    discharge_from_config,
+    read_discharge_csv,
+    read_telemac_liquid_boundary,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 QSL = REPO / "meshes" / "gironde" / "qsl_ME.txt"

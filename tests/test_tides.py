@@ -18,9 +18,17 @@ import pytest
 from workflows.forcing import ForcingError
 from workflows.forcing import tide_atlases as ta
 from workflows.forcing import tide_formats as tf
-from workflows.forcing.tides import (AstronomicalArguments, HarmonicConstituents, TidalElevation,
-                                     TidalVelocity, TideInputError, TideSource, load_constants,
-                                     modified_julian_day, tidal_forcing_for_boundary)
+from workflows.forcing.tides import (
+    AstronomicalArguments,
+    HarmonicConstituents,
+    TidalElevation,
+    TidalVelocity,
+    TideInputError,
+    TideSource,
+    load_constants,
+    modified_julian_day,
+    tidal_forcing_for_boundary,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 MESHES = REPO / "meshes"

@@ -36,7 +36,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .tides import HarmonicConstituents, TideInputError, canonical_constituent, constituent_frequency
+from .tides import (
+    HarmonicConstituents,
+    TideInputError,
+    canonical_constituent,
+    constituent_frequency,
+)
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +127,7 @@ class JmjAtlas:
     max_distance_km: float = DEFAULT_MAX_DISTANCE_KM
 
     @classmethod
-    def open(cls, path, max_distance_km: float = DEFAULT_MAX_DISTANCE_KM) -> "JmjAtlas":
+    def open(cls, path, max_distance_km: float = DEFAULT_MAX_DISTANCE_KM) -> JmjAtlas:
         import netCDF4
 
         path = Path(path)

@@ -30,7 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .tides import HarmonicConstituents, TideInputError, canonical_constituent, constituent_frequency
+from .tides import (
+    HarmonicConstituents,
+    TideInputError,
+    canonical_constituent,
+    constituent_frequency,
+)
 
 log = logging.getLogger(__name__)
 

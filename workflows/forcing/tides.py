@@ -219,7 +219,7 @@ class HarmonicConstituents:
         """(n_con, n_point) complex ``A exp(-iG)`` in m."""
         return self.amplitude * np.exp(-1j * np.radians(self.phase))
 
-    def select(self, constituents: Sequence[str] | None) -> "HarmonicConstituents":
+    def select(self, constituents: Sequence[str] | None) -> HarmonicConstituents:
         """The named constituents, in that order; ``None`` keeps all. Missing names raise."""
         if constituents is None:
             return self
@@ -232,7 +232,7 @@ class HarmonicConstituents:
         idx = [self.constituents.index(c) for c in wanted]
         return self._take(idx, slice(None), tuple(wanted))
 
-    def take(self, points) -> "HarmonicConstituents":
+    def take(self, points) -> HarmonicConstituents:
         """A subset (or reordering) of the points; ``points`` indexes the point axis."""
         return self._take(slice(None), np.asarray(points), self.constituents)
 
@@ -248,7 +248,7 @@ class HarmonicConstituents:
             pick(self.u_amplitude), pick(self.u_phase), pick(self.v_amplitude), pick(self.v_phase),
             pick1(self.node_ids), self.source)
 
-    def without_currents(self) -> "HarmonicConstituents":
+    def without_currents(self) -> HarmonicConstituents:
         return replace(self, u_amplitude=None, u_phase=None, v_amplitude=None, v_phase=None)
 
 
@@ -271,7 +271,7 @@ class AstronomicalArguments:
 
     @classmethod
     def for_run(cls, constituents: Sequence[str], start: datetime, duration: timedelta = DEFAULT_DURATION,
-                corrections: str = "FES", nodal_time: datetime | None = None) -> "AstronomicalArguments":
+                corrections: str = "FES", nodal_time: datetime | None = None) -> AstronomicalArguments:
         """Arguments for a run from ``start`` lasting ``duration``; nodal terms at the mid-time
         (or at ``nodal_time`` when given)."""
         import pyTMD.constituents as ptc
@@ -311,7 +311,7 @@ class HarmonicSeries:
     b: np.ndarray = field(repr=False)
 
     @classmethod
-    def build(cls, arguments: AstronomicalArguments, amplitude, phase_deg) -> "HarmonicSeries":
+    def build(cls, arguments: AstronomicalArguments, amplitude, phase_deg) -> HarmonicSeries:
         fa = arguments.f[:, None] * np.asarray(amplitude, dtype=float)
         g = np.radians(np.asarray(phase_deg, dtype=float))
         return cls(arguments, _readonly(fa * np.cos(g)), _readonly(fa * np.sin(g)))
@@ -331,7 +331,7 @@ class TidalElevation:
 
     @classmethod
     def build(cls, constants: HarmonicConstituents, start: datetime, duration: timedelta = DEFAULT_DURATION,
-              corrections: str = "FES", nodal_time: datetime | None = None) -> "TidalElevation":
+              corrections: str = "FES", nodal_time: datetime | None = None) -> TidalElevation:
         args = AstronomicalArguments.for_run(constants.constituents, start, duration, corrections, nodal_time)
         return cls(HarmonicSeries.build(args, constants.amplitude, constants.phase), constants)
 
@@ -353,7 +353,7 @@ class TidalVelocity:
 
     @classmethod
     def build(cls, constants: HarmonicConstituents, start: datetime, duration: timedelta = DEFAULT_DURATION,
-              corrections: str = "FES", nodal_time: datetime | None = None) -> "TidalVelocity":
+              corrections: str = "FES", nodal_time: datetime | None = None) -> TidalVelocity:
         if not constants.has_currents:
             raise TideInputError(f"{constants.source or 'tidal constants'}: no current harmonics")
         args = AstronomicalArguments.for_run(constants.constituents, start, duration, corrections, nodal_time)
@@ -418,7 +418,7 @@ class TideSource:
             raise TideInputError(f"offset must be >= 0, got {self.offset}")
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping, base_dir=None, where: str = "[tides]") -> "TideSource":
+    def from_mapping(cls, mapping: Mapping, base_dir=None, where: str = "[tides]") -> TideSource:
         """From a config table; relative paths are taken from ``base_dir``. Unknown keys raise."""
         data = dict(mapping)
         if "source" in data and "kind" not in data:
@@ -452,11 +452,14 @@ class TideSource:
 # --------------------------------------------------------------------------------------------
 # factory
 
-def load_constants(source: TideSource, lon, lat, node_ids) -> HarmonicConstituents:
+def load_constants(source: TideSource, lon, lat, node_ids,
+                   constituents: Sequence[str] | None = None) -> HarmonicConstituents:
     """Harmonic constants at the n nodes of one boundary segment, in the segment's order.
 
-    ``lon``, ``lat``: (n,) degrees; ``node_ids``: (n,) 0-based mesh node ids.
+    ``lon``, ``lat``: (n,) degrees; ``node_ids``: (n,) 0-based mesh node ids; ``constituents``:
+    the ones wanted (default: ``source.constituents``, else all the source has).
     """
+    wanted = constituents if constituents is not None else source.constituents
     from . import tide_atlases, tide_formats
 
     lon = np.asarray(lon, dtype=float).ravel()
@@ -510,7 +513,7 @@ def load_constants(source: TideSource, lon, lat, node_ids) -> HarmonicConstituen
                        node_ids=node_ids)
     # atlas
     atlas = tide_atlases.open_atlas(source.model, source.path, u_path=source.u_path, v_path=source.v_path)
-    constants = atlas.interpolate(lon, lat, source.constituents)
+    constants = atlas.interpolate(lon, lat, wanted)
     return replace(constants, node_ids=node_ids)
 
 
@@ -550,9 +553,8 @@ def tidal_forcing_for_boundary(source: TideSource | Mapping, lon, lat, node_ids,
     if not isinstance(source, TideSource):
         source = TideSource.from_mapping(source, base_dir=base_dir)
     start = _as_utc(start, "start")
-    constants = load_constants(source, lon, lat, node_ids)
     wanted = constituents if constituents is not None else source.constituents
-    constants = constants.select(wanted)
+    constants = load_constants(source, lon, lat, node_ids, wanted).select(wanted)
     elevation = TidalElevation.build(constants, start, duration, source.nodal_corrections)
     velocity = None
     if source.currents and constants.has_currents:
