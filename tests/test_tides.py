@@ -236,6 +236,28 @@ def test_plymouth_prediction_against_observed_january_2022(jmj):
     assert np.corrcoef(late, obs)[0, 1] < 0.9
 
 
+def test_jmj_atlas_linear_on_its_triangles(jmj):
+    """Inside the triangles the atlas is linear: at centroids the mean of the three nodes, and at
+    random interior points the same as matplotlib's LinearTriInterpolator."""
+    import matplotlib.tri as mtri
+
+    rng = np.random.default_rng(1)
+    tris = rng.choice(len(jmj.tri), 200, replace=False)
+    nodes = jmj.tri[tris]
+    cx, cy = jmj.lon[nodes].mean(axis=1), jmj.lat[nodes].mean(axis=1)
+    c = jmj.interpolate(cx, cy, ["M2"])
+    np.testing.assert_allclose(c.complex_elevation()[0], jmj.elev[0][nodes].mean(axis=1), atol=1e-6)
+    w = rng.dirichlet([1.0, 1.0, 1.0], size=200)
+    px, py = (jmj.lon[nodes] * w).sum(axis=1), (jmj.lat[nodes] * w).sum(axis=1)
+    tri = mtri.Triangulation(jmj.lon, jmj.lat, jmj.tri)
+    z = jmj.elev[1]  # S2
+    ref = (mtri.LinearTriInterpolator(tri, z.real)(px, py) + 1j * mtri.LinearTriInterpolator(tri, z.imag)(px, py))
+    got = jmj.interpolate(px, py, ["S2"]).complex_elevation()[0]
+    np.testing.assert_allclose(got, np.asarray(ref), atol=1e-6)
+    u = jmj.interpolate(cx, cy, ["M2"]).u_amplitude[0]
+    np.testing.assert_allclose(u, np.abs(jmj.u[0][nodes].mean(axis=1)), atol=1e-6)
+
+
 def test_jmj_atlas_refuses_points_far_outside(jmj):
     with pytest.raises(TideInputError, match=r"outside the atlas.*\(-20.0000, 40.0000\)"):
         jmj.interpolate([-20.0], [40.0])
@@ -320,6 +342,8 @@ def test_tide_source_config(tmp_path):
     assert src.path == tmp_path / "tides.nc" and src.constituents == ("M2", "S2")
     with pytest.raises(TideInputError, match=r"\[tides\]: unknown key 'constituent'; did you mean 'constituents'\?"):
         TideSource.from_mapping({"kind": "harmonics", "path": "x.csv", "constituent": ["M2"]})
+    with pytest.raises(TideInputError, match="currents must be true or false, got 'yes'"):
+        TideSource.from_mapping({"kind": "harmonics", "path": "x.csv", "currents": "yes"})
     with pytest.raises(TideInputError, match="missing key 'path'"):
         TideSource.from_mapping({"kind": "harmonics"})
     with pytest.raises(TideInputError, match="kind 'fes' is not one of"):

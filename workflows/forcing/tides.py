@@ -441,8 +441,10 @@ class TideSource:
         if data.get("constituents") is not None:
             data["constituents"] = tuple(data["constituents"])
         for key in ("boundary", "offset"):
-            if data.get(key) is not None and not isinstance(data[key], int):
+            if data.get(key) is not None and (isinstance(data[key], bool) or not isinstance(data[key], int)):
                 raise TideInputError(f"{where}: {key} must be an integer, got {data[key]!r}")
+        if "currents" in data and not isinstance(data["currents"], bool):
+            raise TideInputError(f"{where}: currents must be true or false, got {data['currents']!r}")
         try:
             return cls(**data)
         except TideInputError as exc:
