@@ -444,7 +444,7 @@ def generate_mesh(bbox, *, resolution=None, min_size=None, bathymetry=None, opti
     v = v[used]
     tri = remap[tri]
     lon, lat = inv.transform(v[:, 0], v[:, 1])
-    lon, lat = np.asarray(lon), np.asarray(lat)
+    lon, lat = _snap_to_box(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), (W, S, E, N))
     dc = dist_coast(v[:, 0], v[:, 1])
     depth, used_src = interpolate_depth(lon, lat, dc, sources)
     timings["bathymetry"] = time.perf_counter() - t
@@ -461,6 +461,17 @@ def generate_mesh(bbox, *, resolution=None, min_size=None, bathymetry=None, opti
     timings["total"] = sum(timings.values())
     log.info("meshgen %s: %d nodes, %d faces in %.2f s; depth from %s", label, mesh.n_node, mesh.n_face, timings["total"], used_src)
     return GeneratedMesh(mesh, (W, S, E, N), opts, res, mn, timings, used_src, tuple(notes))
+
+
+def _snap_to_box(lon, lat, bbox, tol=1e-4):
+    """Put nodes within ``tol`` degrees of a box edge exactly on it (the box edges are straight in
+    lon/lat but were split as straight lines in the projection: up to ~1e-5° apart)."""
+    W, S, E, N = bbox
+    for arr, lo, hi in ((lon, W, E), (lat, S, N)):
+        arr[np.abs(arr - lo) < tol] = lo
+        arr[np.abs(arr - hi) < tol] = hi
+        np.clip(arr, lo, hi, out=arr)
+    return lon, lat
 
 
 def _boundary_segments(faces, seg_mark, x, y):

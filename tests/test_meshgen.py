@@ -1,0 +1,105 @@
+"""Box mesh generation (workflows.meshgen) and `coastcast mesh generate`."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from solver.formats import read_mesh
+from solver.quality import check_mesh
+from workflows.cli import main
+from workflows.meshgen import MeshgenError, generate_mesh, load_coastline, synthetic_depth
+
+GIRONDE = (-1.30, 45.45, -0.90, 45.75)
+TAGUS = (-9.45, 38.60, -9.00, 38.80)
+
+
+@pytest.fixture(scope="module")
+def gironde():
+    return generate_mesh(GIRONDE)
+
+
+def test_quality_and_extent(gironde):
+    m = gironde.mesh
+    rep = check_mesh(m)
+    assert rep.ok, rep.problems
+    assert rep.min_angle_deg >= 24.5  # Triangle's 25° bound, measured on the sphere after projecting back
+    assert rep.n_parts == 1 and rep.n_unnamed_boundary_edges == 0
+    floor = math.sqrt(3) / 4 * (gironde.min_size / 4) ** 2
+    assert rep.area_m2["min"] >= floor
+    W, S, E, N = GIRONDE
+    assert m.node_x.min() >= W - 1e-9 and m.node_x.max() <= E + 1e-9
+    assert m.node_y.min() >= S - 1e-9 and m.node_y.max() <= N + 1e-9
+    assert 5000 < m.n_face < 40000
+
+
+def test_open_boundaries_lie_on_the_box_edge_and_land_on_the_coast(gironde):
+    import shapely
+    from shapely.ops import unary_union
+
+    m = gironde.mesh
+    W, S, E, N = GIRONDE
+    opens = [s for s in m.boundaries if s.role == "open"]
+    assert opens, "the Gironde box has sea on its western edge"
+    for s in opens:
+        x, y = m.node_x[s.node_ids], m.node_y[s.node_ids]
+        on_edge = np.minimum.reduce([abs(x - W), abs(x - E), abs(y - S), abs(y - N)])
+        assert on_edge.max() == 0.0
+    lines, polys = load_coastline()
+    box = shapely.box(W - 0.05, S - 0.05, E + 0.05, N + 0.05)
+    coast = unary_union([g.intersection(box) for g in lines if g.intersects(box)] + [p.boundary for p in polys if p.intersects(box)])
+    land = np.concatenate([s.node_ids for s in m.boundaries if s.role != "open"])
+    pts = shapely.points(m.node_x[land], m.node_y[land])
+    inside_box = (m.node_x[land] > W + 1e-6) & (m.node_x[land] < E - 1e-6) & (m.node_y[land] > S + 1e-6) & (m.node_y[land] < N - 1e-6)
+    d_deg = shapely.distance(pts[inside_box], coast)
+    d_m = d_deg * 111e3
+    # simplification by min_size/4 and the opening can move the coast by about min_size/2
+    assert np.percentile(d_m, 95) < gironde.min_size / 2
+    assert d_m.max() < 3 * gironde.min_size
+
+
+def test_depth_from_the_gallery(gironde):
+    from workflows.gallery import load_region
+
+    src = gironde.depth_sources
+    assert src.get("gallery:gironde", 0) > 0.8 * gironde.mesh.n_node
+    # nodes that coincide with nothing special: compare to the gallery's own linear interpolant
+    import matplotlib.tri as mtri
+
+    g = load_region("gironde").mesh()
+    interp = mtri.LinearTriInterpolator(mtri.Triangulation(g.node_x, g.node_y, g.face_node_connectivity), g.depth)
+    ref = np.ma.filled(interp(gironde.mesh.node_x, gironde.mesh.node_y).astype(float), np.nan)
+    ok = np.isfinite(ref)
+    np.testing.assert_allclose(gironde.mesh.depth[ok], ref[ok], atol=1e-9)
+
+
+def test_tagus_uses_the_documented_fallback():
+    g = generate_mesh(TAGUS)
+    assert list(g.depth_sources) == ["synthetic shelf (2 m + d/50, max 200 m)"]
+    assert check_mesh(g.mesh).ok
+    assert g.mesh.depth.min() >= 2.0 and g.mesh.depth.max() <= 200.0
+    np.testing.assert_allclose(synthetic_depth([0.0, 4900.0, 1e6]), [2.0, 100.0, 200.0])
+
+
+def test_bad_boxes():
+    with pytest.raises(MeshgenError, match="leaves the shipped coastline data"):
+        generate_mesh((-20.0, 38.0, -9.0, 39.0))
+    with pytest.raises(MeshgenError, match="W < E and S < N"):
+        generate_mesh((-9.0, 38.0, -9.5, 39.0))
+    with pytest.raises(MeshgenError, match="holds no water|cannot tell water from land"):
+        generate_mesh((-4.0, 40.0, -3.9, 40.1))  # Madrid
+
+
+def test_cli_generate(tmp_path, capsys):
+    out = tmp_path / "santander.gr3"
+    assert main(["mesh", "generate", "--bbox", "-3.85", "43.40", "-3.70", "43.50", "--out", str(out), "--resolution", "400"]) == 0
+    text = capsys.readouterr().out
+    assert "min angle" in text and "depth from:" in text
+    m = read_mesh(out)
+    assert any(s.role == "open" for s in m.boundaries) and any(s.role == "island" for s in m.boundaries)
+    with pytest.raises(SystemExit) as exc:  # argparse: one usage line, status 2
+        main(["mesh", "generate", "--bbox", "-3.85", "43.40", "-3.70", "--out", str(out)])
+    assert exc.value.code == 2
+    assert main(["mesh", "generate", "--bbox", "-3.85", "43.40", "-3.70", "43.50", "--out", str(out), "--min-size", "900", "--resolution", "400"]) == 2
+    assert "min-size 900 m is larger than the resolution 400 m" in capsys.readouterr().err
