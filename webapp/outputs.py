@@ -239,6 +239,8 @@ def max_json(max_path: Path | None, fields_path: Path) -> bytes:
 
 def _char_names(var) -> list[str]:
     data = var[:]
+    if data.dtype.kind in ("S", "U") and data.ndim > 2:
+        data = data.reshape(data.shape[0], -1)
     if data.dtype.kind in ("S", "U") and data.ndim == 2:
         return [b"".join(np.ma.filled(row, b"")).decode().strip() if data.dtype.kind == "S"
                 else "".join(row).strip() for row in data]

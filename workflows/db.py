@@ -198,9 +198,12 @@ class Station(Base):
     system: Mapped[ForecastSystem] = relationship(back_populates="stations")
 
 
+PASSWORD_METHOD = "scrypt"
+
+
 def hash_password(password: str) -> str:
-    """A salted hash of ``password`` (werkzeug's scrypt)."""
-    return generate_password_hash(password)
+    """A salted hash of ``password`` (werkzeug, :data:`PASSWORD_METHOD`, scrypt by default)."""
+    return generate_password_hash(password, method=PASSWORD_METHOD)
 
 
 def database_url(instance_path: str | os.PathLike | None = None) -> str:

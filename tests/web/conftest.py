@@ -93,16 +93,14 @@ def write_outputs(run_dir, lon, lat, faces, stations, start, hours=3, interval_m
         },
         attrs={"Conventions": "CF-1.11 UGRID-1.0"},
     )
-    fields.to_netcdf(run_dir / "fields.nc", encoding={"time": {"units": units, "dtype": "f8"}})
+    fields.to_netcdf(run_dir / "fields.nc")
     names = [s[0] for s in stations]
     slon = np.array([s[1] for s in stations], float)
     slat = np.array([s[2] for s in stations], float)
-    width = max([len(n) for n in names] + [1])
-    chars = np.array([list(n.ljust(width)) for n in names], dtype="S1").reshape(len(names), width)
     sz = analytic_zeta(slon[:, None], slat[:, None], t[None, :], lon0, lat0)
     st = xr.Dataset(
         {
-            "station_name": xr.Variable(("station", "name_strlen"), chars, {"cf_role": "timeseries_id"}),
+            "station_name": xr.Variable("station", np.array(names, dtype="S"), {"cf_role": "timeseries_id"}),
             "lon": xr.Variable("station", slon, {"standard_name": "longitude", "units": "degrees_east"}),
             "lat": xr.Variable("station", slat, {"standard_name": "latitude", "units": "degrees_north"}),
             "zeta": xr.Variable(("station", "time"), sz, {"standard_name": "sea_surface_height_above_mean_sea_level",
@@ -115,7 +113,7 @@ def write_outputs(run_dir, lon, lat, faces, stations, start, hours=3, interval_m
         },
         attrs={"Conventions": "CF-1.11", "featureType": "timeSeries"},
     )
-    st.to_netcdf(run_dir / "stations.nc", encoding={"time": {"units": units, "dtype": "f8"}})
+    st.to_netcdf(run_dir / "stations.nc", encoding={"station_name": {"char_dim_name": "name_strlen"}})
     mx = xr.Dataset({
         "zeta_max": xr.Variable("nMesh2d_node", zeta.max(axis=0), {"long_name": "maximum water level", "units": "m"}),
         "speed_max": xr.Variable("nMesh2d_node", np.hypot(u, v).max(axis=0), {"long_name": "maximum current speed", "units": "m s-1"}),
@@ -186,6 +184,14 @@ def stub_services(monkeypatch):
     monkeypatch.setattr(services, "check_mesh", stub_check_mesh)
     monkeypatch.setattr(services, "gallery_regions", lambda: [])
     return services
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hash(monkeypatch):
+    """Cheap hashing in tests (scrypt costs about 0.1 s a hash); production keeps scrypt."""
+    from workflows import db as dbm
+
+    monkeypatch.setattr(dbm, "PASSWORD_METHOD", "pbkdf2:sha256:1000")
 
 
 def _pg_available() -> str | None:

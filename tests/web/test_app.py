@@ -77,3 +77,478 @@ def test_csrf_is_enforced_on_forms(make_app):
     assert r.status_code == 302
     # logged in, a POST action without the token is refused too
     assert c.post("/logout").status_code == 400
+
+
+# ---------------------------------------------------------------- ownership: every route, another user → 404
+
+def _urls_for(app, ids):
+    """Every rule that takes a system_id / cycle_id, filled with alice's ids: (method, url)."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        args = set(rule.arguments)
+        if not args & {"system_id", "cycle_id"}:
+            continue
+        values = {"system_id": ids["system"], "cycle_id": ids["cycle"], "index": 0, "name": "fields.nc",
+                  "action": None}
+        converters = rule._converters
+        acts = [None]
+        if "action" in args:
+            acts = list(converters["action"].items) if hasattr(converters["action"], "items") else ["approve"]
+        for act in acts:
+            v = {k: values[k] for k in args}
+            if act is not None:
+                v["action"] = act
+            with app.test_request_context():
+                from flask import url_for
+                url = url_for(rule.endpoint, **v)
+            for m in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                out.append((m, url))
+    return out
+
+
+def test_another_user_gets_404_on_every_route(app, system_with_cycle):
+    ids = system_with_cycle
+    add_user(app, "mallory@example.org")
+    urls = _urls_for(app, ids)
+    assert len(urls) >= 25, urls
+    assert any("/files/fields.nc" in u for _, u in urls) and any(u.startswith("/api/") for _, u in urls)
+    m = app.test_client()
+    login(m, "mallory@example.org")
+    for method, url in urls:
+        r = m.open(url, method=method, query_string={"lon": -4.2, "lat": 50.3} if "series" in url else None)
+        assert r.status_code == 404, (method, url, r.status_code)
+    # and nothing changed
+    with sessions(app) as s:
+        sysm = s.get(ForecastSystem, ids["system"])
+        assert sysm.status == "active" and len(sysm.cycles) == 1
+    assert (ids["run_dir"] / "fields.nc").exists()
+    # the owner reaches every GET (so the 404s above are not vacuous)
+    a = app.test_client()
+    login(a, "alice@example.org")
+    for method, url in urls:
+        if method == "GET" and "/wizard/" not in url:
+            r = a.get(url, query_string={"lon": -4.2, "lat": 50.3} if "series" in url else None)
+            assert r.status_code == 200, (url, r.status_code)
+    # logged out: pages redirect to the login form, the API answers 401
+    anon = app.test_client()
+    assert anon.get(f"/systems/{ids['system']}").status_code == 302
+    assert anon.get(f"/api/cycles/{ids['cycle']}").status_code == 401
+
+
+# ---------------------------------------------------------------- wizard
+
+def _wizard_to_review(c, bbox=(-4.5, 50.0, -4.0, 50.4), stations="Plymouth, -4.185, 50.366\nBuoy, -4.3, 50.1"):
+    r = c.post("/systems/new", data={"name": "Plymouth Sound", "kind": "box", "west": bbox[0], "south": bbox[1],
+                                     "east": bbox[2], "north": bbox[3]})
+    assert r.status_code == 302 and "/wizard/forcings" in r.headers["Location"], r.data[:2000]
+    sid = int(r.headers["Location"].split("/")[2])
+    r = c.post(f"/systems/{sid}/wizard/forcings", data={"tide_source": "jmj", "atmosphere": "gfs",
+                                                         "boundary-0-role": "tide", "boundary-1-role": "river",
+                                                         "boundary-1-discharge": "250"})
+    assert r.status_code == 302, r.data
+    r = c.post(f"/systems/{sid}/wizard/parameters", data={"horizon_hours": 48, "run_hour_utc": 6, "manning": 0.02,
+                                                           "output_interval_minutes": 30})
+    assert r.status_code == 302, r.data
+    r = c.post(f"/systems/{sid}/wizard/stations", data={"stations": stations})
+    assert r.status_code == 302, r.data
+    return sid
+
+
+def test_wizard_box_creates_system_and_config(app, stub_services):
+    add_user(app, "dave@example.org")
+    c = app.test_client()
+    login(c, "dave@example.org")
+    sid = _wizard_to_review(c)
+    r = c.get(f"/systems/{sid}/wizard/review")
+    assert b"river_1: 250.0 m" in r.data and b"Plymouth (-4.1850, 50.3660)" in r.data
+    r = c.post(f"/systems/{sid}/wizard/review", data={})
+    assert b"Tick the box" in r.data
+    r = c.post(f"/systems/{sid}/wizard/review", data={"confirm": "y"})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/systems/{sid}")
+    with sessions(app) as s:
+        sysm = s.get(ForecastSystem, sid)
+        assert sysm.status == "active" and sysm.region_kind == "box"
+        assert sysm.bbox == (-4.5, 50.0, -4.0, 50.4)
+        assert (sysm.horizon_hours, sysm.run_hour_utc) == (48, 6)
+        assert [(st.name, st.lon, st.lat) for st in sysm.stations] == [("Plymouth", -4.185, 50.366), ("Buoy", -4.3, 50.1)]
+        cfg = tomllib.loads(sysm.config_toml)
+        assert Path(sysm.mesh_path).is_file() and cfg["mesh"] == sysm.mesh_path
+        assert Path(sysm.data_dir, "config.toml").read_text() == sysm.config_toml
+    assert cfg["hours"] == 48 and cfg["output_interval_minutes"] == 30
+    assert cfg["tides"] == {"source": "jmj"} and cfg["atmosphere"] == {"source": "gfs"}
+    assert cfg["rivers"] == [{"boundary": "river_1", "discharge": 250.0}]
+    assert cfg["physics"] == {"manning": 0.02}
+    assert cfg["stations"][0] == {"name": "Plymouth", "lon": -4.185, "lat": 50.366}
+
+
+@pytest.mark.parametrize("data, field, message", [
+    ({"kind": "box", "west": -4, "south": 50, "east": -3, "north": 51}, "name", b"Give the system a name"),
+    ({"name": "x", "kind": "box"}, "west", b"Draw a box on the map or type this coordinate"),
+    ({"name": "x", "kind": "box", "west": -3, "south": 50, "east": -4, "north": 51}, "east", b"must be greater than west"),
+    ({"name": "x", "kind": "box", "west": -12, "south": 40, "east": 0, "north": 51}, "east", b"at most 6"),
+    ({"name": "x", "kind": "box", "west": -4, "south": 95, "east": -3, "north": 96}, "south", b"outside"),
+    ({"name": "x", "kind": "upload"}, "mesh_file", b"Choose a mesh file to upload"),
+    ({"name": "x", "kind": "gallery", "gallery": "nowhere"}, "gallery", b"Pick one of the gallery meshes"),
+])
+def test_region_step_messages_next_to_field_and_nothing_stored(app, stub_services, tmp_path, data, field, message):
+    add_user(app, "erin@example.org")
+    c = app.test_client()
+    login(c, "erin@example.org")
+    r = c.post("/systems/new", data=data)
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    block = html[html.index(f'id="field-{field}"'):]
+    block = block[:block.index("</div>")]
+    assert message.decode() in block, block
+    with sessions(app) as s:
+        assert s.query(ForecastSystem).count() == 0
+    assert not list((tmp_path / "data").glob("systems/*"))
+
+
+def test_mesh_generation_error_is_shown_and_nothing_stored(app, stub_services, monkeypatch, tmp_path):
+    def boom(bbox, out):
+        raise ValueError(f"box {bbox}: no water inside the box\nsecond line")
+
+    monkeypatch.setattr(stub_services, "generate_mesh", boom)
+    add_user(app, "erin@example.org")
+    c = app.test_client()
+    login(c, "erin@example.org")
+    r = c.post("/systems/new", data={"name": "Inland", "kind": "box", "west": 1, "south": 47, "east": 2, "north": 48})
+    assert r.status_code == 200 and b"no water inside the box" in r.data and b"second line" not in r.data
+    with sessions(app) as s:
+        assert s.query(ForecastSystem).count() == 0
+    assert not list((tmp_path / "data").glob("systems/*"))
+
+
+def test_mesh_generation_unavailable_says_so(app, monkeypatch, tmp_path):
+    import importlib.util
+
+    from webapp import services
+
+    monkeypatch.setattr(services, "_load", lambda m, n: (_ for _ in ()).throw(
+        services.ServiceUnavailable(f"{m} is not available on this server (No module named {m!r})")))
+    add_user(app, "erin@example.org")
+    c = app.test_client()
+    login(c, "erin@example.org")
+    r = c.post("/systems/new", data={"name": "Box", "kind": "box", "west": -4.5, "south": 50, "east": -4, "north": 50.4})
+    assert b"workflows.meshgen is not available on this server" in r.data
+    assert b"The gallery is not available" in r.data
+
+
+def test_later_steps_validate(app, stub_services):
+    add_user(app, "fay@example.org")
+    c = app.test_client()
+    login(c, "fay@example.org")
+    sid = _wizard_to_review(c)
+    r = c.post(f"/systems/{sid}/wizard/parameters", data={"horizon_hours": 73, "run_hour_utc": 24, "manning": 1,
+                                                           "output_interval_minutes": ""})
+    for msg in (b"1 to 72 hours", b"0 to 23", b"0.005 to 0.2", b"Give the output interval"):
+        assert msg in r.data
+    r = c.post(f"/systems/{sid}/wizard/forcings", data={"tide_source": "jmj", "atmosphere": "none",
+                                                         "boundary-1-role": "river", "boundary-1-discharge": "lots"})
+    assert b"Boundary &#39;river_1&#39;: give the river discharge" in r.data
+    r = c.post(f"/systems/{sid}/wizard/stations", data={"stations": "A, -4.2, 50.2\nB, -4.2\n"})
+    assert b"stations line 2: expected &#39;name, lon, lat&#39;, got 2 values" in r.data
+    r = c.post(f"/systems/{sid}/wizard/stations", data={"stations": "Far, 2.0, 50.2"})
+    assert b"is outside the region" in r.data and b"(2.0000, 50.2000)" in r.data
+    r = c.post(f"/systems/{sid}/wizard/stations", data={"stations": "",
+                                                         "csv_file": (io.BytesIO(b"name,lon,lat\nX,-4.1,50.2\nY,abc,50\n"), "../../st.csv")})
+    assert b"st.csv line 3: lon/lat &#39;abc&#39;, &#39;50&#39; are not numbers" in r.data
+    with sessions(app) as s:  # failed steps kept the earlier answers
+        sysm = s.get(ForecastSystem, sid)
+        assert sysm.horizon_hours == 48 and [st.name for st in sysm.stations] == ["Plymouth", "Buoy"]
+        assert sysm.settings["rivers"] == [{"boundary": "river_1", "discharge": 250.0}]
+    r = c.post(f"/systems/{sid}/wizard/stations", data={"stations": "",
+                                                         "csv_file": (io.BytesIO(b"name,lon,lat\nX,-4.1,50.2\n"), "st.csv")})
+    assert r.status_code == 302
+    with sessions(app) as s:
+        assert [(st.name, st.lon) for st in s.get(ForecastSystem, sid).stations] == [("X", -4.1)]
+
+
+def test_upload_preflight_then_accept(app, stub_services, tmp_path):
+    add_user(app, "gus@example.org")
+    c = app.test_client()
+    login(c, "gus@example.org")
+    lon, lat, faces = grid_mesh((-4.5, 50.0, -4.0, 50.4), 6, 5)
+    mesh_file = tmp_path / "m.gr3"
+    write_gr3(mesh_file, lon, lat, faces)
+    r = c.post("/systems/new", data={"name": "Up", "kind": "upload",
+                                     "mesh_file": (io.BytesIO(mesh_file.read_bytes()), "../../../etc/hgrid.gr3")},
+               content_type="multipart/form-data")
+    assert r.status_code == 302
+    sid = int(r.headers["Location"].split("/")[2])
+    page = c.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Pre-flight report: etc_hgrid.gr3" in page and "30 nodes, 40 triangles" in page
+    with sessions(app) as s:
+        sysm = s.get(ForecastSystem, sid)
+        saved = Path(sysm.settings["pending_upload"]["path"])
+        assert saved.parent == Path(sysm.data_dir) / "upload" and saved.name == "etc_hgrid.gr3"
+        assert sysm.region_kind is None
+    r = c.post(f"/systems/{sid}/wizard/accept-mesh")
+    assert r.status_code == 302 and "/forcings" in r.headers["Location"]
+    with sessions(app) as s:
+        sysm = s.get(ForecastSystem, sid)
+        assert sysm.region_kind == "upload" and sysm.mesh_path == str(saved)
+        assert sysm.bbox == (-4.5, 50.0, -4.0, 50.4)
+
+
+def test_upload_bad_files(make_app, stub_services, tmp_path):
+    app = make_app(MAX_CONTENT_LENGTH=4096, COASTCAST_MAX_MESH_NODES=20)
+    add_user(app, "gus@example.org")
+    c = app.test_client()
+    login(c, "gus@example.org")
+    r = c.post("/systems/new", data={"name": "Up", "kind": "upload", "mesh_file": (io.BytesIO(b"hello\nworld\n"), "notes.txt")},
+               content_type="multipart/form-data")
+    assert r.status_code == 200 and b"notes.txt: not a mesh file" in r.data
+    r = c.post("/systems/new", data={"name": "Up", "kind": "upload", "mesh_file": (io.BytesIO(b"x" * 10000), "big.gr3")},
+               content_type="multipart/form-data")
+    assert r.status_code == 413 and b"larger than this server accepts" in r.data
+    lon, lat, faces = grid_mesh((-4.5, 50.0, -4.0, 50.4), 6, 5)
+    write_gr3(tmp_path / "m.gr3", lon, lat, faces)
+    r = c.post("/systems/new", data={"name": "Up", "kind": "upload", "mesh_file": (io.BytesIO((tmp_path / "m.gr3").read_bytes()), "m.gr3")},
+               content_type="multipart/form-data")
+    assert r.status_code == 200 and b"m.gr3: 30 nodes; this server accepts meshes of at most 20 nodes" in r.data
+    with sessions(app) as s:
+        assert s.query(ForecastSystem).count() == 0
+    assert not list((tmp_path / "data").glob("systems/*"))
+
+
+def test_unusable_upload_cannot_be_accepted(app, stub_services, monkeypatch, tmp_path):
+    monkeypatch.setattr(stub_services, "check_mesh", lambda mesh: {"ok": False, "errors": ["face 3 is inverted at (-4.1, 50.2)"]})
+    add_user(app, "gus@example.org")
+    c = app.test_client()
+    login(c, "gus@example.org")
+    lon, lat, faces = grid_mesh((-4.5, 50.0, -4.0, 50.4), 6, 5)
+    write_gr3(tmp_path / "m.gr3", lon, lat, faces)
+    r = c.post("/systems/new", data={"name": "Up", "kind": "upload", "mesh_file": (io.BytesIO((tmp_path / "m.gr3").read_bytes()), "m.gr3")},
+               content_type="multipart/form-data")
+    sid = int(r.headers["Location"].split("/")[2])
+    page = c.get(r.headers["Location"]).data
+    assert b"face 3 is inverted" in page and b"cannot be used" in page
+    c.post(f"/systems/{sid}/wizard/accept-mesh")
+    with sessions(app) as s:
+        assert s.get(ForecastSystem, sid).region_kind is None
+
+
+# ---------------------------------------------------------------- dashboard and runner
+
+def test_run_now_pause_resume_delete(app, system_with_cycle):
+    ids = system_with_cycle
+    c = app.test_client()
+    login(c, "alice@example.org")
+    r = c.post(f"/systems/{ids['system']}/run")
+    assert r.status_code == 302
+    with sessions(app) as s:
+        cyc = s.query(Cycle).filter_by(system_id=ids["system"]).order_by(Cycle.created.desc()).first()
+        assert cyc.status == "succeeded" and cyc.progress == 1.0 and cyc.error is None
+        assert "step 3" in cyc.log and cyc.started <= cyc.finished
+        run_dir = Path(cyc.run_dir)
+        cfg = tomllib.loads((run_dir / "config.toml").read_text())
+        assert cfg["start"] == cyc.cycle_time.strftime("%Y-%m-%dT%H:00:00Z") and cfg["hours"] == 6
+    assert (run_dir / "fields.nc").is_file() and "step 4" in (run_dir / "run.log").read_text()
+    page = c.get(f"/systems/{ids['system']}").data
+    assert page.count(b'class="view"') == 2
+    assert c.post(f"/systems/{ids['system']}/pause").status_code == 302
+    with sessions(app) as s:
+        assert s.get(ForecastSystem, ids["system"]).status == "paused"
+    c.post(f"/systems/{ids['system']}/resume")
+    with sessions(app) as s:
+        assert s.get(ForecastSystem, ids["system"]).status == "active"
+    assert b"cannot be undone" in c.get(f"/systems/{ids['system']}/delete").data
+    r = c.post(f"/systems/{ids['system']}/delete")
+    assert r.status_code == 302
+    with sessions(app) as s:
+        assert s.get(ForecastSystem, ids["system"]) is None
+        assert s.query(Cycle).count() == 0 and s.query(Station).count() == 0
+    assert not ids["folder"].exists() and not run_dir.exists()
+
+
+def test_failed_run_records_one_line_error(make_app, system_with_cycle):
+    def broken(config_path, run_dir, *, progress=None):
+        progress(0.25)
+        raise RuntimeError("tide atlas missing: /data/fes2022\nmore detail")
+
+    app = make_app(COASTCAST_RUN_FUNCTION=broken)
+    ids = system_with_cycle
+    c = app.test_client()
+    login(c, "alice@example.org")
+    c.post(f"/systems/{ids['system']}/run")
+    with sessions(app) as s:
+        cyc = s.query(Cycle).filter(Cycle.system_id == ids["system"], Cycle.status != "succeeded").one()
+        assert cyc.status == "failed" and cyc.error == "RuntimeError: tide atlas missing: /data/fes2022"
+        assert "Traceback" in cyc.log  # the log keeps the detail for the owner
+
+
+def test_one_cycle_at_a_time_and_interrupted(make_app, system_with_cycle):
+    from webapp.runner import mark_interrupted
+
+    app = make_app(COASTCAST_RUNNER="none")
+    ids = system_with_cycle
+    c = app.test_client()
+    login(c, "alice@example.org")
+    c.post(f"/systems/{ids['system']}/run")
+    r = c.post(f"/systems/{ids['system']}/run", follow_redirects=True)
+    assert b"already queued or running" in r.data
+    with sessions(app) as s:
+        queued = s.query(Cycle).filter_by(status="queued").one()
+        queued.status = "running"
+        s.commit()
+    assert mark_interrupted(app.extensions["coastcast_sessions"]) == 1
+    with sessions(app) as s:
+        assert s.query(Cycle).filter_by(status="interrupted").count() == 1
+
+
+def test_missing_engine_fails_cycle_with_reason(make_app, system_with_cycle, monkeypatch):
+    import webapp.runner as runner
+
+    def missing():
+        raise ModuleNotFoundError("No module named 'workflows.cycle'")
+
+    monkeypatch.setattr(runner, "default_run_function", missing)
+    app = make_app(COASTCAST_RUN_FUNCTION=None)
+    c = app.test_client()
+    login(c, "alice@example.org")
+    c.post(f"/systems/{system_with_cycle['system']}/run")
+    with sessions(app) as s:
+        cyc = s.query(Cycle).filter_by(status="failed").one()
+        assert cyc.error == "ModuleNotFoundError: No module named 'workflows.cycle'"
+
+
+# ---------------------------------------------------------------- API and downloads
+
+def test_api_lists_and_fields(app, system_with_cycle):
+    ids = system_with_cycle
+    c = app.test_client()
+    login(c, "alice@example.org")
+    systems = c.get("/api/systems").get_json()["systems"]
+    assert [s["name"] for s in systems] == ["Plymouth Sound"] and systems[0]["bbox"] == list(ids["bbox"])
+    detail = c.get(f"/api/systems/{ids['system']}").get_json()
+    assert [st["name"] for st in detail["stations"]] == ["Plymouth", "Offshore"]
+    assert detail["cycles"][0]["cycle"] == "2026-11-25T00Z" and detail["cycles"][0]["status"] == "succeeded"
+    cyc = c.get(f"/api/cycles/{ids['cycle']}").get_json()
+    names = {f["name"]: f for f in cyc["files"]}
+    assert {"fields.nc", "stations.nc", "max.nc", "restart.nc", "run.json", "figures/map.png"} <= set(names)
+    assert names["fields.nc"]["size"] == (ids["run_dir"] / "fields.nc").stat().st_size
+
+    mesh = c.get(f"/api/cycles/{ids['cycle']}/mesh").get_json()
+    assert mesh["n_node"] == 120 and mesh["n_face"] == 198 and len(mesh["triangles"]) == 3 * 198
+    np.testing.assert_allclose(mesh["lon"], np.round(ids["lon"], 5))
+    assert mesh["triangles"][:3] == ids["faces"][0].tolist()
+    assert mesh["times"][1] - mesh["times"][0] == 3600 and mesh["times"][0] == int(ids["start"].timestamp())
+    zeta = ids["truth"]["zeta"]
+    assert mesh["zeta_min"] == round(float(zeta.min()), 3) and mesh["zeta_max"] == round(float(zeta.max()), 3)
+
+    fr = c.get(f"/api/cycles/{ids['cycle']}/fields/3").get_json()
+    np.testing.assert_allclose(fr["zeta"], zeta[3], atol=5e-4 + 1e-12)
+    assert fr["time"] == mesh["times"][3] and len(fr["u"]) == 120
+    assert c.get(f"/api/cycles/{ids['cycle']}/fields/7").status_code == 404
+
+    mx = c.get(f"/api/cycles/{ids['cycle']}/max").get_json()
+    assert mx["source"] == "max.nc"
+    np.testing.assert_allclose(mx["zeta_max"], zeta.max(axis=0), atol=5e-4)
+
+    st = c.get(f"/api/cycles/{ids['cycle']}/stations").get_json()
+    assert [s["name"] for s in st["stations"]] == ["Plymouth", "Offshore"]
+    t = np.asarray(st["times"], float) - st["times"][0]
+    expect = analytic_zeta(-4.185, 50.366, t, ids["truth"]["lon0"], ids["truth"]["lat0"])
+    np.testing.assert_allclose(st["zeta"][0], expect, atol=5e-4)
+
+
+def test_point_series_interpolates_inside_and_nearest_outside(app, system_with_cycle):
+    ids = system_with_cycle
+    c = app.test_client()
+    login(c, "alice@example.org")
+    lon, lat = -4.2345, 50.2871
+    d = c.get(f"/api/cycles/{ids['cycle']}/series", query_string={"lon": lon, "lat": lat}).get_json()
+    assert d["method"] == "face"
+    f = ids["faces"][d["face"]]
+    from matplotlib.path import Path as MPath
+    assert MPath(np.c_[ids["lon"][f], ids["lat"][f]]).contains_point((lon, lat))
+    expect = analytic_zeta(lon, lat, ids["truth"]["t"], ids["truth"]["lon0"], ids["truth"]["lat0"])
+    np.testing.assert_allclose(d["zeta"], expect, atol=6e-4)   # linear field: barycentric weights are exact
+    np.testing.assert_allclose(d["u"], 0.3 * np.cos(2 * np.pi / (12.42 * 3600) * ids["truth"]["t"]), atol=6e-4)
+    # outside the mesh: the nearest node (the SW corner), with its distance
+    d = c.get(f"/api/cycles/{ids['cycle']}/series", query_string={"lon": -4.5, "lat": 50.0}).get_json()
+    assert d["method"] == "nearest_node" and d["node"] == 0
+    expect_km = np.hypot(0.1 * np.cos(np.radians(50.0)), 0.1) * 111.195
+    assert d["distance_km"] == pytest.approx(expect_km, abs=1e-3)
+    np.testing.assert_allclose(d["zeta"], ids["truth"]["zeta"][:, 0], atol=5e-4)
+    assert c.get(f"/api/cycles/{ids['cycle']}/series", query_string={"lon": "x"}).status_code == 400
+
+
+def test_downloads_stream_ranges_and_stay_in_run_dir(app, system_with_cycle, tmp_path):
+    ids = system_with_cycle
+    c = app.test_client()
+    login(c, "alice@example.org")
+    base = f"/cycles/{ids['cycle']}/files"
+    raw = (ids["run_dir"] / "fields.nc").read_bytes()
+    r = c.get(f"{base}/fields.nc")
+    assert r.status_code == 200 and r.data == raw and r.headers["Accept-Ranges"] == "bytes"
+    assert "attachment" in r.headers["Content-Disposition"] and r.headers["Content-Length"] == str(len(raw))
+    from flask import g
+
+    from webapp.downloads import file as download_view
+    with app.test_request_context(f"{base}/fields.nc"), sessions(app) as s:
+        g.user = s.get(User, ids["user"])
+        resp = download_view.__wrapped__(ids["cycle"], "fields.nc")
+        assert resp.direct_passthrough and not isinstance(resp.response, (list, bytes))  # a file wrapper: streamed
+        resp.close()
+    r = c.get(f"{base}/fields.nc", headers={"Range": "bytes=100-1123"})
+    assert r.status_code == 206 and r.data == raw[100:1124]
+    assert r.headers["Content-Range"] == f"bytes 100-1123/{len(raw)}"
+    r = c.get(f"{base}/fields.nc", headers={"Range": f"bytes={len(raw) - 10}-"})
+    assert r.status_code == 206 and r.data == raw[-10:]
+    assert c.get(f"{base}/figures/map.png").status_code == 200
+    secret = tmp_path / "outside.txt"
+    secret.write_text("secret")
+    (ids["run_dir"] / "link.nc").symlink_to(secret)
+    (ids["run_dir"] / ".hidden").write_text("x")
+    for name in ("../hgrid.gr3", "..%2fhgrid.gr3", "%2e%2e/hgrid.gr3", "figures/../../hgrid.gr3", "link.nc", ".hidden",
+                 str(secret), "%2Fetc%2Fpasswd", "nothing.nc", "figures"):
+        assert c.get(f"{base}/{name}", follow_redirects=True).status_code == 404, name
+    listing = c.get(base).get_data(as_text=True)
+    assert "fields.nc" in listing and "link.nc" not in listing and ".hidden" not in listing
+
+
+def test_coastline_is_simplified_and_clipped(app):
+    c = app.test_client()
+    whole = c.get("/api/coastline")
+    assert whole.status_code == 200 and "public" in whole.headers["Cache-Control"]
+    lines = whole.get_json()["features"][0]["geometry"]["coordinates"]
+    n = sum(len(line) for line in lines)
+    import gzip
+
+    import shapely
+    from shapely.geometry import shape
+
+    from webapp.coastline import SOURCE
+    with gzip.open(SOURCE, "rt") as fh:
+        src = [shape(f["geometry"]) for f in json.load(fh)["features"]]
+    assert 2000 < n < sum(shapely.get_num_coordinates(g) for g in src) / 4
+    # every simplified point lies on (within tolerance + rounding of) the original coastline
+    outline = shapely.union_all([g.boundary if g.geom_type == "Polygon" else g for g in src])
+    pts = shapely.points(np.array([p for line in lines for p in line])[::37])
+    assert shapely.distance(pts, outline).max() < 1e-4 + 1e-9
+    # and the original lies within 0.002° (+ rounding) of the simplified lines, where shapes were kept
+    simplified = shapely.MultiLineString(lines)
+    big = max(src, key=lambda g: g.length)
+    probe = shapely.points(np.asarray((big.exterior if big.geom_type == "Polygon" else big).coords)[::11])
+    assert shapely.distance(probe, simplified).max() < 0.002 + 1e-4
+    bbox = (-5.0, 50.0, -3.0, 51.0)
+    clipped = c.get("/api/coastline", query_string={"bbox": ",".join(map(str, bbox))}).get_json()
+    pts = np.array([p for line in clipped["features"][0]["geometry"]["coordinates"] for p in line])
+    assert len(pts) > 20
+    assert pts[:, 0].min() >= -5.25 - 1e-9 and pts[:, 0].max() <= -2.75 + 1e-9
+    assert pts[:, 1].min() >= 49.85 - 1e-9 and pts[:, 1].max() <= 51.15 + 1e-9
+    assert c.get("/api/coastline", query_string={"bbox": "1,2,0,3"}).status_code == 400
+
+
+def test_viewer_and_pages_render(app, system_with_cycle):
+    ids = system_with_cycle
+    c = app.test_client()
+    login(c, "alice@example.org")
+    page = c.get(f"/cycles/{ids['cycle']}/view").get_data(as_text=True)
+    assert f'data-mesh="/api/cycles/{ids["cycle"]}/mesh"' in page and "vendor/leaflet/leaflet.js" in page
+    assert "unpkg" not in page and "cdn" not in page.lower()
+    assert b"2026-11-25T00Z" in c.get("/dashboard").data
+    assert b"ok" in c.get(f"/cycles/{ids['cycle']}").data
