@@ -165,7 +165,7 @@ def test_fields_attributes_and_encoding(case):
 
 def test_xugrid_node_zeta_equals_independent_area_weighted_average(case):
     xugrid = pytest.importorskip("xugrid")
-    uds = xugrid.open_dataset(case["out"] / "fields.nc")
+    uds = xugrid.open_dataset(case["out"] / "fields.nc", engine="netcdf4")  # no cfgrib/eccodes import
     mesh = case["mesh"]
     times = uds["time"].values
     assert len(times) == len(case["fields"]) == 11
@@ -355,3 +355,50 @@ def test_maxima_equal_the_maximum_of_a_dense_recording(case):
         assert np.ma.getmaskarray(ds["zeta_max_face"][:]).sum() > 0
         # the maximum is reached between output times, so output-time sampling would miss it
         assert not np.isin(ds["zeta_max_time_face"][:].compressed(), np.arange(0, STOP + 1, FIELD_EVERY)).all()
+
+
+@pytest.mark.filterwarnings("ignore:Projected \\(non-spherical\\) coordinates:UserWarning")
+def test_uxarray_opens_fields_and_maxima(case):
+    ux = pytest.importorskip("uxarray")
+    for name, var in (("fields.nc", "zeta"), ("max.nc", "zeta_max")):
+        path = str(case["out"] / name)
+        uds = ux.open_dataset(path, path, engine="netcdf4", grid_kwargs={"engine": "netcdf4"})
+        assert uds.uxgrid.n_face == case["mesh"].n_face and uds.uxgrid.n_node == case["mesh"].n_node
+        with netCDF4.Dataset(path) as ds:
+            np.testing.assert_array_equal(uds[var].values, np.ma.filled(ds[var][:].astype(float), np.nan))
+
+
+def test_projected_mesh_writes_lonlat_and_locates_lonlat_stations(tmp_path):
+    from pyproj import Transformer
+
+    m = rectangle(2000.0, 1000.0, 8, 4, x0=400_000.0, y0=5_540_000.0, depth=3.0)
+    mesh = Mesh(m.node_x, m.node_y, m.face_node_connectivity, m.depth, m.boundaries, crs="EPSG:32630", name="utm")
+    to_ll = Transformer.from_crs("EPSG:32630", "EPSG:4326", always_xy=True)
+    lon, lat = to_ll.transform(401_010.0, 5_540_205.0)
+    model = make_model(mesh)
+    f = UGRIDFieldWriter(tmp_path / "fields.nc", TimeInterval(60.0))
+    s = StationWriter(tmp_path / "stations.nc", TimeInterval(60.0), [("P", lon, lat)])
+    sim = Simulation(model, model.initial_state(0.0), stop_time=120.0, clock=Clock(start=START), output_writers={"f": f, "s": s}).run()
+    ug, vg = model.velocity(sim.state)
+    assert s.faces[0] == reference_face(mesh, 401_010.0, 5_540_205.0)
+    nlon, nlat = to_ll.transform(mesh.node_x, mesh.node_y)
+    with netCDF4.Dataset(tmp_path / "fields.nc") as ds:
+        np.testing.assert_allclose(ds["mesh2d_node_x"][:], nlon, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(ds["mesh2d_node_y"][:], nlat, rtol=0, atol=1e-12)
+        assert ds["mesh2d_node_x"].standard_name == "longitude"
+        assert ds["ubar"].standard_name == "barotropic_eastward_sea_water_velocity"
+        assert ds["mesh2d"].coastcast_crs == "EPSG:32630"
+        ue, vn = ds["ubar_face"][-1].astype(float), ds["vbar_face"][-1].astype(float)
+    # grid components are rotated to east/north by the meridian convergence (pyproj's, independent)
+    from pyproj import Proj
+
+    gamma = Proj("EPSG:32630").get_factors(*to_ll.transform(mesh.face_x, mesh.face_y)).meridian_convergence
+    assert 0.9 < np.abs(gamma).min() and np.abs(gamma).max() < 1.2  # ~1.07° at 4.4° W, 50° N in zone 30
+    moving = np.hypot(ug, vg) > 0.05
+    assert moving.sum() > 20
+    np.testing.assert_allclose(np.hypot(ue, vn)[moving], np.hypot(ug, vg)[moving], rtol=1e-6)
+    turn = np.degrees(np.arctan2(vn, ue) - np.arctan2(vg, ug))[moving]
+    np.testing.assert_allclose(np.abs(turn), np.abs(gamma[moving]), atol=2e-3)
+    # west of the central meridian (3° W) the meridians lean towards it (true north has a grid +x
+    # component), so a flow along grid +x has a northward component: the turn is anticlockwise
+    assert (turn > 0).all()

@@ -3,6 +3,10 @@
 Maps draw the model's own face values (``*_face`` variables; the model is cell-centred) with
 ``tripcolor``, a diverging colour map centred on 0 for water levels, the mesh boundary as the
 coastline, a colour bar with units and the UTC time in the title. Matplotlib runs headless (Agg).
+
+Files are opened with ``engine="netcdf4"``: when xarray guesses the engine it asks cfgrib, which
+loads ecCodes; the ecCodes wheels (eccodeslib 2.50) bring their own PROJ/SQLite, and a later
+``pyproj.CRS("EPSG:...")`` then fails with "no database context specified" (or the process aborts).
 """
 from __future__ import annotations
 
@@ -34,7 +38,9 @@ def _open(path, needed):
     path = Path(path)
     if not path.is_file():
         raise FigureError(f"{path} does not exist")
-    ds = xr.open_dataset(path)
+    # engine given explicitly: letting xarray guess would import cfgrib/eccodes, whose bundled
+    # PROJ breaks pyproj for the rest of the process (see the module docstring)
+    ds = xr.open_dataset(path, engine="netcdf4")
     missing = [v for v in needed if v not in ds.variables]
     if missing:
         ds.close()

@@ -12,6 +12,8 @@ from .cf import FILL_FLOAT, PartFile, global_attributes, seconds_since, time_att
 from .cf import datum as _datum
 from .nodal import NodeAverager
 from .ugrid import (
+    east_north_basis,
+    velocity_components,
     FACE_COORDINATES,
     FACE_DIM,
     NODE_COORDINATES,
@@ -56,8 +58,8 @@ class UGRIDFieldWriter:
 
     Variables (float32): ``zeta``, ``ubar``, ``vbar`` (time, nMesh2_node); ``zeta_face``,
     ``ubar_face``, ``vbar_face`` (time, nMesh2_face); ``wet`` / ``wet_face`` (int8 flags);
-    ``depth`` / ``depth_face`` (static). Velocities are eastward/northward on geographic meshes,
-    x/y components on projected and Cartesian ones.
+    ``depth`` / ``depth_face`` (static). Velocities are eastward/northward on geographic and
+    projected meshes (grid components rotated to east/north per face), x/y on Cartesian ones.
     """
 
     def __init__(
@@ -101,6 +103,7 @@ class UGRIDFieldWriter:
         start = self.start or simulation.clock.start
         self._start = start
         self._averager = NodeAverager(mesh)
+        self._basis = east_north_basis(mesh)
         ds = self._file.create()
         comment = NODE_COMMENT + (" " + self.comment if self.comment else "")
         ds.setncatts(
@@ -161,7 +164,7 @@ class UGRIDFieldWriter:
         state = simulation.state
         wet = state.h > model.dry_depth
         eta = model.eta(state)
-        u, v = model.velocity(state)
+        u, v = velocity_components(model, state, self._basis)
         node_wet, (zn, un, vn) = self._averager(wet, eta, u, v)
         ds = self._ds
         i = self._record

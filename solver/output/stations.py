@@ -13,6 +13,7 @@ from ..schedules import TimeInterval
 from ..state import utc
 from .cf import FILL_FLOAT, PartFile, global_attributes, seconds_since, time_attributes
 from .cf import datum as _datum
+from .ugrid import east_north_basis, velocity_components
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +246,8 @@ class StationWriter:
         dp[:] = np.asarray(-model.bed[self.faces], dtype=np.float32)
         t = ds.createVariable("time", "f8", ("time",))
         t.setncatts(time_attributes(start))
-        if geographic and mesh.is_geographic:
+        self._basis = east_north_basis(mesh)
+        if geographic:
             vel = (("barotropic_eastward_sea_water_velocity", "eastward"), ("barotropic_northward_sea_water_velocity", "northward"))
         else:
             vel = (("barotropic_sea_water_x_velocity", "x"), ("barotropic_sea_water_y_velocity", "y"))
@@ -267,7 +269,7 @@ class StationWriter:
         state = simulation.state
         f = self.faces
         wet = state.h[f] > model.dry_depth
-        u, v = model.velocity(state)
+        u, v = velocity_components(model, state, self._basis)
         return np.where(wet, model.eta(state)[f], np.nan), u[f], v[f]
 
     def write(self, simulation) -> None:

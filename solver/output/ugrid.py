@@ -126,3 +126,39 @@ def write_topology(ds, mesh, datum, *, compression: int = 4) -> Coordinates:
         )
         v[:] = np.asarray(values, dtype=np.float32)
     return c
+
+
+def east_north_basis(mesh):
+    """Unit vectors of local east and north at each face centroid, in the mesh's projected x/y.
+
+    Returns ``(east, north)``, each (n_face, 2), for a projected mesh, ``None`` for geographic
+    meshes (velocities are already eastward/northward) and Cartesian ones (no geography). Found by
+    centred differences of the projection over ±1e-5° (a few metres); for a conformal projection
+    (UTM, Lambert conformal, Mercator) they are orthonormal and rotate by the meridian convergence.
+    """
+    if mesh.crs is None or mesh.is_geographic:
+        return None
+    from pyproj import Transformer
+
+    inv = Transformer.from_crs(mesh.crs, "EPSG:4326", always_xy=True)
+    fwd = Transformer.from_crs("EPSG:4326", mesh.crs, always_xy=True)
+    lon, lat = (np.asarray(a) for a in inv.transform(mesh.face_x, mesh.face_y))
+    d = 1e-5
+
+    def unit(dlon, dlat):
+        x1, y1 = fwd.transform(lon + dlon, lat + dlat)
+        x0, y0 = fwd.transform(lon - dlon, lat - dlat)
+        v = np.column_stack([np.asarray(x1) - np.asarray(x0), np.asarray(y1) - np.asarray(y0)])
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    return unit(d, 0.0), unit(0.0, d)
+
+
+def velocity_components(model, state, basis):
+    """Face velocities (u, v), (n_face,) m s⁻¹: eastward/northward where ``basis`` (from
+    :func:`east_north_basis`) is given, else the model's own x/y (or east/north) components."""
+    u, v = model.velocity(state)
+    if basis is None:
+        return u, v
+    east, north = basis
+    return u * east[:, 0] + v * east[:, 1], u * north[:, 0] + v * north[:, 1]
