@@ -289,11 +289,25 @@ def interpolate_depth(lon, lat, dist_coast, sources):
 
 
 # -- meshing ---------------------------------------------------------------------------------------
-def _resample_ring(coords, h_of, box_p, tol):
-    """Resample a closed ring (k, 2) to spacing h(x, y); returns points (m, 2) and segment markers (m,)."""
+def _drop_close_vertices(pts, min_dist):
+    """Remove ring vertices closer than ``min_dist`` to the previous kept one (slivers left by clipping)."""
+    keep = [0]
+    for i in range(1, len(pts)):
+        if np.hypot(*(pts[i] - pts[keep[-1]])) >= min_dist:
+            keep.append(i)
+    if len(keep) > 1 and np.hypot(*(pts[keep[-1]] - pts[0])) < min_dist:
+        keep.pop()
+    return pts[keep]
+
+
+def _resample_ring(coords, h_of, box_p, tol, fwd=None, inv=None):
+    """Resample a closed ring (k, 2) to spacing h(x, y); returns points (m, 2) and segment markers (m,).
+
+    Pieces on the box edge are resampled in lon/lat (through ``inv``/``fwd``) so that their
+    points lie on the box edge, which is straight in lon/lat but curved in the projection."""
     import shapely
 
-    pts = np.asarray(coords)[:-1]
+    pts = _drop_close_vertices(np.asarray(coords)[:-1], tol)  # tol = min_size / 20
     on_box = shapely.distance(shapely.points(pts), box_p.exterior) < tol
     nxt = np.roll(np.arange(len(pts)), -1)
     mids = 0.5 * (pts + pts[nxt])
@@ -306,17 +320,22 @@ def _resample_ring(coords, h_of, box_p, tol):
         h = float(np.mean(h_of(np.array([a[0], b[0]]), np.array([a[1], b[1]]))))
         n = max(1, int(round(L / h)))
         t = np.arange(n)[:, None] / n
-        out_p.append(a + t * (b - a))
+        if marker[i] == OPEN and inv is not None:
+            ll = np.array(inv.transform([a[0], b[0]], [a[1], b[1]])).T  # (2, 2) lon/lat
+            q = ll[0] + t * (ll[1] - ll[0])
+            out_p.append(np.column_stack(fwd.transform(q[:, 0], q[:, 1])))
+        else:
+            out_p.append(a + t * (b - a))
         out_m.append(np.full(n, marker[i]))
     return np.concatenate(out_p), np.concatenate(out_m)
 
 
-def _pslg(water, h_of, box_p, min_size):
+def _pslg(water, h_of, box_p, min_size, fwd=None, inv=None):
     verts, segs, marks, holes = [], [], [], []
     n0 = 0
     for poly in getattr(water, "geoms", [water]):
         for k, ring in enumerate([poly.exterior, *poly.interiors]):
-            p, m = _resample_ring(np.asarray(ring.coords), h_of, box_p, tol=0.05 * min_size)
+            p, m = _resample_ring(np.asarray(ring.coords), h_of, box_p, 0.05 * min_size, fwd, inv)
             n = len(p)
             idx = n0 + np.arange(n)
             verts.append(p)
@@ -414,7 +433,7 @@ def generate_mesh(bbox, *, resolution=None, min_size=None, bathymetry=None, opti
         h_wave = np.sqrt(G * np.maximum(dep, 1.0)) * T_M2 / opts.wavelength_ratio
         return np.clip(np.minimum(mn + opts.grading * dc, h_wave), mn, res)
 
-    pslg = _pslg(water, h_of, box_p, mn)
+    pslg = _pslg(water, h_of, box_p, mn, fwd, inv)
     timings["size_function_and_pslg"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -444,7 +463,9 @@ def generate_mesh(bbox, *, resolution=None, min_size=None, bathymetry=None, opti
     v = v[used]
     tri = remap[tri]
     lon, lat = inv.transform(v[:, 0], v[:, 1])
-    lon, lat = _snap_to_box(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), (W, S, E, N))
+    seg_nodes = remap[A["segments"]]
+    on_edge = np.unique(seg_nodes[np.ravel(A["segment_markers"]) == OPEN])
+    lon, lat = _snap_to_box(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), (W, S, E, N), on_edge)
     dc = dist_coast(v[:, 0], v[:, 1])
     depth, used_src = interpolate_depth(lon, lat, dc, sources)
     timings["bathymetry"] = time.perf_counter() - t
@@ -463,14 +484,21 @@ def generate_mesh(bbox, *, resolution=None, min_size=None, bathymetry=None, opti
     return GeneratedMesh(mesh, (W, S, E, N), opts, res, mn, timings, used_src, tuple(notes))
 
 
-def _snap_to_box(lon, lat, bbox, tol=1e-4):
-    """Put nodes within ``tol`` degrees of a box edge exactly on it (the box edges are straight in
-    lon/lat but were split as straight lines in the projection: up to ~1e-5° apart)."""
+def _snap_to_box(lon, lat, bbox, nodes, tol=1e-5):
+    """Put the box-edge ``nodes`` exactly on the nearest box edge (within ``tol`` degrees).
+
+    The box edges are straight in lon/lat but Triangle splits them as straight lines in the
+    projection; the new points lie up to ~3e-6° (0.3 m) off the edge."""
     W, S, E, N = bbox
-    for arr, lo, hi in ((lon, W, E), (lat, S, N)):
-        arr[np.abs(arr - lo) < tol] = lo
-        arr[np.abs(arr - hi) < tol] = hi
-        np.clip(arr, lo, hi, out=arr)
+    x, y = lon[nodes], lat[nodes]
+    dist = np.stack([np.abs(x - W), np.abs(x - E), np.abs(y - S), np.abs(y - N)])
+    nearest = np.argmin(dist, axis=0)
+    close = dist.min(axis=0) < tol
+    for k, (arr, value) in enumerate(((x, W), (x, E), (y, S), (y, N))):
+        arr[close & (nearest == k)] = value
+    lon[nodes], lat[nodes] = x, y
+    np.clip(lon, W, E, out=lon)
+    np.clip(lat, S, N, out=lat)
     return lon, lat
 
 
@@ -502,3 +530,30 @@ def _boundary_segments(faces, seg_mark, x, y):
             segs.append(BoundarySegment(f"{role}_{counters[role]}", role, ids))
     order = {"open": 0, "land": 1, "island": 2}
     return sorted(segs, key=lambda s: (order[s.role], int(s.name.split("_")[-1])))
+
+
+def plot_mesh(mesh: Mesh, path, title: str = "") -> Path:
+    """PNG of the mesh: triangles coloured by depth, open boundaries red, land black."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.tri as mtri
+
+    path = Path(path)
+    tri = mtri.Triangulation(mesh.node_x, mesh.node_y, mesh.face_node_connectivity)
+    fig, ax = plt.subplots(figsize=(8, 6.5), dpi=110)
+    pc = ax.tripcolor(tri, mesh.depth, shading="gouraud", cmap="viridis_r")
+    ax.triplot(tri, lw=0.15, color="k", alpha=0.5)
+    for s in mesh.boundaries:
+        ids = np.r_[s.node_ids, s.node_ids[:1]] if s.role == "island" else s.node_ids
+        ax.plot(mesh.node_x[ids], mesh.node_y[ids], color="red" if s.role == "open" else "black", lw=1.2 if s.role == "open" else 0.8)
+    ax.set_aspect(1.0 / math.cos(math.radians(float(np.mean(mesh.node_y)))))
+    ax.set_xlabel("longitude (°E)")
+    ax.set_ylabel("latitude (°N)")
+    ax.set_title(title or mesh.name, fontsize=9)
+    fig.colorbar(pc, ax=ax, label="depth (m, positive down)", shrink=0.8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
