@@ -12,13 +12,13 @@ from .cf import FILL_FLOAT, PartFile, global_attributes, seconds_since, time_att
 from .cf import datum as _datum
 from .nodal import NodeAverager
 from .ugrid import (
-    east_north_basis,
-    velocity_components,
     FACE_COORDINATES,
     FACE_DIM,
     NODE_COORDINATES,
     NODE_DIM,
     TOPOLOGY,
+    east_north_basis,
+    velocity_components,
     write_topology,
 )
 
@@ -120,7 +120,7 @@ class UGRIDFieldWriter:
         t = ds.createVariable("time", "f8", ("time",))
         t.setncatts(time_attributes(start))
         nn, nf = mesh.n_node, mesh.n_face
-        z = dict(zlib=True, complevel=self.compression, shuffle=True) if self.compression else {}
+        z = {"zlib": True, "complevel": self.compression, "shuffle": True} if self.compression else {}
 
         def var(name, dtype, dim, n, attrs, fill=None):
             v = ds.createVariable(name, dtype, ("time", dim), chunksizes=(1, n), fill_value=fill, **z)

@@ -158,7 +158,7 @@ class MaximaWriter:
         t = ds.createVariable("time", "f8")
         t.setncatts({**tattrs, "long_name": "end of the period of the maxima (UTC); the period is time_coverage_start to time_coverage_end"})
         t.assignValue(self.last_time if self.last_time is not None else 0.0)
-        z = dict(zlib=True, complevel=self.compression, shuffle=True) if self.compression else {}
+        z = {"zlib": True, "complevel": self.compression, "shuffle": True} if self.compression else {}
         units = tattrs["units"]
         for suffix, dim, coords, where, zr, sr in (
             ("", NODE_DIM, NODE_COORDINATES, "nodes", self.zeta, self.speed),

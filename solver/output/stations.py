@@ -251,7 +251,7 @@ class StationWriter:
             vel = (("barotropic_eastward_sea_water_velocity", "eastward"), ("barotropic_northward_sea_water_velocity", "northward"))
         else:
             vel = (("barotropic_sea_water_x_velocity", "x"), ("barotropic_sea_water_y_velocity", "y"))
-        z = dict(zlib=True, complevel=self.compression, shuffle=True) if self.compression else {}
+        z = {"zlib": True, "complevel": self.compression, "shuffle": True} if self.compression else {}
         coords = f"time {cy} {cx} station_name"
         for name, attrs in (
             ("zeta", {"standard_name": self.datum.elevation_standard_name, "long_name": f"water level above {self.datum.name}", "units": "m"}),

@@ -70,7 +70,7 @@ def write_topology(ds, mesh, datum, *, compression: int = 4) -> Coordinates:
     ds.createDimension(NODE_DIM, mesh.n_node)
     ds.createDimension(FACE_DIM, mesh.n_face)
     ds.createDimension(FACE_NODES_DIM, 3)
-    zlib = dict(zlib=compression > 0, complevel=max(1, min(int(compression), 9)), shuffle=True) if compression else {}
+    zlib = {"zlib": compression > 0, "complevel": max(1, min(int(compression), 9)), "shuffle": True} if compression else {}
 
     topo = ds.createVariable(TOPOLOGY, "i4")
     topo.setncatts(
