@@ -98,7 +98,7 @@ class ShallowWaterModel:
         self.reconstruction = (
             None
             if limiter is None
-            else Reconstruction(mesh.face_neighbour_offset, mesh.face_edge_offset, limiter, np.sqrt(mesh.face_area))
+            else Reconstruction(mesh.face_neighbour_offset, mesh.face_edge_offset, limiter, np.sqrt(mesh.face_area), mesh.face_node_connectivity)
         )
 
     # -- set-up -------------------------------------------------------------------------------

@@ -3,9 +3,12 @@
 A face value q_i is extended linearly to its edge midpoints, q_ik = q_i + φ_i ∇q_i · r_ik, with
 ∇q_i the least-squares gradient from the three neighbour centroids (mirrored ghost centroids on the
 boundary) and φ_i ∈ [0, 1] a limiter that keeps q_ik within the range of the face and its
-neighbours (Barth & Jespersen 1989, AIAA-89-0366) or its smooth variant (Venkatakrishnan 1995,
-J. Comput. Phys. 118). The limiters are in the :data:`LIMITERS` registry; ``None`` means first
-order (no reconstruction).
+neighbours (Barth & Jespersen 1989, AIAA-89-0366) taken over the vertex stencil. The limiters
+are in the :data:`LIMITERS` registry; ``None`` means first order (no reconstruction).
+
+Venkatakrishnan's smooth limiter and a TVB-relaxed Barth–Jespersen were tried and dropped:
+with the vertex stencil Barth–Jespersen already gives an observed order of 3 on a smooth
+standing wave (docs/verification.md), and the smooth limiter let Stoker's dam break oscillate.
 """
 from __future__ import annotations
 
@@ -31,24 +34,11 @@ def least_squares_operator(neighbour_offset: np.ndarray) -> np.ndarray:
 
 
 @register("barth-jespersen")
-def barth_jespersen(q, q_min, q_max, delta, length):
+def barth_jespersen(q, q_min, q_max, delta, length, q_range):
     """φ (n_face,) from face values q (n_face,), neighbourhood bounds, and unlimited edge increments delta (n_face, 3)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(delta > 0.0, (q_max - q)[:, None] / delta, np.where(delta < 0.0, (q_min - q)[:, None] / delta, 1.0))
     return np.clip(r, 0.0, 1.0).min(axis=1)
-
-
-@register("venkatakrishnan")
-def venkatakrishnan(q, q_min, q_max, delta, length, k=0.3):
-    """Venkatakrishnan's differentiable limiter with ε² = (k·length)³ (length: face size in m)."""
-    eps2 = (k * length) ** 3
-    dm = np.where(delta > 0.0, (q_max - q)[:, None], (q_min - q)[:, None])
-    d2 = delta
-    num = (dm * dm + eps2[:, None]) * d2 + 2.0 * d2 * d2 * dm
-    den = dm * dm + 2.0 * d2 * d2 + dm * d2 + eps2[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        phi = np.where(np.abs(d2) > 0.0, num / (den * d2), 1.0)
-    return np.clip(phi, 0.0, 1.0).min(axis=1)
 
 
 class Reconstruction:
@@ -58,17 +48,26 @@ class Reconstruction:
     ----------
     neighbour_offset, edge_offset : (n_face, 3, 2) metric offsets (m) from each centroid to its
         neighbour centroids and to its edge midpoints.
+    face_node_connectivity : (n_face, 3); the limiter's bounds q_min, q_max are taken over all
+        faces that share a node with the face (the vertex stencil; Kuzmin 2010, J. Comput. Appl.
+        Math. 233), which on triangles does not clip smooth monotone data as the three edge
+        neighbours alone do.
     limiter : name in :data:`LIMITERS`.
-    length : (n_face,) face size in m (for the smooth limiter).
+    length : (n_face,) face size in m (√area; for the smooth limiter, which uses it relative to the domain size).
     """
 
-    def __init__(self, neighbour_offset, edge_offset, limiter: str, length):
+    def __init__(self, neighbour_offset, edge_offset, limiter: str, length, face_node_connectivity):
         if limiter not in LIMITERS:
             raise ValueError(f"unknown limiter {limiter!r}; choose one of {', '.join(LIMITERS)} or None for first order")
         self.operator = least_squares_operator(neighbour_offset)
         self.edge_offset = np.ascontiguousarray(edge_offset)
         self.limit = LIMITERS[limiter]
-        self.length = length
+        f = np.asarray(face_node_connectivity)
+        self._faces_by_node = np.argsort(f.ravel(), kind="stable") // 3
+        counts = np.bincount(f.ravel(), minlength=f.max() + 1)
+        self._node_start = np.r_[0, np.cumsum(counts)[:-1]]
+        self._fnc = f
+        self.length = np.asarray(length, dtype=float) / np.sqrt(np.sum(np.asarray(length, dtype=float) ** 2))
 
     def edge_values(self, q, q_neighbours, frozen):
         """Limited values at edge midpoints, (n_face, 3).
@@ -79,8 +78,11 @@ class Reconstruction:
         dq = q_neighbours - q[:, None]
         grad = np.einsum("fik,fk->fi", self.operator, dq)
         delta = np.einsum("fkd,fd->fk", self.edge_offset, grad)
-        q_min = np.minimum(q, q_neighbours.min(axis=1))
-        q_max = np.maximum(q, q_neighbours.max(axis=1))
-        phi = self.limit(q, q_min, q_max, delta, self.length)
+        around = q[self._faces_by_node]
+        node_min = np.minimum.reduceat(around, self._node_start)
+        node_max = np.maximum.reduceat(around, self._node_start)
+        q_min = np.minimum(node_min[self._fnc].min(axis=1), q_neighbours.min(axis=1))
+        q_max = np.maximum(node_max[self._fnc].max(axis=1), q_neighbours.max(axis=1))
+        phi = self.limit(q, q_min, q_max, delta, self.length, float(np.ptp(q)))
         phi[frozen] = 0.0
         return q[:, None] + phi[:, None] * delta

@@ -1,0 +1,58 @@
+"""The Simulation loop: schedules land on exact times, the NaN check names time and place."""
+import numpy as np
+import pytest
+
+from solver import Callback, Clock, IterationInterval, NumericalInstability, ShallowWaterModel, Simulation, TimeInterval
+from solver.builders import rectangle
+from solver.state import utc
+
+
+def small_model():
+    mesh = rectangle(100.0, 20.0, 10, 2, depth=5.0)
+    return ShallowWaterModel(mesh)
+
+
+def test_time_interval_callbacks_land_on_exact_times():
+    model = small_model()
+    state = model.initial_state(eta=0.1 * np.cos(np.pi * model.mesh.face_x / 100.0))
+    seen = []
+    sim = Simulation(model, state, stop_time=10.0, callbacks={"c": Callback(lambda s: seen.append(s.clock.time), TimeInterval(2.5))})
+    sim.run()
+    np.testing.assert_allclose(seen, [0.0, 2.5, 5.0, 7.5, 10.0], atol=1e-9)
+    assert sim.clock.time == pytest.approx(10.0)
+
+
+def test_iteration_interval():
+    model = small_model()
+    state = model.initial_state(eta=0.0)
+    seen = []
+    sim = Simulation(model, state, stop_time=1.0, dt=0.05, callbacks={"c": Callback(lambda s: seen.append(s.clock.iteration), IterationInterval(5))})
+    sim.run()
+    assert seen == [0, 5, 10, 15, 20]
+
+
+def test_nan_check_names_time_and_face():
+    model = small_model()
+    state = model.initial_state(eta=0.0)
+    state.hu[7] = np.nan
+    sim = Simulation(model, state, stop_time=5.0, clock=Clock(start="2026-11-25T00:00Z"), nan_check=IterationInterval(1))
+    with pytest.raises(NumericalInstability) as err:
+        sim.run()
+    msg = str(err.value)
+    assert "2026-11-25T00:00" in msg and "face" in msg and "iteration 1" in msg
+
+
+def test_times_need_a_timezone():
+    with pytest.raises(ValueError, match="no timezone"):
+        utc("2026-11-25T00:00")
+    assert utc("2026-11-25T01:00+01:00").hour == 0
+
+
+def test_unknown_schemes_are_refused_with_the_choices():
+    mesh = rectangle(10.0, 10.0, 1, 1)
+    with pytest.raises(ValueError, match="hll, hllc"):
+        ShallowWaterModel(mesh, riemann_solver="roe")
+    with pytest.raises(ValueError, match="barth-jespersen"):
+        ShallowWaterModel(mesh, limiter="superbee")
+    with pytest.raises(ValueError, match="ssp-rk2"):
+        Simulation(ShallowWaterModel(mesh), ShallowWaterModel(mesh).initial_state(0.0), stop_time=1.0, time_stepper="rk4")

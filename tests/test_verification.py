@@ -1,0 +1,49 @@
+"""Analytic verification catalogue (DESIGN §10), each case against its independent reference.
+
+The measured norms are printed (``pytest -s``) and asserted through each case's tolerances;
+``coastcast validate CASE`` runs the same functions at the same resolutions.
+"""
+import pytest
+
+from solver.reconstruction import LIMITERS
+from solver.riemann import RIEMANN_SOLVERS
+from solver.verification import CASES, run_case
+
+SCHEMES = [(r, lim) for r in sorted(RIEMANN_SOLVERS) for lim in [None, *sorted(LIMITERS)]]
+
+
+def check(result):
+    print("\n" + result.format())
+    failed = {k: (m.value, m.bound) for k, m in result.metrics.items() if not m.passed}
+    assert not failed, f"{result.name}: {failed}"
+
+
+@pytest.mark.parametrize("riemann_solver, limiter", SCHEMES)
+@pytest.mark.parametrize("geographic", [False, True])
+def test_lake_at_rest(riemann_solver, limiter, geographic):
+    check(run_case("lake-at-rest", riemann_solver=riemann_solver, limiter=limiter, geographic=geographic))
+
+
+@pytest.mark.parametrize("riemann_solver, limiter", SCHEMES)
+def test_conservation(riemann_solver, limiter):
+    check(run_case("conservation", riemann_solver=riemann_solver, limiter=limiter))
+
+
+@pytest.mark.parametrize("riemann_solver", sorted(RIEMANN_SOLVERS))
+@pytest.mark.parametrize("name", ["dam-break-dry", "dam-break-wet"])
+def test_dam_breaks(name, riemann_solver):
+    check(run_case(name, riemann_solver=riemann_solver))
+
+
+def test_thacker():
+    check(run_case("thacker", n=32))
+
+
+@pytest.mark.parametrize("name", ["seiche", "tidal-channel", "wind-setup", "kelvin", "convergence"])
+def test_smooth_cases(name):
+    check(run_case(name))
+
+
+def test_every_case_is_tested():
+    tested = {"lake-at-rest", "conservation", "dam-break-dry", "dam-break-wet", "thacker", "seiche", "tidal-channel", "wind-setup", "kelvin", "convergence"}
+    assert tested == set(CASES)

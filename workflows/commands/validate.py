@@ -1,0 +1,54 @@
+"""``coastcast validate CASE [--json]``: verification cases with their error norms."""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "validate",
+        help="run a verification case and print its error norms",
+        description="Run verification cases against analytic solutions; the exit status is 1 when a case misses its tolerance.",
+    )
+    p.add_argument("case", nargs="*", help="case name(s), or 'all'; see --list")
+    p.add_argument("--list", action="store_true", help="list the cases")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=run)
+
+
+def _registry():
+    from solver.verification import CASES
+
+    extra = {}
+    try:  # real-data validations live in workflows (they need forcing and meshes)
+        from workflows.validation import CASES as DATA_CASES
+
+        extra = DATA_CASES
+    except ImportError:
+        pass
+    return CASES, extra
+
+
+def run(args) -> int:
+    from solver.verification import run_case
+
+    cases, data_cases = _registry()
+    if args.list or not args.case:
+        for name, fn in {**cases, **data_cases}.items():
+            print(f"{name:16s} {fn.description}")
+        return 0 if args.list else 2
+    names = list(cases) if args.case == ["all"] else args.case
+    unknown = [n for n in names if n not in cases and n not in data_cases]
+    if unknown:
+        raise ValueError(f"unknown case {', '.join(unknown)}; known cases: {', '.join([*cases, *data_cases])}")
+    results = []
+    for name in names:
+        res = run_case(name) if name in cases else data_cases[name]()
+        results.append(res)
+        if not args.json:
+            print(res.format(), flush=True)
+    if args.json:
+        json.dump([r.to_dict() for r in results] if len(results) > 1 else results[0].to_dict(), sys.stdout, indent=2)
+        print()
+    return 0 if all(r.passed for r in results) else 1
