@@ -9,11 +9,12 @@ variable of the same name where one is listed, else the default):
                                 ``<instance>/data``
 ``SECRET_KEY``                  session signing key (env ``COASTCAST_SECRET_KEY``); default a
                                 random key kept in ``<instance>/secret_key``
-``COASTCAST_RUNNER``            ``"thread"`` (default: a thread pool calling
-                                ``workflows.cycle.run_cycle``), ``"inline"`` (runs in the request),
+``COASTCAST_RUNNER``            ``"process"`` (default: spawned worker processes calling
+                                ``workflows.cycle.run_cycle``), ``"thread"``, ``"inline"`` (runs
+                                in the request),
                                 ``"none"`` (cycles stay queued for an external scheduler) or an
                                 object with ``submit(cycle_id)``
-``COASTCAST_RUNNER_WORKERS``    threads of the thread runner (default 1)
+``COASTCAST_RUNNER_WORKERS``    cycles run at the same time (default 1)
 ``COASTCAST_RUN_FUNCTION``      callable ``(config_path, run_dir, *, progress)`` replacing
                                 ``workflows.cycle.run_cycle`` (tests)
 ``COASTCAST_ADMIN_EMAILS``      e-mails that become approved admins when they register (env too,
@@ -66,7 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(
         COASTCAST_DATABASE_URL=dbm.database_url(instance),
         COASTCAST_DATA_DIR=os.environ.get("COASTCAST_DATA_DIR", str(instance / "data")),
-        COASTCAST_RUNNER="thread",
+        COASTCAST_RUNNER="process",
         COASTCAST_RUNNER_WORKERS=1,
         COASTCAST_RUN_FUNCTION=None,
         COASTCAST_ADMIN_EMAILS=admins,

@@ -6,7 +6,8 @@ The viewer reads only the run directory's ``fields.nc`` (UGRID-1.0 mesh2d topolo
 Variables are found by CF standard name first, then by usual names. Parsed meshes are cached per
 (path, modification time, size), so a republished file is read again.
 
-Payloads are compact JSON: lon/lat rounded to 1e-5° (about 1 m), water level to 1 mm, velocity to
+All netCDF access holds :data:`NC_LOCK` (the HDF5 library is not thread-safe and the server
+answers requests in threads; cycles run in other processes). Payloads are compact JSON: lon/lat rounded to 1e-5° (about 1 m), water level to 1 mm, velocity to
 1 mm/s, missing (dry) values as null. Times are seconds since 1970-01-01 UTC.
 """
 from __future__ import annotations
@@ -19,6 +20,13 @@ from pathlib import Path
 
 import netCDF4
 import numpy as np
+
+try:  # HDF5 is not thread-safe: share xarray's lock so in-process xarray I/O is serialised with ours
+    from xarray.backends.locks import HDF5_LOCK as NC_LOCK
+except ImportError:  # pragma: no cover
+    import threading
+
+    NC_LOCK = threading.Lock()
 
 ZETA_STANDARD = ("sea_surface_height_above_mean_sea_level", "sea_surface_height_above_geoid",
                  "sea_surface_height", "sea_surface_height_above_reference_datum",
@@ -90,7 +98,7 @@ class FieldsInfo:
 def _fields_cached(key) -> FieldsInfo:
     path = key[0]
     name = Path(path).name
-    with netCDF4.Dataset(path) as ds:
+    with NC_LOCK, netCDF4.Dataset(path) as ds:
         topo = next((v for v in ds.variables.values() if getattr(v, "cf_role", None) == "mesh_topology"), None)
         if topo is None:
             raise OutputError(f"{name}: no variable with cf_role = 'mesh_topology' (not a UGRID file)")
@@ -155,7 +163,7 @@ def _rounded(a: np.ndarray | None, digits: int):
 @lru_cache(maxsize=16)
 def _ranges_cached(key) -> dict:
     info = _fields_cached(key)
-    with netCDF4.Dataset(key[0]) as ds:
+    with NC_LOCK, netCDF4.Dataset(key[0]) as ds:
         z = _filled(ds.variables[info.zeta][:])
         zmin, zmax = (float(np.nanmin(z)), float(np.nanmax(z))) if np.isfinite(z).any() else (0.0, 0.0)
         smax = 0.0
@@ -195,7 +203,7 @@ def frame_json(path: Path, index: int) -> bytes:
     info = fields_info(path)
     if not 0 <= index < info.n_time:
         raise IndexError(f"time index {index} is outside 0..{info.n_time - 1}")
-    with netCDF4.Dataset(path) as ds:
+    with NC_LOCK, netCDF4.Dataset(path) as ds:
         z = _read_frame(ds, info.zeta, info, index)
         u = _read_frame(ds, info.u, info, index)
         v = _read_frame(ds, info.v, info, index)
@@ -210,7 +218,7 @@ def max_json(max_path: Path | None, fields_path: Path) -> bytes:
     zmax = smax = None
     source = "fields.nc"
     if max_path is not None and Path(max_path).exists():
-        with netCDF4.Dataset(max_path) as ds:
+        with NC_LOCK, netCDF4.Dataset(max_path) as ds:
             cands = [v for v in ds.variables.values() if v.ndim == 1 and v.shape[0] == n and v.dtype.kind == "f"]
 
             def pick(words, avoid=("time",)):
@@ -224,7 +232,7 @@ def max_json(max_path: Path | None, fields_path: Path) -> bytes:
             smax = pick(("speed", "velocity", "current"))
             source = "max.nc"
     if zmax is None or smax is None:
-        with netCDF4.Dataset(fields_path) as ds:
+        with NC_LOCK, netCDF4.Dataset(fields_path) as ds:
             if zmax is None:
                 zmax = np.nanmax(_filled(ds.variables[info.zeta][:]), axis=0)
             if smax is None and info.u and info.v:
@@ -250,7 +258,7 @@ def _char_names(var) -> list[str]:
 def stations_json(path: Path) -> bytes:
     """JSON: ``stations`` [{name, lon, lat}], ``times`` (s), ``zeta``/``u``/``v`` [station][time]."""
     name = Path(path).name
-    with netCDF4.Dataset(path) as ds:
+    with NC_LOCK, netCDF4.Dataset(path) as ds:
         sn = next((v for v in ds.variables.values() if getattr(v, "cf_role", None) == "timeseries_id"), None)
         if sn is None:
             sn = ds.variables.get("station_name")
@@ -319,7 +327,7 @@ def point_series(path: Path, lon: float, lat: float) -> dict:
     info = fields_info(path)
     method, nodes, weights, face = locate(info, lon, lat)
     out = {"lon": lon, "lat": lat, "method": method, "times": info.times.tolist()}
-    with netCDF4.Dataset(path) as ds:
+    with NC_LOCK, netCDF4.Dataset(path) as ds:
         for key, vname in (("zeta", info.zeta), ("u", info.u), ("v", info.v)):
             if vname is None:
                 out[key] = None

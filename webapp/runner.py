@@ -1,6 +1,9 @@
 """Cycle runners: the web app only enqueues; a runner executes a queued Cycle row.
 
-A runner is any object with ``submit(cycle_id: int) -> None``. :func:`execute_cycle` does the
+A runner is any object with ``submit(cycle_id: int) -> None``. The default,
+:class:`ProcessPoolRunner`, runs each cycle in a worker process (spawned, so the HDF5 library,
+which is not thread-safe, is never shared with the server's threads, and a crash in the solver
+cannot take the server down). :func:`execute_cycle` does the
 work for every runner here: it marks the row running, calls
 ``workflows.cycle.run_cycle(config_path, run_dir, progress=...)`` (or the configured
 ``COASTCAST_RUN_FUNCTION``), records progress (0..1), the log and the outcome in the row, and
@@ -12,7 +15,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -124,7 +128,8 @@ def execute_cycle(session_factory, cycle_id: int, run_function: Callable | None 
 
 
 class ThreadPoolRunner:
-    """Runs cycles in a small thread pool inside the web server process (``coastcast serve``)."""
+    """Runs cycles in a thread pool inside the server process (only for run functions that do
+    no HDF5/netCDF I/O of their own, since HDF5 is not thread-safe; prefer the process runner)."""
 
     def __init__(self, session_factory, run_function: Callable | None = None, max_workers: int = 1):
         self.session_factory = session_factory
@@ -133,6 +138,38 @@ class ThreadPoolRunner:
 
     def submit(self, cycle_id: int) -> None:
         self.pool.submit(execute_cycle, self.session_factory, cycle_id, self.run_function)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.pool.shutdown(wait=wait)
+
+
+def _execute_in_process(database_url: str, cycle_id: int, run_function: Callable | None) -> str:
+    """Worker-process entry: its own engine, then :func:`execute_cycle`."""
+    from workflows.db import make_engine, make_session_factory
+
+    logging.basicConfig(level=logging.INFO)
+    engine = make_engine(database_url)
+    try:
+        return execute_cycle(make_session_factory(engine), cycle_id, run_function)
+    finally:
+        engine.dispose()
+
+
+class ProcessPoolRunner:
+    """Runs cycles in spawned worker processes (``coastcast serve``'s default).
+
+    ``run_function`` must be importable by name (a module-level function) so that it can be sent
+    to the worker; None means ``workflows.cycle.run_cycle``.
+    """
+
+    def __init__(self, database_url: str, run_function: Callable | None = None, max_workers: int = 1):
+        self.database_url = database_url
+        self.run_function = run_function
+        self.pool = ProcessPoolExecutor(max_workers=max_workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, cycle_id: int) -> None:
+        future = self.pool.submit(_execute_in_process, self.database_url, cycle_id, self.run_function)
+        future.add_done_callback(lambda f: f.exception() and log.error("cycle %d: worker failed: %s", cycle_id, f.exception()))
 
     def shutdown(self, wait: bool = True) -> None:
         self.pool.shutdown(wait=wait)
@@ -148,6 +185,9 @@ class InlineRunner:
     def submit(self, cycle_id: int) -> None:
         execute_cycle(self.session_factory, cycle_id, self.run_function)
 
+    def shutdown(self, wait: bool = True) -> None:
+        pass
+
 
 class NullRunner:
     """Leaves cycles queued, for an external scheduler (e.g. ``coastcast scheduler``) to pick up."""
@@ -155,21 +195,26 @@ class NullRunner:
     def submit(self, cycle_id: int) -> None:
         log.info("cycle %d queued for the external scheduler", cycle_id)
 
+    def shutdown(self, wait: bool = True) -> None:
+        pass
+
 
 def make_runner(app) -> Runner:
     """The runner named by ``app.config['COASTCAST_RUNNER']`` (see :mod:`webapp`)."""
-    spec = app.config.get("COASTCAST_RUNNER", "thread")
+    spec = app.config.get("COASTCAST_RUNNER", "process")
     sessions = app.extensions["coastcast_sessions"]
     fn = app.config.get("COASTCAST_RUN_FUNCTION")
     if hasattr(spec, "submit"):
         return spec
+    if spec == "process":
+        return ProcessPoolRunner(app.config["COASTCAST_DATABASE_URL"], fn, int(app.config.get("COASTCAST_RUNNER_WORKERS", 1)))
     if spec == "thread":
         return ThreadPoolRunner(sessions, fn, int(app.config.get("COASTCAST_RUNNER_WORKERS", 1)))
     if spec == "inline":
         return InlineRunner(sessions, fn)
     if spec in ("none", None):
         return NullRunner()
-    raise ValueError(f"COASTCAST_RUNNER = {spec!r}: write 'thread', 'inline', 'none' or give an object with submit()")
+    raise ValueError(f"COASTCAST_RUNNER = {spec!r}: write 'process', 'thread', 'inline', 'none' or give an object with submit()")
 
 
 def mark_interrupted(session_factory) -> int:

@@ -7,6 +7,7 @@ message the wizard shows next to the field. Tests replace these functions with m
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +32,20 @@ def _load(module: str, name: str):
 
 
 def generate_mesh(bbox: tuple[float, float, float, float], out_path: Path) -> Any:
-    """Generate a mesh for ``bbox`` = (west, south, east, north) degrees into ``out_path``."""
-    return _load("workflows.meshgen", "generate_mesh")(tuple(bbox), out_path)
+    """Generate a mesh for ``bbox`` = (west, south, east, north) degrees and write it to ``out_path``.
+
+    ``workflows.meshgen.generate_mesh(bbox)`` returns the mesh (or an object with ``.mesh``), which
+    ``solver.formats.write_mesh`` writes; a generator that takes ``(bbox, out_path)`` writes it itself.
+    """
+    fn = _load("workflows.meshgen", "generate_mesh")
+    positional = [p for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) >= 2:
+        return fn(tuple(bbox), out_path)
+    result = fn(tuple(bbox))
+    mesh = getattr(result, "mesh", result)
+    _load("solver.formats", "write_mesh")(mesh, out_path)
+    return result
 
 
 def read_mesh(path: Path):

@@ -1,10 +1,10 @@
-/* Viewer: water level (coloured triangles on a canvas), currents (arrows), maxima, time slider and
+/* Viewer: water level (triangles rasterised into a canvas, values interpolated inside each), currents (arrows), maxima, time slider and
    play button; station / point time series with uPlot. Data: the JSON API (docs/api.md). */
 (function () {
   "use strict";
   const el = document.getElementById("viewer");
   const ds = el.dataset;
-  const map = coastcast.makeMap("view-map", { coastline: ds.coastline });
+  const map = coastcast.makeMap("view-map", { deferCoastline: true });
   const slider = document.getElementById("time");
   const label = document.getElementById("time-label");
   const layerSel = document.getElementById("layer");
@@ -25,8 +25,10 @@
     }
     return out;
   }
-  const DIVERGING = ramp([[33, 102, 172], [103, 169, 207], [247, 247, 247], [239, 138, 98], [178, 24, 43]]);
-  const SEQUENTIAL = ramp([[255, 255, 204], [161, 218, 180], [65, 182, 196], [44, 127, 184], [37, 52, 148]]);
+  const S_DIV = [[33, 102, 172], [103, 169, 207], [247, 247, 247], [239, 138, 98], [178, 24, 43]];
+  const S_WARM = [[255, 255, 178], [254, 204, 92], [253, 141, 60], [240, 59, 32], [189, 0, 38]];
+  const S_SEQ = [[255, 255, 204], [161, 218, 180], [65, 182, 196], [44, 127, 184], [37, 52, 148]];
+  const DIVERGING = ramp(S_DIV), WARM = ramp(S_WARM), SEQUENTIAL = ramp(S_SEQ);
 
   function fmtTime(s) { return new Date(s * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC"; }
 
@@ -63,46 +65,77 @@
   }
 
   function currentValues() {
-    if (mode === "frame") return { values: frame && frame.zeta, range: symmetric(mesh.zeta_min, mesh.zeta_max), pal: DIVERGING, unit: "m", title: "water level" };
-    if (mode === "zeta_max") { const r = maxData.zeta_max_range || [0, 1]; return { values: maxData.zeta_max, range: symmetric(r[0], r[1]), pal: DIVERGING, unit: "m", title: "maximum water level" }; }
+    if (mode === "frame") return { values: frame && frame.zeta, range: symmetric(mesh.zeta_min, mesh.zeta_max), pal: DIVERGING, stops: S_DIV, unit: "m", title: "water level" };
+    if (mode === "zeta_max") { const r = maxData.zeta_max_range || [0, 1]; return { values: maxData.zeta_max, range: [r[0], Math.max(r[1], r[0] + 1e-3)], pal: WARM, stops: S_WARM, unit: "m", title: "maximum water level" }; }
     const r = maxData.speed_max_range || [0, 1];
-    return { values: maxData.speed_max, range: [0, Math.max(r[1], 1e-6)], pal: SEQUENTIAL, unit: "m/s", title: "maximum current speed" };
+    return { values: maxData.speed_max, range: [0, Math.max(r[1], 1e-6)], pal: SEQUENTIAL, stops: S_SEQ, unit: "m/s", title: "maximum current speed" };
   }
   function symmetric(a, b) { const m = Math.max(Math.abs(a), Math.abs(b), 1e-3); return [-m, m]; }
 
+  // 256-entry colour tables packed as RGBA words (little-endian: 0xAABBGGRR) for the rasteriser.
+  const LUTS = new Map();
+  function lut(stops) {
+    if (LUTS.has(stops)) return LUTS.get(stops);
+    const t = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) {
+      const x = i / 255 * (stops.length - 1), k = Math.min(Math.floor(x), stops.length - 2), f = x - k;
+      const a = stops[k], b = stops[k + 1];
+      t[i] = (255 << 24 | lerp(a[2], b[2], f) << 16 | lerp(a[1], b[1], f) << 8 | lerp(a[0], b[0], f)) >>> 0;
+    }
+    LUTS.set(stops, t);
+    return t;
+  }
+
+  // Fill every triangle pixel by pixel, interpolating node values linearly (barycentric weights);
+  // much faster than canvas paths in software-rendered browsers and smooth like the P1 field.
+  function raster(ctx, W, H, s, P, ox, oy, vals, lo, span, table, onFace) {
+    const img = ctx.createImageData(W, H), buf = new Uint32Array(img.data.buffer);
+    const tri = mesh.triangles, nf = tri.length / 3, scale = 255 / span;
+    for (let f = 0; f < nf; f++) {
+      const a = tri[3 * f], b = tri[3 * f + 1], c = tri[3 * f + 2];
+      let va, vb, vc;
+      if (onFace) { va = vb = vc = vals[f]; if (va === null) continue; }
+      else { va = vals[a]; vb = vals[b]; vc = vals[c]; if (va === null || vb === null || vc === null) continue; }
+      const ax = (P[2 * a] - ox) * s, ay = (P[2 * a + 1] - oy) * s, bx = (P[2 * b] - ox) * s, by = (P[2 * b + 1] - oy) * s;
+      const cx = (P[2 * c] - ox) * s, cy = (P[2 * c + 1] - oy) * s;
+      const x0 = Math.max(0, Math.floor(Math.min(ax, bx, cx))), x1 = Math.min(W - 1, Math.ceil(Math.max(ax, bx, cx)));
+      const y0 = Math.max(0, Math.floor(Math.min(ay, by, cy))), y1 = Math.min(H - 1, Math.ceil(Math.max(ay, by, cy)));
+      if (x0 > x1 || y0 > y1) continue;
+      const area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
+      if (area === 0) continue;
+      const inv = 1 / area, eps = -1e-6;
+      for (let y = y0; y <= y1; y++) {
+        const py = y + 0.5, row = y * W;
+        for (let x = x0; x <= x1; x++) {
+          const px = x + 0.5;
+          const w0 = ((bx - px) * (cy - py) - (by - py) * (cx - px)) * inv;
+          if (w0 < eps) continue;
+          const w1 = ((cx - px) * (ay - py) - (cy - py) * (ax - px)) * inv;
+          if (w1 < eps) continue;
+          const w2 = 1 - w0 - w1;
+          if (w2 < eps) continue;
+          let k = ((w0 * va + w1 * vb + w2 * vc - lo) * scale) | 0;
+          buf[row + x] = table[k < 0 ? 0 : k > 255 ? 255 : k];
+        }
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+
   function draw(canvas, dpr) {
     const ctx = canvas.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
     const size = map.getSize();
-    ctx.clearRect(0, 0, size.x, size.y);
     const cv = currentValues();
     if (!cv.values) return;
     const P = project();
     const off = map.getPixelOrigin(), lp = map.containerPointToLayerPoint([0, 0]);
     const ox = off.x + lp.x, oy = off.y + lp.y;
-    const tri = mesh.triangles, nf = tri.length / 3, vals = cv.values, onFace = mesh.location === "face";
-    const lo = cv.range[0], span = cv.range[1] - cv.range[0] || 1;
-    const buckets = Array.from({ length: NCOL }, () => []);
-    for (let f = 0; f < nf; f++) {
-      const a = tri[3 * f], b = tri[3 * f + 1], c = tri[3 * f + 2];
-      let v;
-      if (onFace) v = vals[f];
-      else { const va = vals[a], vb = vals[b], vc = vals[c]; if (va === null || vb === null || vc === null) continue; v = (va + vb + vc) / 3; }
-      if (v === null || v === undefined) continue;
-      let k = Math.floor((v - lo) / span * (NCOL - 1) + 0.5); k = k < 0 ? 0 : k >= NCOL ? NCOL - 1 : k;
-      buckets[k].push(f);
-    }
-    ctx.lineWidth = 0.6; ctx.lineJoin = "round";
-    for (let k = 0; k < NCOL; k++) {
-      const list = buckets[k]; if (!list.length) continue;
-      ctx.beginPath();
-      for (const f of list) {
-        const a = tri[3 * f], b = tri[3 * f + 1], c = tri[3 * f + 2];
-        ctx.moveTo(P[2 * a] - ox, P[2 * a + 1] - oy); ctx.lineTo(P[2 * b] - ox, P[2 * b + 1] - oy); ctx.lineTo(P[2 * c] - ox, P[2 * c + 1] - oy); ctx.closePath();
-      }
-      ctx.fillStyle = cv.pal[k]; ctx.strokeStyle = cv.pal[k]; ctx.fill(); ctx.stroke();
-    }
-    if (mode === "frame" && frame.u && frame.v && !onFace) drawArrows(ctx, P, ox, oy, size);
+    raster(ctx, canvas.width, canvas.height, dpr, P, ox, oy, cv.values, cv.range[0], cv.range[1] - cv.range[0] || 1,
+           lut(cv.stops), mesh.location === "face");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    if (mode === "frame" && frame.u && frame.v && mesh.location !== "face") drawArrows(ctx, P, ox, oy, size);
     drawLegend(cv);
   }
 
@@ -159,6 +192,7 @@
 
   // --- first frame: mesh and frame 0 in parallel ---
   Promise.all([fetch(ds.mesh).then((r) => r.json()), getFrame(0)]).then(([m, f0]) => {
+    window.coastcastDataMs = performance.now();
     mesh = m; frame = f0;
     slider.max = m.times.length - 1; slider.value = 0;
     map.fitBounds([[m.bbox[1], m.bbox[0]], [m.bbox[3], m.bbox[2]]], { animate: false });
@@ -166,6 +200,7 @@
     label.textContent = fmtTime(f0.time) + " (+0 h)";
     window.coastcastFirstFrameMs = performance.now();
     el.dataset.firstFrameMs = window.coastcastFirstFrameMs.toFixed(0);
+    coastcast.loadCoastline(map, ds.coastline + "?bbox=" + m.bbox.join(","));
     if (m.times.length > 1) getFrame(1);
   }).catch((e) => { label.textContent = "could not load the forecast: " + e.message; });
 
@@ -195,7 +230,8 @@
     const data = [times, zeta];
     const opts = { width: document.getElementById("chart").clientWidth || 800, height: 260,
       series: [{}, { label: "water level (m)", stroke: "#0b6e99", width: 1.5 }],
-      axes: [{}, { label: "m" }], scales: { x: { time: true } } };
+      axes: [{}, { label: "m" }], scales: { x: { time: true } },
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC") };
     if (chart) chart.destroy();
     chart = new uPlot(opts, data, document.getElementById("chart"));
     if (frame) chartCursor(frame.time);
