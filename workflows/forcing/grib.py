@@ -30,6 +30,15 @@ _GRID_KEYS = ("Ni", "Nj", "latitudeOfFirstGridPointInDegrees", "longitudeOfFirst
 
 
 def _eccodes():
+    # The eccodes wheel bundles its own PROJ/SQLite libraries; if it is loaded before pyproj has
+    # opened its database, every later pyproj CRS fails ("no database context specified").
+    # Opening one CRS first binds pyproj to its own database for the rest of the process.
+    try:
+        import pyproj
+
+        pyproj.CRS.from_epsg(4326)
+    except ImportError:
+        pass
     try:
         import eccodes  # the PyPI wheel bundles the ecCodes library (package eccodeslib)
     except (ImportError, RuntimeError) as exc:
