@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("serve", help="run the web app (or set up its database)",
-                              description=__doc__.split("::")[0].strip())
+                              description="Run the coastcast web app, or set up its database (--init-db, --create-admin).")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
     p.add_argument("--instance", default=None, help="instance folder (database, secret key, data); default ./instance")
