@@ -1,0 +1,72 @@
+"""``coastcast run CONFIG.toml [--out DIR] [--scheduler ADDR]``: one cycle or hindcast from a config."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ..progress import ProgressBar, summary
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers):
+    p = subparsers.add_parser("run", help="run one forecast cycle (or hindcast) from a TOML config",
+                              description="Run one forecast cycle from a forecast-system TOML file and publish its outputs.")
+    p.add_argument("config", help="forecast-system TOML file")
+    p.add_argument("--out", help="run directory (default: runs/<name>/<cycle>)")
+    p.add_argument("--scheduler", help="address of a dask scheduler (tcp://host:8786) to run the cycle on")
+    p.add_argument("--start", help="override the forecast start (ISO 8601 UTC, e.g. 2026-11-25T00:00Z)")
+    p.add_argument("--hours", type=float, help="override the forecast horizon (hours)")
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.set_defaults(func=run)
+
+
+def default_run_dir(cfg) -> Path:
+    return Path("runs") / cfg.name.replace(" ", "_") / cfg.start.strftime("%Y%m%dT%HZ")
+
+
+def run(args) -> int:
+    from ..config import load_config
+
+    cfg = load_config(args.config, start=args.start, hours=args.hours)
+    out = Path(args.out) if args.out else default_run_dir(cfg)
+    config_path = Path(args.config)
+    if args.start or args.hours:
+        out.mkdir(parents=True, exist_ok=True)
+        config_path = _with_overrides(config_path, out, start=args.start, hours=args.hours)
+    if args.scheduler:
+        from ..pipeline import run_on_cluster
+
+        info = run_on_cluster(config_path, out, scheduler=args.scheduler, figures=not args.no_figures)
+    else:
+        from ..cycle import run_cycle
+
+        with ProgressBar(f"{cfg.name} {cfg.start:%Y-%m-%d %HZ}") as bar:
+            info = run_cycle(config_path, out, progress=bar.update, figures=not args.no_figures)
+    print(summary(info, out))
+    return 0
+
+
+def _with_overrides(config_path: Path, out: Path, **overrides) -> Path:
+    import tomllib
+
+    import tomli_w
+
+    data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    for k, v in overrides.items():
+        if v is not None:
+            data[k] = v
+    base = config_path.resolve().parent
+    for key in ("mesh", "stations_file"):
+        if key in data and not Path(data[key]).is_absolute():
+            data[key] = str(base / data[key])
+    for table, keys in (("tides", ("path", "file")), ("initial", ("file",))):
+        for k in keys:
+            if k in data.get(table, {}) and not Path(data[table][k]).is_absolute():
+                data[table][k] = str(base / data[table][k])
+    for r in data.get("rivers", []):
+        if "file" in r and not Path(r["file"]).is_absolute():
+            r["file"] = str(base / r["file"])
+    path = out / "config.requested.toml"
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return path

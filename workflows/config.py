@@ -1,0 +1,409 @@
+"""The forecast-system configuration (TOML), frozen, typed and strict.
+
+A forecast system is a mesh, forcings, parameters and stations. Its TOML file holds::
+
+    name = "brest-approaches"
+    mesh = "hgrid.gr3.gz"              # a file (relative to this file), or gallery = "channel_biscay"
+    crs = "EPSG:4326"                  # only for projected meshes without a sidecar
+    start = "2026-11-25T00:00Z"        # forecast start (UTC; default: today 00Z)
+    hours = 72                         # forecast horizon, 1..240
+    spinup_hours = 24                  # cold start: spun up from rest over this period (not published)
+    output_interval_minutes = 60       # fields.nc
+    station_interval_minutes = 10      # stations.nc
+    restart_hours = 24                 # restart.nc is written at this forecast hour (next cycle's start)
+    segment_hours = 12                 # checkpointed simulation segments
+
+    [boundaries]                       # every open segment of the mesh: "tide", "river", "wall" or "outflow"
+    open_1 = "tide"
+
+    [tides]                            # see workflows.forcing.tides (kind/source, path/file, constituents, ...)
+    source = "harmonics"
+    file = "jmj_open_boundary_elevation_harmonics.csv"
+
+    [atmosphere]                       # see workflows.forcing.atmosphere: "none", "gfs" or a file
+    source = "none"
+
+    [[rivers]]                         # one table per river boundary
+    boundary = "open_2"
+    discharge = 300.0                  # m3/s, or file = "...", column = ...
+
+    [physics]
+    manning = 0.025                    # s m^-1/3
+    coriolis = true
+    wetting_drying_threshold = 0.001   # m
+    cfl = 0.9
+    riemann_solver = "hllc"
+    limiter = "barth-jespersen"
+
+    [initial]
+    kind = "rest"                      # "rest", "restart" (file = restart.nc) or "elevation" (file = elev.ic gr3)
+
+    [[stations]]                       # or stations_file = "stations.csv" (name,lon,lat)
+    name = "Brest"
+    lon = -4.59
+    lat = 48.32
+
+Every table rejects unknown keys with a one-line message naming the key and suggesting the
+nearest known one; wrong types, missing files, times without a timezone and boundaries that do
+not exist on the mesh are refused the same way (:class:`ConfigError`).
+"""
+from __future__ import annotations
+
+import csv
+import difflib
+import tomllib
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from solver.state import utc
+
+BOUNDARY_KINDS = ("tide", "river", "wall", "outflow")
+INITIAL_KINDS = ("rest", "restart", "elevation")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the file, the key and what to write."""
+
+
+def _check_keys(table: Mapping, allowed, where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {', '.join(allowed)}"
+            raise ConfigError(f"{where}: unknown key {key!r}{hint}")
+
+
+def _typed(table: Mapping, key: str, kind, where: str, default=None, *, required=False):
+    if key not in table:
+        if required:
+            raise ConfigError(f"{where}: missing key {key!r}")
+        return default
+    value = table[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        raise ConfigError(f"{where}: {key} must be {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
+    if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kinds):
+        raise ConfigError(f"{where}: {key} must be {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
+    return value
+
+
+def _positive(value, key, where, upper=None):
+    if value is None:
+        return value
+    if not value > 0 or (upper is not None and value > upper):
+        bound = f" and at most {upper}" if upper is not None else ""
+        raise ConfigError(f"{where}: {key} must be positive{bound}, got {value!r}")
+    return value
+
+
+def today_00z() -> datetime:
+    now = datetime.now(timezone.utc)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Physics:
+    """Physical and numerical parameters (SI units)."""
+
+    manning: float = 0.025
+    coriolis: bool = True
+    wetting_drying_threshold: float = 1e-3
+    cfl: float = 0.9
+    riemann_solver: str = "hllc"
+    limiter: str | None = "barth-jespersen"
+    gravity: float = 9.81
+
+    KEYS = ("manning", "coriolis", "wetting_drying_threshold", "cfl", "riemann_solver", "limiter", "gravity")
+
+    @classmethod
+    def from_mapping(cls, table: Mapping, where="[physics]") -> "Physics":
+        _check_keys(table, cls.KEYS, where)
+        from solver.reconstruction import LIMITERS
+        from solver.riemann import RIEMANN_SOLVERS
+
+        p = cls(
+            manning=_typed(table, "manning", float, where, 0.025),
+            coriolis=_typed(table, "coriolis", bool, where, True),
+            wetting_drying_threshold=_positive(_typed(table, "wetting_drying_threshold", float, where, 1e-3), "wetting_drying_threshold", where, 1.0),
+            cfl=_positive(_typed(table, "cfl", float, where, 0.9), "cfl", where, 1.0),
+            riemann_solver=_typed(table, "riemann_solver", str, where, "hllc"),
+            limiter=_typed(table, "limiter", str, where, "barth-jespersen"),
+            gravity=_positive(_typed(table, "gravity", float, where, 9.81), "gravity", where),
+        )
+        if p.manning < 0:
+            raise ConfigError(f"{where}: manning must be >= 0 s m^-1/3, got {p.manning}")
+        if p.riemann_solver not in RIEMANN_SOLVERS:
+            raise ConfigError(f"{where}: riemann_solver {p.riemann_solver!r} is not one of {', '.join(RIEMANN_SOLVERS)}")
+        if p.limiter == "none":
+            p = replace(p, limiter=None)
+        elif p.limiter not in LIMITERS:
+            raise ConfigError(f"{where}: limiter {p.limiter!r} is not one of {', '.join(LIMITERS)} or 'none'")
+        return p
+
+
+@dataclass(frozen=True)
+class Initial:
+    """Initial state: ``rest`` (flat surface), ``restart`` (a coastcast restart.nc) or ``elevation`` (SCHISM elev.ic gr3)."""
+
+    kind: str = "rest"
+    file: Path | None = None
+
+    @classmethod
+    def from_mapping(cls, table: Mapping, base: Path, where="[initial]") -> "Initial":
+        _check_keys(table, ("kind", "file"), where)
+        kind = _typed(table, "kind", str, where, "rest")
+        if kind not in INITIAL_KINDS:
+            raise ConfigError(f"{where}: kind {kind!r} is not one of {', '.join(INITIAL_KINDS)}")
+        file = _typed(table, "file", str, where)
+        if kind != "rest":
+            if file is None:
+                raise ConfigError(f"{where}: kind = {kind!r} needs file = \"...\"")
+            path = _resolve(file, base)
+            if not path.is_file():
+                raise ConfigError(f"{where}: file {str(path)!r} does not exist")
+            return cls(kind, path)
+        if file is not None:
+            raise ConfigError(f"{where}: kind = \"rest\" takes no file; write kind = \"restart\" or \"elevation\"")
+        return cls(kind)
+
+
+@dataclass(frozen=True)
+class StationSpec:
+    name: str
+    lon: float
+    lat: float
+
+
+def _resolve(path: str, base: Path) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else (base / p)
+
+
+def read_stations_csv(path: Path) -> tuple[StationSpec, ...]:
+    """Stations from a CSV with a header ``name,lon,lat``."""
+    out = []
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = {"name", "lon", "lat"} - set(reader.fieldnames or ())
+            if missing:
+                raise ConfigError(f"{path}: line 1: missing column(s) {', '.join(sorted(missing))}; the header must be name,lon,lat")
+            for i, row in enumerate(reader, start=2):
+                try:
+                    out.append(StationSpec(row["name"].strip(), float(row["lon"]), float(row["lat"])))
+                except (TypeError, ValueError):
+                    raise ConfigError(f"{path}: line {i}: lon and lat must be numbers, got {row['lon']!r}, {row['lat']!r}") from None
+    except FileNotFoundError:
+        raise ConfigError(f"stations_file {str(path)!r} does not exist") from None
+    return tuple(out)
+
+
+TOP_KEYS = (
+    "name", "mesh", "gallery", "crs", "start", "hours", "spinup_hours", "output_interval_minutes",
+    "station_interval_minutes", "restart_hours", "segment_hours", "boundaries", "tides", "atmosphere",
+    "rivers", "physics", "initial", "stations", "stations_file", "ensemble",
+)
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    """A validated forecast-system configuration. Build it with :func:`load_config` or :meth:`from_mapping`."""
+
+    name: str
+    mesh_path: Path
+    crs: str | None
+    start: datetime
+    hours: float
+    spinup_hours: float
+    output_interval_minutes: float
+    station_interval_minutes: float
+    restart_hours: float
+    segment_hours: float
+    boundaries: Mapping[str, str]
+    tides: Mapping[str, Any] | None
+    atmosphere: Mapping[str, Any] | str
+    rivers: tuple
+    physics: Physics
+    initial: Initial
+    stations: tuple[StationSpec, ...]
+    base_dir: Path
+    gallery: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(hours=self.hours)
+
+    @property
+    def cold_start(self) -> bool:
+        return self.initial.kind != "restart"
+
+    @classmethod
+    def from_mapping(cls, data: Mapping, base_dir=".", where: str = "config") -> "ForecastConfig":
+        base = Path(base_dir).resolve()
+        _check_keys(data, TOP_KEYS, where)
+        name = _typed(data, "name", str, where, required=True).strip()
+        if not name:
+            raise ConfigError(f"{where}: name must not be empty")
+        gallery = _typed(data, "gallery", str, where)
+        mesh = _typed(data, "mesh", str, where)
+        region = None
+        if gallery and mesh:
+            raise ConfigError(f"{where}: give either mesh = \"FILE\" or gallery = \"REGION\", not both")
+        if gallery:
+            from .gallery import RegionError, load_region
+
+            try:
+                region = load_region(gallery)
+            except (RegionError, KeyError, FileNotFoundError) as exc:
+                raise ConfigError(f"{where}: gallery: {exc}") from None
+            mesh_path = region.mesh_path
+        elif mesh:
+            mesh_path = _resolve(mesh, base)
+        else:
+            raise ConfigError(f"{where}: missing key 'mesh' (a mesh file) or 'gallery' (a gallery region name)")
+        if not mesh_path.is_file():
+            raise ConfigError(f"{where}: mesh file {str(mesh_path)!r} does not exist")
+        start_raw = data.get("start")
+        try:
+            start = today_00z() if start_raw is None else utc(start_raw if not isinstance(start_raw, datetime) else start_raw)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{where}: start: {exc}") from None
+        hours = _positive(_typed(data, "hours", float, where, 72.0), "hours", where, 240)
+        spin = _typed(data, "spinup_hours", float, where, 24.0)
+        if spin < 0:
+            raise ConfigError(f"{where}: spinup_hours must be >= 0, got {spin}")
+        out_min = _positive(_typed(data, "output_interval_minutes", float, where, 60.0), "output_interval_minutes", where)
+        sta_min = _positive(_typed(data, "station_interval_minutes", float, where, 10.0), "station_interval_minutes", where)
+        restart_h = _positive(_typed(data, "restart_hours", float, where, min(24.0, hours)), "restart_hours", where)
+        if restart_h > hours:
+            raise ConfigError(f"{where}: restart_hours ({restart_h}) is after the end of the forecast ({hours} h)")
+        seg_h = _positive(_typed(data, "segment_hours", float, where, 12.0), "segment_hours", where)
+        # boundaries: defaults from the gallery region's roles
+        defaults = {}
+        if region is not None:
+            roles = {"ocean": "tide", "river": "river", "land": "wall"}
+            defaults = {k: roles[v] for k, v in region.boundary_roles.items()}
+        btable = _typed(data, "boundaries", dict, where, {})
+        for k, v in btable.items():
+            if v not in BOUNDARY_KINDS:
+                raise ConfigError(f"{where}: [boundaries] {k} = {v!r}; write one of {', '.join(map(repr, BOUNDARY_KINDS))}")
+        boundaries = {**defaults, **btable}
+        tides = _typed(data, "tides", dict, where)
+        if tides is None and region is not None and region.tides is not None and region.tides.source != "none":
+            tides = _region_tides(region)
+        atmosphere = data.get("atmosphere", "none")
+        if not isinstance(atmosphere, (str, dict)):
+            raise ConfigError(f"{where}: atmosphere must be \"none\", \"gfs\", a file path or a table, got {atmosphere!r}")
+        rivers = data.get("rivers")
+        if rivers is None and region is not None:
+            rivers = [_region_river(r) for r in region.rivers]
+        rivers = rivers or []
+        if not isinstance(rivers, list) or not all(isinstance(r, dict) for r in rivers):
+            raise ConfigError(f"{where}: rivers must be an array of tables [[rivers]]")
+        for i, r in enumerate(rivers):
+            if "boundary" not in r:
+                raise ConfigError(f"{where}: [[rivers]] #{i + 1} needs boundary = \"<open boundary name>\"")
+        physics = Physics.from_mapping(_typed(data, "physics", dict, where, {}))
+        initial = Initial.from_mapping(_typed(data, "initial", dict, where, {}), base)
+        stations = []
+        for i, s in enumerate(_typed(data, "stations", list, where, [])):
+            w = f"{where}: [[stations]] #{i + 1}"
+            if not isinstance(s, dict):
+                raise ConfigError(f"{w} must be a table with name, lon, lat")
+            _check_keys(s, ("name", "lon", "lat"), w)
+            stations.append(StationSpec(_typed(s, "name", str, w, required=True), _typed(s, "lon", float, w, required=True), _typed(s, "lat", float, w, required=True)))
+        sfile = _typed(data, "stations_file", str, where)
+        if sfile:
+            stations.extend(read_stations_csv(_resolve(sfile, base)))
+        if not stations and region is not None and "stations" not in data and not sfile:
+            stations = [StationSpec(s.name, s.lon, s.lat) for s in region.stations]
+        names = [s.name for s in stations]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ConfigError(f"{where}: station name(s) {', '.join(sorted(dup))} appear more than once")
+        return cls(
+            name=name,
+            mesh_path=mesh_path,
+            crs=_typed(data, "crs", str, where) or (region.crs if region is not None else None),
+            start=start,
+            hours=hours,
+            spinup_hours=spin if initial.kind != "restart" else 0.0,
+            output_interval_minutes=out_min,
+            station_interval_minutes=sta_min,
+            restart_hours=restart_h,
+            segment_hours=seg_h,
+            boundaries=MappingProxyType(boundaries),
+            tides=MappingProxyType(dict(tides)) if tides else None,
+            atmosphere=atmosphere,
+            rivers=tuple(MappingProxyType(dict(r)) for r in rivers),
+            physics=physics,
+            initial=initial,
+            stations=tuple(stations),
+            base_dir=region.folder if (region is not None and "tides" not in data) else base,
+            gallery=gallery,
+            raw=MappingProxyType(dict(data)),
+        )
+
+    def check_against_mesh(self, mesh) -> None:
+        """Refuse boundary settings that do not match the mesh's segments (one line, naming them)."""
+        names = {s.name: s.role for s in mesh.boundaries}
+        unknown = sorted(set(self.boundaries) - set(names))
+        if unknown:
+            raise ConfigError(
+                f"[boundaries] {', '.join(unknown)}: no such boundary on mesh {self.mesh_path.name}; it has {', '.join(names) or 'none'}"
+            )
+        missing = [n for n, role in names.items() if role == "open" and n not in self.boundaries]
+        if missing:
+            raise ConfigError(f"[boundaries]: open boundary {', '.join(missing)} needs a setting; write e.g. {missing[0]} = \"tide\" (or river, wall, outflow)")
+        river_b = {r["boundary"] for r in self.rivers}
+        for n, kind in self.boundaries.items():
+            if kind == "river" and n not in river_b:
+                raise ConfigError(f"[boundaries] {n} = \"river\" but no [[rivers]] table has boundary = \"{n}\"")
+            if kind == "tide" and not self.tides:
+                raise ConfigError(f"[boundaries] {n} = \"tide\" needs a [tides] table (source and file)")
+        for b in river_b:
+            if b not in names:
+                raise ConfigError(f"[[rivers]] boundary = \"{b}\": no such boundary on the mesh; it has {', '.join(names)}")
+            if self.boundaries.get(b) != "river":
+                raise ConfigError(f"[[rivers]] boundary = \"{b}\" but [boundaries] {b} is {self.boundaries.get(b)!r}; write {b} = \"river\"")
+
+
+def _region_tides(region) -> dict:
+    t = region.tides
+    if t.atlas_file is not None:
+        # the region's own atlas gives currents too: Flather radiation at the open boundaries
+        return {"kind": "atlas", "model": "jmj", "path": str(t.atlas_file), "constituents": list(t.constituents) or None}
+    out = {"kind": t.source.replace("_", "-"), "path": str(t.file)}
+    if t.constituents:
+        out["constituents"] = list(t.constituents)
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _region_river(r) -> dict:
+    out = {"boundary": r.boundary}
+    for key in ("name", "discharge", "file", "column"):
+        v = getattr(r, key, None)
+        if v is not None:
+            out[key] = str(v) if isinstance(v, Path) else v
+    return out
+
+
+def load_config(path, **overrides) -> ForecastConfig:
+    """Read and validate a forecast-system TOML file; ``overrides`` replace top-level keys."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return ForecastConfig.from_mapping(data, base_dir=path.parent, where=str(path))

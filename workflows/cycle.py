@@ -1,0 +1,481 @@
+"""One forecast cycle, as idempotent stages that pass only paths.
+
+``prepare(config_path, run_dir)`` → ``simulate_segment(run_dir, k)`` for k = 0 … n−1 →
+``publish(run_dir)``; :func:`run_cycle` runs them in order in this process, and
+:mod:`workflows.pipeline` farms the same functions out to dask workers. Each stage reads what it
+needs from the run directory and writes its results there under temporary names renamed at the
+end, so a stage that is retried (or run again on another worker after a crash) gives the same
+files. The durable record of the cycle is ``run.json`` in the run directory (and the database row
+kept by the pipeline), never a dask future.
+
+Run directory::
+
+    config.toml          the system's configuration as given
+    work/plan.json       the resolved timeline, segments and forcing record (prepare)
+    work/seg_000/        fields.nc, stations.nc, max.nc of segment 0 and end.nc, its final state
+    fields.nc stations.nc max.nc restart.nc run.json figures/   (publish)
+
+Timeline: a cold start spins up from rest over ``spinup_hours`` before the forecast start
+(model time 0 = start − spin-up; records before the forecast start are not published); a hot
+start continues the previous cycle's ``restart.nc``, which must be valid at the forecast start.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import platform
+import resource
+import shutil
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .config import ConfigError, ForecastConfig, load_config
+
+log = logging.getLogger(__name__)
+
+PLAN = "work/plan.json"
+
+
+class CycleError(RuntimeError):
+    """A cycle that cannot go on; the message says which stage and why."""
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def _write_json(path: Path, data) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process, MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _config(run_dir: Path) -> ForecastConfig:
+    return load_config(run_dir / "config.toml")
+
+
+def read_mesh_for(cfg: ForecastConfig):
+    from solver.formats import read_mesh
+
+    mesh = read_mesh(cfg.mesh_path, crs=cfg.crs)
+    cfg.check_against_mesh(mesh)
+    return mesh
+
+
+# -- model construction ---------------------------------------------------------------------------
+def build_model(cfg: ForecastConfig, mesh, model_start: datetime, duration_s: float):
+    """The :class:`~solver.model.ShallowWaterModel` of a configuration and its forcing record.
+
+    Tides and rivers become boundary conditions; atmosphere (with its fallback) becomes the wind
+    stress and pressure-gradient terms. Returns ``(model, record)``.
+    """
+    from solver import (
+        AtmosphericPressureGradient,
+        Coriolis,
+        FreeOutflow,
+        ManningFriction,
+        RiverDischarge,
+        ShallowWaterModel,
+        TidalElevation,
+        Wall,
+        WindStress,
+    )
+
+    record = {"tides": [], "rivers": [], "atmosphere": None, "warnings": []}
+    duration = timedelta(seconds=duration_s)
+    lonlat = mesh.node_lonlat
+    bcs = {}
+    rivers = {r["boundary"]: r for r in cfg.rivers}
+    for seg in mesh.boundaries:
+        kind = cfg.boundaries.get(seg.name)
+        if kind is None:
+            continue
+        if kind == "tide":
+            from workflows.forcing.tides import tidal_forcing_for_boundary
+
+            ids = seg.node_ids
+            forcing = tidal_forcing_for_boundary(
+                dict(cfg.tides), lonlat[0][ids], lonlat[1][ids], ids, model_start, duration=duration, base_dir=cfg.base_dir
+            )
+            bcs[seg.name] = TidalElevation(forcing.elevation, forcing.velocity)
+            record["tides"].append({"boundary": seg.name, "source": forcing.description, "flather": forcing.velocity is not None})
+        elif kind == "river":
+            from workflows.forcing.rivers import discharge_from_config
+
+            q = discharge_from_config(dict(rivers[seg.name]), start=model_start, base_dir=cfg.base_dir)
+            bcs[seg.name] = RiverDischarge(q)
+            record["rivers"].append({"boundary": seg.name, "discharge_at_start_m3s": float(q(0.0))})
+        elif kind == "wall":
+            bcs[seg.name] = Wall()
+        elif kind == "outflow":
+            bcs[seg.name] = FreeOutflow()
+    atmosphere = None
+    if cfg.atmosphere not in ("none", None) and lonlat is not None:
+        from workflows.forcing.atmosphere import AtmosphereConfig, build_atmosphere
+
+        acfg = AtmosphereConfig.from_mapping(cfg.atmosphere, base_dir=cfg.base_dir)
+        cache = Path(os.environ.get("COASTCAST_CACHE", Path.home() / ".cache" / "coastcast")) / "gfs"
+        atmosphere, arec = build_atmosphere(acfg, lonlat[0], lonlat[1], model_start, duration_s / 3600.0, cache)
+        record["atmosphere"] = arec
+        if atmosphere is None and acfg.source != "none":
+            record["warnings"].append(f"atmospheric forcing unavailable: {arec.get('message', 'fell back to tides only')}")
+    else:
+        record["atmosphere"] = {"requested": "none", "used": "none"}
+    p = cfg.physics
+    model = ShallowWaterModel(
+        mesh,
+        boundary_conditions=bcs,
+        friction=ManningFriction(p.manning) if p.manning > 0 else None,
+        coriolis=Coriolis() if (p.coriolis and lonlat is not None) else None,
+        wind_stress=WindStress(atmosphere) if atmosphere is not None else None,
+        atmospheric_pressure=AtmosphericPressureGradient(atmosphere) if atmosphere is not None else None,
+        riemann_solver=p.riemann_solver,
+        limiter=p.limiter,
+        gravity=p.gravity,
+        dry_depth=p.wetting_drying_threshold,
+    )
+    return model, record
+
+
+def initial_state(cfg: ForecastConfig, model, model_start: datetime):
+    """(State, Clock) at the beginning of the cycle."""
+    from solver.state import Clock
+
+    if cfg.initial.kind == "restart":
+        from solver.output.checkpoint import load_restart
+
+        state, clock = load_restart(cfg.initial.file, model)
+        valid = clock.datetime
+        if abs((valid - cfg.start).total_seconds()) > 1.0:
+            raise ConfigError(
+                f"[initial] restart file {cfg.initial.file} is valid at {valid.isoformat()} but the cycle starts at {cfg.start.isoformat()}"
+            )
+        return state, clock
+    if cfg.initial.kind == "elevation":
+        from solver.formats import read_mesh
+
+        ic = read_mesh(cfg.initial.file, crs=cfg.crs or model.mesh.crs)
+        if ic.n_node != model.mesh.n_node:
+            raise ConfigError(f"[initial] {cfg.initial.file} has {ic.n_node} nodes but the mesh has {model.mesh.n_node}")
+        # elev.ic stores the elevation in the depth column (gr3 layout)
+        eta = ic.depth[model.mesh.face_node_connectivity].mean(axis=1)
+        return model.initial_state(eta=eta), Clock(start=model_start)
+    return model.initial_state(eta=0.0), Clock(start=model_start)
+
+
+# -- stages --------------------------------------------------------------------------------------
+def prepare(config_path, run_dir) -> Path:
+    """Validate the configuration, lay out the run directory and plan the segments. Returns the plan path."""
+    run_dir = Path(run_dir)
+    (run_dir / "work").mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    dst = run_dir / "config.toml"
+    if Path(config_path).resolve() != dst.resolve():
+        text = Path(config_path).read_text(encoding="utf-8")
+        cfg0 = load_config(config_path)
+        # relative paths must keep pointing where they did
+        dst.write_text(_absolutise(text, cfg0, Path(config_path).parent), encoding="utf-8")
+    cfg = _config(run_dir)
+    mesh = read_mesh_for(cfg)
+    spin = cfg.spinup_hours * 3600.0
+    if cfg.initial.kind == "restart":
+        from solver.output.checkpoint import load_restart
+        from solver import ShallowWaterModel
+
+        # only the clock is needed here; the model is built without forcing
+        _, clock = load_restart(cfg.initial.file, _bare_model(mesh))
+        model_start = clock.start
+        t_begin = clock.time
+    else:
+        model_start = cfg.start - timedelta(seconds=spin)
+        t_begin = 0.0
+    t_forecast = t_begin + spin if cfg.initial.kind != "restart" else t_begin
+    t_end = t_forecast + cfg.hours * 3600.0
+    seg = cfg.segment_hours * 3600.0
+    bounds = [t_begin]
+    t = t_forecast if spin > 0 else t_begin + seg
+    while t < t_end - 1e-6:
+        if t > bounds[-1] + 1e-6:
+            bounds.append(t)
+        t += seg
+    bounds.append(t_end)
+    plan = {
+        "name": cfg.name,
+        "cycle": cfg.start.isoformat(),
+        "model_start": model_start.isoformat(),
+        "t_forecast": t_forecast,
+        "t_end": t_end,
+        "t_restart": t_forecast + cfg.restart_hours * 3600.0,
+        "segments": [[a, b] for a, b in zip(bounds[:-1], bounds[1:])],
+        "n_face": mesh.n_face,
+        "n_node": mesh.n_node,
+        "cold_start": cfg.initial.kind != "restart",
+        "prepare_seconds": time.perf_counter() - t0,
+    }
+    path = run_dir / PLAN
+    _write_json(path, plan)
+    log.info("%s: %d segments from %s, forecast %s + %g h", cfg.name, len(plan["segments"]), model_start.isoformat(), cfg.start.isoformat(), cfg.hours)
+    return path
+
+
+def _bare_model(mesh):
+    from solver import ShallowWaterModel, Wall
+
+    return ShallowWaterModel(mesh, boundary_conditions={s.name: Wall() for s in mesh.boundaries if s.role == "open"}, limiter=None)
+
+
+def _absolutise(text: str, cfg: ForecastConfig, base: Path) -> str:
+    """The TOML text with relative file paths made absolute (so the copy in the run dir still works)."""
+    import tomllib
+
+    import tomli_w
+
+    data = tomllib.loads(text)
+    base = base.resolve()
+
+    def fix(v):
+        p = Path(v).expanduser()
+        return str(p if p.is_absolute() else (base / p).resolve())
+
+    if "mesh" in data:
+        data["mesh"] = fix(data["mesh"])
+    for key in ("stations_file",):
+        if key in data:
+            data[key] = fix(data[key])
+    for table, keys in (("tides", ("path", "file", "u_path", "v_path")), ("initial", ("file",))):
+        for k in keys:
+            if k in data.get(table, {}) or {}:
+                data[table][k] = fix(data[table][k])
+    if isinstance(data.get("atmosphere"), dict) and "path" in data["atmosphere"]:
+        p = data["atmosphere"]["path"]
+        data["atmosphere"]["path"] = [fix(x) for x in p] if isinstance(p, list) else fix(p)
+    elif isinstance(data.get("atmosphere"), str) and data["atmosphere"] not in ("none", "gfs"):
+        data["atmosphere"] = fix(data["atmosphere"])
+    for r in data.get("rivers", []):
+        if "file" in r:
+            r["file"] = fix(r["file"])
+    if "start" not in data:
+        data["start"] = cfg.start.isoformat().replace("+00:00", "Z")
+    return tomli_w.dumps(data)
+
+
+def _segment_dir(run_dir: Path, k: int) -> Path:
+    return run_dir / "work" / f"seg_{k:03d}"
+
+
+def simulate_segment(run_dir, k: int, *, progress=None) -> Path:
+    """Run segment ``k`` of the plan from the end state of segment k−1 (or the initial state).
+
+    Idempotent: a segment whose ``end.nc`` exists is not run again. Returns the segment folder.
+    ``progress(sim_seconds_done, sim_seconds_total, wall_seconds)`` is called as it goes.
+    """
+    from solver import Callback, Clock, IterationInterval, Simulation, TimeInterval
+    from solver.output import MaximaWriter, StationWriter, UGRIDFieldWriter
+    from solver.output.checkpoint import load_restart, write_restart
+
+    run_dir = Path(run_dir)
+    plan = _read_json(run_dir / PLAN)
+    seg_dir = _segment_dir(run_dir, k)
+    end_file = seg_dir / "end.nc"
+    if end_file.is_file():
+        log.info("segment %d already done (%s)", k, end_file)
+        return seg_dir
+    seg_dir.mkdir(parents=True, exist_ok=True)
+    cfg = _config(run_dir)
+    mesh = read_mesh_for(cfg)
+    model_start = datetime.fromisoformat(plan["model_start"])
+    t_a, t_b = plan["segments"][k]
+    model, _ = build_model(cfg, mesh, model_start, plan["t_end"])
+    if k == 0:
+        state, clock = initial_state(cfg, model, model_start)
+    else:
+        prev = _segment_dir(run_dir, k - 1) / "end.nc"
+        if not prev.is_file():
+            raise CycleError(f"segment {k} needs segment {k - 1}'s end state {prev}, which does not exist")
+        state, clock = load_restart(prev, model)
+    if abs(clock.time - t_a) > 1e-6 * max(1.0, t_a):
+        raise CycleError(f"segment {k} should start at t = {t_a} s but its initial state is at t = {clock.time} s")
+    t_fc = plan["t_forecast"]
+    start = datetime.fromisoformat(plan["cycle"])
+    writers = {
+        "fields": UGRIDFieldWriter(seg_dir / "fields.nc", TimeInterval(cfg.output_interval_minutes * 60.0, offset=t_fc), start=start, publish_start=t_fc),
+        "maxima": MaximaWriter(seg_dir / "max.nc", IterationInterval(1), start=start, publish_start=t_fc),
+    }
+    if cfg.stations:
+        writers["stations"] = StationWriter(
+            seg_dir / "stations.nc", TimeInterval(cfg.station_interval_minutes * 60.0, offset=t_fc), [(s.name, s.lon, s.lat) for s in cfg.stations], start=start, allow_dry=True
+        )
+    restart_time = plan["t_restart"]
+    callbacks = {}
+    if t_a < restart_time <= t_b + 1e-9:
+        callbacks["restart"] = Callback(lambda s: write_restart(seg_dir / "restart.nc", s), _AtTime(restart_time))
+    wall0 = time.perf_counter()
+    first_iteration = clock.iteration
+    if progress is not None:
+        total = plan["t_end"] - plan["segments"][0][0]
+        done0 = t_a - plan["segments"][0][0]
+        callbacks["progress"] = Callback(lambda s: progress(done0 + s.clock.time - t_a, total, time.perf_counter() - wall0), IterationInterval(20))
+    sim = Simulation(model, state, stop_time=t_b, clock=clock, cfl=cfg.physics.cfl, output_writers=writers, callbacks=callbacks)
+    try:
+        sim.run()
+    except BaseException:
+        for w in writers.values():
+            if hasattr(w, "abort"):
+                w.abort()
+        raise
+    stats = {
+        "segment": k,
+        "t_start": t_a,
+        "t_end": t_b,
+        "steps": sim.clock.iteration - first_iteration,
+        "iterations_total": sim.clock.iteration,
+        "wall_seconds": sim.wall_time,
+        "peak_memory_mb": peak_memory_mb(),
+        "volume_m3": model.volume(state),
+    }
+    _write_json(seg_dir / "stats.json", stats)
+    write_restart(end_file, sim)  # last: marks the segment done
+    if progress is not None:
+        progress(t_b - plan["segments"][0][0], plan["t_end"] - plan["segments"][0][0], time.perf_counter() - wall0)
+    return seg_dir
+
+
+class _AtTime:
+    """A schedule that fires once, at model time ``t`` (the simulation lands a step on it)."""
+
+    def __init__(self, t: float):
+        self.t = float(t)
+
+    def next_time(self, time_now: float) -> float:
+        return self.t if time_now < self.t - 1e-9 else math.inf
+
+    def due(self, clock) -> bool:
+        return abs(clock.time - self.t) <= 1e-9 * max(1.0, self.t)
+
+
+def publish(run_dir, *, figures: bool = True) -> dict:
+    """Merge the segments' outputs into the published files, draw the figures, write ``run.json``."""
+    from .merge import merge_maxima, merge_time_records
+
+    run_dir = Path(run_dir)
+    plan = _read_json(run_dir / PLAN)
+    n = len(plan["segments"])
+    segs = [_segment_dir(run_dir, k) for k in range(n)]
+    missing = [str(s) for s in segs if not (s / "end.nc").is_file()]
+    if missing:
+        raise CycleError(f"cannot publish: segment(s) not finished: {', '.join(missing)}")
+    t0 = time.perf_counter()
+    merge_time_records([s / "fields.nc" for s in segs], run_dir / "fields.nc")
+    if any((s / "stations.nc").is_file() for s in segs):
+        merge_time_records([s / "stations.nc" for s in segs], run_dir / "stations.nc")
+    merge_maxima([s / "max.nc" for s in segs], run_dir / "max.nc")
+    restart = [s / "restart.nc" for s in segs if (s / "restart.nc").is_file()]
+    if restart:
+        shutil.copyfile(restart[-1], run_dir / "restart.nc.part")
+        os.replace(run_dir / "restart.nc.part", run_dir / "restart.nc")
+    warnings = []
+    fig_paths = []
+    if figures:
+        try:
+            fig_paths = draw_figures(run_dir)
+        except Exception as exc:  # figures are a convenience; the data are published anyway
+            warnings.append(f"figures not drawn: {exc}")
+            log.warning("figures not drawn: %s", exc)
+    stats = [_read_json(s / "stats.json") for s in segs]
+    cfg = _config(run_dir)
+    mesh = read_mesh_for(cfg)
+    _, record = build_model(cfg, mesh, datetime.fromisoformat(plan["model_start"]), plan["t_end"])
+    warnings = record.pop("warnings") + warnings
+    if record["atmosphere"] and record["atmosphere"].get("used") == "none" and record["atmosphere"].get("requested") not in (None, "none"):
+        warnings.append("no atmospheric forcing could be had: this forecast is TIDES ONLY")
+    outputs = {p.name: p.stat().st_size for p in sorted(run_dir.glob("*.nc"))}
+    info = {
+        "status": "succeeded",
+        "name": cfg.name,
+        "cycle": plan["cycle"],
+        "forecast_end": (cfg.start + timedelta(hours=cfg.hours)).isoformat(),
+        "model_start": plan["model_start"],
+        "cold_start": plan["cold_start"],
+        "spinup_hours": cfg.spinup_hours,
+        "hours": cfg.hours,
+        "n_triangles": plan["n_face"],
+        "n_nodes": plan["n_node"],
+        "n_time_steps": sum(s["steps"] for s in stats),
+        "segments": stats,
+        "stages_seconds": {
+            "prepare": plan["prepare_seconds"],
+            "simulate": sum(s["wall_seconds"] for s in stats),
+            "publish": None,
+        },
+        "peak_memory_mb": max([s["peak_memory_mb"] for s in stats] + [peak_memory_mb()]),
+        "forcing": record,
+        "warnings": warnings,
+        "outputs_bytes": outputs,
+        "figures": [str(p.relative_to(run_dir)) for p in fig_paths],
+        "versions": _versions(),
+        "config": dict(cfg.raw),
+        "finished": datetime.now(timezone.utc).isoformat(),
+    }
+    info["stages_seconds"]["publish"] = time.perf_counter() - t0
+    _write_json(run_dir / "run.json", info)
+    return info
+
+
+def _versions() -> dict:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("coastcast", "numpy", "numba", "xarray", "netCDF4"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def draw_figures(run_dir: Path) -> list[Path]:
+    from . import figures
+
+    fig_dir = run_dir / "figures"
+    fig_dir.mkdir(exist_ok=True)
+    out = []
+    idx = figures.high_water_index(run_dir / "fields.nc")
+    out.append(figures.plot_water_level_map(run_dir / "fields.nc", idx, fig_dir / "water_level_high_water.png"))
+    out.append(figures.plot_maxima_map(run_dir / "max.nc", fig_dir / "maxima.png"))
+    if (run_dir / "stations.nc").is_file():
+        res = figures.plot_stations(run_dir / "stations.nc", fig_dir)
+        out.extend(res if isinstance(res, (list, tuple)) else [])
+    return [Path(p) for p in out if p]
+
+
+def run_cycle(config_path, run_dir, *, progress=None, figures: bool = True) -> dict:
+    """Run a whole cycle in this process: prepare, every segment, publish. Returns run.json's content.
+
+    On failure ``run.json`` records ``status = "failed"`` with the reason, and the exception is raised.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    try:
+        plan_path = prepare(config_path, run_dir)
+        plan = _read_json(plan_path)
+        for k in range(len(plan["segments"])):
+            simulate_segment(run_dir, k, progress=progress)
+        info = publish(run_dir, figures=figures)
+    except BaseException as exc:
+        _write_json(run_dir / "run.json", {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "finished": datetime.now(timezone.utc).isoformat()})
+        raise
+    info["wall_seconds"] = time.perf_counter() - t0
+    _write_json(run_dir / "run.json", info)
+    return info
