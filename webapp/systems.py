@@ -111,19 +111,50 @@ def parse_stations(text: str, bbox=None, source: str = "stations") -> list[tuple
     return out
 
 
+def _tides_table(source: str) -> dict | None:
+    """The [tides] table for a wizard tide choice (see workflows.forcing.tides)."""
+    import os
+
+    if source == "none":
+        return None
+    if source == "jmj":
+        from workflows.gallery import load_region
+
+        atlas = load_region("channel_biscay").tides.atlas_file
+        return {"kind": "atlas", "model": "jmj", "path": str(atlas)}
+    data_dir = Path(os.environ.get("COASTCAST_TIDE_DIR", Path.home() / ".local" / "share" / "coastcast" / "tides"))
+    model = {"fes2022": "fes", "tpxo9": "tpxo"}[source]
+    return {"kind": "atlas", "model": model, "path": str(data_dir / source)}
+
+
+def _open_boundaries(mesh_path: str) -> list[str]:
+    try:
+        from solver.formats import read_mesh
+
+        return [b.name for b in read_mesh(mesh_path).boundaries if b.role == "open"]
+    except Exception:  # the config check will say what is wrong with the mesh
+        return []
+
+
 def config_dict(system: ForecastSystem, start: datetime | None = None) -> dict:
-    """The forecast configuration (DESIGN §8) of a system as a dict ready for TOML."""
+    """The forecast configuration (DESIGN §8, workflows.config) of a system as a dict ready for TOML."""
     s = system.settings or {}
     cfg: dict = {"name": system.name, "mesh": str(system.mesh_path or "")}
     if start is not None:
         cfg["start"] = start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     cfg["hours"] = int(system.horizon_hours)
     cfg["output_interval_minutes"] = int(s.get("output_interval_minutes", 60))
-    cfg["tides"] = {"source": s.get("tide_source", "jmj")}
+    tides = _tides_table(s.get("tide_source", "jmj"))
+    if tides:
+        cfg["tides"] = tides
     cfg["atmosphere"] = {"source": s.get("atmosphere", "none")}
     rivers = [{"boundary": r["boundary"], "discharge": float(r["discharge"])} for r in s.get("rivers", [])]
+    river_names = {r["boundary"] for r in rivers}
+    opens = _open_boundaries(cfg["mesh"])
+    if opens:
+        cfg["boundaries"] = {b: ("river" if b in river_names else ("tide" if tides else "outflow")) for b in opens}
     if rivers:
-        cfg["rivers"] = rivers
+        cfg["rivers"] = [r for r in rivers if not opens or r["boundary"] in opens]
     cfg["physics"] = {"manning": float(s.get("manning", 0.025))}
     stations = [{"name": st.name, "lon": st.lon, "lat": st.lat} for st in system.stations]
     if stations:

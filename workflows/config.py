@@ -297,6 +297,14 @@ class ForecastConfig:
         tides = _typed(data, "tides", dict, where)
         if tides is None and region is not None and region.tides is not None and region.tides.source != "none":
             tides = _region_tides(region)
+        if tides:
+            from workflows.forcing import ForcingError
+            from workflows.forcing.tides import TideSource
+
+            try:
+                TideSource.from_mapping(tides, base_dir=base)
+            except ForcingError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
         atmosphere = data.get("atmosphere", "none")
         if not isinstance(atmosphere, (str, dict)):
             raise ConfigError(f"{where}: atmosphere must be \"none\", \"gfs\", a file path or a table, got {atmosphere!r}")

@@ -314,7 +314,7 @@ def simulate_segment(run_dir, k: int, *, progress=None) -> Path:
     }
     if cfg.stations:
         writers["stations"] = StationWriter(
-            seg_dir / "stations.nc", TimeInterval(cfg.station_interval_minutes * 60.0, offset=t_fc), [(s.name, s.lon, s.lat) for s in cfg.stations], start=start, allow_dry=True
+            seg_dir / "stations.nc", TimeInterval(cfg.station_interval_minutes * 60.0, offset=t_fc), [(s.name, s.lon, s.lat) for s in cfg.stations], start=start, allow_dry=True, publish_start=t_fc
         )
     restart_time = plan["t_restart"]
     callbacks = {}

@@ -102,7 +102,7 @@ class StationWriter:
     stations : sequence of (name, lon, lat) — (name, x, y) in metres for a Cartesian mesh
     mesh : locate the stations now (errors at construction); otherwise in ``open``
     allow_dry : accept stations whose face is dry at the start (intertidal gauges)
-    start, datum, title, institution, comment : as for :class:`~solver.output.UGRIDFieldWriter`
+    start, datum, title, institution, comment, publish_start : as for :class:`~solver.output.UGRIDFieldWriter`
 
     Each station takes the values of the face that contains it (the model is cell-centred):
     ``zeta`` = h + z_b of that face (fill value while it is dry), ``u``, ``v`` its depth-averaged
@@ -123,8 +123,10 @@ class StationWriter:
         title: str = "coastcast station time series",
         institution: str = "coastcast",
         comment: str = "",
+        publish_start: float = 0.0,
     ):
         self.path = Path(path)
+        self.publish_start = float(publish_start)
         self.schedule = schedule or TimeInterval(600.0)
         self.stations = _parse_stations(stations)
         self.allow_dry = allow_dry
@@ -273,6 +275,9 @@ class StationWriter:
         return np.where(wet, model.eta(state)[f], np.nan), u[f], v[f]
 
     def write(self, simulation) -> None:
+        """Append one record (skipped before ``publish_start``)."""
+        if simulation.clock.time < self.publish_start - 1e-9 * max(1.0, abs(self.publish_start)):
+            return
         if self._ds is None:
             self.open(simulation)
         zeta, u, v = self.sample(simulation)

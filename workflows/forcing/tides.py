@@ -423,6 +423,10 @@ class TideSource:
         data = dict(mapping)
         if "source" in data and "kind" not in data:
             data["kind"] = data.pop("source")
+        if "file" in data and "path" not in data:
+            data["path"] = data.pop("file")
+        if isinstance(data.get("kind"), str):
+            data["kind"] = data["kind"].replace("_", "-")
         for key in data:
             if key not in _SOURCE_KEYS:
                 close = difflib.get_close_matches(key, _SOURCE_KEYS, n=1)
