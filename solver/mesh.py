@@ -162,6 +162,28 @@ class Mesh:
         """A copy with other boundary segments."""
         return Mesh(self.node_x, self.node_y, self.face_node_connectivity, self.depth, boundaries, self.crs, self.name)
 
+    def reordered(self, face_permutation, node_permutation=None) -> "Mesh":
+        """A copy with faces (and optionally nodes) renumbered, e.g. along a space-filling curve.
+
+        New face ``j`` is old face ``face_permutation[j]``; new node ``j`` is old node
+        ``node_permutation[j]`` (boundary node ids are mapped, segment order is kept). Both are
+        permutations of ``range(n)``; see :func:`solver.connectivity.hilbert_order` and
+        :func:`solver.connectivity.node_order_by_faces`.
+        """
+        fp = np.asarray(face_permutation, dtype=np.int64)
+        if fp.shape != (self.n_face,) or not np.array_equal(np.sort(fp), np.arange(self.n_face)):
+            raise MeshError(f"face_permutation must be a permutation of 0..{self.n_face - 1}")
+        f = self.face_node_connectivity[fp]
+        if node_permutation is None:
+            return Mesh(self.node_x, self.node_y, f, self.depth, self.boundaries, self.crs, self.name)
+        npm = np.asarray(node_permutation, dtype=np.int64)
+        if npm.shape != (self.n_node,) or not np.array_equal(np.sort(npm), np.arange(self.n_node)):
+            raise MeshError(f"node_permutation must be a permutation of 0..{self.n_node - 1}")
+        new_id = np.empty_like(npm)
+        new_id[npm] = np.arange(npm.size)
+        segs = [BoundarySegment(s.name, s.role, new_id[s.node_ids]) for s in self.boundaries]
+        return Mesh(self.node_x[npm], self.node_y[npm], new_id[f], self.depth[npm], segs, self.crs, self.name)
+
     # -- sizes --------------------------------------------------------------------------------
     @property
     def n_node(self) -> int:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .boundaries import EdgeStates, Wall
+from .kernels import default_backend, make_backend
 from .mesh import Mesh
 from .reconstruction import Reconstruction
 from .riemann import RIEMANN_SOLVERS
@@ -62,6 +63,9 @@ class ShallowWaterModel:
     limiter : name in :data:`solver.reconstruction.LIMITERS`, or None for first order
     gravity : m s⁻²
     dry_depth : m; faces shallower than this carry no momentum
+    backend : ``"numba"`` (compiled kernels, :mod:`solver.kernels`; the default when numba
+        imports) or ``"numpy"`` (the vectorised reference). Both compute the same tendency; the
+        numba one returns a :class:`Tendency` of work arrays that its next call overwrites.
     """
 
     def __init__(
@@ -77,6 +81,7 @@ class ShallowWaterModel:
         limiter: str | None = "barth-jespersen",
         gravity: float = 9.81,
         dry_depth: float = 1e-4,
+        backend: str | None = None,
     ):
         if riemann_solver not in RIEMANN_SOLVERS:
             raise ValueError(f"unknown riemann_solver {riemann_solver!r}; choose one of {', '.join(RIEMANN_SOLVERS)}")
@@ -100,6 +105,8 @@ class ShallowWaterModel:
             if limiter is None
             else Reconstruction(mesh.face_neighbour_offset, mesh.face_edge_offset, limiter, np.sqrt(mesh.face_area), mesh.face_node_connectivity)
         )
+        self.backend = default_backend() if backend is None else backend
+        self._kernels = make_backend(self, self.backend)
 
     # -- set-up -------------------------------------------------------------------------------
     def _setup_geometry(self):
@@ -204,6 +211,8 @@ class ShallowWaterModel:
 
     def stable_dt(self, state: State, cfl: float) -> float:
         """Largest time step allowed by ``cfl`` (≤ 1 keeps depths non-negative); inf if all dry."""
+        if self._kernels is not None:
+            return self._kernels.stable_dt(self, state, cfl)
         s = self.wave_speed(state)
         wet = state.h > self.dry_depth
         if not wet.any():
@@ -213,6 +222,8 @@ class ShallowWaterModel:
     # -- the operator ---------------------------------------------------------------------------
     def tendency(self, state: State, t: float) -> Tendency:
         """d(state)/dt at model time ``t`` (s since start)."""
+        if self._kernels is not None:
+            return self._kernels.tendency(self, state, t)
         g = self.gravity
         nf = self.mesh.n_face
         h = state.h
@@ -329,6 +340,9 @@ class ShallowWaterModel:
 
     def apply_implicit(self, state: State, dt: float) -> None:
         """Implicit terms (friction) and the dry-face clean-up after an explicit stage."""
+        if self._kernels is not None:
+            self._kernels.apply_implicit(self, state, dt)
+            return
         np.maximum(state.h, 0.0, out=state.h)
         for term in self.implicit_terms:
             term.implicit_update(self, state, dt)

@@ -1,0 +1,176 @@
+"""The numba backend of :class:`solver.model.ShallowWaterModel`: work arrays and the pass sequence.
+
+One tendency evaluation is four parallel kernel passes over preallocated arrays (no per-step
+allocation of mesh-sized arrays):
+
+1. faces: primitives (η, h, u, v) and wet flags (:func:`~solver.kernels.reconstruct.face_primitives`);
+   Python: first-order ghost states from the boundary conditions (for the gradients);
+2. nodes and faces: vertex-stencil extrema and the limited reconstruction to the edge midpoints,
+   with the bed-slope term (:func:`~solver.kernels.reconstruct.reconstruct`);
+   Python: ghost states from the reconstructed boundary-edge values (for the fluxes);
+3. edges: hydrostatic reconstruction and HLL/HLLC fluxes (:func:`~solver.kernels.fluxes.edge_fluxes`),
+   one flux per edge in an (n_edge, 4) array, so there is no race in the accumulation;
+   Python: flux boundary conditions (river discharge) overwrite their edges;
+4. faces: accumulation of the three edge fluxes of each face (:func:`~solver.kernels.update.accumulate`);
+   Python: explicit physics terms (Coriolis, wind, pressure) and the boundary outflow per segment.
+
+Boundary conditions and physics terms stay Python objects with the same interface as for the
+numpy backend; only the per-face, per-node and per-edge loops run in numba.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..boundaries import EdgeStates
+from . import fluxes, reconstruct, update
+
+
+class NumbaBackend:
+    """Preallocated work arrays and kernel calls for one model (see the module docstring).
+
+    The :class:`~solver.model.Tendency` returned by :meth:`tendency` holds views of work arrays
+    that the next call overwrites.
+    """
+
+    def __init__(self, model):
+        from ..model import Tendency
+        from ..terms.friction import ManningFriction
+
+        m = model.mesh
+        nf = m.n_face
+        nb = model.n_boundary_edge
+        self.n_face = nf
+        self.second_order = model.reconstruction is not None
+        if self.second_order and model.limiter != "barth-jespersen":
+            raise ValueError(f"the numba backend implements the 'barth-jespersen' limiter, not {model.limiter!r}; use backend='numpy'")
+        self.solver_code = fluxes.SOLVER_CODES[model.riemann_solver]
+        idx = np.int32 if max(3 * nf + nb, m.n_edge, m.n_node) < 2**31 - 1 else np.int64
+        self.left_slot = np.ascontiguousarray(model.left_slot, dtype=idx)
+        self.right_slot = np.ascontiguousarray(model.right_slot, dtype=idx)
+        self.normal = np.ascontiguousarray(model.normal, dtype=np.float64)
+        self.face_edge = np.ascontiguousarray(model.face_edge, dtype=idx)
+        self.face_is_left = np.ascontiguousarray(model.face_is_left, dtype=np.uint8)
+        self.face_edge_length = np.ascontiguousarray(model.face_edge_length, dtype=np.float64)
+        self.inv_area = np.ascontiguousarray(1.0 / model.area)
+        self.cfl_length = np.ascontiguousarray(model.cfl_length, dtype=np.float64)
+        self.bed = model.bed
+        self.bface = np.ascontiguousarray(model.boundary_edge_slot // 3)
+        self.bslot = np.ascontiguousarray(model.boundary_edge_slot)
+        self.bed_b = self.bed[self.bface]
+        if self.second_order:
+            rec = model.reconstruction
+            self.neighbour_ext = np.ascontiguousarray(model.neighbour_ext, dtype=idx)
+            self.face_nodes = np.ascontiguousarray(m.face_node_connectivity, dtype=idx)
+            self.operator = np.ascontiguousarray(rec.operator)
+            self.edge_offset = np.ascontiguousarray(rec.edge_offset)
+            self.outward_normal = np.ascontiguousarray(model.face_edge_normal_out)
+            counts = np.bincount(m.face_node_connectivity.ravel(), minlength=m.n_node)
+            self.node_start = np.r_[0, np.cumsum(counts)].astype(idx)
+            self.node_faces = np.ascontiguousarray(rec._faces_by_node, dtype=idx)
+            self.extrema = np.zeros((m.n_node, 8))
+            self.bed_slope = np.zeros((nf, 2))
+        else:
+            self.bed_slope = np.zeros((1, 2))
+        # work arrays
+        self.prim = np.zeros((nf + nb, 4))
+        self.wet = np.zeros(nf + nb, dtype=np.uint8)
+        self.edge_values = np.zeros((3 * nf + nb, 4))
+        self.flux = np.zeros((m.n_edge, 4))
+        self.dh = np.zeros(nf)
+        self.dhu = np.zeros(nf)
+        self.dhv = np.zeros(nf)
+        self.wet_view = self.wet[:nf].view(np.bool_)
+        self._tendency = Tendency(self.dh, self.dhu, self.dhv, np.zeros(model.n_segments))
+        self.flux_groups = [(bc, idx_, m.boundary_edges[idx_]) for bc, idx_, _ in model.boundary_groups if bc.kind == "flux"]
+        seg = model.boundary_segment
+        self._seg_mask = seg >= 0
+        self._seg = seg[self._seg_mask]
+        self._seg_edges = m.boundary_edges[self._seg_mask]
+        self._seg_length = model.boundary_length[self._seg_mask]
+        fr = model.implicit_terms
+        self.fused_friction = all(isinstance(t, ManningFriction) for t in fr) and len(fr) <= 1
+        self.manning_n2 = (
+            np.atleast_1d(np.asarray(fr[0].n, dtype=float) ** 2).ravel().copy() if fr and self.fused_friction else np.zeros(1)
+        )
+
+    # -- the operator -------------------------------------------------------------------------
+    def _set_ghosts(self, model, t, rows, values, bed, n_tail_start):
+        """Ghost states from interior values ``values`` (η, h, u, v at the boundary edges, (nb, 4))
+        and bed elevations ``bed`` (nb,) into ``rows[n_tail_start:]``; returns the ghost depths."""
+        hg, etag, ug, vg = model._ghosts(t, values[:, 0], values[:, 1], bed, values[:, 2], values[:, 3])
+        tail = rows[n_tail_start:]
+        tail[:, 0] = etag
+        tail[:, 1] = hg
+        tail[:, 2] = ug
+        tail[:, 3] = vg
+        return hg
+
+    def tendency(self, model, state, t):
+        nf = self.n_face
+        g = model.gravity
+        eps = model.dry_depth
+        prim = self.prim
+        reconstruct.face_primitives(state.h, state.hu, state.hv, self.bed, eps, eps**4, prim, self.wet)
+        ev = self.edge_values
+        if self.second_order:
+            hg = self._set_ghosts(model, t, prim, prim[self.bface], self.bed_b, nf)
+            self.wet[nf:] = hg > eps
+            reconstruct.node_extrema(self.node_start, self.node_faces, prim, self.extrema)
+            reconstruct.reconstruct(
+                prim,
+                self.wet,
+                self.extrema,
+                self.neighbour_ext,
+                self.face_nodes,
+                self.operator,
+                self.edge_offset,
+                self.face_edge_length,
+                self.outward_normal,
+                self.inv_area,
+                0.5 * g,
+                ev,
+                self.bed_slope,
+            )
+            evb = ev[self.bslot]
+            self._set_ghosts(model, t, ev, evb, evb[:, 0] - evb[:, 1], 3 * nf)
+        else:
+            reconstruct.first_order(nf, prim, ev)
+            self._set_ghosts(model, t, ev, prim[self.bface], self.bed_b, 3 * nf)
+        F = self.flux
+        fluxes.edge_fluxes(ev, self.left_slot, self.right_slot, self.normal, g, self.solver_code, F)
+        for bc, idx, edges in self.flux_groups:
+            s = ev[self.bslot[idx]]
+            es = EdgeStates(s[:, 1], s[:, 0], s[:, 0] - s[:, 1], s[:, 2], s[:, 3])
+            m_out, mom, tang = bc.flux(t, es, model.boundary_length[idx], g)
+            F[edges, 0] = m_out
+            F[edges, 1] = mom
+            F[edges, 2] = tang
+        update.accumulate(
+            F, self.normal, self.face_edge, self.face_is_left, self.face_edge_length, self.inv_area, self.second_order, self.bed_slope, self.dh, self.dhu, self.dhv
+        )
+        if model.explicit_terms:
+            h = prim[:nf, 1]
+            u = prim[:nf, 2]
+            v = prim[:nf, 3]
+            for term in model.explicit_terms:
+                sx, sy = term.momentum_tendency(model, h, u, v, self.wet_view, t)
+                self.dhu += sx
+                self.dhv += sy
+        out = self._tendency.boundary_outflow
+        out[:] = np.bincount(self._seg, weights=F[self._seg_edges, 0] * self._seg_length, minlength=out.size)
+        return self._tendency
+
+    def stable_dt(self, model, state, cfl):
+        m = update.min_wave_time(state.h, state.hu, state.hv, self.cfl_length, model.dry_depth, model.dry_depth**4, model.gravity)
+        return float(cfl * m) if np.isfinite(m) else np.inf
+
+    def apply_implicit(self, model, state, dt):
+        if self.fused_friction:
+            update.implicit_update(state.h, state.hu, state.hv, model.dry_depth, self.manning_n2, dt * model.gravity, bool(model.implicit_terms))
+            return
+        update.implicit_update(state.h, state.hu, state.hv, -np.inf, self.manning_n2, 0.0, False)  # clip only
+        for term in model.implicit_terms:
+            term.implicit_update(model, state, dt)
+        dry = state.h <= model.dry_depth
+        state.hu[dry] = 0.0
+        state.hv[dry] = 0.0

@@ -1,0 +1,94 @@
+"""Numba kernels of the face passes after the fluxes: flux accumulation into the tendency,
+the CFL time step, and the implicit Manning friction with the dry-face clean-up.
+
+Same arithmetic as :meth:`solver.model.ShallowWaterModel.tendency`, ``stable_dt`` and
+``apply_implicit`` with :class:`solver.terms.ManningFriction`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+SQRT2 = math.sqrt(2.0)
+
+
+@njit(parallel=True, cache=True)
+def accumulate(flux, normal, face_edge, face_is_left, face_edge_length, inv_area, second_order, bed_slope, dh, dhu, dhv):
+    """dh/dt, d(hu)/dt, d(hv)/dt (n_face,) = −(1/A_i) Σ_k L_k F_ik (+ the bed-slope term).
+
+    flux : (n_edge, 4) from :func:`solver.kernels.fluxes.edge_fluxes` (after any flux boundary
+    conditions replaced it); the face on the right of an edge takes −(F − dp n) for momentum
+    (deviation form). With ``second_order`` the bed-slope term ``bed_slope`` (n_face, 2, already
+    divided by the area) is subtracted.
+    """
+    nf = face_edge.shape[0]
+    for i in prange(nf):
+        sm = 0.0
+        sx = 0.0
+        sy = 0.0
+        for k in range(3):
+            e = face_edge[i, k]
+            fm = flux[e, 0]
+            fn = flux[e, 1]
+            ft = flux[e, 2]
+            nx = normal[e, 0]
+            ny = normal[e, 1]
+            fxL = fn * nx - ft * ny
+            fyL = fn * ny + ft * nx
+            L = face_edge_length[i, k]
+            if face_is_left[i, k]:
+                sm += L * fm
+                sx += L * fxL
+                sy += L * fyL
+            else:
+                dp = flux[e, 3]
+                sm += L * -fm
+                sx += L * -(fxL - dp * nx)
+                sy += L * -(fyL - dp * ny)
+        ia = inv_area[i]
+        dh[i] = -sm * ia
+        if second_order:
+            dhu[i] = -sx * ia - bed_slope[i, 0]
+            dhv[i] = -sy * ia - bed_slope[i, 1]
+        else:
+            dhu[i] = -sx * ia
+            dhv[i] = -sy * ia
+
+
+@njit(parallel=True, cache=True)
+def min_wave_time(h, hu, hv, cfl_length, dry_depth, eps4, g):
+    """min over wet faces of cfl_length / (|u| + √(g h)) in s (inf if all dry); h, hu, hv, cfl_length (n_face,)."""
+    m = np.inf
+    for i in prange(h.size):
+        hi = h[i]
+        if hi > dry_depth:
+            h2 = hi * hi
+            h4 = h2 * h2
+            inv = SQRT2 * hi / math.sqrt(h4 + max(h4, eps4))
+            s = math.sqrt((hu[i] * inv) ** 2 + (hv[i] * inv) ** 2) + math.sqrt(g * hi)
+            m = min(m, cfl_length[i] / s)
+    return m
+
+
+@njit(parallel=True, cache=True)
+def implicit_update(h, hu, hv, dry_depth, manning_n2, k, apply_friction):
+    """Clip h at 0, apply implicit Manning friction, zero the momentum of dry faces (in place).
+
+    (hu) ← (hu) / (1 + k n² |u| / h^{4/3}) with k = Δt g, in wet faces (Liang & Marche 2009,
+    Adv. Water Resour. 32, §3.3). manning_n2 : (1,) or (n_face,) n² in s² m^{-2/3}.
+    """
+    uniform = manning_n2.size == 1
+    for i in prange(h.size):
+        hi = max(h[i], 0.0)
+        h[i] = hi
+        if apply_friction and hi > dry_depth:
+            n2 = manning_n2[0] if uniform else manning_n2[i]
+            speed = math.sqrt(hu[i] * hu[i] + hv[i] * hv[i]) / hi
+            factor = 1.0 + k * n2 * speed / (hi * np.cbrt(hi))  # h^{4/3}
+            hu[i] /= factor
+            hv[i] /= factor
+        if hi <= dry_depth:
+            hu[i] = 0.0
+            hv[i] = 0.0
