@@ -1,0 +1,58 @@
+"""Real-data validation: the harmonic analysis against an independent one, and the field cases.
+
+The full runs (30 days of Channel/Biscay tides, 15 days of the Gironde) are ``slow``:
+``python -m pytest -m slow tests/test_validation.py`` or ``coastcast validate jmj-tides``.
+"""
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from workflows.validation import PLYMOUTH_GAUGE, gironde, harmonic_fit, jmj_tides, read_gauge
+
+JAN = datetime(2022, 1, 1, tzinfo=timezone.utc)
+
+
+def test_harmonic_fit_reproduces_utide_on_the_plymouth_record():
+    """SOURCES.md: UTide (OLS, nodal corrections, M2 S2 N2 K1 O1 M4) gives M2 1.682 m / 152.0° at Plymouth."""
+    t, z = read_gauge(PLYMOUTH_GAUGE)
+    s = (t - np.datetime64("2022-01-01T00:00:00")).astype("timedelta64[s]").astype(float)
+    cons = ("M2", "S2", "N2", "K1", "O1", "M4")
+    amp, pha, _ = harmonic_fit(s, z[:, None], cons, JAN, timedelta(days=31))
+    assert amp[0, 0] == pytest.approx(1.682, abs=0.01)
+    assert pha[0, 0] == pytest.approx(152.0, abs=0.5)
+
+
+def test_harmonic_fit_recovers_known_constants_from_a_prediction():
+    from workflows.forcing.tides import HarmonicConstituents, TidalElevation
+
+    cons = ("M2", "S2", "N2", "M4")
+    a0 = np.array([[1.5, 0.2], [0.5, 0.1], [0.3, 0.05], [0.12, 0.02]])
+    g0 = np.array([[150.0, 10.0], [220.0, 300.0], [120.0, 45.0], [130.0, 200.0]])
+    hc = HarmonicConstituents(cons, a0, g0)
+    days = timedelta(days=30)
+    pred = TidalElevation.build(hc, JAN, days)
+    t = np.arange(0, 30 * 86400.0, 1800.0)
+    amp, pha, mean = harmonic_fit(t, pred(t), cons, JAN, days)
+    np.testing.assert_allclose(amp, a0, atol=1e-6)
+    np.testing.assert_allclose((pha - g0 + 180) % 360 - 180, 0.0, atol=1e-4)
+
+
+def test_gironde_short_run_keeps_depths_and_the_budget():
+    res = gironde(days=0.02)
+    print("\n" + res.format())
+    assert res.passed, res.format()
+
+
+@pytest.mark.slow
+def test_gironde_15_days(tmp_path):
+    res = gironde(days=15.0, figures_dir=tmp_path)
+    print("\n" + res.format())
+    assert res.passed
+
+
+@pytest.mark.slow
+def test_jmj_tides_january_2022(tmp_path):
+    res = jmj_tides(days=30.0, spinup_days=2.0, figures_dir=tmp_path)
+    print("\n" + res.format())
+    assert res.passed

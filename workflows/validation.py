@@ -1,0 +1,294 @@
+"""Validation against the real ocean: ``coastcast validate jmj-tides`` and ``coastcast validate gironde``.
+
+``jmj-tides``: the Channel/Biscay (JMJ) gallery mesh forced only by its open-boundary harmonics
+(M2, S2, N2, M4; clamped elevation), run through January 2022 after a spin-up; a least-squares
+harmonic analysis of the modelled elevation at every node is compared with the JMJ atlas
+(complex M2 error |A_m e^{iG_m} − A_a e^{iG_a}|, median and 90th percentile over wet nodes) and,
+at Plymouth, with the same analysis of the observed January 2022 record (CMEMS, ACD datum;
+de-meaned). ``gironde``: the Gironde estuary with its tide (maree.cli) and river flows
+(qsl_ME.txt) over several days: depths stay non-negative, the volume budget closes against the
+boundary fluxes, and the maximum wet extent is mapped.
+
+Both need minutes to hours of CPU time: they are marked ``slow`` in the tests.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+from solver.verification.cases import CaseResult, Metric
+
+log = logging.getLogger(__name__)
+
+CASES = {}
+REPO = Path(__file__).resolve().parents[1]
+PLYMOUTH_GAUGE = REPO / "tests" / "data" / "gauges" / "IR_TS_TG_Plymouth_202201.nc"
+
+
+def case(name, description):
+    def deco(fn):
+        fn.case_name = name
+        fn.description = description
+        CASES[name] = fn
+        return fn
+
+    return deco
+
+
+# -- harmonic analysis ------------------------------------------------------------------------------
+def harmonic_fit(t, series, constituents, start: datetime, duration: timedelta):
+    """Least-squares amplitudes and Greenwich phase lags of ``constituents`` (plus a mean).
+
+    η(t) = c + Σ_k f_k A_k cos(ω_k t + V0_k + u_k − G_k), fitted for all points at once.
+    ``t``: (n_t,) s since ``start``; ``series``: (n_t, n_point). Nodal f, u at the mid-time
+    (Pugh & Woodworth 2014, §4.2). Returns (amplitude (n_con, n_point), phase_deg (n_con,
+    n_point), mean (n_point,)); NaN where a point has missing samples.
+    """
+    from workflows.forcing.tides import AstronomicalArguments
+
+    args = AstronomicalArguments.for_run(constituents, start, duration)
+    t = np.asarray(t, dtype=float)
+    arg = np.outer(t, args.omega) + args.phase0  # (n_t, n_con)
+    design = np.concatenate([np.ones((t.size, 1)), args.f * np.cos(arg), args.f * np.sin(arg)], axis=1)
+    y = np.asarray(series, dtype=float)
+    ok = np.all(np.isfinite(y), axis=0)
+    coef = np.full((design.shape[1], y.shape[1]), np.nan)
+    if ok.any():
+        coef[:, ok] = np.linalg.lstsq(design, y[:, ok], rcond=None)[0]
+    k = len(constituents)
+    a, b = coef[1 : 1 + k], coef[1 + k :]
+    return np.hypot(a, b), np.degrees(np.arctan2(b, a)) % 360.0, coef[0]
+
+
+def complex_error(a1, g1, a2, g2):
+    """|A1 e^{iG1} − A2 e^{iG2}| (m), phases in degrees."""
+    return np.abs(a1 * np.exp(1j * np.radians(g1)) - a2 * np.exp(1j * np.radians(g2)))
+
+
+def read_gauge(path):
+    """(times datetime64[s] UTC, de-meaned sea level m) of a CMEMS tide-gauge file, good QC only."""
+    import netCDF4
+
+    with netCDF4.Dataset(path) as ds:
+        ds.set_auto_mask(False)
+        days = ds["TIME"][:].astype(float)
+        slev = ds["SLEV"][:].astype(float).reshape(days.size, -1)[:, 0]
+        qc = ds["SLEV_QC"][:].reshape(days.size, -1)[:, 0] if "SLEV_QC" in ds.variables else np.ones(days.size)
+        fill = getattr(ds["SLEV"], "_FillValue", None)
+        scale = getattr(ds["SLEV"], "scale_factor", 1.0)
+    good = (qc == 1) & np.isfinite(slev)
+    if fill is not None:
+        good &= slev != fill * (1 if scale == 1.0 else 1)
+    times = np.datetime64("1950-01-01T00:00:00") + (days * 86400.0).round().astype("timedelta64[s]")
+    return times[good], slev[good] - slev[good].mean()
+
+
+# -- JMJ Channel/Biscay tides ----------------------------------------------------------------------
+@case("jmj-tides", "Channel/Biscay mesh forced by its boundary harmonics for January 2022: M2 against the JMJ atlas and the Plymouth gauge")
+def jmj_tides(days: float = 30.0, spinup_days: float = 2.0, manning: float = 0.025, sample_minutes: float = 30.0, figures_dir=None, constituents=("M2", "S2", "N2", "M4")):
+    from solver import Callback, Clock, Simulation, TimeInterval
+    from solver.output.nodal import NodeAverager
+    from solver.output.stations import locate_points
+
+    from .config import ForecastConfig
+    from .cycle import build_model, read_mesh_for
+    from .forcing.tide_atlases import open_atlas
+    from .gallery import load_region
+
+    region = load_region("channel_biscay")
+    analysis_start = datetime(2022, 1, 1, tzinfo=timezone.utc)
+    model_start = analysis_start - timedelta(days=spinup_days)
+    cfg = ForecastConfig.from_mapping(
+        {
+            "name": "jmj-tides",
+            "gallery": "channel_biscay",
+            "start": analysis_start.isoformat(),
+            "hours": 24.0 * days,
+            "spinup_hours": 24.0 * spinup_days,
+            "tides": {"kind": "harmonics", "path": str(region.tides.file), "constituents": list(constituents)},
+            "physics": {"manning": manning, "coriolis": True},
+        }
+    )
+    mesh = read_mesh_for(cfg)
+    total = (spinup_days + days) * 86400.0
+    model, record = build_model(cfg, mesh, model_start, total)
+    state = model.initial_state(0.0)
+    averager = NodeAverager(mesh)
+    plymouth = next(s for s in region.stations if s.name == "Plymouth")
+    ply_face = int(locate_points(mesh, np.array([plymouth.lon]), np.array([plymouth.lat]))[0])
+    times, nodes, ply = [], [], []
+    t_spin = spinup_days * 86400.0
+
+    def sample(sim):
+        if sim.clock.time < t_spin - 1e-6:
+            return
+        wet = sim.state.h > model.dry_depth
+        eta = model.eta(sim.state)
+        _, (zn,) = averager(wet, eta)
+        times.append(sim.clock.time - t_spin)
+        nodes.append(zn.astype(np.float32))
+        ply.append(eta[ply_face])
+
+    wall0 = time.perf_counter()
+    sim = Simulation(model, state, stop_time=total, clock=Clock(start=model_start), cfl=cfg.physics.cfl,
+                     callbacks={"sample": Callback(sample, TimeInterval(sample_minutes * 60.0))})
+    last = [0.0]
+
+    def report(s):
+        if time.perf_counter() - last[0] > 60:
+            last[0] = time.perf_counter()
+            log.info("jmj-tides: %.2f of %.1f days, wall %.0f s", s.clock.time / 86400, total / 86400, last[0] - wall0)
+
+    sim.callbacks["report"] = Callback(report, TimeInterval(3600.0))
+    sim.run()
+    wall = time.perf_counter() - wall0
+    t = np.array(times)
+    series = np.array(nodes, dtype=float)
+    amp, pha, _ = harmonic_fit(t, series, constituents, analysis_start, timedelta(days=days))
+    atlas = open_atlas("jmj", region.tides.atlas_file)
+    lon, lat = mesh.node_lonlat
+    consts = atlas.interpolate(lon, lat, constituents=["M2"])
+    a_atlas, g_atlas = consts.amplitude[0], consts.phase[0]
+    m2 = list(constituents).index("M2")
+    wet_nodes = np.isfinite(amp[m2]) & (mesh.depth > 1.0) & np.isfinite(a_atlas)
+    err = complex_error(amp[m2], pha[m2], a_atlas, g_atlas)[wet_nodes]
+    # Plymouth: the same analysis of the model and of the observations
+    obs_t, obs = read_gauge(PLYMOUTH_GAUGE)
+    obs_s = (obs_t - np.datetime64(analysis_start.replace(tzinfo=None))).astype("timedelta64[s]").astype(float)
+    sel = (obs_s >= 0) & (obs_s <= days * 86400.0)
+    a_obs, g_obs, _ = harmonic_fit(obs_s[sel], obs[sel, None], constituents, analysis_start, timedelta(days=days))
+    a_mod, g_mod, _ = harmonic_fit(t, np.array(ply)[:, None], constituents, analysis_start, timedelta(days=days))
+    dphase = (g_mod[m2, 0] - g_obs[m2, 0] + 180.0) % 360.0 - 180.0
+    res = CaseResult("jmj-tides", jmj_tides.description)
+    res.metrics["atlas_M2_complex_error_median"] = Metric(float(np.median(err)), 0.10, unit="m")
+    res.metrics["atlas_M2_complex_error_p90"] = Metric(float(np.percentile(err, 90)), 0.30, unit="m")
+    res.metrics["plymouth_M2_amplitude_error"] = Metric(float(abs(a_mod[m2, 0] - a_obs[m2, 0])), 0.10, unit="m")
+    res.metrics["plymouth_M2_phase_error"] = Metric(float(abs(dphase)), 10.0, unit="deg")
+    res.info.update(
+        days=days,
+        spinup_days=spinup_days,
+        manning=manning,
+        n_face=mesh.n_face,
+        wet_nodes_compared=int(wet_nodes.sum()),
+        time_steps=sim.clock.iteration,
+        wall_seconds=round(wall, 1),
+        plymouth_model_M2=f"{a_mod[m2, 0]:.3f} m / {g_mod[m2, 0]:.1f} deg",
+        plymouth_observed_M2=f"{a_obs[m2, 0]:.3f} m / {g_obs[m2, 0]:.1f} deg",
+        plymouth_model_S2=f"{a_mod[1, 0]:.3f} m / {g_mod[1, 0]:.1f} deg" if len(constituents) > 1 else "",
+        plymouth_observed_S2=f"{a_obs[1, 0]:.3f} m / {g_obs[1, 0]:.1f} deg" if len(constituents) > 1 else "",
+        forcing=record["tides"][0]["source"] if record["tides"] else "",
+    )
+    if figures_dir is not None:
+        _jmj_figures(Path(figures_dir), mesh, amp[m2], pha[m2], a_atlas, g_atlas, wet_nodes, t, np.array(ply), obs_s[sel], obs[sel])
+    return res
+
+
+def _jmj_figures(folder, mesh, amp, pha, a_atlas, g_atlas, wet, t, ply, obs_t, obs):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.tri as mtri
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tri = mtri.Triangulation(mesh.node_x, mesh.node_y, mesh.face_node_connectivity)
+    fig, axes = plt.subplots(1, 3, figsize=(16, 5), constrained_layout=True)
+    for ax, data, title, cmap in (
+        (axes[0], np.where(wet, amp, np.nan), "model M2 amplitude (m)", "viridis"),
+        (axes[1], np.where(wet, a_atlas, np.nan), "JMJ atlas M2 amplitude (m)", "viridis"),
+        (axes[2], np.where(wet, complex_error(amp, pha, a_atlas, g_atlas), np.nan), "complex M2 error (m)", "magma"),
+    ):
+        m = ax.tripcolor(tri, np.nan_to_num(data, nan=0.0), shading="gouraud", cmap=cmap, vmin=0, vmax=np.nanmax(data) if "error" not in title else 0.3)
+        ax.tricontour(tri, np.where(wet, pha if "model" in title else g_atlas, 0.0), levels=np.arange(0, 360, 30), colors="w", linewidths=0.4) if "error" not in title else None
+        ax.set_title(title)
+        ax.set_aspect(1 / np.cos(np.radians(48)))
+        fig.colorbar(m, ax=ax, shrink=0.8)
+    fig.savefig(folder / "jmj_m2_maps.png", dpi=110)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(12, 3.5), constrained_layout=True)
+    ax.plot(obs_t / 86400, obs, lw=0.8, label="observed (de-meaned, CMEMS)")
+    ax.plot(t / 86400, ply - np.mean(ply), lw=0.8, label="coastcast (tides only)")
+    ax.set_xlabel("days since 2022-01-01 00:00 UTC")
+    ax.set_ylabel("water level (m)")
+    ax.set_title("Plymouth, January 2022")
+    ax.legend(loc="upper right")
+    fig.savefig(folder / "jmj_plymouth.png", dpi=110)
+    plt.close(fig)
+
+
+# -- Gironde --------------------------------------------------------------------------------------
+@case("gironde", "Gironde estuary with tide and river flows: no negative depths, closed volume budget, wet/dry extent")
+def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None):
+    from solver import Callback, Clock, IterationInterval, Simulation
+
+    from .config import ForecastConfig
+    from .cycle import build_model, read_mesh_for
+
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    cfg = ForecastConfig.from_mapping({"name": "gironde", "gallery": "gironde", "start": start.isoformat(), "hours": 24.0 * days, "spinup_hours": 0.0,
+                                       "physics": {"manning": 0.02, "wetting_drying_threshold": 1e-3}})
+    mesh = read_mesh_for(cfg)
+    total = days * 86400.0
+    model, record = build_model(cfg, mesh, start, total)
+    state = model.initial_state(0.0)
+    v0 = model.volume(state)
+    ever_wet = state.h > model.dry_depth
+    ever_dry = ~ever_wet.copy()
+    min_h = [float(state.h.min())]
+
+    def track(sim):
+        wet = sim.state.h > model.dry_depth
+        ever_wet[:] |= wet
+        ever_dry[:] |= ~wet
+        min_h[0] = min(min_h[0], float(sim.state.h.min()))
+
+    wall0 = time.perf_counter()
+    sim = Simulation(model, state, stop_time=total, clock=Clock(start=start), cfl=cfg.physics.cfl, callbacks={"track": Callback(track, IterationInterval(10))})
+    sim.run()
+    wall = time.perf_counter() - wall0
+    inflow = -sim.boundary_outflow
+    balance = model.volume(state) - v0 - inflow.sum()
+    exchanged = np.abs(inflow).sum() + 1.0
+    intertidal = ever_wet & ever_dry
+    res = CaseResult("gironde", gironde.description)
+    res.metrics["min_depth"] = Metric(min_h[0], 0.0, kind="min", unit="m")
+    res.metrics["volume_budget_error_relative"] = Metric(abs(balance) / max(v0, exchanged), 1e-12)
+    res.metrics["intertidal_faces"] = Metric(float(intertidal.sum()), 1.0, kind="min")
+    names = [s.name for s in mesh.boundaries]
+    res.info.update(
+        days=days,
+        n_face=mesh.n_face,
+        time_steps=sim.clock.iteration,
+        wall_seconds=round(wall, 1),
+        initial_volume_m3=f"{v0:.6e}",
+        net_inflow_m3={names[i]: f"{inflow[i]:.4e}" for i in range(len(names)) if abs(inflow[i]) > 0},
+        budget_residual_m3=f"{balance:.3e}",
+        wet_area_max_km2=round(float(model.area[ever_wet].sum()) / 1e6, 2),
+        intertidal_area_km2=round(float(model.area[intertidal].sum()) / 1e6, 2),
+        rivers=record["rivers"],
+    )
+    if figures_dir is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import matplotlib.tri as mtri
+
+        folder = Path(figures_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        tri = mtri.Triangulation(mesh.node_x, mesh.node_y, mesh.face_node_connectivity)
+        cls = np.where(intertidal, 1, np.where(ever_wet, 2, 0))
+        fig, ax = plt.subplots(figsize=(7, 8), constrained_layout=True)
+        from matplotlib.colors import ListedColormap
+
+        ax.tripcolor(tri, facecolors=cls, cmap=ListedColormap(["#d9c9a3", "#f2a541", "#3a7dc9"]), vmin=0, vmax=2)
+        ax.set_title(f"Gironde, {days:g} days: always wet (blue), intertidal (orange), never wet (sand)")
+        ax.set_aspect(1 / np.cos(np.radians(45.2)))
+        fig.savefig(folder / "gironde_wet_extent.png", dpi=110)
+        plt.close(fig)
+    return res
