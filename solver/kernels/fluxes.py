@@ -25,7 +25,7 @@ SOLVER_CODES = {"hll": HLL, "hllc": HLLC}
 """Riemann solver name -> code passed to :func:`edge_fluxes`."""
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def edge_fluxes(edge_values, left_slot, right_slot, normal, g, solver, flux):
     """Per-edge fluxes from the reconstructed edge values.
 

@@ -21,7 +21,7 @@ from numba import njit, prange
 SQRT2 = math.sqrt(2.0)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def face_primitives(h, hu, hv, bed, dry_depth, eps4, prim, wet):
     """Fill ``prim[:n_face]`` with (η, h, u, v) and ``wet[:n_face]`` (uint8) from the state.
 
@@ -45,7 +45,7 @@ def face_primitives(h, hu, hv, bed, dry_depth, eps4, prim, wet):
             wet[i] = 0
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def node_extrema(node_start, node_faces, prim, extrema):
     """Min and max of each primitive over the faces around each node.
 
@@ -59,20 +59,68 @@ def node_extrema(node_start, node_faces, prim, extrema):
         if s == e:
             continue
         f = node_faces[s]
-        for c in range(4):
-            extrema[n, c] = prim[f, c]
-            extrema[n, 4 + c] = prim[f, c]
+        lo0 = hi0 = prim[f, 0]
+        lo1 = hi1 = prim[f, 1]
+        lo2 = hi2 = prim[f, 2]
+        lo3 = hi3 = prim[f, 3]
         for j in range(s + 1, e):
             f = node_faces[j]
-            for c in range(4):
-                q = prim[f, c]
-                if q < extrema[n, c]:
-                    extrema[n, c] = q
-                if q > extrema[n, 4 + c]:
-                    extrema[n, 4 + c] = q
+            q0 = prim[f, 0]
+            q1 = prim[f, 1]
+            q2 = prim[f, 2]
+            q3 = prim[f, 3]
+            lo0 = min(lo0, q0)
+            hi0 = max(hi0, q0)
+            lo1 = min(lo1, q1)
+            hi1 = max(hi1, q1)
+            lo2 = min(lo2, q2)
+            hi2 = max(hi2, q2)
+            lo3 = min(lo3, q3)
+            hi3 = max(hi3, q3)
+        extrema[n, 0] = lo0
+        extrema[n, 1] = lo1
+        extrema[n, 2] = lo2
+        extrema[n, 3] = lo3
+        extrema[n, 4] = hi0
+        extrema[n, 5] = hi1
+        extrema[n, 6] = hi2
+        extrema[n, 7] = hi3
 
 
-@njit(parallel=True, cache=True)
+@njit(inline="always", error_model="numpy")
+def _limited(q, q0, q1, q2, lo, hi, w00, w01, w02, w10, w11, w12, r00, r01, r10, r11, r20, r21):
+    """Barth–Jespersen limited values (v0, v1, v2) at the three edge midpoints of one face."""
+    d0 = q0 - q
+    d1 = q1 - q
+    d2 = q2 - q
+    gx = w00 * d0 + w01 * d1 + w02 * d2
+    gy = w10 * d0 + w11 * d1 + w12 * d2
+    e0 = r00 * gx + r01 * gy
+    e1 = r10 * gx + r11 * gy
+    e2 = r20 * gx + r21 * gy
+    qmin = min(lo, min(min(q0, q1), q2))
+    qmax = max(hi, max(max(q0, q1), q2))
+    up = qmax - q  # ≥ 0: the stencil holds the face itself
+    down = qmin - q  # ≤ 0
+    # r = up/δ (δ > 0) or down/δ (δ < 0), clipped to [0, 1]; dividing only when |δ| exceeds the
+    # room gives the same φ (a/δ ≥ 1 exactly when δ ≤ a)
+    phi = 1.0
+    if e0 > up:
+        phi = min(phi, max(up / e0, 0.0))
+    elif e0 < down:
+        phi = min(phi, max(down / e0, 0.0))
+    if e1 > up:
+        phi = min(phi, max(up / e1, 0.0))
+    elif e1 < down:
+        phi = min(phi, max(down / e1, 0.0))
+    if e2 > up:
+        phi = min(phi, max(up / e2, 0.0))
+    elif e2 < down:
+        phi = min(phi, max(down / e2, 0.0))
+    return q + phi * e0, q + phi * e1, q + phi * e2
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
 def reconstruct(
     prim, wet, extrema, neighbour_ext, face_nodes, operator, edge_offset, face_edge_length, outward_normal, inv_area, half_g, edge_values, bed_slope
 ):
@@ -81,80 +129,91 @@ def reconstruct(
     ∇q = W (q_nbr − q_i) (least squares, ``operator`` W (n_face, 2, 3)); unlimited increments
     δ_k = r_ik · ∇q (``edge_offset`` r (n_face, 3, 2), m); Barth–Jespersen factor
     φ = min_k clip((q_max − q_i)/δ_k or (q_min − q_i)/δ_k, 0, 1) with the bounds over the
-    vertex stencil and the edge neighbours; φ = 0 (first order) in faces that are dry or have a
-    dry neighbour. Edge depths are clipped at 0. Writes ``edge_values[3i+k]`` and the centred
-    bed-slope term of second-order hydrostatic reconstruction divided by the area,
-    ``bed_slope[i] = (1/A_i) Σ_k ½ g (h_ik + h_i)(η_ik − η_i) L_k n_ik`` (n_face, 2), m² s⁻².
+    vertex stencil (``extrema`` of the three nodes) and the edge neighbours; φ = 0 (first order)
+    in faces that are dry or have a dry neighbour. Edge depths are clipped at 0. Writes
+    ``edge_values[3i+k]`` and the centred bed-slope term of second-order hydrostatic
+    reconstruction divided by the area, ``bed_slope[i] = (1/A_i) Σ_k ½ g (h_ik + h_i)(η_ik − η_i) L_k n_ik``
+    (n_face, 2), m² s⁻².
     """
     nf = face_nodes.shape[0]
     for i in prange(nf):
         n0 = neighbour_ext[i, 0]
         n1 = neighbour_ext[i, 1]
         n2 = neighbour_ext[i, 2]
+        eta = prim[i, 0]
+        h = prim[i, 1]
+        u = prim[i, 2]
+        v = prim[i, 3]
+        if wet[i] == 0 or wet[n0] == 0 or wet[n1] == 0 or wet[n2] == 0:
+            # φ = 0: the edge values are the face values (q + 0·δ = q); no bed-slope term
+            for k in range(3):
+                edge_values[3 * i + k, 0] = eta
+                edge_values[3 * i + k, 1] = h
+                edge_values[3 * i + k, 2] = u
+                edge_values[3 * i + k, 3] = v
+            bed_slope[i, 0] = 0.0
+            bed_slope[i, 1] = 0.0
+            continue
         a = face_nodes[i, 0]
         b = face_nodes[i, 1]
-        c3 = face_nodes[i, 2]
-        frozen = wet[i] == 0 or wet[n0] == 0 or wet[n1] == 0 or wet[n2] == 0
-        if frozen:
-            # φ = 0: the edge values are the face values (q + 0·δ = q)
-            for c in range(4):
-                q = prim[i, c]
-                edge_values[3 * i, c] = q
-                edge_values[3 * i + 1, c] = q
-                edge_values[3 * i + 2, c] = q
-        else:
-            for c in range(4):
-                q = prim[i, c]
-                q0 = prim[n0, c]
-                q1 = prim[n1, c]
-                q2 = prim[n2, c]
-                d0 = q0 - q
-                d1 = q1 - q
-                d2 = q2 - q
-                gx = operator[i, 0, 0] * d0 + operator[i, 0, 1] * d1 + operator[i, 0, 2] * d2
-                gy = operator[i, 1, 0] * d0 + operator[i, 1, 1] * d1 + operator[i, 1, 2] * d2
-                e0 = edge_offset[i, 0, 0] * gx + edge_offset[i, 0, 1] * gy
-                e1 = edge_offset[i, 1, 0] * gx + edge_offset[i, 1, 1] * gy
-                e2 = edge_offset[i, 2, 0] * gx + edge_offset[i, 2, 1] * gy
-                qmin = min(min(extrema[a, c], extrema[b, c]), extrema[c3, c])
-                qmin = min(qmin, min(min(q0, q1), q2))
-                qmax = max(max(extrema[a, 4 + c], extrema[b, 4 + c]), extrema[c3, 4 + c])
-                qmax = max(qmax, max(max(q0, q1), q2))
-                up = qmax - q  # ≥ 0: the stencil holds face i
-                down = qmin - q  # ≤ 0
-                phi = 1.0
-                # r = up/δ (δ > 0) or down/δ (δ < 0), clipped to [0, 1]; dividing only when
-                # |δ| exceeds the room gives the same φ (a/δ ≥ 1 exactly when δ ≤ a)
-                for dk in (e0, e1, e2):
-                    if dk > 0.0:
-                        if dk > up:
-                            phi = min(phi, max(up / dk, 0.0))
-                    elif dk < 0.0:
-                        if dk < down:
-                            phi = min(phi, max(down / dk, 0.0))
-                v0 = q + phi * e0
-                v1 = q + phi * e1
-                v2 = q + phi * e2
-                if c == 1:
-                    v0 = max(v0, 0.0)
-                    v1 = max(v1, 0.0)
-                    v2 = max(v2, 0.0)
-                edge_values[3 * i, c] = v0
-                edge_values[3 * i + 1, c] = v1
-                edge_values[3 * i + 2, c] = v2
-        h = prim[i, 1]
-        eta = prim[i, 0]
-        sx = 0.0
-        sy = 0.0
-        for k in range(3):
-            w = half_g * (edge_values[3 * i + k, 1] + h) * (edge_values[3 * i + k, 0] - eta) * face_edge_length[i, k]
-            sx += w * outward_normal[i, k, 0]
-            sy += w * outward_normal[i, k, 1]
-        bed_slope[i, 0] = sx * inv_area[i]
-        bed_slope[i, 1] = sy * inv_area[i]
+        c = face_nodes[i, 2]
+        w00 = operator[i, 0, 0]
+        w01 = operator[i, 0, 1]
+        w02 = operator[i, 0, 2]
+        w10 = operator[i, 1, 0]
+        w11 = operator[i, 1, 1]
+        w12 = operator[i, 1, 2]
+        r00 = edge_offset[i, 0, 0]
+        r01 = edge_offset[i, 0, 1]
+        r10 = edge_offset[i, 1, 0]
+        r11 = edge_offset[i, 1, 1]
+        r20 = edge_offset[i, 2, 0]
+        r21 = edge_offset[i, 2, 1]
+        ee0, ee1, ee2 = _limited(
+            eta, prim[n0, 0], prim[n1, 0], prim[n2, 0],
+            min(min(extrema[a, 0], extrema[b, 0]), extrema[c, 0]), max(max(extrema[a, 4], extrema[b, 4]), extrema[c, 4]),
+            w00, w01, w02, w10, w11, w12, r00, r01, r10, r11, r20, r21,
+        )
+        he0, he1, he2 = _limited(
+            h, prim[n0, 1], prim[n1, 1], prim[n2, 1],
+            min(min(extrema[a, 1], extrema[b, 1]), extrema[c, 1]), max(max(extrema[a, 5], extrema[b, 5]), extrema[c, 5]),
+            w00, w01, w02, w10, w11, w12, r00, r01, r10, r11, r20, r21,
+        )
+        ue0, ue1, ue2 = _limited(
+            u, prim[n0, 2], prim[n1, 2], prim[n2, 2],
+            min(min(extrema[a, 2], extrema[b, 2]), extrema[c, 2]), max(max(extrema[a, 6], extrema[b, 6]), extrema[c, 6]),
+            w00, w01, w02, w10, w11, w12, r00, r01, r10, r11, r20, r21,
+        )
+        ve0, ve1, ve2 = _limited(
+            v, prim[n0, 3], prim[n1, 3], prim[n2, 3],
+            min(min(extrema[a, 3], extrema[b, 3]), extrema[c, 3]), max(max(extrema[a, 7], extrema[b, 7]), extrema[c, 7]),
+            w00, w01, w02, w10, w11, w12, r00, r01, r10, r11, r20, r21,
+        )
+        he0 = max(he0, 0.0)
+        he1 = max(he1, 0.0)
+        he2 = max(he2, 0.0)
+        j = 3 * i
+        edge_values[j, 0] = ee0
+        edge_values[j, 1] = he0
+        edge_values[j, 2] = ue0
+        edge_values[j, 3] = ve0
+        edge_values[j + 1, 0] = ee1
+        edge_values[j + 1, 1] = he1
+        edge_values[j + 1, 2] = ue1
+        edge_values[j + 1, 3] = ve1
+        edge_values[j + 2, 0] = ee2
+        edge_values[j + 2, 1] = he2
+        edge_values[j + 2, 2] = ue2
+        edge_values[j + 2, 3] = ve2
+        w0 = half_g * (he0 + h) * (ee0 - eta) * face_edge_length[i, 0]
+        w1 = half_g * (he1 + h) * (ee1 - eta) * face_edge_length[i, 1]
+        w2 = half_g * (he2 + h) * (ee2 - eta) * face_edge_length[i, 2]
+        ia = inv_area[i]
+        bed_slope[i, 0] = (w0 * outward_normal[i, 0, 0] + w1 * outward_normal[i, 1, 0] + w2 * outward_normal[i, 2, 0]) * ia
+        bed_slope[i, 1] = (w0 * outward_normal[i, 0, 1] + w1 * outward_normal[i, 1, 1] + w2 * outward_normal[i, 2, 1]) * ia
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def first_order(n_face, prim, edge_values):
     """Edge values equal to the face values (no reconstruction): ``edge_values[3i+k] = prim[i]``."""
     for i in prange(n_face):

@@ -14,7 +14,7 @@ from numba import njit, prange
 SQRT2 = math.sqrt(2.0)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def accumulate(flux, normal, face_edge, face_is_left, face_edge_length, inv_area, second_order, bed_slope, dh, dhu, dhv):
     """dh/dt, d(hu)/dt, d(hv)/dt (n_face,) = −(1/A_i) Σ_k L_k F_ik (+ the bed-slope term).
 
@@ -57,7 +57,7 @@ def accumulate(flux, normal, face_edge, face_is_left, face_edge_length, inv_area
             dhv[i] = -sy * ia
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def min_wave_time(h, hu, hv, cfl_length, dry_depth, eps4, g):
     """min over wet faces of cfl_length / (|u| + √(g h)) in s (inf if all dry); h, hu, hv, cfl_length (n_face,)."""
     m = np.inf
@@ -72,7 +72,7 @@ def min_wave_time(h, hu, hv, cfl_length, dry_depth, eps4, g):
     return m
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def implicit_update(h, hu, hv, dry_depth, manning_n2, k, apply_friction):
     """Clip h at 0, apply implicit Manning friction, zero the momentum of dry faces (in place).
 

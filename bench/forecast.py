@@ -1,0 +1,110 @@
+"""Wall time and peak memory of a tides-only forecast of the Channel/Biscay gallery mesh
+(29 k triangles), the run behind ``coastcast demo``.
+
+    python bench/forecast.py [--hours 72] [--repeats 3] [--threads 2] [--reorder]
+
+Each open boundary is forced by its JMJ harmonics (M2, S2, N2, M4; CSV in meshes/channel_biscay)
+through ``workflows.forcing.tides.tidal_forcing_for_boundary`` and ``solver.boundaries.TidalElevation``;
+Manning 0.025, Coriolis, SSP-RK2, cfl 0.9, no output writers (the solver alone). Each repeat
+runs in a fresh process, so the peak resident memory (``resource.getrusage`` maximum RSS, which
+includes Python, numpy, numba and the compiled kernels) is the run's own. Prints the table last.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+MESH = ROOT / "meshes" / "channel_biscay" / "hgrid.gr3.gz"
+CSV = ROOT / "meshes" / "channel_biscay" / "jmj_open_boundary_elevation_harmonics.csv"
+START = datetime(2024, 3, 10, tzinfo=timezone.utc)  # a spring tide
+
+
+def one_run(hours: float, threads: int, reorder: bool) -> dict:
+    """Set up and run one forecast in this process; returns timings (s), steps and peak RSS (MiB)."""
+    import resource
+
+    import numba
+
+    from solver.boundaries import TidalElevation
+    from solver.connectivity import hilbert_order, node_order_by_faces
+    from solver.formats import read_mesh
+    from solver.model import ShallowWaterModel
+    from solver.simulation import Simulation
+    from solver.terms import Coriolis, ManningFriction
+    from workflows.forcing.tides import tidal_forcing_for_boundary
+
+    numba.set_num_threads(threads)
+    t0 = time.perf_counter()
+    mesh = read_mesh(MESH)
+    duration = timedelta(hours=hours)
+    bcs = {}
+    for seg in mesh.boundaries:
+        if seg.role != "open":
+            continue
+        ids = seg.node_ids
+        source = {"source": "harmonics", "file": str(CSV), "constituents": ["M2", "S2", "N2", "M4"]}
+        f = tidal_forcing_for_boundary(source, mesh.node_x[ids], mesh.node_y[ids], ids, START, duration=duration)
+        bcs[seg.name] = TidalElevation(f.elevation, f.velocity)
+    if reorder:  # after the forcing, which matches the CSV by node id; segments keep their node order
+        fp = hilbert_order(mesh.face_x, mesh.face_y)
+        mesh = mesh.reordered(fp, node_order_by_faces(mesh.face_node_connectivity[fp], mesh.n_node))
+    model = ShallowWaterModel(mesh, boundary_conditions=bcs, friction=ManningFriction(0.025), coriolis=Coriolis())
+    state = model.initial_state(0.0)
+    sim = Simulation(model, state, stop_time=hours * 3600.0)
+    setup = time.perf_counter() - t0
+    sim.run()
+    total = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    return {
+        "setup_s": setup,
+        "run_s": sim.wall_time,
+        "total_s": total,
+        "steps": sim.clock.iteration,
+        "mean_dt_s": hours * 3600.0 / sim.clock.iteration,
+        "n_face": mesh.n_face,
+        "peak_rss_mib": rss,
+        "max_eta_m": float(np.max(model.eta(state)[state.h > model.dry_depth])),
+    }
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--hours", type=float, nargs="+", default=[72.0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, nargs="+", default=[2])
+    ap.add_argument("--reorder", action="store_true", help="Hilbert-sort the faces first")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        print(json.dumps(one_run(args.hours[0], args.threads[0], args.reorder)))
+        return
+    rows = []
+    for hours in args.hours:
+        for th in args.threads:
+            runs = []
+            for _ in range(args.repeats):
+                cmd = [sys.executable, __file__, "--child", "--hours", str(hours), "--threads", str(th)] + (["--reorder"] if args.reorder else [])
+                out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
+            rows.append((hours, th, med, runs))
+    print(f"\nChannel/Biscay tides-only forecast, medians of {args.repeats} fresh processes (shared machine: other jobs may run)")
+    print(f"{'hours':>5} {'thr':>3} {'faces':>6} {'steps':>6} {'mean dt s':>9} {'setup s':>7} {'run s':>7} {'total s':>7} {'M tri-steps/s':>13} {'peak RSS MiB':>12}")
+    for hours, th, m, runs in rows:
+        rate = m["n_face"] * m["steps"] / m["run_s"] / 1e6
+        print(f"{hours:5.0f} {th:3d} {m['n_face']:6.0f} {m['steps']:6.0f} {m['mean_dt_s']:9.2f} {m['setup_s']:7.1f} {m['run_s']:7.1f} {m['total_s']:7.1f} {rate:13.2f} {m['peak_rss_mib']:12.0f}")
+        totals = ", ".join(f"{r['total_s']:.1f}" for r in runs)
+        print(f"      runs (total s): {totals}; max wet eta {m['max_eta_m']:.2f} m")
+
+
+if __name__ == "__main__":
+    main()

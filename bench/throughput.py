@@ -1,0 +1,101 @@
+"""Triangle-updates per second of coastcast (numba backend, 1 and 2 threads) and ANUGA 4.1 (DE0)
+on the same meshes and problem (bench/problems.py: a tide entering a sloping basin with wetting
+and drying), ~10 k, 40 k and 160 k triangles.
+
+    python bench/throughput.py [--sizes 10000 40000 160000] [--repeats 3] [--steps 60]
+
+A triangle-update is one triangle advanced by one time step (triangles × steps / wall seconds).
+coastcast's step is SSP-RK2 (two flux evaluations) with dt = cfl A/(3 L_max)/(|u| + c); ANUGA DE0
+takes forward-Euler steps (one flux evaluation) with dt from the inscribed radius, about twice as
+long on these right triangles, so the table also gives the simulated seconds per wall second ×
+triangles ("tri·s/s"), the measure a forecast cares about. Medians of ``--repeats`` runs, each
+continuing the same simulation. Prints the table last.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import problems as P  # noqa: E402
+
+
+def coastcast_rate(mesh, threads, repeats, steps):
+    import numba
+
+    from solver.simulation import Simulation
+
+    numba.set_num_threads(threads)
+    model, state = P.coastcast_basin(mesh)
+    sim = Simulation(model, state, stop_time=1e12, nan_check=None)
+    for _ in range(3):  # loads the compiled kernels
+        sim.time_step(sim.next_dt())
+    rates, sim_rates = [], []
+    for _ in range(repeats):
+        t_model = sim.clock.time
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            sim.time_step(sim.next_dt())
+        wall = time.perf_counter() - t0
+        rates.append(mesh.n_face * steps / wall)
+        sim_rates.append(mesh.n_face * (sim.clock.time - t_model) / wall)
+    sim.check_finite()
+    return P.median(rates), P.median(sim_rates), sim.last_dt
+
+
+def anuga_rate(mesh, threads, repeats, steps, dt_guess):
+    domain = P.anuga_basin(mesh, threads=threads)
+    P.anuga_run(domain, 2 * dt_guess)
+    rates, sim_rates = [], []
+    for _ in range(repeats):
+        duration = steps * 2.0 * dt_guess  # about `steps` ANUGA steps
+        wall, n = P.anuga_run(domain, duration)
+        rates.append(mesh.n_face * n / wall)
+        sim_rates.append(mesh.n_face * duration / wall)
+    return P.median(rates), P.median(sim_rates)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10000, 40000, 160000])
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--no-anuga", action="store_true")
+    ap.add_argument("--reorder", choices=["none", "hilbert", "both"], default="both",
+                    help="face numbering for coastcast: the builder's, Hilbert-sorted, or both (1 thread)")
+    args = ap.parse_args(argv)
+    P.quiet_anuga()
+    rows = []
+    for n in args.sizes:
+        mesh = P.tidal_basin_mesh(n)
+        mesh_h = P.tidal_basin_mesh(n, reorder=True)
+        dt = None
+        for th in args.threads:
+            variants = {"none": [("builder", mesh)], "hilbert": [("hilbert", mesh_h)], "both": [("builder", mesh), ("hilbert", mesh_h)]}[args.reorder]
+            if th != args.threads[0] and args.reorder == "both":
+                variants = [("hilbert", mesh_h)]
+            for order, m in variants:
+                r, rs, dt = coastcast_rate(m, th, args.repeats, args.steps)
+                rows.append((mesh.n_face, f"coastcast numba ({order})", th, r, rs))
+        if not args.no_anuga:
+            for th in args.threads:
+                r, rs = anuga_rate(mesh, th, args.repeats, args.steps, dt)
+                rows.append((mesh.n_face, "ANUGA 4.1 DE0", th, r, rs))
+    ref = {(n, th): (r, rs) for n, code, th, r, rs in rows if code.startswith("ANUGA")}
+    ref1 = {n: v for (n, th), v in ref.items() if th == 1}
+    print(f"\nthroughput, medians of {args.repeats} runs of {args.steps} steps (shared machine: other jobs may run)")
+    print(f"{'triangles':>9} {'code':28} {'thr':>3} {'M tri-steps/s':>13} {'M tri·s/s':>10} {'vs ANUGA 1 core':>17}")
+    for n, code, th, r, rs in rows:
+        a = ref1.get(n)
+        vs = f"{r / a[0]:5.2f}× / {rs / a[1]:5.2f}×" if a else "-"
+        print(f"{n:9d} {code:28} {th:3d} {r / 1e6:13.2f} {rs / 1e6:10.1f} {vs:>17}")
+    print("(ratio columns: triangle-steps per second / simulated time per wall second)")
+
+
+if __name__ == "__main__":
+    main()
