@@ -198,6 +198,24 @@ class Station(Base):
     system: Mapped[ForecastSystem] = relationship(back_populates="stations")
 
 
+class CycleLease(Base):
+    """Who is driving a cycle right now, for the dask pipeline (:mod:`workflows.pipeline`).
+
+    The driver that submitted the cycle refreshes ``heartbeat`` while it waits; a row whose cycle is
+    ``running`` but whose heartbeat is older than the lease (the driver or its machine died) is
+    marked ``interrupted`` and resumed from its last finished segment at most ``resumes`` times.
+    A separate table (not new columns on ``cycles``) so that existing databases only gain a table.
+    """
+
+    __tablename__ = "cycle_leases"
+
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    heartbeat: Mapped[Optional[datetime]] = mapped_column(UTCDateTime, nullable=True)
+    resumes: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
 PASSWORD_METHOD = "scrypt"
 
 
