@@ -42,7 +42,11 @@ def _hll_core(hL, hR, unL, unR, g):
     sLm = np.minimum(sL, 0.0)
     sRp = np.maximum(sR, 0.0)
     den = sRp - sLm
-    inv = np.where(den > 0.0, 1.0 / np.where(den > 0.0, den, 1.0), 0.0)
+    # edges with no water on either side carry no flux (guarding 0 × 1/den, which overflows to
+    # NaN when subnormal velocities make den subnormal)
+    wet = (hL > 0.0) | (hR > 0.0)
+    ok = wet & (den > 0.0)
+    inv = np.where(ok, 1.0 / np.where(ok, den, 1.0), 0.0)
     qL = hL * unL
     qR = hR * unR
     mass = (sRp * qL - sLm * qR + sLm * sRp * (hR - hL)) * inv

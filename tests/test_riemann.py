@@ -51,3 +51,12 @@ def test_mirror_symmetry(name):
     np.testing.assert_allclose(m1, -m2, rtol=1e-12, atol=1e-14)
     # momentum flux F_n is the same seen from both sides: dev1 + pL = dev2 + pR
     np.testing.assert_allclose(d1 + 0.5 * G * hl**2, d2 + 0.5 * G * hr**2, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(RIEMANN_SOLVERS))
+def test_dry_edges_with_subnormal_velocities_give_zero_not_nan(name):
+    z = np.zeros(3)
+    tiny = np.array([1e-310, -3e-320, 5e-324])
+    with np.errstate(all="ignore"):
+        mass, dev, tang = RIEMANN_SOLVERS[name](z, z, tiny, -tiny, tiny, tiny, G)
+    assert np.all(mass == 0.0) and np.all(dev == 0.0) and np.all(tang == 0.0)

@@ -274,7 +274,7 @@ class ForecastConfig:
             start = today_00z() if start_raw is None else utc(start_raw if not isinstance(start_raw, datetime) else start_raw)
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"{where}: start: {exc}") from None
-        hours = _positive(_typed(data, "hours", float, where, 72.0), "hours", where, 240)
+        hours = _positive(_typed(data, "hours", float, where, 72.0), "hours", where, 24 * 366)
         spin = _typed(data, "spinup_hours", float, where, 24.0)
         if spin < 0:
             raise ConfigError(f"{where}: spinup_hours must be >= 0, got {spin}")
