@@ -7,7 +7,6 @@ message the wizard shows next to the field. Tests replace these functions with m
 from __future__ import annotations
 
 import importlib
-import inspect
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,20 +30,13 @@ def _load(module: str, name: str):
         raise ServiceUnavailable(f"{module}.{name} is not available on this server") from None
 
 
-def generate_mesh(bbox: tuple[float, float, float, float], out_path: Path) -> Any:
+def generate_mesh(bbox: tuple[float, float, float, float], out_path: Path, **options) -> Any:
     """Generate a mesh for ``bbox`` = (west, south, east, north) degrees and write it to ``out_path``.
 
-    ``workflows.meshgen.generate_mesh(bbox)`` returns the mesh (or an object with ``.mesh``), which
-    ``solver.formats.write_mesh`` writes; a generator that takes ``(bbox, out_path)`` writes it itself.
+    ``options`` go to ``workflows.meshgen.generate_mesh`` (``resolution``, ``min_size`` in m).
     """
-    fn = _load("workflows.meshgen", "generate_mesh")
-    positional = [p for p in inspect.signature(fn).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if len(positional) >= 2:
-        return fn(tuple(bbox), out_path)
-    result = fn(tuple(bbox))
-    mesh = getattr(result, "mesh", result)
-    _load("solver.formats", "write_mesh")(mesh, out_path)
+    result = _load("workflows.meshgen", "generate_mesh")(tuple(bbox), **options)
+    _load("solver.formats", "write_mesh")(result.mesh, out_path)
     return result
 
 

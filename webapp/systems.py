@@ -144,6 +144,8 @@ def config_dict(system: ForecastSystem, start: datetime | None = None) -> dict:
         cfg["start"] = start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     cfg["hours"] = int(system.horizon_hours)
     cfg["output_interval_minutes"] = int(s.get("output_interval_minutes", 60))
+    if "spinup_hours" in s:
+        cfg["spinup_hours"] = float(s["spinup_hours"])
     tides = _tides_table(s.get("tide_source", "jmj"))
     if tides:
         cfg["tides"] = tides

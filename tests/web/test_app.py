@@ -175,7 +175,7 @@ def test_wizard_box_creates_system_and_config(app, stub_services):
         assert Path(sysm.mesh_path).is_file() and cfg["mesh"] == sysm.mesh_path
         assert Path(sysm.data_dir, "config.toml").read_text() == sysm.config_toml
     assert cfg["hours"] == 48 and cfg["output_interval_minutes"] == 30
-    assert cfg["tides"] == {"source": "jmj"} and cfg["atmosphere"] == {"source": "gfs"}
+    assert cfg["tides"]["kind"] == "atlas" and cfg["tides"]["model"] == "jmj" and cfg["atmosphere"] == {"source": "gfs"}
     assert cfg["rivers"] == [{"boundary": "river_1", "discharge": 250.0}]
     assert cfg["physics"] == {"manning": 0.02}
     assert cfg["stations"][0] == {"name": "Plymouth", "lon": -4.185, "lat": 50.366}

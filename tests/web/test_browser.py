@@ -259,12 +259,13 @@ def test_real_cycle(browser, live_server, artifacts, tmp_path):
 
     folder = Path(app.config["COASTCAST_DATA_DIR"]) / "systems" / "real"
     folder.mkdir(parents=True)
-    services.generate_mesh((-4.35, 50.25, -4.05, 50.40), folder / "hgrid.gr3")
+    # a coarse mesh (about 1 km elements) keeps the real run short
+    services.generate_mesh((-4.35, 50.25, -4.05, 50.40), folder / "hgrid.gr3", resolution=1500.0, min_size=600.0)
     with app.extensions["coastcast_sessions"]() as s:
         sysm = ForecastSystem(owner_id=uid, name="Real", region_kind="box", mesh_path=str(folder / "hgrid.gr3"),
                               data_dir=str(folder), status="active", horizon_hours=1,
                               settings={"tide_source": "jmj", "atmosphere": "none", "manning": 0.025,
-                                        "output_interval_minutes": 15})
+                                        "output_interval_minutes": 15, "spinup_hours": 0.25})
         sysm.stations = [Station(name="Plymouth", lon=-4.16, lat=50.34)]
         s.add(sysm)
         s.commit()
