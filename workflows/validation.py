@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solver.verification.cases import CaseResult, Metric
+from solver.verification.cases import CaseResult, Metric, registrar
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 PLYMOUTH_GAUGE = REPO / "tests" / "data" / "gauges" / "IR_TS_TG_Plymouth_202201.nc"
 
 
-def case(name, description):
-    def deco(fn):
-        fn.case_name = name
-        fn.description = description
-        CASES[name] = fn
-        return fn
-
-    return deco
+case = registrar(CASES)
 
 
 # -- harmonic analysis ------------------------------------------------------------------------------

@@ -24,14 +24,22 @@ CASES = {}
 G = 9.81
 
 
-def case(name, description):
-    def deco(fn):
-        fn.case_name = name
-        fn.description = description
-        CASES[name] = fn
-        return fn
+def registrar(registry: dict):
+    """A decorator factory ``case(name, description)`` that records functions in ``registry``."""
 
-    return deco
+    def case(name, description):
+        def deco(fn):
+            fn.case_name = name
+            fn.description = description
+            registry[name] = fn
+            return fn
+
+        return deco
+
+    return case
+
+
+case = registrar(CASES)
 
 
 @dataclass
@@ -188,26 +196,24 @@ def _dam_break(kind, resolutions, h_right, t_end=1.5, riemann_solver="hllc", lim
     return errors
 
 
-@case("dam-break-dry", "Ritter's dam break onto a dry bed (h_L = 1 m): L1 depth error decreasing with resolution")
-def dam_break_dry(resolutions=(50, 100, 200), riemann_solver="hllc", limiter="barth-jespersen"):
-    errs = _dam_break("ritter", resolutions, 0.0, riemann_solver=riemann_solver, limiter=limiter)
-    res = CaseResult("dam-break-dry", dam_break_dry.description)
+def _dam_break_result(name, description, kind, resolutions, h_right, **scheme):
+    errs = _dam_break(kind, resolutions, h_right, **scheme)
+    res = CaseResult(name, description)
     for n, e in zip(resolutions, errs):
         res.metrics[f"L1_depth_error_nx{n}"] = Metric(e, 0.004 * 50 / n, unit="m")
     res.metrics["error_ratio_coarse_to_fine"] = Metric(errs[0] / errs[-1], 1.5, kind="min")
     res.info.update(resolutions=list(resolutions), domain="20 m channel, dam at 10 m, t = 1.5 s")
     return res
+
+
+@case("dam-break-dry", "Ritter's dam break onto a dry bed (h_L = 1 m): L1 depth error decreasing with resolution")
+def dam_break_dry(resolutions=(50, 100, 200), riemann_solver="hllc", limiter="barth-jespersen"):
+    return _dam_break_result("dam-break-dry", dam_break_dry.description, "ritter", resolutions, 0.0, riemann_solver=riemann_solver, limiter=limiter)
 
 
 @case("dam-break-wet", "Stoker's dam break onto a wet bed (h_L = 1 m, h_R = 0.1 m): L1 depth error decreasing with resolution")
 def dam_break_wet(resolutions=(50, 100, 200), riemann_solver="hllc", limiter="barth-jespersen"):
-    errs = _dam_break("stoker", resolutions, 0.1, riemann_solver=riemann_solver, limiter=limiter)
-    res = CaseResult("dam-break-wet", dam_break_wet.description)
-    for n, e in zip(resolutions, errs):
-        res.metrics[f"L1_depth_error_nx{n}"] = Metric(e, 0.004 * 50 / n, unit="m")
-    res.metrics["error_ratio_coarse_to_fine"] = Metric(errs[0] / errs[-1], 1.5, kind="min")
-    res.info.update(resolutions=list(resolutions), domain="20 m channel, dam at 10 m, t = 1.5 s")
-    return res
+    return _dam_break_result("dam-break-wet", dam_break_wet.description, "stoker", resolutions, 0.1, riemann_solver=riemann_solver, limiter=limiter)
 
 
 @case("thacker", "Thacker's planar surface oscillating in a paraboloid (wetting and drying): errors after one period")
