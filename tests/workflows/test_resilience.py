@@ -22,6 +22,7 @@ import pytest
 from tests.cycle_fixtures import write_inputs
 from workflows.cycle import prepare
 from workflows.db import Cycle, CycleLease, ForecastSystem, utcnow
+from workflows.scheduling import DailyScheduler, enqueue
 from workflows.pipeline import PROGRESS, CycleDriver, CycleRequest, read_events, read_json, recover_stale_cycles, stage_summary
 
 from conftest import REFERENCE, add_system, assert_same_outputs, wait_for
@@ -129,7 +130,6 @@ DRIVER = textwrap.dedent("""
 def test_driver_crash_leaves_no_cycle_running_forever_and_resumes(tmp_path, test_cluster, database, reference_run):
     from distributed import Client
 
-    from workflows.scheduling import DailyScheduler, enqueue
 
     url, sf = database
     sid = add_system(sf, tmp_path / "sys", "crash", **REFERENCE)
@@ -179,4 +179,40 @@ def test_driver_crash_leaves_no_cycle_running_forever_and_resumes(tmp_path, test
         row = s.get(Cycle, cid)
         assert (row.status, row.progress, row.error) == ("succeeded", 1.0, None)
         assert s.get(CycleLease, cid).resumes == 1
+    assert_same_outputs(reference_run, run_dir)
+
+
+def test_scheduler_killed_cycle_is_interrupted_then_resumed_on_a_restarted_scheduler(tmp_path, test_cluster, database, reference_run):
+    from distributed import Client
+
+    url, sf = database
+    sid = add_system(sf, tmp_path / "sys", "lost", **REFERENCE)
+    with sf() as s:
+        c = enqueue(s, s.get(ForecastSystem, sid), datetime(2026, 1, 10, tzinfo=timezone.utc), None)
+        s.commit()
+        cid, run_dir = c.id, Path(c.run_dir)
+    request = CycleRequest(run_dir / "config.toml", run_dir, cycle_id=cid)
+    client = Client(test_cluster.address, timeout=30)
+    try:
+        driver = CycleDriver(client, session_factory=sf, figures=False, poll_seconds=0.1)
+        driver.submit(request)
+        wait_for(lambda: (driver.poll() or True) and _segment_running(run_dir, 1), 60, "segment 1 to be running")
+        test_cluster.kill(test_cluster.scheduler)
+        outcomes = wait_for(driver.poll, 30, "the driver to notice the lost scheduler")
+    finally:
+        client.close(timeout=5)
+    assert [o.status for o in outcomes] == ["interrupted"]
+    with sf() as s:
+        assert s.get(Cycle, cid).status == "interrupted" and "scheduler" in s.get(Cycle, cid).error
+    assert read_json(run_dir / "run.json")["status"] == "interrupted"
+    # the scheduler comes back (same address) with a fresh worker; the cycle resumes
+    test_cluster.start_scheduler()
+    test_cluster.add_worker()
+    test_cluster.wait_for_workers(1)
+    with Client(test_cluster.address, timeout=30) as client:
+        driver = CycleDriver(client, session_factory=sf, figures=False, poll_seconds=0.1)
+        driver.submit(CycleRequest(run_dir / "config.toml", run_dir, cycle_id=cid, resume=True))
+        outcomes = driver.wait(timeout=90)
+    assert [o.status for o in outcomes] == ["succeeded"], outcomes[0].error
+    assert "segment 0 already done" in (run_dir / "run.log").read_text()
     assert_same_outputs(reference_run, run_dir)
