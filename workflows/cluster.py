@@ -34,10 +34,11 @@ import contextlib
 import difflib
 import logging
 import tomllib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class ClusterSpec:
     auth: str | None = None
 
     @classmethod
-    def from_mapping(cls, data: Mapping, where: str = "cluster") -> "ClusterSpec":
+    def from_mapping(cls, data: Mapping, where: str = "cluster") -> ClusterSpec:
         if not isinstance(data, Mapping):
             raise ClusterError(f"{where}: expected a table of keys ({', '.join(SPEC_KEYS)}), got {type(data).__name__}")
         for key in data:
@@ -171,7 +172,7 @@ def _import_jobqueue(kind: str):
 
 @contextlib.contextmanager
 def open_client(*, scheduler: str | None = None, spec: ClusterSpec | None = None, workers: int | None = None,
-                timeout: float = 60.0) -> Iterator["distributed.Client"]:  # noqa: F821
+                timeout: float = 60.0) -> Iterator[distributed.Client]:  # noqa: F821
     """A :class:`distributed.Client` for the cluster named by ``scheduler``, ``spec`` or neither
     (a LocalCluster of ``workers`` processes, default 2); the cluster the call started is closed
     on exit, an existing one is left running."""

@@ -32,10 +32,12 @@ import difflib
 import logging
 import os
 import tomllib
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +59,7 @@ class EnsembleSpec:
     threshold_m: float = 0.5
 
     @classmethod
-    def from_mapping(cls, table: Mapping, where: str = "[ensemble]") -> "EnsembleSpec":
+    def from_mapping(cls, table: Mapping, where: str = "[ensemble]") -> EnsembleSpec:
         if not isinstance(table, Mapping):
             raise ConfigError(f"{where} must be a table with members, wind_factors or tides, threshold_m")
         for key in table:
@@ -193,7 +195,8 @@ def ensemble_statistics(member_station_files: Sequence, threshold_m: float, dest
                 raise ValueError(f"{f}: its station names differ from {files[0]}")
         zeta = np.stack([ds["zeta"].values.astype(np.float64) for ds in sets])  # (member, station, time), NaN when dry
         n = zeta.shape[0]
-        with np.errstate(invalid="ignore"), _quiet():
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all members dry: NaN, as intended
             mean = np.nanmean(zeta, axis=0)
             std = np.nanstd(zeta, axis=0)
         prob = np.sum(np.nan_to_num(zeta, nan=-np.inf) > threshold_m, axis=0) / n
@@ -228,18 +231,6 @@ def ensemble_statistics(member_station_files: Sequence, threshold_m: float, dest
     out.to_netcdf(part, engine="netcdf4", encoding=encoding)
     os.replace(part, destination)
     return destination
-
-
-class _quiet:
-    def __enter__(self):
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._w.__exit__(*exc)
 
 
 def run_ensemble(config_path, run_dir, *, client=None, scheduler: str | None = None, workers: int | None = None,

@@ -40,12 +40,12 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
-from .cycle import CycleError, PLAN, prepare, publish, simulate_segment
+from .cycle import PLAN, CycleError, prepare, publish, simulate_segment
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ MAX_LOG_CHARS = 200_000
 
 # -- small file helpers (shared by tasks and driver) ----------------------------------------------
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def _write_json(path: Path, data) -> None:
@@ -494,7 +494,7 @@ class CycleDriver:
         rec = read_json(t.request.run_dir / RUN_JSON) or {}
         fields = {}
         if rec.get("status") == "running" and t.db_status != "running":
-            t.started = datetime.now(timezone.utc)
+            t.started = datetime.now(UTC)
             fields.update(status="running", started=t.started)
         progress = float(rec.get("progress", 0.0) or 0.0)
         if abs(progress - t.last_progress) >= 0.01:
@@ -516,7 +516,7 @@ class CycleDriver:
     def _succeeded(self, t: _Tracked) -> CycleOutcome:
         info = read_json(t.request.run_dir / RUN_JSON) or {}
         info = update_run_record(t.request.run_dir, pipeline=self._pipeline_info(t), wall_seconds=time.time() - t.submitted)
-        self._db_update(t, status="succeeded", progress=1.0, error=None, finished=datetime.now(timezone.utc),
+        self._db_update(t, status="succeeded", progress=1.0, error=None, finished=datetime.now(UTC),
                         log=_tail(t.request.run_dir / RUN_LOG), lease=True, stages=info["pipeline"]["stages"])
         log.info("%s succeeded in %.1f s", t.label, time.time() - t.submitted)
         return CycleOutcome(t.request, "succeeded", None, info)
@@ -532,7 +532,7 @@ class CycleDriver:
         for f in t.futures:
             f.release()
         info = update_run_record(t.request.run_dir, status="failed", error=error, finished=_now_iso(), pipeline=self._pipeline_info(t))
-        self._db_update(t, status="failed", error=error, finished=datetime.now(timezone.utc), log=_tail(t.request.run_dir / RUN_LOG),
+        self._db_update(t, status="failed", error=error, finished=datetime.now(UTC), log=_tail(t.request.run_dir / RUN_LOG),
                         lease=True, stages=info["pipeline"]["stages"])
         log.error("%s failed: %s", t.label, error)
         return CycleOutcome(t.request, "failed", error, info)
@@ -541,12 +541,12 @@ class CycleDriver:
         for f in t.futures:
             f.release()
         info = update_run_record(t.request.run_dir, status=status, error=error, finished=_now_iso())
-        self._db_update(t, status=status, error=error, finished=datetime.now(timezone.utc), lease=True)
+        self._db_update(t, status=status, error=error, finished=datetime.now(UTC), lease=True)
         return CycleOutcome(t.request, status, error, info)
 
     def _interrupted(self, t: _Tracked, reason: str) -> CycleOutcome:
         info = update_run_record(t.request.run_dir, status="interrupted", error=reason, finished=_now_iso())
-        self._db_update(t, status="interrupted", error=reason, finished=datetime.now(timezone.utc), lease=True)
+        self._db_update(t, status="interrupted", error=reason, finished=datetime.now(UTC), lease=True)
         log.warning("%s interrupted: %s", t.label, reason)
         return CycleOutcome(t.request, "interrupted", reason, info)
 
@@ -576,7 +576,7 @@ class CycleDriver:
                         lease_row = CycleLease(cycle_id=t.request.cycle_id, resumes=0, attempts={})
                         s.add(lease_row)
                     lease_row.owner = self.owner
-                    lease_row.heartbeat = datetime.now(timezone.utc)
+                    lease_row.heartbeat = datetime.now(UTC)
                     if stages is not None:
                         lease_row.attempts = {k: v["attempts"] for k, v in stages.items()}
                 s.commit()
@@ -634,7 +634,7 @@ def recover_stale_cycles(session_factory, *, now: datetime | None = None, lease_
     """
     from .db import Cycle, CycleLease
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     out = []
     with session_factory() as s:
         rows = (s.query(Cycle, CycleLease).join(CycleLease, CycleLease.cycle_id == Cycle.id)

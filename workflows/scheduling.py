@@ -28,13 +28,18 @@ import logging
 import threading
 import tomllib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import tomli_w
 
 from .db import CYCLE_ACTIVE, Cycle, CycleLease, ForecastSystem, utcnow
-from .pipeline import DEFAULT_LEASE_SECONDS, CycleRequest, recover_stale_cycles, update_run_record
+from .pipeline import (
+    DEFAULT_LEASE_SECONDS,
+    CycleRequest,
+    recover_stale_cycles,
+    update_run_record,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +48,7 @@ DEFAULT_MAX_RESUMES = 2
 
 def latest_run_time(now: datetime, run_hour_utc: int) -> datetime:
     """The latest instant at ``run_hour_utc``:00 UTC that is not after ``now``."""
-    now = now.astimezone(timezone.utc)
+    now = now.astimezone(UTC)
     if not 0 <= int(run_hour_utc) <= 23:
         raise ValueError(f"run_hour_utc must be 0..23, got {run_hour_utc}")
     t = now.replace(hour=int(run_hour_utc), minute=0, second=0, microsecond=0)
@@ -52,7 +57,7 @@ def latest_run_time(now: datetime, run_hour_utc: int) -> datetime:
 
 def cycle_dir(system: ForecastSystem, cycle_time: datetime) -> Path:
     """``<data_dir>/cycles/YYYYmmddTHHZ`` (the web app's layout)."""
-    return Path(system.data_dir) / "cycles" / cycle_time.astimezone(timezone.utc).strftime("%Y%m%dT%HZ")
+    return Path(system.data_dir) / "cycles" / cycle_time.astimezone(UTC).strftime("%Y%m%dT%HZ")
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,7 @@ def cycle_config_text(system: ForecastSystem, cycle_time: datetime, hot_start: P
         data = tomllib.loads(system.config_toml)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"system {system.id} ({system.name!r}): config_toml is not valid TOML ({exc})") from None
-    data["start"] = cycle_time.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    data["start"] = cycle_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if hot_start is not None:
         data["initial"] = {"kind": "restart", "file": str(hot_start)}
     elif isinstance(data.get("initial"), dict) and data["initial"].get("kind") == "restart":

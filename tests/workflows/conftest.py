@@ -130,9 +130,9 @@ REFERENCE = {"hours": 24.0, "spinup_hours": 1.0, "segment_hours": 12.0, "restart
 @pytest.fixture(scope="session")
 def reference_run(tmp_path_factory):
     """An undisturbed in-process run of the reference cycle (run dir)."""
-    from workflows.cycle import run_cycle
-
     import numba
+
+    from workflows.cycle import run_cycle
 
     folder = tmp_path_factory.mktemp("reference")
     cfg = write_inputs(folder / "inputs", **REFERENCE)

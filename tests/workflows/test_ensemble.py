@@ -3,11 +3,11 @@ against numpy on the members' own files."""
 from __future__ import annotations
 
 import json
+import tomllib
 
 import numpy as np
 import pytest
 import tomli_w
-import tomllib
 
 from tests.cycle_fixtures import write_inputs
 from workflows.config import ConfigError

@@ -9,7 +9,13 @@ import pytest
 
 from tests.cycle_fixtures import write_inputs
 from workflows.cluster import ClusterError, ClusterSpec, load_cluster_spec, open_client
-from workflows.pipeline import CycleDriver, CycleRequest, read_events, run_on_cluster, stage_summary
+from workflows.pipeline import (
+    CycleDriver,
+    CycleRequest,
+    read_events,
+    run_on_cluster,
+    stage_summary,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 

@@ -14,18 +14,25 @@ import signal
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import REFERENCE, add_system, assert_same_outputs, wait_for
 
 from tests.cycle_fixtures import write_inputs
 from workflows.cycle import prepare
 from workflows.db import Cycle, CycleLease, ForecastSystem, utcnow
+from workflows.pipeline import (
+    PROGRESS,
+    CycleDriver,
+    CycleRequest,
+    read_events,
+    read_json,
+    recover_stale_cycles,
+    stage_summary,
+)
 from workflows.scheduling import DailyScheduler, enqueue
-from workflows.pipeline import PROGRESS, CycleDriver, CycleRequest, read_events, read_json, recover_stale_cycles, stage_summary
-
-from conftest import REFERENCE, add_system, assert_same_outputs, wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -75,7 +82,7 @@ def test_worker_killed_mid_segment_gives_identical_outputs(tmp_path, test_cluste
 def test_failing_task_is_retried_then_cycle_fails_while_other_system_succeeds(tmp_path, test_cluster, database):
     from distributed import Client
 
-    url, sf = database
+    _, sf = database
     ids = {}
     for name in ("broken", "healthy"):
         sid = add_system(sf, tmp_path / name, name, hours=2.0)
@@ -134,7 +141,7 @@ def test_driver_crash_leaves_no_cycle_running_forever_and_resumes(tmp_path, test
     url, sf = database
     sid = add_system(sf, tmp_path / "sys", "crash", **REFERENCE)
     with sf() as s:  # the cycle as the scheduler queues it, same forecast as the reference
-        c = enqueue(s, s.get(ForecastSystem, sid), datetime(2026, 1, 10, tzinfo=timezone.utc), None)
+        c = enqueue(s, s.get(ForecastSystem, sid), datetime(2026, 1, 10, tzinfo=UTC), None)
         s.commit()
         cid, run_dir = c.id, Path(c.run_dir)
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
@@ -185,10 +192,10 @@ def test_driver_crash_leaves_no_cycle_running_forever_and_resumes(tmp_path, test
 def test_scheduler_killed_cycle_is_interrupted_then_resumed_on_a_restarted_scheduler(tmp_path, test_cluster, database, reference_run):
     from distributed import Client
 
-    url, sf = database
+    _, sf = database
     sid = add_system(sf, tmp_path / "sys", "lost", **REFERENCE)
     with sf() as s:
-        c = enqueue(s, s.get(ForecastSystem, sid), datetime(2026, 1, 10, tzinfo=timezone.utc), None)
+        c = enqueue(s, s.get(ForecastSystem, sid), datetime(2026, 1, 10, tzinfo=UTC), None)
         s.commit()
         cid, run_dir = c.id, Path(c.run_dir)
     request = CycleRequest(run_dir / "config.toml", run_dir, cycle_id=cid)

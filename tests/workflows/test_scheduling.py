@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import add_system
 
 from workflows.db import Cycle, CycleLease, ForecastSystem
 from workflows.scheduling import DailyScheduler, due_cycles, latest_run_time
 
-from conftest import add_system
-
-D = datetime(2026, 3, 5, tzinfo=timezone.utc)
+D = datetime(2026, 3, 5, tzinfo=UTC)
 
 
 class FakeDriver:
@@ -46,10 +45,10 @@ def _finish(sf, cycle_id, status="succeeded", restart=True):
 
 
 def test_latest_run_time():
-    now = datetime(2026, 3, 5, 5, 30, tzinfo=timezone.utc)
-    assert latest_run_time(now, 6) == datetime(2026, 3, 4, 6, tzinfo=timezone.utc)
-    assert latest_run_time(now, 5) == datetime(2026, 3, 5, 5, tzinfo=timezone.utc)
-    assert latest_run_time(now.replace(hour=5, minute=0), 5) == datetime(2026, 3, 5, 5, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 5, 5, 30, tzinfo=UTC)
+    assert latest_run_time(now, 6) == datetime(2026, 3, 4, 6, tzinfo=UTC)
+    assert latest_run_time(now, 5) == datetime(2026, 3, 5, 5, tzinfo=UTC)
+    assert latest_run_time(now.replace(hour=5, minute=0), 5) == datetime(2026, 3, 5, 5, tzinfo=UTC)
     with pytest.raises(ValueError, match="run_hour_utc must be 0..23, got 24"):
         latest_run_time(now, 24)
 
@@ -147,7 +146,7 @@ def test_two_daily_cycles_on_a_local_cluster_hot_start_continues_exactly(tmp_pat
     _, sf = database
     sid = add_system(sf, tmp_path / "a", "a", run_hour=0, hours=48.0, spinup_hours=1.0, segment_hours=12.0, restart_hours=24.0,
                      start="2026-01-10T00:00Z")
-    day1 = datetime(2026, 1, 10, tzinfo=timezone.utc)
+    day1 = datetime(2026, 1, 10, tzinfo=UTC)
     with open_client(workers=1) as client:
         driver = CycleDriver(client, session_factory=sf, figures=False, poll_seconds=0.1)
         sched = DailyScheduler(sf, driver)
@@ -194,7 +193,7 @@ def test_scheduler_command_once_runs_the_due_cycle(tmp_path, database, capsys):
     with sf() as s:
         (c,) = s.query(Cycle).filter_by(system_id=sid).all()
         assert (c.status, c.progress) == ("succeeded", 1.0) and (Path(c.run_dir) / "stations.nc").is_file()
-        assert c.cycle_time == latest_run_time(datetime.now(timezone.utc), 0)
+        assert c.cycle_time == latest_run_time(datetime.now(UTC), 0)
     # nothing more is due
     assert main(["scheduler", "--database", url, "--workers", "1", "--once"]) == 0
     assert "no cycle due" in capsys.readouterr().out
