@@ -14,7 +14,7 @@ def register(subparsers):
                               description="Run one forecast cycle from a forecast-system TOML file and publish its outputs.")
     p.add_argument("config", help="forecast-system TOML file")
     p.add_argument("--out", help="run directory (default: runs/<name>/<cycle>)")
-    p.add_argument("--scheduler", help="address of a dask scheduler (tcp://host:8786) to run the cycle on")
+    p.add_argument("--scheduler", help="a dask scheduler address (tcp://host:8786) or a cluster file (.yaml/.toml: slurm, pbs, htcondor, gateway; see docs/operations.md)")
     p.add_argument("--start", help="override the forecast start (ISO 8601 UTC, e.g. 2026-11-25T00:00Z)")
     p.add_argument("--hours", type=float, help="override the forecast horizon (hours)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
@@ -34,6 +34,12 @@ def run(args) -> int:
     if args.start or args.hours:
         out.mkdir(parents=True, exist_ok=True)
         config_path = _with_overrides(config_path, out, start=args.start, hours=args.hours)
+    if cfg.raw.get("ensemble"):
+        from ..ensemble import run_ensemble
+
+        result = run_ensemble(config_path, out, scheduler=args.scheduler, figures=not args.no_figures)
+        print(f"ensemble of {len(result.get('members', []))} members published in {out} (ensemble_stations.nc, ensemble.json)")
+        return 0
     if args.scheduler:
         from ..pipeline import run_on_cluster
 
