@@ -217,10 +217,25 @@ def make_runner(app) -> Runner:
     raise ValueError(f"COASTCAST_RUNNER = {spec!r}: write 'process', 'thread', 'inline', 'none' or give an object with submit()")
 
 
-def mark_interrupted(session_factory) -> int:
-    """Mark cycles left ``running`` by a dead server as ``interrupted``; returns how many."""
+def mark_interrupted(session_factory, lease_seconds: float = 120.0) -> int:
+    """Mark cycles left ``running`` by a dead server as ``interrupted``; returns how many.
+
+    Cycles driven by the dask pipeline (``coastcast scheduler``) whose lease heartbeat is fresher
+    than ``lease_seconds`` are alive elsewhere and left alone.
+    """
+    from datetime import timedelta
+
+    from workflows.db import CycleLease
+
+    now = utcnow()
     with session_factory() as s:
         rows = s.query(Cycle).filter(Cycle.status == "running").all()
+        alive = {
+            l.cycle_id
+            for l in s.query(CycleLease).filter(CycleLease.cycle_id.in_([c.id for c in rows])).all()
+            if l.heartbeat is not None and now - l.heartbeat < timedelta(seconds=lease_seconds)
+        }
+        rows = [c for c in rows if c.id not in alive]
         for c in rows:
             c.status, c.finished = "interrupted", utcnow()
             c.error = "the server stopped while this cycle ran; run it again"
