@@ -99,6 +99,9 @@ def _shot(page, folder, name):
     return path
 
 
+# The database layer is tested on both back ends in test_app.py; each browser journey runs once,
+# the full journey on PostgreSQL (the production database) and the real cycle on SQLite.
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_journey_register_to_download(browser, live_server, artifacts, mesh_services, request):
     app, base = live_server(COASTCAST_RUN_FUNCTION=fake_run_cycle)
     add_user(app, "admin@example.org", admin=True)
@@ -249,6 +252,7 @@ def test_journey_register_to_download(browser, live_server, artifacts, mesh_serv
 
 @pytest.mark.skipif(not _have("workflows.cycle"),
                     reason="workflows.cycle (the lead's forecast run) is not importable yet: the real-runner cycle is skipped")
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_real_cycle(browser, live_server, artifacts, tmp_path):
     """Run now with the real workflows.cycle.run_cycle on a small generated box, then view it."""
     from workflows.db import Cycle, ForecastSystem, Station
