@@ -129,7 +129,7 @@ def build_model(cfg: ForecastConfig, mesh, model_start: datetime, duration_s: fl
         atmosphere, arec = build_atmosphere(acfg, lonlat[0], lonlat[1], model_start, duration_s / 3600.0, cache)
         record["atmosphere"] = arec
         if atmosphere is None and acfg.source != "none":
-            record["warnings"].append(f"atmospheric forcing unavailable: {arec.get('message', 'fell back to tides only')}")
+            record["warnings"].append(arec.get("message") or "atmospheric forcing unavailable: fell back to tides only")
     else:
         record["atmosphere"] = {"requested": "none", "used": "none"}
     p = cfg.physics
@@ -296,7 +296,7 @@ def simulate_segment(run_dir, k: int, *, progress=None) -> Path:
     mesh = read_mesh_for(cfg)
     model_start = datetime.fromisoformat(plan["model_start"])
     t_a, t_b = plan["segments"][k]
-    model, _ = build_model(cfg, mesh, model_start, plan["t_end"])
+    model, record = build_model(cfg, mesh, model_start, plan["t_end"])
     if k == 0:
         state, clock = initial_state(cfg, model, model_start)
     else:
@@ -343,6 +343,7 @@ def simulate_segment(run_dir, k: int, *, progress=None) -> Path:
         "wall_seconds": sim.wall_time,
         "peak_memory_mb": peak_memory_mb(),
         "volume_m3": model.volume(state),
+        "forcing": record,
     }
     _write_json(seg_dir / "stats.json", stats)
     write_restart(end_file, sim)  # last: marks the segment done
@@ -394,9 +395,12 @@ def publish(run_dir, *, figures: bool = True) -> dict:
             log.warning("figures not drawn: %s", exc)
     stats = [_read_json(s / "stats.json") for s in segs]
     cfg = _config(run_dir)
-    mesh = read_mesh_for(cfg)
-    _, record = build_model(cfg, mesh, datetime.fromisoformat(plan["model_start"]), plan["t_end"])
-    warnings = record.pop("warnings") + warnings
+    # the forcing actually used, as recorded by the segments (no model rebuilt, nothing downloaded again)
+    record = dict(stats[0]["forcing"])
+    warnings = sorted({w for s in stats for w in s["forcing"].get("warnings", [])}) + warnings
+    record.pop("warnings", None)
+    for s in stats:
+        s.pop("forcing", None)
     if record["atmosphere"] and record["atmosphere"].get("used") == "none" and record["atmosphere"].get("requested") not in (None, "none"):
         warnings.append("no atmospheric forcing could be had: this forecast is TIDES ONLY")
     outputs = {p.name: p.stat().st_size for p in sorted(run_dir.glob("*.nc"))}
