@@ -1,5 +1,5 @@
 """coastcast's 2D shallow-water model on unstructured triangular meshes (numpy/numba/scipy/xarray only)."""
-from .boundaries import FreeOutflow, RiverDischarge, TidalElevation, Wall
+from .boundaries import FreeOutflow, HalfCosineRamp, RiverDischarge, TidalElevation, Wall
 from .mesh import BoundarySegment, Mesh, MeshError
 from .model import ShallowWaterModel
 from .schedules import Callback, IterationInterval, TimeInterval
@@ -14,6 +14,7 @@ __all__ = [
     "Clock",
     "Coriolis",
     "FreeOutflow",
+    "HalfCosineRamp",
     "IterationInterval",
     "ManningFriction",
     "Mesh",

@@ -73,28 +73,58 @@ class TidalElevation(BoundaryCondition):
       Mém. Soc. R. Sci. Liège 10; Blayo & Debreu 2005, Ocean Modelling 9): outgoing waves leave.
     * Without: clamped elevation through the outgoing Riemann invariant, h_g = η_ext − b,
       u_n,g = u_n + 2(√(g h) − √(g h_g)), so the edge state has η = η_ext exactly (subcritical).
+      The tangential velocity is a characteristic carried by the flow: copied from inside where
+      water leaves (u_n ≥ 0) and taken as the external value, zero, where it enters — otherwise
+      a jet along an open boundary (typically where it meets the coast) is fed by nothing and
+      held by nothing.
+
+    ``ramp``: optional r(t) ∈ [0, 1] multiplying the tide (elevation about ``mean_level`` and
+    currents), so that a cold start from rest is not hit by the full tide at t = 0 (as ADCIRC's
+    DRAMP); see :class:`HalfCosineRamp`.
     """
 
-    def __init__(self, elevation, velocity=None, mean_level: float = 0.0):
+    def __init__(self, elevation, velocity=None, mean_level: float = 0.0, ramp=None):
         self.elevation = elevation
         self.velocity = velocity
         self.mean_level = mean_level
+        self.ramp = ramp
+
+    def _factor(self, t):
+        return 1.0 if self.ramp is None else float(self.ramp(t))
 
     def _eta(self, t):
         e = self.elevation(t) if callable(self.elevation) else self.elevation
-        return self._at_edges(e) + self.mean_level
+        return self._factor(t) * self._at_edges(e) + self.mean_level
 
     def ghost(self, t, s: EdgeStates, normal, g):
         eta_ext = self._eta(t)
         h_g = np.maximum(eta_ext - s.b, 0.0)
         if self.velocity is not None:
             uv = self.velocity(t) if callable(self.velocity) else self.velocity
-            return h_g, s.b + h_g, self._at_edges(uv[0]), self._at_edges(uv[1])
+            r = self._factor(t)
+            return h_g, s.b + h_g, r * self._at_edges(uv[0]), r * self._at_edges(uv[1])
         nx, ny = normal[:, 0], normal[:, 1]
         un = s.u * nx + s.v * ny
-        ut = -s.u * ny + s.v * nx
+        ut = np.where(un >= 0.0, -s.u * ny + s.v * nx, 0.0)
         un_g = un + 2.0 * (np.sqrt(g * s.h) - np.sqrt(g * h_g))
         return h_g, s.b + h_g, un_g * nx - ut * ny, un_g * ny + ut * nx
+
+
+class HalfCosineRamp:
+    """r(t) = ½ (1 − cos(π t / T)) for 0 ≤ t < T, 1 afterwards (0 before): a smooth start of the
+    boundary forcing over ``duration`` T seconds of model time, with zero slope at both ends."""
+
+    def __init__(self, duration: float):
+        if not duration > 0.0:
+            raise ValueError(f"ramp duration must be positive, got {duration}")
+        self.duration = float(duration)
+
+    def __call__(self, t: float) -> float:
+        if t >= self.duration:
+            return 1.0
+        if t <= 0.0:
+            return 0.0
+        return 0.5 * (1.0 - np.cos(np.pi * t / self.duration))
 
 
 class RiverDischarge(BoundaryCondition):

@@ -77,7 +77,7 @@ class ShallowWaterModel:
         coriolis=None,
         wind_stress=None,
         atmospheric_pressure=None,
-        riemann_solver: str = "hllc",
+        riemann_solver: str = "hll",
         limiter: str | None = "barth-jespersen",
         gravity: float = 9.81,
         dry_depth: float = 1e-4,
@@ -145,6 +145,10 @@ class ShallowWaterModel:
         self.face_edge_length = self.length[fe]
         self.face_edge_normal_out = np.ascontiguousarray(m.face_edge_outward_normal)
         self.cfl_length = np.ascontiguousarray(m.face_cfl_length)
+        # bed elevation at each face's edge midpoints, (n_face, 3) m: the mean of the edge's two
+        # node values, i.e. the piecewise-linear bed through the nodes, continuous across edges
+        en = m.edge_node_connectivity[fe]
+        self.edge_bed = np.ascontiguousarray(-0.5 * (m.depth[en[..., 0]] + m.depth[en[..., 1]]))
 
     def _setup_boundaries(self, conditions):
         m = self.mesh
@@ -245,10 +249,14 @@ class ShallowWaterModel:
             dry_near = ~wet | ~ext(wet, gh[0] > self.dry_depth)[nbr].all(axis=1)
             rec = self.reconstruction
             eta_e = rec.edge_values(eta, ext(eta, gh[1])[nbr], dry_near)
-            h_e = rec.edge_values(h, ext(h, gh[0])[nbr], dry_near)
-            u_e = rec.edge_values(u, ext(u, gh[2])[nbr], dry_near)
-            v_e = rec.edge_values(v, ext(v, gh[3])[nbr], dry_near)
-            h_e = np.maximum(h_e, 0.0)
+            # depth from the limited surface over the fixed piecewise-linear bed; a face whose
+            # reconstructed surface dips below the bed at an edge falls back to first order
+            h_e = eta_e - self.edge_bed
+            first = dry_near | (h_e < 0.0).any(axis=1)
+            eta_e[first] = eta[first, None]
+            h_e[first] = h[first, None]
+            u_e = rec.edge_values(u, ext(u, gh[2])[nbr], first)
+            v_e = rec.edge_values(v, ext(v, gh[3])[nbr], first)
             eta_e = eta_e.ravel()
             h_e = h_e.ravel()
             u_e = u_e.ravel()

@@ -78,3 +78,42 @@ def test_forcing_with_wrong_node_count_is_refused():
     model = ShallowWaterModel(mesh, boundary_conditions={"west": TidalElevation(lambda t: np.zeros(7))})
     with pytest.raises(ValueError, match="7 values for a segment of 2 nodes"):
         Simulation(model, model.initial_state(0.0), stop_time=10.0).run()
+
+
+def _edge_states(u, v, h=10.0):
+    from solver.boundaries import EdgeStates
+
+    n = len(u)
+    h = np.full(n, h)
+    return EdgeStates(h, h - 10.0, np.full(n, -10.0), np.asarray(u, float), np.asarray(v, float))
+
+
+def test_clamped_tide_takes_the_tangential_velocity_from_outside_only_where_water_enters():
+    # outward normal +x: u > 0 leaves, u < 0 enters; the tangential component is v
+    bc = TidalElevation(0.0)
+    bc.bind(np.array([[0, 1], [0, 1]]), 2)
+    normal = np.array([[1.0, 0.0], [1.0, 0.0]])
+    h_g, eta_g, u_g, v_g = bc.ghost(0.0, _edge_states([0.5, -0.5], [0.3, 0.3]), normal, 9.81)
+    assert v_g[0] == pytest.approx(0.3)  # outflow: carried out from inside
+    assert v_g[1] == 0.0  # inflow: the external (unknown, zero) tangential velocity
+    assert eta_g == pytest.approx([0.0, 0.0])
+    # the normal component still follows the outgoing Riemann invariant (equal depths: unchanged)
+    assert u_g == pytest.approx([0.5, -0.5])
+
+
+def test_half_cosine_ramp_starts_the_tide_smoothly():
+    from solver import HalfCosineRamp
+
+    r = HalfCosineRamp(3600.0)
+    assert [r(-1.0), r(0.0), r(1800.0), r(3600.0), r(1e6)] == pytest.approx([0.0, 0.0, 0.5, 1.0, 1.0])
+    # slope zero at both ends: (r(δ) − r(0)) / δ → 0
+    assert (r(1.0) - r(0.0)) / 1.0 < 1e-6 and (r(3600.0) - r(3599.0)) / 1.0 < 1e-6
+    bc = TidalElevation(lambda t: np.array([2.0, 2.0]), mean_level=0.5, ramp=r)
+    bc.bind(np.array([[0, 1]]), 2)
+    s = _edge_states([0.0], [0.0])
+    normal = np.array([[1.0, 0.0]])
+    assert bc.ghost(0.0, s, normal, 9.81)[1] == pytest.approx([0.5])
+    assert bc.ghost(1800.0, s, normal, 9.81)[1] == pytest.approx([1.5])
+    assert bc.ghost(7200.0, s, normal, 9.81)[1] == pytest.approx([2.5])
+    with pytest.raises(ValueError, match="positive"):
+        HalfCosineRamp(0.0)

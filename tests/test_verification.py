@@ -44,6 +44,22 @@ def test_smooth_cases(name):
     check(run_case(name))
 
 
+@pytest.mark.parametrize(
+    "riemann_solver",
+    [
+        "hll",
+        pytest.param(
+            "hllc",
+            marks=[pytest.mark.slow, pytest.mark.xfail(strict=True, reason="HLLC lets grid-scale motion over a steep slope grow (docs/verification.md)")],
+        ),
+    ],
+)
+def test_steep_slope_energy_never_grows(riemann_solver):
+    # HLLC's energy starts to grow after about a day; HLL's is checked over 12 h by default
+    hours = 12.0 if riemann_solver == "hll" else 36.0
+    check(run_case("steep-slope", riemann_solver=riemann_solver, hours=hours))
+
+
 def test_every_case_is_tested():
-    tested = {"lake-at-rest", "conservation", "dam-break-dry", "dam-break-wet", "thacker", "seiche", "tidal-channel", "wind-setup", "kelvin", "convergence"}
+    tested = {"steep-slope", "lake-at-rest", "conservation", "dam-break-dry", "dam-break-wet", "thacker", "seiche", "tidal-channel", "wind-setup", "kelvin", "convergence"}
     assert tested == set(CASES)

@@ -32,7 +32,7 @@ A forecast system is a mesh, forcings, parameters and stations. Its TOML file ho
     coriolis = true
     wetting_drying_threshold = 0.001   # m
     cfl = 0.9
-    riemann_solver = "hllc"
+    riemann_solver = "hll"
     limiter = "barth-jespersen"
 
     [initial]
@@ -114,7 +114,7 @@ class Physics:
     coriolis: bool = True
     wetting_drying_threshold: float = 1e-3
     cfl: float = 0.9
-    riemann_solver: str = "hllc"
+    riemann_solver: str = "hll"
     limiter: str | None = "barth-jespersen"
     gravity: float = 9.81
 
@@ -131,7 +131,7 @@ class Physics:
             coriolis=_typed(table, "coriolis", bool, where, True),
             wetting_drying_threshold=_positive(_typed(table, "wetting_drying_threshold", float, where, 1e-3), "wetting_drying_threshold", where, 1.0),
             cfl=_positive(_typed(table, "cfl", float, where, 0.9), "cfl", where, 1.0),
-            riemann_solver=_typed(table, "riemann_solver", str, where, "hllc"),
+            riemann_solver=_typed(table, "riemann_solver", str, where, "hll"),
             limiter=_typed(table, "limiter", str, where, "barth-jespersen"),
             gravity=_positive(_typed(table, "gravity", float, where, 9.81), "gravity", where),
         )

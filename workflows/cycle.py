@@ -94,6 +94,13 @@ def build_model(cfg: ForecastConfig, mesh, model_start: datetime, duration_s: fl
 
     record = {"tides": [], "rivers": [], "atmosphere": None, "warnings": []}
     duration = timedelta(seconds=duration_s)
+    # a cold start ramps the tide up over the first half of the spin-up (model time from 0)
+    ramp = None
+    if cfg.initial.kind != "restart" and cfg.spinup_hours > 0:
+        from solver import HalfCosineRamp
+
+        ramp = HalfCosineRamp(0.5 * cfg.spinup_hours * 3600.0)
+        record["tide_ramp_hours"] = 0.5 * cfg.spinup_hours
     lonlat = mesh.node_lonlat
     bcs = {}
     rivers = {r["boundary"]: r for r in cfg.rivers}
@@ -108,7 +115,7 @@ def build_model(cfg: ForecastConfig, mesh, model_start: datetime, duration_s: fl
             forcing = tidal_forcing_for_boundary(
                 dict(cfg.tides), lonlat[0][ids], lonlat[1][ids], ids, model_start, duration=duration, base_dir=cfg.base_dir
             )
-            bcs[seg.name] = TidalElevation(forcing.elevation, forcing.velocity)
+            bcs[seg.name] = TidalElevation(forcing.elevation, forcing.velocity, ramp=ramp)
             record["tides"].append({"boundary": seg.name, "source": forcing.description, "flather": forcing.velocity is not None})
         elif kind == "river":
             from workflows.forcing.rivers import discharge_from_config

@@ -64,6 +64,7 @@ class NumbaBackend:
             self.operator = np.ascontiguousarray(rec.operator)
             self.edge_offset = np.ascontiguousarray(rec.edge_offset)
             self.outward_normal = np.ascontiguousarray(model.face_edge_normal_out)
+            self.edge_bed = model.edge_bed
             counts = np.bincount(m.face_node_connectivity.ravel(), minlength=m.n_node)
             self.node_start = np.r_[0, np.cumsum(counts)].astype(idx)
             self.node_faces = np.ascontiguousarray(rec._faces_by_node, dtype=idx)
@@ -124,6 +125,7 @@ class NumbaBackend:
                 self.face_nodes,
                 self.operator,
                 self.edge_offset,
+                self.edge_bed,
                 self.face_edge_length,
                 self.outward_normal,
                 self.inv_area,

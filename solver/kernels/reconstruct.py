@@ -122,15 +122,18 @@ def _limited(q, q0, q1, q2, lo, hi, w00, w01, w02, w10, w11, w12, r00, r01, r10,
 
 @njit(parallel=True, cache=True, error_model="numpy")
 def reconstruct(
-    prim, wet, extrema, neighbour_ext, face_nodes, operator, edge_offset, face_edge_length, outward_normal, inv_area, half_g, edge_values, bed_slope
+    prim, wet, extrema, neighbour_ext, face_nodes, operator, edge_offset, edge_bed, face_edge_length, outward_normal, inv_area, half_g, edge_values,
+    bed_slope,
 ):
     """Limited linear reconstruction of (η, h, u, v) to the edge midpoints, and the bed-slope term.
 
     ∇q = W (q_nbr − q_i) (least squares, ``operator`` W (n_face, 2, 3)); unlimited increments
     δ_k = r_ik · ∇q (``edge_offset`` r (n_face, 3, 2), m); Barth–Jespersen factor
     φ = min_k clip((q_max − q_i)/δ_k or (q_min − q_i)/δ_k, 0, 1) with the bounds over the
-    vertex stencil (``extrema`` of the three nodes) and the edge neighbours; φ = 0 (first order)
-    in faces that are dry or have a dry neighbour. Edge depths are clipped at 0. Writes
+    vertex stencil (``extrema`` of the three nodes) and the edge neighbours. The surface η is
+    limited; the depth is h_ik = η_ik − z_ik over the fixed piecewise-linear bed ``edge_bed``
+    (n_face, 3), so the bed seen by the scheme does not change with the flow. A face that is dry,
+    has a dry neighbour, or whose surface dips below the bed at an edge stays first order. Writes
     ``edge_values[3i+k]`` and the centred bed-slope term of second-order hydrostatic
     reconstruction divided by the area, ``bed_slope[i] = (1/A_i) Σ_k ½ g (h_ik + h_i)(η_ik − η_i) L_k n_ik``
     (n_face, 2), m² s⁻².
@@ -174,11 +177,18 @@ def reconstruct(
             min(min(extrema[a, 0], extrema[b, 0]), extrema[c, 0]), max(max(extrema[a, 4], extrema[b, 4]), extrema[c, 4]),
             w00, w01, w02, w10, w11, w12, r00, r01, r10, r11, r20, r21,
         )
-        he0, he1, he2 = _limited(
-            h, prim[n0, 1], prim[n1, 1], prim[n2, 1],
-            min(min(extrema[a, 1], extrema[b, 1]), extrema[c, 1]), max(max(extrema[a, 5], extrema[b, 5]), extrema[c, 5]),
-            w00, w01, w02, w10, w11, w12, r00, r01, r10, r11, r20, r21,
-        )
+        he0 = ee0 - edge_bed[i, 0]
+        he1 = ee1 - edge_bed[i, 1]
+        he2 = ee2 - edge_bed[i, 2]
+        if he0 < 0.0 or he1 < 0.0 or he2 < 0.0:
+            for k in range(3):
+                edge_values[3 * i + k, 0] = eta
+                edge_values[3 * i + k, 1] = h
+                edge_values[3 * i + k, 2] = u
+                edge_values[3 * i + k, 3] = v
+            bed_slope[i, 0] = 0.0
+            bed_slope[i, 1] = 0.0
+            continue
         ue0, ue1, ue2 = _limited(
             u, prim[n0, 2], prim[n1, 2], prim[n2, 2],
             min(min(extrema[a, 2], extrema[b, 2]), extrema[c, 2]), max(max(extrema[a, 6], extrema[b, 6]), extrema[c, 6]),
@@ -189,9 +199,6 @@ def reconstruct(
             min(min(extrema[a, 3], extrema[b, 3]), extrema[c, 3]), max(max(extrema[a, 7], extrema[b, 7]), extrema[c, 7]),
             w00, w01, w02, w10, w11, w12, r00, r01, r10, r11, r20, r21,
         )
-        he0 = max(he0, 0.0)
-        he1 = max(he1, 0.0)
-        he2 = max(he2, 0.0)
         j = 3 * i
         edge_values[j, 0] = ee0
         edge_values[j, 1] = he0
