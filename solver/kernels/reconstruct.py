@@ -120,6 +120,18 @@ def _limited(q, q0, q1, q2, lo, hi, w00, w01, w02, w10, w11, w12, r00, r01, r10,
     return q + phi * e0, q + phi * e1, q + phi * e2
 
 
+@njit(inline="always", error_model="numpy")
+def _first_order_face(i, eta, h, u, v, edge_values, bed_slope):
+    """φ = 0 in face i: its edge values are the face values (q + 0·δ = q) and it has no bed-slope term."""
+    for k in range(3):
+        edge_values[3 * i + k, 0] = eta
+        edge_values[3 * i + k, 1] = h
+        edge_values[3 * i + k, 2] = u
+        edge_values[3 * i + k, 3] = v
+    bed_slope[i, 0] = 0.0
+    bed_slope[i, 1] = 0.0
+
+
 @njit(parallel=True, cache=True, error_model="numpy")
 def reconstruct(
     prim, wet, extrema, neighbour_ext, face_nodes, operator, edge_offset, edge_bed, face_edge_length, outward_normal, inv_area, half_g, edge_values,
@@ -148,14 +160,7 @@ def reconstruct(
         u = prim[i, 2]
         v = prim[i, 3]
         if wet[i] == 0 or wet[n0] == 0 or wet[n1] == 0 or wet[n2] == 0:
-            # φ = 0: the edge values are the face values (q + 0·δ = q); no bed-slope term
-            for k in range(3):
-                edge_values[3 * i + k, 0] = eta
-                edge_values[3 * i + k, 1] = h
-                edge_values[3 * i + k, 2] = u
-                edge_values[3 * i + k, 3] = v
-            bed_slope[i, 0] = 0.0
-            bed_slope[i, 1] = 0.0
+            _first_order_face(i, eta, h, u, v, edge_values, bed_slope)
             continue
         a = face_nodes[i, 0]
         b = face_nodes[i, 1]
@@ -181,13 +186,7 @@ def reconstruct(
         he1 = ee1 - edge_bed[i, 1]
         he2 = ee2 - edge_bed[i, 2]
         if he0 < 0.0 or he1 < 0.0 or he2 < 0.0:
-            for k in range(3):
-                edge_values[3 * i + k, 0] = eta
-                edge_values[3 * i + k, 1] = h
-                edge_values[3 * i + k, 2] = u
-                edge_values[3 * i + k, 3] = v
-            bed_slope[i, 0] = 0.0
-            bed_slope[i, 1] = 0.0
+            _first_order_face(i, eta, h, u, v, edge_values, bed_slope)
             continue
         ue0, ue1, ue2 = _limited(
             u, prim[n0, 2], prim[n1, 2], prim[n2, 2],
