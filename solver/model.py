@@ -19,8 +19,10 @@ Discretisation (cell-centred finite volumes on triangles):
   term of second-order hydrostatic reconstruction,
   S_c,i = −(1/A_i) Σ_e L_e n_e · ½ g (h_ie + h_i)(η_ie − η_i),
   which vanishes at rest and equals −g h ∇η + ∇(½ g h²) consistently elsewhere;
-* MUSCL reconstruction of η, h, u, v with a limiter (:mod:`solver.reconstruction`), first order in
-  faces touching dry faces (Liang & Marche 2009, Adv. Water Resour. 32);
+* MUSCL reconstruction of η, u, v with a limiter (:mod:`solver.reconstruction`); the edge depth
+  is h_ie = η_ie − z_ie over the fixed piecewise-linear bed through the nodes (continuous across
+  edges); first order in faces touching dry faces or whose surface would dip below the bed at an
+  edge (Liang & Marche 2009, Adv. Water Resour. 32);
 * velocities u = h(hu)√2 / √(h⁴ + max(h⁴, ε⁴)) (Kurganov & Petrova 2007, Commun. Math. Sci. 5),
   momentum zeroed where h < ``dry_depth``;
 * boundary conditions per named segment (:mod:`solver.boundaries`).

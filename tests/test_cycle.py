@@ -107,3 +107,19 @@ def test_restart_valid_at_another_time_is_refused(tmp_path, cycle):
     with pytest.raises(ConfigError, match="valid at 2026-01-10T01:00:00"):
         run_cycle(cfg, tmp_path / "run", figures=False)
     assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "failed"
+
+
+def test_publish_refuses_segments_without_a_forcing_record(tmp_path):
+    """A run folder whose segment stats predate the forcing record gets a one-line CycleError, not a KeyError."""
+    import json
+
+    from workflows.cycle import CycleError, publish
+
+    run = tmp_path / "run"
+    seg = run / "work" / "seg_000"
+    seg.mkdir(parents=True)
+    (run / "work" / "plan.json").write_text(json.dumps({"segments": [[0.0, 3600.0]], "t_end": 3600.0}))
+    (seg / "stats.json").write_text(json.dumps({"steps": 1}))
+    (seg / "end.nc").write_bytes(b"")
+    with pytest.raises(CycleError, match="no forcing record"):
+        publish(run, figures=False)

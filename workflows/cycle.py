@@ -383,6 +383,9 @@ def publish(run_dir, *, figures: bool = True) -> dict:
     missing = [str(s) for s in segs if not (s / "end.nc").is_file()]
     if missing:
         raise CycleError(f"cannot publish: segment(s) not finished: {', '.join(missing)}")
+    stats = [_read_json(s / "stats.json") for s in segs]
+    if any("forcing" not in s for s in stats):
+        raise CycleError(f"cannot publish {run_dir}: a segment's stats.json has no forcing record (written by an older coastcast); delete work/ and run the cycle again")
     t0 = time.perf_counter()
     merge_time_records([s / "fields.nc" for s in segs], run_dir / "fields.nc")
     if any((s / "stations.nc").is_file() for s in segs):
@@ -400,7 +403,6 @@ def publish(run_dir, *, figures: bool = True) -> dict:
         except Exception as exc:  # figures are a convenience; the data are published anyway
             warnings.append(f"figures not drawn: {exc}")
             log.warning("figures not drawn: %s", exc)
-    stats = [_read_json(s / "stats.json") for s in segs]
     cfg = _config(run_dir)
     # the forcing actually used, as recorded by the segments (no model rebuilt, nothing downloaded again)
     record = dict(stats[0]["forcing"])

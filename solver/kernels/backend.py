@@ -68,7 +68,7 @@ class NumbaBackend:
             counts = np.bincount(m.face_node_connectivity.ravel(), minlength=m.n_node)
             self.node_start = np.r_[0, np.cumsum(counts)].astype(idx)
             self.node_faces = np.ascontiguousarray(rec._faces_by_node, dtype=idx)
-            self.extrema = np.zeros((m.n_node, 8))
+            self.extrema = np.zeros((m.n_node, 6))
             self.bed_slope = np.zeros((nf, 2))
         else:
             self.bed_slope = np.zeros((1, 2))

@@ -47,10 +47,11 @@ def face_primitives(h, hu, hv, bed, dry_depth, eps4, prim, wet):
 
 @njit(parallel=True, cache=True, error_model="numpy")
 def node_extrema(node_start, node_faces, prim, extrema):
-    """Min and max of each primitive over the faces around each node.
+    """Min and max of the limited primitives η, u, v over the faces around each node.
 
     node_start : (n_node + 1,) CSR offsets into node_faces (face ids around each node).
-    extrema : (n_node, 8) output: min of columns 0..3, then max of columns 0..3.
+    extrema : (n_node, 6) output: min of η, u, v (prim columns 0, 2, 3), then their max. The
+    depth is not limited (it is η minus the fixed bed), so it needs no bounds.
     """
     n_node = node_start.size - 1
     for n in prange(n_node):
@@ -60,31 +61,25 @@ def node_extrema(node_start, node_faces, prim, extrema):
             continue
         f = node_faces[s]
         lo0 = hi0 = prim[f, 0]
-        lo1 = hi1 = prim[f, 1]
-        lo2 = hi2 = prim[f, 2]
-        lo3 = hi3 = prim[f, 3]
+        lo1 = hi1 = prim[f, 2]
+        lo2 = hi2 = prim[f, 3]
         for j in range(s + 1, e):
             f = node_faces[j]
             q0 = prim[f, 0]
-            q1 = prim[f, 1]
-            q2 = prim[f, 2]
-            q3 = prim[f, 3]
+            q1 = prim[f, 2]
+            q2 = prim[f, 3]
             lo0 = min(lo0, q0)
             hi0 = max(hi0, q0)
             lo1 = min(lo1, q1)
             hi1 = max(hi1, q1)
             lo2 = min(lo2, q2)
             hi2 = max(hi2, q2)
-            lo3 = min(lo3, q3)
-            hi3 = max(hi3, q3)
         extrema[n, 0] = lo0
         extrema[n, 1] = lo1
         extrema[n, 2] = lo2
-        extrema[n, 3] = lo3
-        extrema[n, 4] = hi0
-        extrema[n, 5] = hi1
-        extrema[n, 6] = hi2
-        extrema[n, 7] = hi3
+        extrema[n, 3] = hi0
+        extrema[n, 4] = hi1
+        extrema[n, 5] = hi2
 
 
 @njit(inline="always", error_model="numpy")
@@ -179,7 +174,7 @@ def reconstruct(
         r21 = edge_offset[i, 2, 1]
         ee0, ee1, ee2 = _limited(
             eta, prim[n0, 0], prim[n1, 0], prim[n2, 0],
-            min(min(extrema[a, 0], extrema[b, 0]), extrema[c, 0]), max(max(extrema[a, 4], extrema[b, 4]), extrema[c, 4]),
+            min(min(extrema[a, 0], extrema[b, 0]), extrema[c, 0]), max(max(extrema[a, 3], extrema[b, 3]), extrema[c, 3]),
             w00, w01, w02, w10, w11, w12, r00, r01, r10, r11, r20, r21,
         )
         he0 = ee0 - edge_bed[i, 0]
@@ -190,12 +185,12 @@ def reconstruct(
             continue
         ue0, ue1, ue2 = _limited(
             u, prim[n0, 2], prim[n1, 2], prim[n2, 2],
-            min(min(extrema[a, 2], extrema[b, 2]), extrema[c, 2]), max(max(extrema[a, 6], extrema[b, 6]), extrema[c, 6]),
+            min(min(extrema[a, 1], extrema[b, 1]), extrema[c, 1]), max(max(extrema[a, 4], extrema[b, 4]), extrema[c, 4]),
             w00, w01, w02, w10, w11, w12, r00, r01, r10, r11, r20, r21,
         )
         ve0, ve1, ve2 = _limited(
             v, prim[n0, 3], prim[n1, 3], prim[n2, 3],
-            min(min(extrema[a, 3], extrema[b, 3]), extrema[c, 3]), max(max(extrema[a, 7], extrema[b, 7]), extrema[c, 7]),
+            min(min(extrema[a, 2], extrema[b, 2]), extrema[c, 2]), max(max(extrema[a, 5], extrema[b, 5]), extrema[c, 5]),
             w00, w01, w02, w10, w11, w12, r00, r01, r10, r11, r20, r21,
         )
         j = 3 * i
