@@ -10,6 +10,7 @@ import numpy as np
 
 from .schedules import IterationInterval
 from .state import Clock, State
+from . import local_timestepping  # noqa: F401  (registers "lts-rk2")
 from .timestepping import TIME_STEPPERS
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ class Simulation:
     cfl : Courant number for the adaptive step (≤ 1 keeps depths non-negative)
     dt : fixed step (s) instead of the adaptive one
     max_dt : upper bound for the adaptive step (s)
-    time_stepper : name in :data:`solver.timestepping.TIME_STEPPERS`
+    time_stepper : name in :data:`solver.timestepping.TIME_STEPPERS` ("lts-rk2": local time
+        steps, :mod:`solver.local_timestepping`; then ``dt`` and ``max_dt`` bound its coarsest step)
     output_writers, callbacks : dict name -> object with ``schedule`` and ``write(sim)`` / ``__call__(sim)``;
         writers may also have ``open(sim)`` and ``close(sim)``
     nan_check : schedule for the NaN check (None disables it; default every 10 steps)
@@ -61,6 +63,8 @@ class Simulation:
         self.fixed_dt = dt
         self.max_dt = max_dt
         self.stepper = TIME_STEPPERS[time_stepper](model.mesh.n_face)
+        if hasattr(self.stepper, "cfl"):
+            self.stepper.cfl = cfl
         self.output_writers = dict(output_writers or {})
         self.callbacks = dict(callbacks or {})
         self.nan_check = nan_check
@@ -76,6 +80,8 @@ class Simulation:
     def next_dt(self) -> float:
         if self.fixed_dt is not None:
             dt = self.fixed_dt
+        elif hasattr(self.stepper, "max_step"):  # local time stepping: the step of its coarsest level
+            dt = min(self.stepper.max_step(self.model, self.state, self.cfl), self.max_dt)
         else:
             dt = min(self.model.stable_dt(self.state, self.cfl), self.max_dt)
         t = self.clock.time

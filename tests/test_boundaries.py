@@ -29,7 +29,7 @@ def test_river_discharge_time_series_callable():
     assert model.volume(state) - v0 == pytest.approx(3750.0, rel=1e-9)
 
 
-@pytest.mark.parametrize("stepper", ["euler", "ssp-rk2", "ssp-rk3"])
+@pytest.mark.parametrize("stepper", ["euler", "ssp-rk2", "ssp-rk3", "lts-rk2"])
 def test_mass_balance_with_tide_river_and_outflow(stepper):
     """Volume change equals minus the integrated boundary outflow, to round-off."""
     mesh = rectangle(2000.0, 500.0, 20, 5, depth=lambda x, y: 1.0 + x / 1000.0)

@@ -19,10 +19,36 @@ numpy backend; only the per-face, per-node and per-edge loops run in numba.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..boundaries import EdgeStates
 from . import fluxes, reconstruct, update
+
+
+@dataclass(frozen=True)
+class Subset:
+    """The mesh entities one tendency evaluation touches (all of them, or one level's halo under
+    local time stepping, :mod:`solver.local_timestepping`). Index arrays, each sorted:
+
+    prim_faces : faces whose primitives are needed (the vertex stencils of ``nodes``);
+    nodes : nodes whose extrema are needed (the vertices of ``recon_faces``);
+    recon_faces : faces reconstructed to their edges (both sides of ``edges``);
+    edges : edges whose fluxes are needed (the edges of ``faces``);
+    faces : faces whose tendency is wanted;
+    seg, seg_edges, seg_length : segment id, edge id and length (m) of the boundary edges in
+        ``edges`` that belong to a segment (for the boundary outflow).
+    """
+
+    prim_faces: np.ndarray
+    nodes: np.ndarray
+    recon_faces: np.ndarray
+    edges: np.ndarray
+    faces: np.ndarray
+    seg: np.ndarray
+    seg_edges: np.ndarray
+    seg_length: np.ndarray
 
 
 class NumbaBackend:
@@ -88,6 +114,9 @@ class NumbaBackend:
         self._seg = seg[self._seg_mask]
         self._seg_edges = m.boundary_edges[self._seg_mask]
         self._seg_length = model.boundary_length[self._seg_mask]
+        self._seg_edge_pos = np.flatnonzero(self._seg_mask)  # boundary-edge positions
+        faces = np.arange(nf, dtype=idx)
+        self.full = Subset(faces, np.arange(m.n_node, dtype=idx), faces, np.arange(m.n_edge, dtype=idx), faces, self._seg, self._seg_edges, self._seg_length)
         fr = model.implicit_terms
         self.fused_friction = all(isinstance(t, ManningFriction) for t in fr) and len(fr) <= 1
         self.manning_n2 = (
@@ -106,18 +135,46 @@ class NumbaBackend:
         tail[:, 3] = vg
         return hg
 
-    def tendency(self, model, state, t):
+    def subset(self, model, faces):
+        """The :class:`Subset` that the tendency of ``faces`` (sorted face ids) needs."""
+        m = model.mesh
+        nf = self.n_face
+        idx = self.full.faces.dtype
+        on = np.zeros(nf, dtype=bool)
+        on[faces] = True
+        ef = m.edge_face_connectivity
+        right = ef[:, 1]
+        edge_on = on[ef[:, 0]] | ((right >= 0) & on[np.maximum(right, 0)])
+        edges = np.flatnonzero(edge_on).astype(idx)
+        rec = np.zeros(nf, dtype=bool)
+        rec[ef[edges, 0]] = True
+        r = right[edges]
+        rec[r[r >= 0]] = True
+        node_on = np.zeros(m.n_node, dtype=bool)
+        node_on[m.face_node_connectivity[rec].ravel()] = True
+        prim = node_on[m.face_node_connectivity].any(axis=1) | rec
+        seg_on = edge_on[self._seg_edges]
+        return Subset(
+            np.flatnonzero(prim).astype(idx), np.flatnonzero(node_on).astype(idx), np.flatnonzero(rec).astype(idx), edges, np.asarray(faces, dtype=idx),
+            self._seg[seg_on], self._seg_edges[seg_on], self._seg_length[seg_on],
+        )
+
+    def tendency(self, model, state, t, subset=None):
+        """d(state)/dt at ``t`` on ``subset.faces`` (all faces by default); the other rows of
+        the returned arrays are stale. ``boundary_outflow`` covers the subset's boundary edges."""
+        sub = self.full if subset is None else subset
         nf = self.n_face
         g = model.gravity
         eps = model.dry_depth
         prim = self.prim
-        reconstruct.face_primitives(state.h, state.hu, state.hv, self.bed, eps, eps**4, prim, self.wet)
+        reconstruct.face_primitives(sub.prim_faces, state.h, state.hu, state.hv, self.bed, eps, eps**4, prim, self.wet)
         ev = self.edge_values
         if self.second_order:
             hg = self._set_ghosts(model, t, prim, prim[self.bface], self.bed_b, nf)
             self.wet[nf:] = hg > eps
-            reconstruct.node_extrema(self.node_start, self.node_faces, prim, self.extrema)
+            reconstruct.node_extrema(sub.nodes, self.node_start, self.node_faces, prim, self.extrema)
             reconstruct.reconstruct(
+                sub.recon_faces,
                 prim,
                 self.wet,
                 self.extrema,
@@ -136,10 +193,10 @@ class NumbaBackend:
             evb = ev[self.bslot]
             self._set_ghosts(model, t, ev, evb, evb[:, 0] - evb[:, 1], 3 * nf)
         else:
-            reconstruct.first_order(nf, prim, ev)
+            reconstruct.first_order(sub.recon_faces, prim, ev)
             self._set_ghosts(model, t, ev, prim[self.bface], self.bed_b, 3 * nf)
         F = self.flux
-        fluxes.edge_fluxes(ev, self.left_slot, self.right_slot, self.normal, g, self.solver_code, F)
+        fluxes.edge_fluxes(sub.edges, ev, self.left_slot, self.right_slot, self.normal, g, self.solver_code, F)
         for bc, idx, edges in self.flux_groups:
             s = ev[self.bslot[idx]]
             es = EdgeStates(s[:, 1], s[:, 0], s[:, 0] - s[:, 1], s[:, 2], s[:, 3])
@@ -148,7 +205,7 @@ class NumbaBackend:
             F[edges, 1] = mom
             F[edges, 2] = tang
         update.accumulate(
-            F, self.normal, self.face_edge, self.face_is_left, self.face_edge_length, self.inv_area, self.second_order, self.bed_slope, self.dh, self.dhu, self.dhv
+            sub.faces, F, self.normal, self.face_edge, self.face_is_left, self.face_edge_length, self.inv_area, self.second_order, self.bed_slope, self.dh, self.dhu, self.dhv
         )
         if model.explicit_terms:
             h = prim[:nf, 1]
@@ -159,18 +216,22 @@ class NumbaBackend:
                 self.dhu += sx
                 self.dhv += sy
         out = self._tendency.boundary_outflow
-        out[:] = np.bincount(self._seg, weights=F[self._seg_edges, 0] * self._seg_length, minlength=out.size)
+        out[:] = np.bincount(sub.seg, weights=F[sub.seg_edges, 0] * sub.seg_length, minlength=out.size)
         return self._tendency
 
     def stable_dt(self, model, state, cfl):
         m = update.min_wave_time(state.h, state.hu, state.hv, self.cfl_length, model.dry_depth, model.dry_depth**4, model.gravity)
         return float(cfl * m) if np.isfinite(m) else np.inf
 
-    def apply_implicit(self, model, state, dt):
+    def apply_implicit(self, model, state, dt, faces=None):
+        """Implicit terms and the dry clean-up on ``faces`` (all by default)."""
+        faces = self.full.faces if faces is None else faces
         if self.fused_friction:
-            update.implicit_update(state.h, state.hu, state.hv, model.dry_depth, self.manning_n2, dt * model.gravity, bool(model.implicit_terms))
+            update.implicit_update(faces, state.h, state.hu, state.hv, model.dry_depth, self.manning_n2, dt * model.gravity, bool(model.implicit_terms))
             return
-        update.implicit_update(state.h, state.hu, state.hv, -np.inf, self.manning_n2, 0.0, False)  # clip only
+        if faces is not self.full.faces:
+            raise NotImplementedError("implicit terms other than one ManningFriction on a subset of faces")
+        update.implicit_update(faces, state.h, state.hu, state.hv, -np.inf, self.manning_n2, 0.0, False)  # clip only
         for term in model.implicit_terms:
             term.implicit_update(model, state, dt)
         dry = state.h <= model.dry_depth

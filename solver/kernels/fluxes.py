@@ -26,15 +26,17 @@ SOLVER_CODES = {"hll": HLL, "hllc": HLLC}
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def edge_fluxes(edge_values, left_slot, right_slot, normal, g, solver, flux):
+def edge_fluxes(edges, edge_values, left_slot, right_slot, normal, g, solver, flux):
     """Per-edge fluxes from the reconstructed edge values.
 
     edge_values : (3 n_face + n_boundary_edge, 4) η, h, u, v; left_slot/right_slot : (n_edge,)
     rows of the two sides; normal : (n_edge, 2) unit normal out of the left face; solver : HLL or
     HLLC. flux : (n_edge, 4) output: mass flux (m² s⁻¹), normal-momentum deviation and tangential
-    momentum flux (m³ s⁻²) per unit length in the edge frame, and dp (m³ s⁻²).
+    momentum flux (m³ s⁻²) per unit length in the edge frame, and dp (m³ s⁻²); only the rows
+    ``edges`` are computed.
     """
-    for e in prange(left_slot.size):
+    for t in prange(edges.size):
+        e = edges[t]
         sl = left_slot[e]
         sr = right_slot[e]
         etaL = edge_values[sl, 0]

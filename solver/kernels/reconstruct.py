@@ -22,13 +22,15 @@ SQRT2 = math.sqrt(2.0)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def face_primitives(h, hu, hv, bed, dry_depth, eps4, prim, wet):
-    """Fill ``prim[:n_face]`` with (η, h, u, v) and ``wet[:n_face]`` (uint8) from the state.
+def face_primitives(faces, h, hu, hv, bed, dry_depth, eps4, prim, wet):
+    """Fill rows ``faces`` of ``prim`` with (η, h, u, v) and of ``wet`` (uint8) from the state.
 
     Velocities are desingularised, u = √2 h (hu) / √(h⁴ + max(h⁴, ε⁴)) (Kurganov & Petrova 2007,
-    Commun. Math. Sci. 5), and zero where h ≤ ``dry_depth``. h, hu, hv, bed: (n_face,).
+    Commun. Math. Sci. 5), and zero where h ≤ ``dry_depth``. h, hu, hv, bed: (n_face,); faces:
+    the face ids to compute (all of them, or one level's halo under local time stepping).
     """
-    for i in prange(h.size):
+    for t in prange(faces.size):
+        i = faces[t]
         hi = h[i]
         h2 = hi * hi
         h4 = h2 * h2
@@ -46,15 +48,16 @@ def face_primitives(h, hu, hv, bed, dry_depth, eps4, prim, wet):
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def node_extrema(node_start, node_faces, prim, extrema):
+def node_extrema(nodes, node_start, node_faces, prim, extrema):
     """Min and max of the limited primitives η, u, v over the faces around each node.
 
     node_start : (n_node + 1,) CSR offsets into node_faces (face ids around each node).
     extrema : (n_node, 6) output: min of η, u, v (prim columns 0, 2, 3), then their max. The
-    depth is not limited (it is η minus the fixed bed), so it needs no bounds.
+    depth is not limited (it is η minus the fixed bed), so it needs no bounds. nodes: the node
+    ids to compute.
     """
-    n_node = node_start.size - 1
-    for n in prange(n_node):
+    for t in prange(nodes.size):
+        n = nodes[t]
         s = node_start[n]
         e = node_start[n + 1]
         if s == e:
@@ -129,7 +132,7 @@ def _first_order_face(i, eta, h, u, v, edge_values, bed_slope):
 
 @njit(parallel=True, cache=True, error_model="numpy")
 def reconstruct(
-    prim, wet, extrema, neighbour_ext, face_nodes, operator, edge_offset, edge_bed, face_edge_length, outward_normal, inv_area, half_g, edge_values,
+    faces, prim, wet, extrema, neighbour_ext, face_nodes, operator, edge_offset, edge_bed, face_edge_length, outward_normal, inv_area, half_g, edge_values,
     bed_slope,
 ):
     """Limited linear reconstruction of (η, h, u, v) to the edge midpoints, and the bed-slope term.
@@ -145,8 +148,8 @@ def reconstruct(
     reconstruction divided by the area, ``bed_slope[i] = (1/A_i) Σ_k ½ g (h_ik + h_i)(η_ik − η_i) L_k n_ik``
     (n_face, 2), m² s⁻².
     """
-    nf = face_nodes.shape[0]
-    for i in prange(nf):
+    for t in prange(faces.size):
+        i = faces[t]
         n0 = neighbour_ext[i, 0]
         n1 = neighbour_ext[i, 1]
         n2 = neighbour_ext[i, 2]
@@ -215,9 +218,10 @@ def reconstruct(
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def first_order(n_face, prim, edge_values):
+def first_order(faces, prim, edge_values):
     """Edge values equal to the face values (no reconstruction): ``edge_values[3i+k] = prim[i]``."""
-    for i in prange(n_face):
+    for t in prange(faces.size):
+        i = faces[t]
         for k in range(3):
             for c in range(4):
                 edge_values[3 * i + k, c] = prim[i, c]

@@ -15,16 +15,16 @@ SQRT2 = math.sqrt(2.0)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def accumulate(flux, normal, face_edge, face_is_left, face_edge_length, inv_area, second_order, bed_slope, dh, dhu, dhv):
+def accumulate(faces, flux, normal, face_edge, face_is_left, face_edge_length, inv_area, second_order, bed_slope, dh, dhu, dhv):
     """dh/dt, d(hu)/dt, d(hv)/dt (n_face,) = −(1/A_i) Σ_k L_k F_ik (+ the bed-slope term).
 
     flux : (n_edge, 4) from :func:`solver.kernels.fluxes.edge_fluxes` (after any flux boundary
-    conditions replaced it); the face on the right of an edge takes −(F − dp n) for momentum
+    conditions replaced it), for the faces listed in ``faces``; the face on the right of an edge takes −(F − dp n) for momentum
     (deviation form). With ``second_order`` the bed-slope term ``bed_slope`` (n_face, 2, already
     divided by the area) is subtracted.
     """
-    nf = face_edge.shape[0]
-    for i in prange(nf):
+    for t in prange(faces.size):
+        i = faces[t]
         sm = 0.0
         sx = 0.0
         sy = 0.0
@@ -73,14 +73,16 @@ def min_wave_time(h, hu, hv, cfl_length, dry_depth, eps4, g):
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def implicit_update(h, hu, hv, dry_depth, manning_n2, k, apply_friction):
+def implicit_update(faces, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
     """Clip h at 0, apply implicit Manning friction, zero the momentum of dry faces (in place).
 
     (hu) ← (hu) / (1 + k n² |u| / h^{4/3}) with k = Δt g, in wet faces (Liang & Marche 2009,
-    Adv. Water Resour. 32, §3.3). manning_n2 : (1,) or (n_face,) n² in s² m^{-2/3}.
+    Adv. Water Resour. 32, §3.3). manning_n2 : (1,) or (n_face,) n² in s² m^{-2/3}; faces: the
+    face ids to update.
     """
     uniform = manning_n2.size == 1
-    for i in prange(h.size):
+    for t in prange(faces.size):
+        i = faces[t]
         hi = max(h[i], 0.0)
         h[i] = hi
         if apply_friction and hi > dry_depth:

@@ -119,7 +119,7 @@ def _bumpy_basin(n):
 
 
 @case("lake-at-rest", "still water over bumps and an emerged island (dry faces) stays at rest for 1000 steps")
-def lake_at_rest(n=10, steps=1000, riemann_solver="hll", limiter="barth-jespersen", geographic=False):
+def lake_at_rest(n=10, steps=1000, riemann_solver="hll", limiter="barth-jespersen", time_stepper="ssp-rk2", geographic=False):
     """With ``geographic=True`` the basin is placed on the sphere (lon/lat mesh, 2° × 1° at 48° N)."""
     mesh = _bumpy_basin(n)
     if geographic:
@@ -128,9 +128,9 @@ def lake_at_rest(n=10, steps=1000, riemann_solver="hll", limiter="barth-jesperse
         mesh = Mesh(-5.0 + mesh.node_x * 0.2, 47.5 + mesh.node_y * 0.2, mesh.face_node_connectivity, mesh.depth * 10.0, mesh.boundaries)
     model = ShallowWaterModel(mesh, riemann_solver=riemann_solver, limiter=limiter, friction=ManningFriction(0.02))
     state = model.initial_state(eta=0.0)
-    sim = Simulation(model, state, stop_time=np.inf)
+    sim = Simulation(model, state, stop_time=np.inf, time_stepper=time_stepper)
     for _ in range(steps):
-        sim.time_step(model.stable_dt(state, 0.9))
+        sim.time_step(sim.next_dt())
     u, v = model.velocity(state)
     wet = state.h > 0
     res = CaseResult("lake-at-rest", lake_at_rest.description)
@@ -156,7 +156,7 @@ def _jittered(mesh, fraction=0.2, seed=3):
 
 
 @case("conservation", "closed basin with wetting/drying, friction, Coriolis and wind: total volume conserved")
-def conservation(n=10, steps=500, riemann_solver="hll", limiter="barth-jespersen"):
+def conservation(n=10, steps=500, riemann_solver="hll", limiter="barth-jespersen", time_stepper="ssp-rk2"):
     mesh = _jittered(_bumpy_basin(n))
     model = ShallowWaterModel(
         mesh,
@@ -169,9 +169,9 @@ def conservation(n=10, steps=500, riemann_solver="hll", limiter="barth-jespersen
     eta0 = 0.3 * np.exp(-((mesh.face_x - 2) ** 2 + (mesh.face_y - 1.5) ** 2) / 0.3)
     state = model.initial_state(eta=eta0)
     v0 = model.volume(state)
-    sim = Simulation(model, state, stop_time=np.inf)
+    sim = Simulation(model, state, stop_time=np.inf, time_stepper=time_stepper)
     for _ in range(steps):
-        sim.time_step(model.stable_dt(state, 0.9))
+        sim.time_step(sim.next_dt())
     res = CaseResult("conservation", conservation.description)
     res.metrics["relative_volume_change"] = Metric(abs(model.volume(state) - v0) / v0, 1e-12)
     res.metrics["min_depth"] = Metric(float(state.h.min()), 0.0, kind="min", unit="m")
@@ -179,7 +179,7 @@ def conservation(n=10, steps=500, riemann_solver="hll", limiter="barth-jespersen
     return res
 
 
-def _dam_break(kind, resolutions, h_right, t_end=1.5, riemann_solver="hll", limiter="barth-jespersen"):
+def _dam_break(kind, resolutions, h_right, t_end=1.5, riemann_solver="hll", limiter="barth-jespersen", time_stepper="ssp-rk2"):
     length, x0, hl = 20.0, 10.0, 1.0
     errors = []
     for nx in resolutions:
@@ -187,7 +187,7 @@ def _dam_break(kind, resolutions, h_right, t_end=1.5, riemann_solver="hll", limi
         model = ShallowWaterModel(mesh, riemann_solver=riemann_solver, limiter=limiter, dry_depth=1e-8)
         h0 = np.where(mesh.face_x < x0, hl, h_right)
         state = State(h0.copy(), np.zeros_like(h0), np.zeros_like(h0))
-        Simulation(model, state, stop_time=t_end, cfl=0.9).run()
+        Simulation(model, state, stop_time=t_end, time_stepper=time_stepper, cfl=0.9).run()
         if kind == "ritter":
             hx, _ = analytic.ritter(mesh.face_x, t_end, hl, x0)
         else:
@@ -207,17 +207,17 @@ def _dam_break_result(name, description, kind, resolutions, h_right, **scheme):
 
 
 @case("dam-break-dry", "Ritter's dam break onto a dry bed (h_L = 1 m): L1 depth error decreasing with resolution")
-def dam_break_dry(resolutions=(50, 100, 200), riemann_solver="hll", limiter="barth-jespersen"):
-    return _dam_break_result("dam-break-dry", dam_break_dry.description, "ritter", resolutions, 0.0, riemann_solver=riemann_solver, limiter=limiter)
+def dam_break_dry(resolutions=(50, 100, 200), riemann_solver="hll", limiter="barth-jespersen", time_stepper="ssp-rk2"):
+    return _dam_break_result("dam-break-dry", dam_break_dry.description, "ritter", resolutions, 0.0, riemann_solver=riemann_solver, limiter=limiter, time_stepper=time_stepper)
 
 
 @case("dam-break-wet", "Stoker's dam break onto a wet bed (h_L = 1 m, h_R = 0.1 m): L1 depth error decreasing with resolution")
-def dam_break_wet(resolutions=(50, 100, 200), riemann_solver="hll", limiter="barth-jespersen"):
-    return _dam_break_result("dam-break-wet", dam_break_wet.description, "stoker", resolutions, 0.1, riemann_solver=riemann_solver, limiter=limiter)
+def dam_break_wet(resolutions=(50, 100, 200), riemann_solver="hll", limiter="barth-jespersen", time_stepper="ssp-rk2"):
+    return _dam_break_result("dam-break-wet", dam_break_wet.description, "stoker", resolutions, 0.1, riemann_solver=riemann_solver, limiter=limiter, time_stepper=time_stepper)
 
 
 @case("thacker", "Thacker's planar surface oscillating in a paraboloid (wetting and drying): errors after one period")
-def thacker(n=40, periods=1.0, riemann_solver="hll", limiter="barth-jespersen"):
+def thacker(n=40, periods=1.0, riemann_solver="hll", limiter="barth-jespersen", time_stepper="ssp-rk2"):
     a, h0, eta = 1.0, 0.1, 0.5
     mesh = rectangle(4.0, 4.0, n, n, x0=-2.0, y0=-2.0, depth=lambda x, y: h0 * (1 - (x**2 + y**2) / a**2))
     model = ShallowWaterModel(mesh, riemann_solver=riemann_solver, limiter=limiter, dry_depth=1e-6)
@@ -226,7 +226,7 @@ def thacker(n=40, periods=1.0, riemann_solver="hll", limiter="barth-jespersen"):
     h = _cell_average(mesh, lambda x, y: analytic.thacker_planar(x, y, 0.0, a, h0, eta)[0])
     state = State(h, h * u, h * v)
     T = analytic.thacker_period(a, h0) * periods
-    Simulation(model, state, stop_time=T, cfl=0.9).run()
+    Simulation(model, state, stop_time=T, time_stepper=time_stepper, cfl=0.9).run()
     hx = _cell_average(mesh, lambda x, y: analytic.thacker_planar(x, y, T, a, h0, eta)[0])
     wet = hx > 0
     zeta_err = (state.h + model.bed - (hx + model.bed))[wet]
@@ -254,7 +254,7 @@ def _upward_crossings(t, s):
 
 
 @case("seiche", "fundamental standing wave in a closed 100 m basin, 10 m deep: period against Merian's formula")
-def seiche(nx=50, periods=4, riemann_solver="hll", limiter="barth-jespersen"):
+def seiche(nx=50, periods=4, riemann_solver="hll", limiter="barth-jespersen", time_stepper="ssp-rk2"):
     length, depth, amp = 100.0, 10.0, 0.01
     mesh = _channel(length, nx, depth=depth)
     model = ShallowWaterModel(mesh, riemann_solver=riemann_solver, limiter=limiter)
@@ -263,7 +263,7 @@ def seiche(nx=50, periods=4, riemann_solver="hll", limiter="barth-jespersen"):
     T = analytic.seiche_period(length, depth)
     probe = mesh.face_x < length / nx
     times, series = [], []
-    sim = Simulation(model, state, stop_time=periods * T, cfl=0.9)
+    sim = Simulation(model, state, stop_time=periods * T, time_stepper=time_stepper, cfl=0.9)
 
     def record(s):
         times.append(s.clock.time)
@@ -282,7 +282,7 @@ def seiche(nx=50, periods=4, riemann_solver="hll", limiter="barth-jespersen"):
 
 
 @case("tidal-channel", "frictionless 10 km channel forced by a tide at its mouth: co-oscillating tide against linear theory")
-def tidal_channel(nx=40, periods=2.0, riemann_solver="hll", limiter="barth-jespersen"):
+def tidal_channel(nx=40, periods=2.0, riemann_solver="hll", limiter="barth-jespersen", time_stepper="ssp-rk2"):
     length, depth, amp = 10_000.0, 10.0, 0.02
     c = np.sqrt(G * depth)
     omega = 1.0e-4 * c  # k L = 1
@@ -295,7 +295,7 @@ def tidal_channel(nx=40, periods=2.0, riemann_solver="hll", limiter="barth-jespe
     T = 2 * np.pi / omega
     t_end = periods * T
     errs = []
-    sim = Simulation(model, state, stop_time=t_end, cfl=0.9)
+    sim = Simulation(model, state, stop_time=t_end, time_stepper=time_stepper, cfl=0.9)
     from ..schedules import Callback, TimeInterval
 
     def compare(s):
@@ -311,7 +311,7 @@ def tidal_channel(nx=40, periods=2.0, riemann_solver="hll", limiter="barth-jespe
 
 
 @case("wind-setup", "closed 2 km basin, 2 m deep, 15 m/s wind: time-mean surface slope against τ/(ρ g h)")
-def wind_setup(nx=40, periods=4, riemann_solver="hll", limiter="barth-jespersen"):
+def wind_setup(nx=40, periods=4, riemann_solver="hll", limiter="barth-jespersen", time_stepper="ssp-rk2"):
     length, depth, wind = 2000.0, 2.0, 15.0
     mesh = _channel(length, nx, depth=depth)
     atm = UniformAtmosphere(mesh.n_node, wind, 0.0)
@@ -320,7 +320,7 @@ def wind_setup(nx=40, periods=4, riemann_solver="hll", limiter="barth-jespersen"
     state = model.initial_state(eta=0.0)
     tau = float(ws.stress(model, 0.0)[0][0])
     T = analytic.seiche_period(length, depth)
-    sim = Simulation(model, state, stop_time=(periods + 1) * T, cfl=0.9)
+    sim = Simulation(model, state, stop_time=(periods + 1) * T, time_stepper=time_stepper, cfl=0.9)
     acc = {"sum": np.zeros(mesh.n_face), "dt": 0.0}
 
     def accumulate(s):
@@ -344,7 +344,7 @@ def wind_setup(nx=40, periods=4, riemann_solver="hll", limiter="barth-jespersen"
 
 
 @case("kelvin", "Kelvin wave along a wall on an f-plane (f = 1e-4 s-1): cross-channel decay scale against R = √(gH)/f")
-def kelvin(nx=40, ny=20, periods=1.5, riemann_solver="hll", limiter="barth-jespersen"):
+def kelvin(nx=40, ny=20, periods=1.5, riemann_solver="hll", limiter="barth-jespersen", time_stepper="ssp-rk2"):
     length, width, depth, amp, f = 400e3, 200e3, 10.0, 0.1, 1e-4
     c = np.sqrt(G * depth)
     omega = 2 * np.pi / 44714.0  # M2
@@ -372,7 +372,7 @@ def kelvin(nx=40, ny=20, periods=1.5, riemann_solver="hll", limiter="barth-jespe
     t_end = periods * T
     column = np.abs(mesh.face_x - length / 2) < length / nx
     samples = []
-    sim = Simulation(model, state, stop_time=t_end, cfl=0.9)
+    sim = Simulation(model, state, stop_time=t_end, time_stepper=time_stepper, cfl=0.9)
     from ..schedules import Callback, TimeInterval
 
     def record(s):
@@ -398,7 +398,7 @@ def kelvin(nx=40, ny=20, periods=1.5, riemann_solver="hll", limiter="barth-jespe
 
 
 @case("convergence", "(1,1) standing wave in a closed square basin: observed order of the L1 surface error over 3 resolutions")
-def convergence(resolutions=(8, 16, 32), riemann_solver="hll", limiter="barth-jespersen"):
+def convergence(resolutions=(8, 16, 32), riemann_solver="hll", limiter="barth-jespersen", time_stepper="ssp-rk2"):
     length, depth, amp = 10.0, 1.0, 1e-5
     omega = np.pi / length * np.sqrt(2 * G * depth)
     t_end = 0.5 * 2 * np.pi / omega
@@ -408,7 +408,7 @@ def convergence(resolutions=(8, 16, 32), riemann_solver="hll", limiter="barth-je
         model = ShallowWaterModel(mesh, riemann_solver=riemann_solver, limiter=limiter)
         eta0 = _cell_average(mesh, lambda x, y: analytic.standing_wave_2d(x, y, 0.0, amp, length, depth)[0])
         state = model.initial_state(eta=eta0)
-        Simulation(model, state, stop_time=t_end, cfl=0.9).run()
+        Simulation(model, state, stop_time=t_end, time_stepper=time_stepper, cfl=0.9).run()
         ex = _cell_average(mesh, lambda x, y: analytic.standing_wave_2d(x, y, t_end, amp, length, depth)[0])
         errs.append(_l1(model, model.eta(state) - ex))
     sizes = length / np.array(resolutions, dtype=float)
@@ -422,7 +422,7 @@ def convergence(resolutions=(8, 16, 32), riemann_solver="hll", limiter="barth-je
 
 
 @case("steep-slope", "free waves over a 150 m → 3000 m continental slope in a closed basin: the discrete energy never grows")
-def steep_slope(nx=30, hours=36.0, riemann_solver="hll", limiter="barth-jespersen"):
+def steep_slope(nx=30, hours=36.0, riemann_solver="hll", limiter="barth-jespersen", time_stepper="ssp-rk2"):
     """Energy stability over steep bathymetry, the setting of the shelf break in a regional model.
 
     A frictionless closed basin 300 km × 150 km, 3000 m deep in the west rising over a curved
@@ -451,7 +451,7 @@ def steep_slope(nx=30, hours=36.0, riemann_solver="hll", limiter="barth-jesperse
         return float(np.sum(model.area * (0.5 * s.h * (u * u + v * v) + 0.5 * G * eta * eta)))
 
     samples = [energy(state)]
-    sim = Simulation(model, state, stop_time=hours * 3600.0, cfl=0.9)
+    sim = Simulation(model, state, stop_time=hours * 3600.0, time_stepper=time_stepper, cfl=0.9)
     sim.callbacks["energy"] = Callback(lambda s: samples.append(energy(s.state)), TimeInterval(1800.0))
     sim.run()
     e = np.array(samples)
@@ -460,5 +460,7 @@ def steep_slope(nx=30, hours=36.0, riemann_solver="hll", limiter="barth-jesperse
     res = CaseResult("steep-slope", steep_slope.description)
     res.metrics["energy_growth"] = Metric(growth, 1e-3)
     res.info.update(n_face=mesh.n_face, hours=hours, final_energy_ratio=float(e[-1] / e[0]), max_speed=float(np.max(np.hypot(u, v))),
-                    riemann_solver=riemann_solver, limiter=limiter)
+                    riemann_solver=riemann_solver, limiter=limiter, time_stepper=time_stepper, steps=sim.clock.iteration)
+    if hasattr(sim.stepper, "level_counts"):
+        res.info["faces_per_level"] = sim.stepper.level_counts.tolist()
     return res

@@ -1,0 +1,167 @@
+"""Numba kernels of local time stepping (:mod:`solver.local_timestepping`): per-face wave times,
+the view of the neighbours at a stage time, the Euler stages of one level, the time integrals of
+the edge fluxes and the flux correction ("refluxing") of the coarse faces.
+
+All loops run over index lists (one level's faces or edges); arrays are (n_face,) or
+(n_edge, 4) float64 as in the other kernels.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+SQRT2 = math.sqrt(2.0)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def wave_times(h, hu, hv, cfl_length, dry_depth, eps4, g, out):
+    """``out[i]`` = cfl_length / (|u| + √(g h)) in s, the largest stable step of face i at
+    Courant number 1 (inf where dry); the same speed as :func:`solver.kernels.update.min_wave_time`."""
+    for i in prange(h.size):
+        hi = h[i]
+        if hi > dry_depth:
+            h2 = hi * hi
+            h4 = h2 * h2
+            inv = SQRT2 * hi / math.sqrt(h4 + max(h4, eps4))
+            s = math.sqrt((hu[i] * inv) ** 2 + (hv[i] * inv) ** 2) + math.sqrt(g * hi)
+            out[i] = cfl_length[i] / s
+        else:
+            out[i] = np.inf
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def gather_view(faces, level, j, tau, lead, skip_own, h, hu, hv, h0, hu0, hv0, t0, level_step, rate, wh, whu, whv):
+    """The states level ``j`` sees at time ``tau`` in the rows ``faces`` of the view (wh, whu, whv).
+
+    A coarser face (level > j) is between the start t0 and the end of its own step: its state
+    is interpolated linearly in time, U0 + (tau − t0)/Δ (U − U0), Δ = ``level_step[level]``.
+    A finer face (level < j) is exactly at the start of level j's step (``lead`` = tau minus
+    that start): its state extrapolated with the mean rate of its last step, U + lead · ``rate``
+    (rate (n_face, 3): (Uⁿ⁺¹ − Uⁿ)/Δ, zero before a face's first step). Faces of level j take
+    their current state, unless ``skip_own`` (their second stage, where the view already holds
+    their first-stage state).
+    """
+    for t in prange(faces.size):
+        f = faces[t]
+        lv = level[f]
+        if lv > j:
+            theta = (tau - t0[f]) / level_step[lv]
+            wh[f] = h0[f] + theta * (h[f] - h0[f])
+            whu[f] = hu0[f] + theta * (hu[f] - hu0[f])
+            whv[f] = hv0[f] + theta * (hv[f] - hv0[f])
+        elif lv < j:
+            wh[f] = max(h[f] + lead * rate[f, 0], 0.0)
+            whu[f] = hu[f] + lead * rate[f, 1]
+            whv[f] = hv[f] + lead * rate[f, 2]
+        elif not skip_own:
+            wh[f] = h[f]
+            whu[f] = hu[f]
+            whv[f] = hv[f]
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def first_stage(faces, tau, dt, h, hu, hv, dh, dhu, dhv, h0, hu0, hv0, t0, wh, whu, whv):
+    """Start the step of ``faces``: keep U in (h0, hu0, hv0), t0 = tau, and U¹ = U + dt·K in the view."""
+    for t in prange(faces.size):
+        f = faces[t]
+        h0[f] = h[f]
+        hu0[f] = hu[f]
+        hv0[f] = hv[f]
+        t0[f] = tau
+        wh[f] = h[f] + dt * dh[f]
+        whu[f] = hu[f] + dt * dhu[f]
+        whv[f] = hv[f] + dt * dhv[f]
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def second_stage(faces, dt, dh, dhu, dhv, wh, whu, whv):
+    """U² = U¹ + dt·K(U¹) in the view, in place."""
+    for t in prange(faces.size):
+        f = faces[t]
+        wh[f] += dt * dh[f]
+        whu[f] += dt * dhu[f]
+        whv[f] += dt * dhv[f]
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def finish(faces, dt, h0, hu0, hv0, wh, whu, whv, h, hu, hv, rate):
+    """Uⁿ⁺¹ = ½ (Uⁿ + U²) (Heun), and the step's mean rate (Uⁿ⁺¹ − Uⁿ)/dt into ``rate``."""
+    inv = 1.0 / dt
+    for t in prange(faces.size):
+        f = faces[t]
+        h[f] = 0.5 * (h0[f] + wh[f])
+        hu[f] = 0.5 * (hu0[f] + whu[f])
+        hv[f] = 0.5 * (hv0[f] + whv[f])
+        rate[f, 0] = (h[f] - h0[f]) * inv
+        rate[f, 1] = (hu[f] - hu0[f]) * inv
+        rate[f, 2] = (hv[f] - hv0[f]) * inv
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def copy_rows(rows, src, dst):
+    for t in prange(rows.size):
+        r = rows[t]
+        for c in range(src.shape[1]):
+            dst[r, c] = src[r, c]
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def edge_integrals(edges, j, lo, hi, flux1, flux2, half_dt, fine_int, own_int):
+    """Time integrals ½ dt (F¹ + F²) of the fluxes of level j's edges across level interfaces.
+
+    lo, hi : (n_edge,) the finer and the coarser level of the edge's two faces. Where level j is
+    the finer side, the integral is added to ``fine_int`` (the coarse face will take it instead of
+    its own); where j is the coarser side, it is stored in ``own_int`` (what the coarse face used).
+    """
+    for t in prange(edges.size):
+        e = edges[t]
+        if lo[e] == hi[e]:
+            continue
+        if lo[e] == j:
+            for c in range(4):
+                fine_int[e, c] += half_dt * (flux1[e, c] + flux2[e, c])
+        else:
+            for c in range(4):
+                own_int[e, c] = half_dt * (flux1[e, c] + flux2[e, c])
+
+
+@njit(cache=True, error_model="numpy")
+def reflux(edges, faces, is_left, normal, length, inv_area, fine_int, own_int, h, hu, hv, dry_depth):
+    """Replace, in the coarse faces, the flux integral they used across each interface edge by
+    the one the finer side accumulated (Berger & Colella 1989, J. Comput. Phys. 82, §4), then
+    clip the depth at zero and zero the momentum of dry faces; ``fine_int`` is reset.
+
+    edges, faces, is_left : the interface edges of one level, the coarse face of each and
+    whether it is the edge's left face. Serial: a face may have several interface edges.
+    """
+    for t in range(edges.size):
+        e = edges[t]
+        f = faces[t]
+        fm = fine_int[e, 0] - own_int[e, 0]
+        fn = fine_int[e, 1] - own_int[e, 1]
+        ft = fine_int[e, 2] - own_int[e, 2]
+        dp = fine_int[e, 3] - own_int[e, 3]
+        nx = normal[e, 0]
+        ny = normal[e, 1]
+        fx = fn * nx - ft * ny
+        fy = fn * ny + ft * nx
+        k = length[e] * inv_area[f]
+        if is_left[t]:
+            h[f] -= k * fm
+            hu[f] -= k * fx
+            hv[f] -= k * fy
+        else:
+            h[f] += k * fm
+            hu[f] += k * (fx - dp * nx)
+            hv[f] += k * (fy - dp * ny)
+        for c in range(4):
+            fine_int[e, c] = 0.0
+    for t in range(faces.size):
+        f = faces[t]
+        if h[f] < 0.0:
+            h[f] = 0.0
+        if h[f] <= dry_depth:
+            hu[f] = 0.0
+            hv[f] = 0.0

@@ -1,0 +1,198 @@
+"""Local time stepping: each face advances with a step near its own stability limit.
+
+On a coastal mesh the global explicit step is set by a few small faces in deep water; most
+faces could take 2–8 times longer steps. Faces are grouped in levels 0..K: level j advances by
+δ_j = 2^j δ with SSP-RK2 (Heun), so one call advances the whole mesh by Δ = 2^K δ. The levels
+are advanced coarsest first and recursively, as the subcycling of Berger & Oliger (1984,
+J. Comput. Phys. 53) and Berger & Colella (1989, J. Comput. Phys. 82):
+
+    advance(j, t):  step level j from t to t + δ_j;
+                    if j > 0: advance(j − 1, t); advance(j − 1, t + δ_{j−1});
+                    reflux(j)
+
+* A level-j stage at time τ sees its coarser neighbours interpolated linearly in time between
+  the start and the end of their own (already taken) step, and its finer neighbours at τ (they
+  are exactly there when level j starts a step).
+* Across an edge between two levels the finer side's flux, integrated over its substeps
+  (Σ ½ δ_fine (F¹ + F²)), replaces the flux integral the coarse face used in its own step
+  ("refluxing"): the scheme conserves volume to round-off, and the coarse face ends with the
+  time-accurate interface flux.
+* Level of face i: the largest j with 2^j δ ≤ c Δt_i / margin, Δt_i = cfl_length / (|u| + √(gh))
+  (the same bound as the global step, :meth:`solver.model.ShallowWaterModel.stable_dt`), capped at
+  K and at one more than each edge neighbour's level (dry faces take their neighbours' level + 1,
+  so a wetting front never outruns its step). Levels are kept while every face stays stable
+  (they are rebuilt as soon as one would not be, and every ``regroup`` steps).
+
+Works with the numba backend (the kernels take index lists); the tendency of one level touches
+only that level's faces, the edges around them and the halo the reconstruction needs
+(:meth:`solver.kernels.backend.NumbaBackend.subset`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels import lts
+from .state import State
+from .timestepping import register
+
+
+class _Level:
+    """Index sets of one level (see the module docstring)."""
+
+    def __init__(self, backend, model, faces, level, j, lo, hi):
+        self.faces = faces
+        self.subset = backend.subset(model, faces)
+        self.prim_faces = self.subset.prim_faces
+        self.edges = self.subset.edges
+        # interface edges where this level is the coarse side, with that face and its side
+        e = self.edges[(hi[self.edges] == j) & (lo[self.edges] < j)]
+        ef = model.mesh.edge_face_connectivity[e]
+        left_is_coarse = level[ef[:, 0]] == j
+        self.if_edges = np.ascontiguousarray(e)
+        self.if_faces = np.ascontiguousarray(np.where(left_is_coarse, ef[:, 0], ef[:, 1]).astype(faces.dtype))
+        self.if_left = left_is_coarse.astype(np.uint8)
+
+
+@register("lts-rk2")
+class LocalSSPRK2:
+    """SSP-RK2 with local time steps on up to ``n_levels`` levels (module docstring).
+
+    The Simulation asks :meth:`max_step` for the step, Δ = 2^K × the smallest face step; ``cfl``
+    is set by the Simulation. Needs the model's numba backend.
+    """
+
+    order = 2
+
+    def __init__(self, n_face: int, n_levels: int = 4, margin: float = 1.1, regroup: int = 50):
+        if n_levels < 1:
+            raise ValueError(f"n_levels must be ≥ 1, got {n_levels}")
+        self.K = n_levels - 1
+        self.margin = margin
+        self.regroup = regroup
+        self.cfl = 0.9
+        self.view = State.zeros(n_face)
+        self.old = State.zeros(n_face)
+        self.t0 = np.zeros(n_face)
+        self.rate = np.zeros((n_face, 3))
+        self.wave_time = np.full(n_face, np.inf)
+        self.level = None
+        self.levels = []
+        self._since = 0
+        self._model = None
+        self._fresh = False  # wave_time matches the state
+
+    # -- setup ----------------------------------------------------------------------------------
+    def _bind(self, model):
+        if self._model is model:
+            return
+        if model._kernels is None:
+            raise ValueError("time_stepper 'lts-rk2' needs the numba backend (ShallowWaterModel(..., backend='numba'))")
+        self._model = model
+        self.backend = model._kernels
+        ne = model.mesh.n_edge
+        self.flux1 = np.zeros((ne, 4))
+        self.fine_int = np.zeros((ne, 4))
+        self.own_int = np.zeros((ne, 4))
+        self.level = None
+
+    def _wave_times(self, model, state):
+        lts.wave_times(state.h, state.hu, state.hv, self.backend.cfl_length, model.dry_depth, model.dry_depth**4, model.gravity, self.wave_time)
+
+    def max_step(self, model, state, cfl: float) -> float:
+        """Δ = 2^K · cfl · min_i Δt_i (s), inf if every face is dry."""
+        self._bind(model)
+        self.cfl = cfl
+        self._wave_times(model, state)
+        self._fresh = True
+        return float(cfl * self.wave_time.min() * 2**self.K)
+
+    def _assign(self, model, delta):
+        """Levels for base step ``delta``; returns True if they changed."""
+        with np.errstate(divide="ignore"):
+            ratio = self.cfl * self.wave_time / delta
+            required = np.floor(np.log2(ratio))
+        required = np.minimum(required, self.K)  # inf (dry) -> K
+        if required.min() < 0:
+            raise ValueError(f"step {delta * 2**self.K:g} s exceeds the stable step of {int((required < 0).sum())} faces")
+        self._since += 1
+        if self.level is not None and self._since < self.regroup and not (self.level > required).any():
+            return False
+        with np.errstate(divide="ignore"):
+            lev = np.clip(np.floor(np.log2(ratio / self.margin)), 0, self.K)
+        lev = np.minimum(lev, required).astype(np.int64)
+        ff = model.mesh.face_face_connectivity
+        has = ff >= 0
+        for _ in range(self.K):
+            nbr = np.where(has, lev[np.maximum(ff, 0)], self.K).min(axis=1)
+            lev = np.minimum(lev, nbr + 1)
+        self._since = 0
+        if self.level is not None and np.array_equal(lev, self.level):
+            return False
+        self.level = lev
+        self._build(model)
+        return True
+
+    def _build(self, model):
+        lev = self.level
+        ef = model.mesh.edge_face_connectivity
+        right = np.where(ef[:, 1] >= 0, ef[:, 1], ef[:, 0])
+        self.lo = np.minimum(lev[ef[:, 0]], lev[right])
+        self.hi = np.maximum(lev[ef[:, 0]], lev[right])
+        idx = self.backend.full.faces.dtype
+        self.levels = []
+        for j in range(self.K + 1):
+            faces = np.flatnonzero(lev == j).astype(idx)
+            self.levels.append(_Level(self.backend, model, faces, lev, j, self.lo, self.hi) if faces.size else None)
+        self.fine_int[:] = 0.0
+
+    @property
+    def level_counts(self) -> np.ndarray:
+        """(K + 1,) number of faces on each level (finest first)."""
+        return np.bincount(self.level, minlength=self.K + 1) if self.level is not None else np.zeros(self.K + 1, int)
+
+    # -- stepping -------------------------------------------------------------------------------
+    def step(self, model, state: State, t: float, dt: float):
+        """Advance every face by ``dt`` = 2^K δ; returns the volume out of each segment (m³)."""
+        self._bind(model)
+        if not self._fresh:
+            self._wave_times(model, state)
+        delta = dt / 2**self.K
+        self._assign(model, delta)
+        self.level_step = delta * 2.0 ** np.arange(self.K + 1)
+        self.outflow = np.zeros(model.n_segments)
+        self._advance(model, state, self.K, t)
+        self._fresh = False
+        return self.outflow
+
+    def _advance(self, model, state, j, t):
+        self._step_level(model, state, j, t)
+        if j > 0:
+            self._advance(model, state, j - 1, t)
+            self._advance(model, state, j - 1, t + self.level_step[j - 1])
+            lv = self.levels[j]
+            if lv is not None and lv.if_edges.size:
+                b = self.backend
+                lts.reflux(lv.if_edges, lv.if_faces, lv.if_left, b.normal, model.length, b.inv_area, self.fine_int, self.own_int,
+                           state.h, state.hu, state.hv, model.dry_depth)
+
+    def _step_level(self, model, state, j, t):
+        lv = self.levels[j]
+        if lv is None:
+            return
+        b = self.backend
+        d = self.level_step[j]
+        w, o = self.view, self.old
+        args = (self.level, j)
+        lts.gather_view(lv.prim_faces, *args, t, 0.0, False, state.h, state.hu, state.hv, o.h, o.hu, o.hv, self.t0, self.level_step, self.rate, w.h, w.hu, w.hv)
+        k = b.tendency(model, w, t, lv.subset)
+        q1 = k.boundary_outflow.copy()
+        lts.first_stage(lv.faces, t, d, state.h, state.hu, state.hv, k.h, k.hu, k.hv, o.h, o.hu, o.hv, self.t0, w.h, w.hu, w.hv)
+        b.apply_implicit(model, w, d, lv.faces)
+        lts.copy_rows(lv.edges, b.flux, self.flux1)
+        lts.gather_view(lv.prim_faces, *args, t + d, d, True, state.h, state.hu, state.hv, o.h, o.hu, o.hv, self.t0, self.level_step, self.rate, w.h, w.hu, w.hv)
+        k = b.tendency(model, w, t + d, lv.subset)
+        lts.second_stage(lv.faces, d, k.h, k.hu, k.hv, w.h, w.hu, w.hv)
+        b.apply_implicit(model, w, d, lv.faces)
+        lts.finish(lv.faces, d, o.h, o.hu, o.hv, w.h, w.hu, w.hv, state.h, state.hu, state.hv, self.rate)
+        lts.edge_integrals(lv.edges, j, self.lo, self.hi, self.flux1, b.flux, 0.5 * d, self.fine_int, self.own_int)
+        self.outflow += 0.5 * d * (q1 + k.boundary_outflow)
