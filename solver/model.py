@@ -333,13 +333,15 @@ class ShallowWaterModel:
         )
         return Tendency(dh, dhu, dhv, outflow)
 
-    def _ghosts(self, t, eta_b, h_b, z_b, u_b, v_b):
+    def _ghosts(self, t, eta_b, h_b, z_b, u_b, v_b, groups=None):
+        """Ghost states (h, η, u, v), (n_boundary_edge,) each, from the interior values at the
+        boundary edges; only the edges of ``groups`` (default all :attr:`boundary_groups`) are set."""
         nb = self.n_boundary_edge
-        hg = np.empty(nb)
-        etag = np.empty(nb)
-        ug = np.empty(nb)
-        vg = np.empty(nb)
-        for bc, idx, _ in self.boundary_groups:
+        hg = np.zeros(nb)
+        etag = np.zeros(nb)
+        ug = np.zeros(nb)
+        vg = np.zeros(nb)
+        for bc, idx, _ in self.boundary_groups if groups is None else groups:
             es = EdgeStates(h_b[idx], eta_b[idx], z_b[idx], u_b[idx], v_b[idx])
             if bc.kind == "flux":
                 res = Wall().ghost(t, es, self.boundary_normal[idx], self.gravity)

@@ -34,6 +34,7 @@ A forecast system is a mesh, forcings, parameters and stations. Its TOML file ho
     cfl = 0.9
     riemann_solver = "hll"
     limiter = "barth-jespersen"
+    time_stepper = "lts-rk2"           # local time steps; "ssp-rk2" for one global step
 
     [initial]
     kind = "rest"                      # "rest", "restart" (file = restart.nc) or "elevation" (file = elev.ic gr3)
@@ -117,8 +118,9 @@ class Physics:
     riemann_solver: str = "hll"
     limiter: str | None = "barth-jespersen"
     gravity: float = 9.81
+    time_stepper: str = "lts-rk2"
 
-    KEYS = ("manning", "coriolis", "wetting_drying_threshold", "cfl", "riemann_solver", "limiter", "gravity")
+    KEYS = ("manning", "coriolis", "wetting_drying_threshold", "cfl", "riemann_solver", "limiter", "gravity", "time_stepper")
 
     @classmethod
     def from_mapping(cls, table: Mapping, where="[physics]") -> "Physics":
@@ -134,11 +136,16 @@ class Physics:
             riemann_solver=_typed(table, "riemann_solver", str, where, "hll"),
             limiter=_typed(table, "limiter", str, where, "barth-jespersen"),
             gravity=_positive(_typed(table, "gravity", float, where, 9.81), "gravity", where),
+            time_stepper=_typed(table, "time_stepper", str, where, "lts-rk2"),
         )
         if p.manning < 0:
             raise ConfigError(f"{where}: manning must be >= 0 s m^-1/3, got {p.manning}")
         if p.riemann_solver not in RIEMANN_SOLVERS:
             raise ConfigError(f"{where}: riemann_solver {p.riemann_solver!r} is not one of {', '.join(RIEMANN_SOLVERS)}")
+        from solver.simulation import TIME_STEPPERS
+
+        if p.time_stepper not in TIME_STEPPERS:
+            raise ConfigError(f"{where}: time_stepper {p.time_stepper!r} is not one of {', '.join(TIME_STEPPERS)}")
         if p.limiter == "none":
             p = replace(p, limiter=None)
         elif p.limiter not in LIMITERS:

@@ -333,7 +333,7 @@ def simulate_segment(run_dir, k: int, *, progress=None) -> Path:
         total = plan["t_end"] - plan["segments"][0][0]
         done0 = t_a - plan["segments"][0][0]
         callbacks["progress"] = Callback(lambda s: progress(done0 + s.clock.time - t_a, total, time.perf_counter() - wall0), IterationInterval(20))
-    sim = Simulation(model, state, stop_time=t_b, clock=clock, cfl=cfg.physics.cfl, output_writers=writers, callbacks=callbacks)
+    sim = Simulation(model, state, stop_time=t_b, clock=clock, cfl=cfg.physics.cfl, time_stepper=cfg.physics.time_stepper, output_writers=writers, callbacks=callbacks)
     try:
         sim.run()
     except BaseException:

@@ -135,7 +135,7 @@ def jmj_tides(days: float = 30.0, spinup_days: float = 2.0, manning: float = 0.0
         ply.append(eta[ply_face])
 
     wall0 = time.perf_counter()
-    sim = Simulation(model, state, stop_time=total, clock=Clock(start=model_start), cfl=cfg.physics.cfl,
+    sim = Simulation(model, state, stop_time=total, clock=Clock(start=model_start), cfl=cfg.physics.cfl, time_stepper=cfg.physics.time_stepper,
                      callbacks={"sample": Callback(sample, TimeInterval(sample_minutes * 60.0))})
     last = [0.0]
 
@@ -255,7 +255,8 @@ def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None):
         min_h[0] = min(min_h[0], float(sim.state.h.min()))
 
     wall0 = time.perf_counter()
-    sim = Simulation(model, state, stop_time=total, clock=Clock(start=start), cfl=cfg.physics.cfl, callbacks={"track": Callback(track, IterationInterval(10))})
+    sim = Simulation(model, state, stop_time=total, clock=Clock(start=start), cfl=cfg.physics.cfl, time_stepper=cfg.physics.time_stepper,
+                     callbacks={"track": Callback(track, IterationInterval(10))})
     sim.run()
     wall = time.perf_counter() - wall0
     inflow = -sim.boundary_outflow

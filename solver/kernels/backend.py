@@ -38,7 +38,9 @@ class Subset:
     edges : edges whose fluxes are needed (the edges of ``faces``);
     faces : faces whose tendency is wanted;
     seg, seg_edges, seg_length : segment id, edge id and length (m) of the boundary edges in
-        ``edges`` that belong to a segment (for the boundary outflow).
+        ``edges`` that belong to a segment (for the boundary outflow);
+    groups : the model's boundary groups with an edge on ``prim_faces`` (the others' ghost
+        states are not needed).
     """
 
     prim_faces: np.ndarray
@@ -49,6 +51,7 @@ class Subset:
     seg: np.ndarray
     seg_edges: np.ndarray
     seg_length: np.ndarray
+    groups: list
 
 
 class NumbaBackend:
@@ -116,7 +119,9 @@ class NumbaBackend:
         self._seg_length = model.boundary_length[self._seg_mask]
         self._seg_edge_pos = np.flatnonzero(self._seg_mask)  # boundary-edge positions
         faces = np.arange(nf, dtype=idx)
-        self.full = Subset(faces, np.arange(m.n_node, dtype=idx), faces, np.arange(m.n_edge, dtype=idx), faces, self._seg, self._seg_edges, self._seg_length)
+        self.full = Subset(
+            faces, np.arange(m.n_node, dtype=idx), faces, np.arange(m.n_edge, dtype=idx), faces, self._seg, self._seg_edges, self._seg_length, model.boundary_groups
+        )
         fr = model.implicit_terms
         self.fused_friction = all(isinstance(t, ManningFriction) for t in fr) and len(fr) <= 1
         self.manning_n2 = (
@@ -124,10 +129,11 @@ class NumbaBackend:
         )
 
     # -- the operator -------------------------------------------------------------------------
-    def _set_ghosts(self, model, t, rows, values, bed, n_tail_start):
+    def _set_ghosts(self, model, t, rows, values, bed, n_tail_start, groups):
         """Ghost states from interior values ``values`` (η, h, u, v at the boundary edges, (nb, 4))
-        and bed elevations ``bed`` (nb,) into ``rows[n_tail_start:]``; returns the ghost depths."""
-        hg, etag, ug, vg = model._ghosts(t, values[:, 0], values[:, 1], bed, values[:, 2], values[:, 3])
+        and bed elevations ``bed`` (nb,) into ``rows[n_tail_start:]``; returns the ghost depths
+        (only the edges of ``groups`` are computed, the others are zero)."""
+        hg, etag, ug, vg = model._ghosts(t, values[:, 0], values[:, 1], bed, values[:, 2], values[:, 3], groups)
         tail = rows[n_tail_start:]
         tail[:, 0] = etag
         tail[:, 1] = hg
@@ -154,9 +160,13 @@ class NumbaBackend:
         node_on[m.face_node_connectivity[rec].ravel()] = True
         prim = node_on[m.face_node_connectivity].any(axis=1) | rec
         seg_on = edge_on[self._seg_edges]
+        groups = []
+        for group in model.boundary_groups:  # whole groups: a condition's forcing is per group edge
+            if prim[self.bface[group[1]]].any():
+                groups.append(group)
         return Subset(
             np.flatnonzero(prim).astype(idx), np.flatnonzero(node_on).astype(idx), np.flatnonzero(rec).astype(idx), edges, np.asarray(faces, dtype=idx),
-            self._seg[seg_on], self._seg_edges[seg_on], self._seg_length[seg_on],
+            self._seg[seg_on], self._seg_edges[seg_on], self._seg_length[seg_on], groups,
         )
 
     def tendency(self, model, state, t, subset=None):
@@ -170,7 +180,7 @@ class NumbaBackend:
         reconstruct.face_primitives(sub.prim_faces, state.h, state.hu, state.hv, self.bed, eps, eps**4, prim, self.wet)
         ev = self.edge_values
         if self.second_order:
-            hg = self._set_ghosts(model, t, prim, prim[self.bface], self.bed_b, nf)
+            hg = self._set_ghosts(model, t, prim, prim[self.bface], self.bed_b, nf, sub.groups)
             self.wet[nf:] = hg > eps
             reconstruct.node_extrema(sub.nodes, self.node_start, self.node_faces, prim, self.extrema)
             reconstruct.reconstruct(
@@ -191,10 +201,10 @@ class NumbaBackend:
                 self.bed_slope,
             )
             evb = ev[self.bslot]
-            self._set_ghosts(model, t, ev, evb, evb[:, 0] - evb[:, 1], 3 * nf)
+            self._set_ghosts(model, t, ev, evb, evb[:, 0] - evb[:, 1], 3 * nf, sub.groups)
         else:
             reconstruct.first_order(sub.recon_faces, prim, ev)
-            self._set_ghosts(model, t, ev, prim[self.bface], self.bed_b, 3 * nf)
+            self._set_ghosts(model, t, ev, prim[self.bface], self.bed_b, 3 * nf, sub.groups)
         F = self.flux
         fluxes.edge_fluxes(sub.edges, ev, self.left_slot, self.right_slot, self.normal, g, self.solver_code, F)
         for bc, idx, edges in self.flux_groups:

@@ -32,16 +32,15 @@ def wave_times(h, hu, hv, cfl_length, dry_depth, eps4, g, out):
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def gather_view(faces, level, j, tau, lead, skip_own, h, hu, hv, h0, hu0, hv0, t0, level_step, rate, wh, whu, whv):
+def gather_view(faces, level, j, tau, skip_own, h, hu, hv, h0, hu0, hv0, t0, level_step, wh, whu, whv):
     """The states level ``j`` sees at time ``tau`` in the rows ``faces`` of the view (wh, whu, whv).
 
     A coarser face (level > j) is between the start t0 and the end of its own step: its state
     is interpolated linearly in time, U0 + (tau − t0)/Δ (U − U0), Δ = ``level_step[level]``.
-    A finer face (level < j) is exactly at the start of level j's step (``lead`` = tau minus
-    that start): its state extrapolated with the mean rate of its last step, U + lead · ``rate``
-    (rate (n_face, 3): (Uⁿ⁺¹ − Uⁿ)/Δ, zero before a face's first step). Faces of level j take
-    their current state, unless ``skip_own`` (their second stage, where the view already holds
-    their first-stage state).
+    A finer face (level < j) is exactly at the start of level j's step: its current state
+    (:func:`predict` then moves the ones next to level j ahead for the second stage). Faces of
+    level j take their current state, unless ``skip_own`` (their second stage, where the view
+    already holds their first-stage state).
     """
     for t in prange(faces.size):
         f = faces[t]
@@ -51,14 +50,21 @@ def gather_view(faces, level, j, tau, lead, skip_own, h, hu, hv, h0, hu0, hv0, t
             wh[f] = h0[f] + theta * (h[f] - h0[f])
             whu[f] = hu0[f] + theta * (hu[f] - hu0[f])
             whv[f] = hv0[f] + theta * (hv[f] - hv0[f])
-        elif lv < j:
-            wh[f] = max(h[f] + lead * rate[f, 0], 0.0)
-            whu[f] = hu[f] + lead * rate[f, 1]
-            whv[f] = hv[f] + lead * rate[f, 2]
-        elif not skip_own:
+        elif lv < j or not skip_own:
             wh[f] = h[f]
             whu[f] = hu[f]
             whv[f] = hv[f]
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def predict(faces, dt, h, hu, hv, dh, dhu, dhv, wh, whu, whv):
+    """Forward-Euler prediction U + dt·K (depth clipped at 0) of ``faces`` into the view: the
+    finer neighbours of a level as its second stage sees them, dt ahead."""
+    for t in prange(faces.size):
+        f = faces[t]
+        wh[f] = max(h[f] + dt * dh[f], 0.0)
+        whu[f] = hu[f] + dt * dhu[f]
+        whv[f] = hv[f] + dt * dhv[f]
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
@@ -86,17 +92,13 @@ def second_stage(faces, dt, dh, dhu, dhv, wh, whu, whv):
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def finish(faces, dt, h0, hu0, hv0, wh, whu, whv, h, hu, hv, rate):
-    """Uⁿ⁺¹ = ½ (Uⁿ + U²) (Heun), and the step's mean rate (Uⁿ⁺¹ − Uⁿ)/dt into ``rate``."""
-    inv = 1.0 / dt
+def finish(faces, h0, hu0, hv0, wh, whu, whv, h, hu, hv):
+    """Uⁿ⁺¹ = ½ (Uⁿ + U²) (Heun)."""
     for t in prange(faces.size):
         f = faces[t]
         h[f] = 0.5 * (h0[f] + wh[f])
         hu[f] = 0.5 * (hu0[f] + whu[f])
         hv[f] = 0.5 * (hv0[f] + whv[f])
-        rate[f, 0] = (h[f] - h0[f]) * inv
-        rate[f, 1] = (hu[f] - hu0[f]) * inv
-        rate[f, 2] = (hv[f] - hv0[f]) * inv
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
