@@ -230,7 +230,7 @@ def _jmj_figures(folder, mesh, amp, pha, a_atlas, g_atlas, wet, t, ply, obs_t, o
 
 # -- Gironde --------------------------------------------------------------------------------------
 @case("gironde", "Gironde estuary with tide and river flows: no negative depths, closed volume budget, wet/dry extent")
-def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None):
+def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None, time_stepper: str = "lts-rk2"):
     from solver import Callback, Clock, IterationInterval, Simulation
 
     from .config import ForecastConfig
@@ -238,7 +238,7 @@ def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None):
 
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     cfg = ForecastConfig.from_mapping({"name": "gironde", "gallery": "gironde", "start": start.isoformat(), "hours": 24.0 * days, "spinup_hours": 0.0,
-                                       "physics": {"manning": 0.02, "wetting_drying_threshold": 1e-3}})
+                                       "physics": {"manning": 0.02, "wetting_drying_threshold": 1e-3, "time_stepper": time_stepper}})
     mesh = read_mesh_for(cfg)
     total = days * 86400.0
     model, record = build_model(cfg, mesh, start, total)
@@ -271,6 +271,7 @@ def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None):
     res.info.update(
         days=days,
         n_face=mesh.n_face,
+        time_stepper=time_stepper,
         time_steps=sim.clock.iteration,
         wall_seconds=round(wall, 1),
         initial_volume_m3=f"{v0:.6e}",
