@@ -191,14 +191,14 @@ class LocalSSPRK2:
         d = self.level_step[j]
         w, o = self.view, self.old
         lts.gather_view(lv.first.prim_faces, self.level, j, t, False, state.h, state.hu, state.hv, o.h, o.hu, o.hv, self.t0, self.level_step, w.h, w.hu, w.hv)
-        k = b.tendency(model, w, t, lv.first)
+        k = b.tendency(model, w, t, lv.first, outflow=False)
         q1 = self._outflow(lv)
         lts.first_stage(lv.faces, t, d, state.h, state.hu, state.hv, k.h, k.hu, k.hv, o.h, o.hu, o.hv, self.t0, w.h, w.hu, w.hv)
         b.apply_implicit(model, w, d, lv.faces)
         lts.copy_rows(lv.edges, b.flux, self.flux1)
         lts.gather_view(lv.subset.prim_faces, self.level, j, t + d, True, state.h, state.hu, state.hv, o.h, o.hu, o.hv, self.t0, self.level_step, w.h, w.hu, w.hv)
         lts.predict(lv.ring, d, state.h, state.hu, state.hv, k.h, k.hu, k.hv, w.h, w.hu, w.hv)
-        k = b.tendency(model, w, t + d, lv.subset)
+        k = b.tendency(model, w, t + d, lv.subset, outflow=False)
         lts.second_stage(lv.faces, d, k.h, k.hu, k.hv, w.h, w.hu, w.hv)
         b.apply_implicit(model, w, d, lv.faces)
         lts.finish(lv.faces, o.h, o.hu, o.hv, w.h, w.hu, w.hv, state.h, state.hu, state.hv)

@@ -169,9 +169,10 @@ class NumbaBackend:
             self._seg[seg_on], self._seg_edges[seg_on], self._seg_length[seg_on], groups,
         )
 
-    def tendency(self, model, state, t, subset=None):
+    def tendency(self, model, state, t, subset=None, outflow=True):
         """d(state)/dt at ``t`` on ``subset.faces`` (all faces by default); the other rows of
-        the returned arrays are stale. ``boundary_outflow`` covers the subset's boundary edges."""
+        the returned arrays are stale. ``boundary_outflow`` covers the subset's boundary edges
+        (left as it was without ``outflow``)."""
         sub = self.full if subset is None else subset
         nf = self.n_face
         g = model.gravity
@@ -222,11 +223,17 @@ class NumbaBackend:
             u = prim[:nf, 2]
             v = prim[:nf, 3]
             for term in model.explicit_terms:
-                sx, sy = term.momentum_tendency(model, h, u, v, self.wet_view, t)
-                self.dhu += sx
-                self.dhv += sy
-        out = self._tendency.boundary_outflow
-        out[:] = np.bincount(sub.seg, weights=F[sub.seg_edges, 0] * sub.seg_length, minlength=out.size)
+                if sub is self.full:
+                    sx, sy = term.momentum_tendency(model, h, u, v, self.wet_view, t)
+                    self.dhu += sx
+                    self.dhv += sy
+                else:  # only the subset's faces
+                    sx, sy = term.momentum_tendency(model, h, u, v, self.wet_view, t, faces=sub.faces)
+                    self.dhu[sub.faces] += sx
+                    self.dhv[sub.faces] += sy
+        if outflow:
+            out = self._tendency.boundary_outflow
+            out[:] = np.bincount(sub.seg, weights=F[sub.seg_edges, 0] * sub.seg_length, minlength=out.size)
         return self._tendency
 
     def stable_dt(self, model, state, cfl):

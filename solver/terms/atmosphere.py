@@ -56,10 +56,11 @@ class WindStress:
         self.rho_air = rho_air
         self.rho_water = rho_water
 
-    def stress(self, model, t):
-        """(τx, τy) on faces, (n_face,) each, in Pa."""
+    def stress(self, model, t, faces=None):
+        """(τx, τy) on faces (all, or the ids ``faces``), (n_face,) or (len(faces),) each, in Pa."""
         s = self.atmosphere.sample(t)
         f = model.mesh.face_node_connectivity
+        f = f if faces is None else f[faces]
         wu = s.u10[f].mean(axis=1)
         wv = s.v10[f].mean(axis=1)
         speed = np.hypot(wu, wv)
@@ -67,9 +68,11 @@ class WindStress:
         k = self.rho_air * cd * speed
         return k * wu, k * wv
 
-    def momentum_tendency(self, model, h, u, v, wet, t):
-        tx, ty = self.stress(model, t)
-        return np.where(wet, tx / self.rho_water, 0.0), np.where(wet, ty / self.rho_water, 0.0)
+    def momentum_tendency(self, model, h, u, v, wet, t, faces=None):
+        """τ/ρ_w in wet faces; h, u, v, wet are (n_face,); the result is for ``faces`` (default all)."""
+        tx, ty = self.stress(model, t, faces)
+        w = wet if faces is None else wet[faces]
+        return np.where(w, tx / self.rho_water, 0.0), np.where(w, ty / self.rho_water, 0.0)
 
 
 class AtmosphericPressureGradient:
@@ -82,9 +85,14 @@ class AtmosphericPressureGradient:
         self.atmosphere = atmosphere
         self.rho_water = rho_water
 
-    def momentum_tendency(self, model, h, u, v, wet, t):
+    def momentum_tendency(self, model, h, u, v, wet, t, faces=None):
+        """−(h/ρ_w) ∇p_a in wet faces; h, u, v, wet are (n_face,); the result is for ``faces`` (default all)."""
         p = self.atmosphere.sample(t).pressure
         mesh = model.mesh
-        grad = np.einsum("fij,fj->fi", mesh.face_gradient_operator, p[mesh.face_node_connectivity])
-        k = np.where(wet, -h / self.rho_water, 0.0)
+        if faces is None:
+            grad = np.einsum("fij,fj->fi", mesh.face_gradient_operator, p[mesh.face_node_connectivity])
+            k = np.where(wet, -h / self.rho_water, 0.0)
+        else:
+            grad = np.einsum("fij,fj->fi", mesh.face_gradient_operator[faces], p[mesh.face_node_connectivity[faces]])
+            k = np.where(wet[faces], -h[faces] / self.rho_water, 0.0)
         return k * grad[:, 0], k * grad[:, 1]

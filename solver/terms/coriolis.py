@@ -31,8 +31,13 @@ class Coriolis:
             raise ValueError("Coriolis on a Cartesian mesh needs f0 (and optionally beta)")
         return 2.0 * OMEGA * np.sin(np.deg2rad(ll[1]))
 
-    def momentum_tendency(self, model, h, u, v, wet, t):
+    def momentum_tendency(self, model, h, u, v, wet, t, faces=None):
+        """(f h v, −f h u); h, u, v are (n_face,); the result is for ``faces`` (default all)."""
         if self._f is None:
             self._f = self.parameter(model.mesh)
-        f = self._f
-        return f * h * v, -f * h * u
+        if faces is None:
+            f = self._f
+            return f * h * v, -f * h * u
+        f = self._f[faces]
+        hf = h[faces]
+        return f * hf * v[faces], -f * hf * u[faces]
