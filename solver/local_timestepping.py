@@ -95,6 +95,8 @@ class LocalSSPRK2:
             return
         if model._kernels is None:
             raise ValueError("time_stepper 'lts-rk2' needs the numba backend (ShallowWaterModel(..., backend='numba'))")
+        if not model._kernels.fused_friction:
+            raise ValueError("time_stepper 'lts-rk2' takes at most one ManningFriction as implicit term; use 'ssp-rk2'")
         self._model = model
         self.backend = model._kernels
         ne = model.mesh.n_edge
@@ -115,7 +117,7 @@ class LocalSSPRK2:
         return float(cfl * self.wave_time.min() * 2**self.K)
 
     def _assign(self, model, delta, t):
-        """Levels for base step ``delta`` at model time ``t``; returns True if they changed."""
+        """(Re)build the levels for base step ``delta`` at model time ``t`` when due (module docstring)."""
         with np.errstate(divide="ignore"):
             ratio = self.cfl * self.wave_time / delta
             required = np.floor(np.log2(ratio))
@@ -124,7 +126,7 @@ class LocalSSPRK2:
             raise ValueError(f"step {delta * 2**self.K:g} s exceeds the stable step of {int((required < 0).sum())} faces")
         epoch = int(np.floor(t / self.regroup + 1e-9))
         if self.level is not None and epoch == self._epoch and not (self.level > required).any():
-            return False
+            return
         self._epoch = epoch
         with np.errstate(divide="ignore"):
             lev = np.clip(np.floor(np.log2(ratio / self.margin)), 0, self.K)
@@ -134,11 +136,9 @@ class LocalSSPRK2:
         for _ in range(self.K):
             nbr = np.where(has, lev[np.maximum(ff, 0)], self.K).min(axis=1)
             lev = np.minimum(lev, nbr + 1)
-        if self.level is not None and np.array_equal(lev, self.level):
-            return False
-        self.level = lev
-        self._build(model)
-        return True
+        if self.level is None or not np.array_equal(lev, self.level):
+            self.level = lev
+            self._build(model)
 
     def _build(self, model):
         lev = self.level

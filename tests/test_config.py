@@ -47,6 +47,7 @@ CATALOGUE = [
     (lambda d: d.update(start="2026-01-10T00:00"), "has no timezone"),
     (lambda d: d.update(mesh="missing.gr3"), "does not exist"),
     (lambda d: d["physics"].update(limiter="superbee"), "limiter 'superbee' is not one of"),
+    (lambda d: d["physics"].update(time_stepper="rk4"), "time_stepper 'rk4' is not one of"),
     (lambda d: d["physics"].update(cfl=1.5), "cfl must be positive and at most 1.0"),
     (lambda d: d.update(boundaries={"open_1": "tidal"}), "write one of 'tide'"),
     (lambda d: d.update(initial={"kind": "restart"}), "needs file"),

@@ -117,7 +117,6 @@ class NumbaBackend:
         self._seg = seg[self._seg_mask]
         self._seg_edges = m.boundary_edges[self._seg_mask]
         self._seg_length = model.boundary_length[self._seg_mask]
-        self._seg_edge_pos = np.flatnonzero(self._seg_mask)  # boundary-edge positions
         faces = np.arange(nf, dtype=idx)
         self.full = Subset(
             faces, np.arange(m.n_node, dtype=idx), faces, np.arange(m.n_edge, dtype=idx), faces, self._seg, self._seg_edges, self._seg_length, model.boundary_groups
@@ -241,13 +240,12 @@ class NumbaBackend:
         return float(cfl * m) if np.isfinite(m) else np.inf
 
     def apply_implicit(self, model, state, dt, faces=None):
-        """Implicit terms and the dry clean-up on ``faces`` (all by default)."""
+        """Implicit terms and the dry clean-up on ``faces`` (all by default; a subset only with the
+        fused Manning friction, which local time stepping checks when it binds)."""
         faces = self.full.faces if faces is None else faces
         if self.fused_friction:
             update.implicit_update(faces, state.h, state.hu, state.hv, model.dry_depth, self.manning_n2, dt * model.gravity, bool(model.implicit_terms))
             return
-        if faces is not self.full.faces:
-            raise NotImplementedError("implicit terms other than one ManningFriction on a subset of faces")
         update.implicit_update(faces, state.h, state.hu, state.hv, -np.inf, self.manning_n2, 0.0, False)  # clip only
         for term in model.implicit_terms:
             term.implicit_update(model, state, dt)

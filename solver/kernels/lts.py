@@ -7,28 +7,17 @@ All loops run over index lists (one level's faces or edges); arrays are (n_face,
 """
 from __future__ import annotations
 
-import math
-
-import numpy as np
 from numba import njit, prange
 
-SQRT2 = math.sqrt(2.0)
+from .update import wave_time
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
 def wave_times(h, hu, hv, cfl_length, dry_depth, eps4, g, out):
-    """``out[i]`` = cfl_length / (|u| + √(g h)) in s, the largest stable step of face i at
-    Courant number 1 (inf where dry); the same speed as :func:`solver.kernels.update.min_wave_time`."""
+    """``out[i]`` = :func:`solver.kernels.update.wave_time` of face i: its largest stable step at
+    Courant number 1 (inf where dry), the bound the global step takes the minimum of."""
     for i in prange(h.size):
-        hi = h[i]
-        if hi > dry_depth:
-            h2 = hi * hi
-            h4 = h2 * h2
-            inv = SQRT2 * hi / math.sqrt(h4 + max(h4, eps4))
-            s = math.sqrt((hu[i] * inv) ** 2 + (hv[i] * inv) ** 2) + math.sqrt(g * hi)
-            out[i] = cfl_length[i] / s
-        else:
-            out[i] = np.inf
+        out[i] = wave_time(h[i], hu[i], hv[i], cfl_length[i], dry_depth, eps4, g)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")

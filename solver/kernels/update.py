@@ -57,18 +57,23 @@ def accumulate(faces, flux, normal, face_edge, face_is_left, face_edge_length, i
             dhv[i] = -sy * ia
 
 
+@njit(inline="always", error_model="numpy")
+def wave_time(hi, hui, hvi, cfl_length, dry_depth, eps4, g):
+    """cfl_length / (|u| + √(g h)) in s for one face, inf if h ≤ ``dry_depth`` (desingularised u)."""
+    if hi <= dry_depth:
+        return np.inf
+    h2 = hi * hi
+    h4 = h2 * h2
+    inv = SQRT2 * hi / math.sqrt(h4 + max(h4, eps4))
+    return cfl_length / (math.sqrt((hui * inv) ** 2 + (hvi * inv) ** 2) + math.sqrt(g * hi))
+
+
 @njit(parallel=True, cache=True, error_model="numpy")
 def min_wave_time(h, hu, hv, cfl_length, dry_depth, eps4, g):
-    """min over wet faces of cfl_length / (|u| + √(g h)) in s (inf if all dry); h, hu, hv, cfl_length (n_face,)."""
+    """min over wet faces of :func:`wave_time` in s (inf if all dry); h, hu, hv, cfl_length (n_face,)."""
     m = np.inf
     for i in prange(h.size):
-        hi = h[i]
-        if hi > dry_depth:
-            h2 = hi * hi
-            h4 = h2 * h2
-            inv = SQRT2 * hi / math.sqrt(h4 + max(h4, eps4))
-            s = math.sqrt((hu[i] * inv) ** 2 + (hv[i] * inv) ** 2) + math.sqrt(g * hi)
-            m = min(m, cfl_length[i] / s)
+        m = min(m, wave_time(h[i], hu[i], hv[i], cfl_length[i], dry_depth, eps4, g))
     return m
 
 
