@@ -123,6 +123,9 @@
   }
 
   function draw(canvas, dpr) {
+    // A hidden map (another tab shown, the window being resized) has no pixels to paint; the
+    // layer repaints on the resize event that shows it again.
+    if (!(canvas.width > 0 && canvas.height > 0)) return;
     const ctx = canvas.getContext("2d");
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, canvas.width, canvas.height);
