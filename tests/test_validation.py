@@ -44,6 +44,44 @@ def test_gironde_short_run_keeps_depths_and_the_budget():
     assert res.passed, res.format()
 
 
+def test_gironde_resumed_from_a_checkpoint_is_bit_for_bit(tmp_path):
+    """A run done in two slices (stop, checkpoint, resume) ends in exactly the state of one run."""
+    import netCDF4
+
+    kw = dict(days=0.006, time_stepper="ssp-rk2", checkpoint_hours=0.072)  # checkpoint at 259.2 s = 0.003 days
+    whole = gironde(checkpoint_dir=tmp_path / "whole", **kw)
+    first = gironde(checkpoint_dir=tmp_path / "sliced", stop_days=0.003, **kw)
+    assert first.info["completed_days"] == pytest.approx(0.003)
+    second = gironde(checkpoint_dir=tmp_path / "sliced", **kw)
+    assert second.info["completed_days"] == pytest.approx(0.006)
+    assert second.info["time_steps"] == whole.info["time_steps"]
+    for k in ("h", "hu", "hv", "boundary_outflow"):
+        with netCDF4.Dataset(tmp_path / "whole" / "restart.nc") as a, netCDF4.Dataset(tmp_path / "sliced" / "restart.nc") as b:
+            np.testing.assert_array_equal(a[k][:], b[k][:])
+    for k in ("min_depth", "volume_budget_error_relative", "intertidal_faces"):
+        assert second.metrics[k].value == whole.metrics[k].value
+    assert second.passed, second.format()
+
+
+def test_gironde_checkpoint_of_another_run_is_refused(tmp_path):
+    from workflows.validation import ValidationError
+
+    gironde(days=0.002, time_stepper="ssp-rk2", checkpoint_dir=tmp_path, checkpoint_hours=0.024)
+    with pytest.raises(ValidationError, match=r"checkpoint is of a 0.002-day run .* 0.004 days were asked"):
+        gironde(days=0.004, time_stepper="ssp-rk2", checkpoint_dir=tmp_path)
+    with pytest.raises(ValidationError, match="stop_days needs a checkpoint_dir"):
+        gironde(days=0.004, stop_days=0.001)
+
+
+def test_validate_command_rejects_options_a_case_does_not_take(capsys):
+    from workflows.cli import main
+
+    assert main(["validate", "dam-break-wet", "--days", "1"]) == 2
+    assert "case dam-break-wet takes no options" in capsys.readouterr().err
+    assert main(["validate", "jmj-tides", "--stop-days", "1"]) == 2
+    assert "case jmj-tides does not take --stop-days" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_gironde_15_days(tmp_path):
     res = gironde(days=15.0, figures_dir=tmp_path)

@@ -33,6 +33,10 @@ PLYMOUTH_GAUGE = REPO / "tests" / "data" / "gauges" / "IR_TS_TG_Plymouth_202201.
 case = registrar(CASES)
 
 
+class ValidationError(ValueError):
+    """A validation run that cannot go on as asked (e.g. a checkpoint of another run); one line."""
+
+
 # -- harmonic analysis ------------------------------------------------------------------------------
 def harmonic_fit(t, series, constituents, start: datetime, duration: timedelta):
     """Least-squares amplitudes and Greenwich phase lags of ``constituents`` (plus a mean).
@@ -230,8 +234,20 @@ def _jmj_figures(folder, mesh, amp, pha, a_atlas, g_atlas, wet, t, ply, obs_t, o
 
 # -- Gironde --------------------------------------------------------------------------------------
 @case("gironde", "Gironde estuary with tide and river flows: no negative depths, closed volume budget, wet/dry extent")
-def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None, time_stepper: str = "lts-rk2"):
-    from solver import Callback, Clock, IterationInterval, Simulation
+def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None, time_stepper: str = "lts-rk2",
+            checkpoint_dir=None, checkpoint_hours: float = 6.0, stop_days: float | None = None):
+    """Run the Gironde for ``days`` from rest.
+
+    With ``checkpoint_dir`` the run is resumable: every ``checkpoint_hours`` of model time it
+    writes ``restart.nc`` (the exact state, :mod:`solver.output.checkpoint`) and
+    ``progress.npz`` (initial volume, minimum depth, ever-wet/ever-dry masks, wall time so far);
+    a later call with the same directory and ``days`` continues from there, bit for bit (a restart
+    on a whole hour reproduces the uninterrupted run, local time stepping included).
+    ``stop_days`` ends this call early (with a checkpoint) so that a long run can be done in
+    slices; the result then reports the run so far (``info["completed_days"]``).
+    """
+    from solver import Callback, Clock, IterationInterval, Simulation, TimeInterval
+    from solver.output.checkpoint import load_boundary_outflow, load_restart, write_restart
 
     from .config import ForecastConfig
     from .cycle import build_model, read_mesh_for
@@ -243,10 +259,29 @@ def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None, time
     total = days * 86400.0
     model, record = build_model(cfg, mesh, start, total)
     state = model.initial_state(0.0)
+    clock = Clock(start=start)
     v0 = model.volume(state)
     ever_wet = state.h > model.dry_depth
     ever_dry = ~ever_wet.copy()
     min_h = [float(state.h.min())]
+    outflow0 = None
+    wall_before = 0.0
+    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if folder is not None and (folder / "restart.nc").is_file():
+        state, clock = load_restart(folder / "restart.nc", model)
+        progress_file = folder / "progress.npz"
+        if not progress_file.is_file():
+            raise ValidationError(f"{folder}: restart.nc without progress.npz; remove the folder to start again")
+        with np.load(progress_file) as prog:
+            if float(prog["days"]) != float(days) or float(prog["time"]) != clock.time:
+                raise ValidationError(
+                    f"{folder}: the checkpoint is of a {float(prog['days']):g}-day run at t = {float(prog['time']):.0f} s "
+                    f"but restart.nc is at t = {clock.time:.0f} s and {days:g} days were asked; use another folder"
+                )
+            v0, min_h[0], wall_before = float(prog["v0"]), float(prog["min_h"]), float(prog["wall"])
+            ever_wet, ever_dry = prog["ever_wet"].copy(), prog["ever_dry"].copy()
+        outflow0 = load_boundary_outflow(folder / "restart.nc")
+        log.info("gironde: resuming from %s at %.2f days", folder, clock.time / 86400.0)
 
     def track(sim):
         wet = sim.state.h > model.dry_depth
@@ -254,11 +289,32 @@ def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None, time
         ever_dry[:] |= ~wet
         min_h[0] = min(min_h[0], float(sim.state.h.min()))
 
+    stop = total if stop_days is None else min(total, stop_days * 86400.0)
+    if stop < total and folder is None:
+        raise ValidationError("gironde: stop_days needs a checkpoint_dir to resume from")
     wall0 = time.perf_counter()
-    sim = Simulation(model, state, stop_time=total, clock=Clock(start=start), cfl=cfg.physics.cfl, time_stepper=cfg.physics.time_stepper,
+    sim = Simulation(model, state, stop_time=stop, clock=clock, cfl=cfg.physics.cfl, time_stepper=cfg.physics.time_stepper,
                      callbacks={"track": Callback(track, IterationInterval(10))})
+    if outflow0 is not None:
+        sim.boundary_outflow[:] = outflow0
+
+    def checkpoint(s):
+        if s.clock.iteration == 0:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        part = folder / "progress.part.npz"
+        np.savez(part, days=days, time=s.clock.time, v0=v0, min_h=min_h[0], wall=wall_before + time.perf_counter() - wall0,
+                 ever_wet=ever_wet, ever_dry=ever_dry)
+        write_restart(folder / "restart.nc", s)
+        part.replace(folder / "progress.npz")
+        log.info("gironde: checkpoint at %.2f of %g days, wall %.0f s", s.clock.time / 86400.0, days, wall_before + time.perf_counter() - wall0)
+
+    if folder is not None:
+        sim.callbacks["checkpoint"] = Callback(checkpoint, TimeInterval(checkpoint_hours * 3600.0))
     sim.run()
-    wall = time.perf_counter() - wall0
+    if folder is not None and not sim.callbacks["checkpoint"].schedule.due(sim.clock):
+        checkpoint(sim)  # the state where this call stopped, off the checkpoint schedule
+    wall = wall_before + time.perf_counter() - wall0
     inflow = -sim.boundary_outflow
     balance = model.volume(state) - v0 - inflow.sum()
     exchanged = np.abs(inflow).sum() + 1.0
@@ -270,6 +326,7 @@ def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None, time
     names = [s.name for s in mesh.boundaries]
     res.info.update(
         days=days,
+        completed_days=round(sim.clock.time / 86400.0, 6),
         n_face=mesh.n_face,
         time_stepper=time_stepper,
         time_steps=sim.clock.iteration,

@@ -1,6 +1,7 @@
 """``coastcast validate CASE [--json]``: verification cases with their error norms."""
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 
@@ -14,6 +15,11 @@ def register(subparsers):
     p.add_argument("case", nargs="*", help="case name(s), or 'all'; see --list")
     p.add_argument("--list", action="store_true", help="list the cases")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
+    g = p.add_argument_group("real-data cases (jmj-tides, gironde)")
+    g.add_argument("--days", type=float, help="simulated days to analyse (default: the case's own)")
+    g.add_argument("--figures", metavar="DIR", help="draw the case's figures into DIR")
+    g.add_argument("--checkpoint-dir", metavar="DIR", help="gironde: checkpoint into DIR and resume from it when it holds one")
+    g.add_argument("--stop-days", type=float, help="gironde: stop after this many simulated days (resume later with the same --checkpoint-dir)")
     p.set_defaults(func=run)
 
 
@@ -42,9 +48,19 @@ def run(args) -> int:
     unknown = [n for n in names if n not in cases and n not in data_cases]
     if unknown:
         raise ValueError(f"unknown case {', '.join(unknown)}; known cases: {', '.join([*cases, *data_cases])}")
+    options = {k: v for k, v in (("days", args.days), ("figures_dir", args.figures), ("checkpoint_dir", args.checkpoint_dir),
+                                 ("stop_days", args.stop_days)) if v is not None}
+    for name in names:
+        if options and name not in data_cases:
+            raise ValueError(f"case {name} takes no options; --days/--figures/--checkpoint-dir/--stop-days are for {', '.join(data_cases)}")
+        accepted = inspect.signature(data_cases[name]).parameters if name in data_cases else {}
+        extra = sorted(set(options) - set(accepted))
+        if extra:
+            flags = ", ".join("--" + {"figures_dir": "figures"}.get(k, k).replace("_", "-") for k in extra)
+            raise ValueError(f"case {name} does not take {flags}")
     results = []
     for name in names:
-        res = run_case(name) if name in cases else data_cases[name]()
+        res = run_case(name) if name in cases else data_cases[name](**options)
         results.append(res)
         if not args.json:
             print(res.format(), flush=True)
