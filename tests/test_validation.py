@@ -73,6 +73,13 @@ def test_gironde_checkpoint_of_another_run_is_refused(tmp_path):
         gironde(days=0.004, stop_days=0.001)
 
 
+def test_jmj_tides_rejects_an_unknown_boundary_treatment():
+    from workflows.validation import ValidationError
+
+    with pytest.raises(ValidationError, match="boundary 'sponge' is not 'clamped' or 'flather'"):
+        jmj_tides(days=0.1, boundary="sponge")
+
+
 def test_validate_command_rejects_options_a_case_does_not_take(capsys):
     from workflows.cli import main
 
