@@ -45,7 +45,10 @@ def one_run(hours: float, threads: int, reorder: bool, stepper: str = "lts-rk2")
 
     numba.set_num_threads(threads)
     t0 = time.perf_counter()
-    mesh = read_mesh(MESH)
+    from workflows.bathymetry import to_mean_sea_level
+    from workflows.gallery import load_region
+
+    mesh = to_mean_sea_level(read_mesh(MESH), load_region("channel_biscay").bathymetry)  # depths below MSL, as a forecast runs
     duration = timedelta(hours=hours)
     bcs = {}
     for seg in mesh.boundaries:

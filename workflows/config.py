@@ -27,6 +27,10 @@ A forecast system is a mesh, forcings, parameters and stations. Its TOML file ho
     boundary = "open_2"
     discharge = 300.0                  # m3/s, or file = "...", column = ...
 
+    [bathymetry]                       # see workflows.bathymetry; default: depths below MSL
+    datum = "chart"                    # depths below chart datum: MSL lies msl_above_datum above it
+    msl_above_datum = 3.5              # m, or "atlas" (sum of atlas amplitudes: atlas_model, atlas_file)
+
     [physics]
     manning = 0.025                    # s m^-1/3
     coriolis = true
@@ -213,7 +217,7 @@ def read_stations_csv(path: Path) -> tuple[StationSpec, ...]:
 TOP_KEYS = (
     "name", "mesh", "gallery", "crs", "start", "hours", "spinup_hours", "output_interval_minutes",
     "station_interval_minutes", "restart_hours", "segment_hours", "boundaries", "tides", "atmosphere",
-    "rivers", "physics", "initial", "stations", "stations_file", "ensemble",
+    "rivers", "physics", "initial", "stations", "stations_file", "ensemble", "bathymetry",
 )
 
 
@@ -240,6 +244,8 @@ class ForecastConfig:
     stations: tuple[StationSpec, ...]
     base_dir: Path
     gallery: str | None = None
+    bathymetry: Any = None
+    """:class:`workflows.bathymetry.VerticalDatum` of the mesh's depths (default: below MSL)."""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -324,6 +330,16 @@ class ForecastConfig:
         for i, r in enumerate(rivers):
             if "boundary" not in r:
                 raise ConfigError(f"{where}: [[rivers]] #{i + 1} needs boundary = \"<open boundary name>\"")
+        from .bathymetry import DatumError, VerticalDatum
+
+        btab = _typed(data, "bathymetry", dict, where)
+        try:
+            if btab is not None:
+                bathymetry = VerticalDatum.from_mapping(btab, base_dir=base, where=f"{where}: [bathymetry]")
+            else:
+                bathymetry = region.bathymetry if region is not None and region.bathymetry is not None else VerticalDatum()
+        except DatumError as exc:
+            raise ConfigError(str(exc)) from None
         physics = Physics.from_mapping(_typed(data, "physics", dict, where, {}))
         initial = Initial.from_mapping(_typed(data, "initial", dict, where, {}), base)
         stations = []
@@ -362,6 +378,7 @@ class ForecastConfig:
             stations=tuple(stations),
             base_dir=region.folder if (region is not None and "tides" not in data) else base,
             gallery=gallery,
+            bathymetry=bathymetry,
             raw=MappingProxyType(dict(data)),
         )
 

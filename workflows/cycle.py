@@ -70,6 +70,13 @@ def read_mesh_for(cfg: ForecastConfig):
 
     mesh = read_mesh(cfg.mesh_path, crs=cfg.crs)
     cfg.check_against_mesh(mesh)
+    if cfg.bathymetry is not None and cfg.bathymetry.shifts:
+        from .bathymetry import DatumError, to_mean_sea_level
+
+        try:
+            mesh = to_mean_sea_level(mesh, cfg.bathymetry)
+        except DatumError as exc:
+            raise ConfigError(str(exc)) from None
     return mesh
 
 

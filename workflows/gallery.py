@@ -87,11 +87,20 @@ class Region:
     stations: tuple[Station, ...]
     licence: str = ""
     bbox: tuple[float, float, float, float] | None = field(default=None)
+    bathymetry: object = None
+    """:class:`workflows.bathymetry.VerticalDatum` of the mesh's depths; ``None``: below MSL."""
 
     def mesh(self) -> Mesh:
-        """The region's mesh (read once per process and cached)."""
+        """The region's mesh as stored (read once per process and cached)."""
         p = self.mesh_path
         return _read_cached(str(p), p.stat().st_mtime_ns, self.crs)
+
+    def msl_mesh(self) -> Mesh:
+        """The region's mesh with depths below mean sea level (``[bathymetry]``; cached)."""
+        if self.bathymetry is None or not self.bathymetry.shifts:
+            return self.mesh()
+        p = self.mesh_path
+        return _msl_cached(str(p), p.stat().st_mtime_ns, self.crs, self.bathymetry)
 
     def validate(self) -> list[str]:
         """Problems between region.toml and the mesh: unknown segment names, stations outside wet faces."""
@@ -118,6 +127,13 @@ class Region:
 @functools.lru_cache(maxsize=8)
 def _read_cached(path: str, mtime_ns: int, crs: str) -> Mesh:
     return read_mesh(path, crs=crs)
+
+
+@functools.lru_cache(maxsize=8)
+def _msl_cached(path: str, mtime_ns: int, crs: str, datum) -> Mesh:
+    from .bathymetry import to_mean_sea_level
+
+    return to_mean_sea_level(_read_cached(path, mtime_ns, crs), datum)
 
 
 def find_face(mesh: Mesh, lon: float, lat: float) -> int:
@@ -162,7 +178,7 @@ def load_region(name: str) -> Region:
     return parse_region(path)
 
 
-_TOP_KEYS = {"name", "title", "description", "crs", "mesh", "licence", "bbox", "boundaries", "tides", "rivers", "stations"}
+_TOP_KEYS = {"name", "title", "description", "crs", "mesh", "licence", "bbox", "boundaries", "tides", "rivers", "stations", "bathymetry"}
 _TIDE_KEYS = {"source", "file", "constituents", "atlas", "atlas_file"}
 _RIVER_KEYS = {"boundary", "name", "file", "column", "discharge"}
 _STATION_KEYS = {"name", "lon", "lat"}
@@ -255,6 +271,18 @@ def parse_region(path) -> Region:
         if not (-180 <= lon <= 360 and -90 <= lat <= 90):
             raise RegionError(f"{w}: lon/lat ({lon}, {lat}) out of range")
         stations.append(Station(need(s, "name", str, w), float(lon), float(lat)))
+    bathymetry = None
+    if "bathymetry" in data:
+        from .bathymetry import DatumError, VerticalDatum
+
+        if not isinstance(data["bathymetry"], dict):
+            raise RegionError(f"{where}: [bathymetry] must be a table")
+        try:
+            bathymetry = VerticalDatum.from_mapping(data["bathymetry"], base_dir=folder, where=f"{where}: [bathymetry]")
+        except DatumError as exc:
+            raise RegionError(str(exc)) from None
+        if bathymetry.atlas_file is not None and not Path(bathymetry.atlas_file).is_file():
+            raise RegionError(f"{where}: [bathymetry] atlas_file {bathymetry.atlas_file.name!r} does not exist in {folder}")
     bbox = data.get("bbox")
     return Region(
         name=name,
@@ -269,4 +297,5 @@ def parse_region(path) -> Region:
         stations=tuple(stations),
         licence=data.get("licence", ""),
         bbox=tuple(float(v) for v in bbox) if bbox else None,
+        bathymetry=bathymetry,
     )

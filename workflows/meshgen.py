@@ -183,12 +183,12 @@ def water_polygon(bbox, fwd, min_size, depth_probe=None):
 
 # -- bathymetry ------------------------------------------------------------------------------------
 class GalleryBathymetry:
-    """Linear interpolation of a gallery mesh's depth inside its own triangles (NaN outside)."""
+    """Linear interpolation of a gallery mesh's depth below MSL inside its own triangles (NaN outside)."""
 
     def __init__(self, region):
         import matplotlib.tri as mtri
 
-        m = region.mesh()
+        m = region.msl_mesh()  # depths below mean sea level, whatever the region's datum
         lon, lat = m.node_lonlat
         self.name = f"gallery:{region.name}"
         self.tri = mtri.Triangulation(np.asarray(lon), np.asarray(lat), np.asarray(m.face_node_connectivity))

@@ -169,7 +169,8 @@ def jmj_tides(days: float = 30.0, spinup_days: float = 2.0, manning: float = 0.0
     consts = atlas.interpolate(lon, lat, constituents=["M2"])
     a_atlas, g_atlas = consts.amplitude[0], consts.phase[0]
     m2 = list(fit).index("M2")
-    wet_nodes = np.isfinite(amp[m2]) & (mesh.depth > 1.0) & np.isfinite(a_atlas)
+    # the atlas's wet nodes: deeper than 1 m in the mesh file (whatever datum the model converts to)
+    wet_nodes = np.isfinite(amp[m2]) & (region.mesh().depth > 1.0) & np.isfinite(a_atlas)
     err = complex_error(amp[m2], pha[m2], a_atlas, g_atlas)[wet_nodes]
     # Plymouth: the same analysis of the model and of the observations
     obs_t, obs = read_gauge(PLYMOUTH_GAUGE)
@@ -192,6 +193,7 @@ def jmj_tides(days: float = 30.0, spinup_days: float = 2.0, manning: float = 0.0
         spinup_days=spinup_days,
         manning=manning,
         boundary=boundary,
+        bathymetry=cfg.bathymetry.describe(),
         n_face=mesh.n_face,
         wet_nodes_compared=int(wet_nodes.sum()),
         time_steps=sim.clock.iteration,
