@@ -52,6 +52,7 @@ def test_gironde_resumed_from_a_checkpoint_is_bit_for_bit(tmp_path):
     whole = gironde(checkpoint_dir=tmp_path / "whole", **kw)
     first = gironde(checkpoint_dir=tmp_path / "sliced", stop_days=0.003, **kw)
     assert first.info["completed_days"] == pytest.approx(0.003)
+    assert not first.passed and first.metrics["fraction_of_days_run"].value == pytest.approx(0.5)
     second = gironde(checkpoint_dir=tmp_path / "sliced", **kw)
     assert second.info["completed_days"] == pytest.approx(0.006)
     assert second.info["time_steps"] == whole.info["time_steps"]
