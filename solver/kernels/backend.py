@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..boundaries import EdgeStates
-from . import fluxes, reconstruct, update
+from ..boundaries import EdgeStates, Wall
+from . import fluxes, ghosts, reconstruct, update
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,13 @@ class Subset:
     faces : faces whose tendency is wanted;
     seg, seg_edges, seg_length : segment id, edge id and length (m) of the boundary edges in
         ``edges`` that belong to a segment (for the boundary outflow);
-    groups : the model's boundary groups with an edge on ``prim_faces`` (the others' ghost
-        states are not needed).
+    wall_edges : boundary-edge indices (into the model's boundary-edge arrays) on ``prim_faces``
+        whose ghost is a wall's (walls, and flux conditions for the reconstruction), computed
+        by :func:`solver.kernels.ghosts.wall_ghosts`;
+    groups : the model's other boundary groups (tides, free outflow) with an edge on
+        ``prim_faces`` (the others' ghost states are not needed);
+    flux_groups : the flux conditions (condition, boundary-edge indices, edge ids) with an edge
+        in ``edges``.
     """
 
     prim_faces: np.ndarray
@@ -51,7 +56,9 @@ class Subset:
     seg: np.ndarray
     seg_edges: np.ndarray
     seg_length: np.ndarray
+    wall_edges: np.ndarray
     groups: list
+    flux_groups: list
 
 
 class NumbaBackend:
@@ -63,6 +70,7 @@ class NumbaBackend:
 
     def __init__(self, model):
         from ..model import Tendency
+        from ..terms.coriolis import Coriolis
         from ..terms.friction import ManningFriction
 
         m = model.mesh
@@ -117,10 +125,25 @@ class NumbaBackend:
         self._seg = seg[self._seg_mask]
         self._seg_edges = m.boundary_edges[self._seg_mask]
         self._seg_length = model.boundary_length[self._seg_mask]
+        self.normal_b = np.ascontiguousarray(model.boundary_normal, dtype=np.float64)
+        self.no_wet = np.zeros(0, dtype=np.uint8)
+        self._is_wall = np.zeros(nb, dtype=bool)  # ghost of a wall (walls, and flux conditions)
+        self._ghost_groups = []  # the other conditions, evaluated in Python
+        for group in model.boundary_groups:
+            bc, gidx = group[0], group[1]
+            if type(bc) is Wall or bc.kind == "flux":
+                self._is_wall[gidx] = True
+            else:
+                self._ghost_groups.append(group)
         faces = np.arange(nf, dtype=idx)
         self.full = Subset(
-            faces, np.arange(m.n_node, dtype=idx), faces, np.arange(m.n_edge, dtype=idx), faces, self._seg, self._seg_edges, self._seg_length, model.boundary_groups
+            faces, np.arange(m.n_node, dtype=idx), faces, np.arange(m.n_edge, dtype=idx), faces, self._seg, self._seg_edges, self._seg_length,
+            np.flatnonzero(self._is_wall).astype(idx), self._ghost_groups, self.flux_groups,
         )
+        # the Coriolis term is fused into the accumulation; wind and pressure stay Python objects
+        cor = [t for t in model.explicit_terms if type(t) is Coriolis]
+        self.coriolis_f = np.ascontiguousarray(cor[0].parameter(m), dtype=np.float64) if cor else np.zeros(0)
+        self.python_terms = [t for t in model.explicit_terms if type(t) is not Coriolis]
         fr = model.implicit_terms
         self.fused_friction = all(isinstance(t, ManningFriction) for t in fr) and len(fr) <= 1
         self.manning_n2 = (
@@ -128,17 +151,25 @@ class NumbaBackend:
         )
 
     # -- the operator -------------------------------------------------------------------------
-    def _set_ghosts(self, model, t, rows, values, bed, n_tail_start, groups):
-        """Ghost states from interior values ``values`` (η, h, u, v at the boundary edges, (nb, 4))
-        and bed elevations ``bed`` (nb,) into ``rows[n_tail_start:]``; returns the ghost depths
-        (only the edges of ``groups`` are computed, the others are zero)."""
-        hg, etag, ug, vg = model._ghosts(t, values[:, 0], values[:, 1], bed, values[:, 2], values[:, 3], groups)
-        tail = rows[n_tail_start:]
-        tail[:, 0] = etag
-        tail[:, 1] = hg
-        tail[:, 2] = ug
-        tail[:, 3] = vg
-        return hg
+    def _set_ghosts(self, model, t, src, src_row, dst, dst_start, sub, wet, bed=None):
+        """Ghost rows ``dst[dst_start + b]`` (η, h, u, v) of the subset's boundary edges b from
+        the interior rows ``src[src_row[b]]``; bed elevations ``bed`` (n_boundary_edge,), or
+        η − h of the interior rows when None. ``wet`` (the primitives' flags, or an empty
+        array) gets h_g > dry depth."""
+        eps = model.dry_depth
+        ghosts.wall_ghosts(sub.wall_edges, src, src_row, dst, dst_start, self.normal_b, wet, eps)
+        for bc, gidx, _ in sub.groups:
+            rows = src[src_row[gidx]]
+            b = rows[:, 0] - rows[:, 1] if bed is None else bed[gidx]
+            es = EdgeStates(rows[:, 1], rows[:, 0], b, rows[:, 2], rows[:, 3])
+            hg, etag, ug, vg = bc.ghost(t, es, self.normal_b[gidx], model.gravity)
+            out = dst_start + gidx
+            dst[out, 0] = etag
+            dst[out, 1] = hg
+            dst[out, 2] = ug
+            dst[out, 3] = vg
+            if wet.size:
+                wet[out] = hg > eps
 
     def subset(self, model, faces):
         """The :class:`Subset` that the tendency of ``faces`` (sorted face ids) needs."""
@@ -160,12 +191,14 @@ class NumbaBackend:
         prim = node_on[m.face_node_connectivity].any(axis=1) | rec
         seg_on = edge_on[self._seg_edges]
         groups = []
-        for group in model.boundary_groups:  # whole groups: a condition's forcing is per group edge
+        for group in self._ghost_groups:  # whole groups: a condition's forcing is per group edge
             if prim[self.bface[group[1]]].any():
                 groups.append(group)
+        wall_edges = np.flatnonzero(self._is_wall & prim[self.bface]).astype(idx)
         return Subset(
             np.flatnonzero(prim).astype(idx), np.flatnonzero(node_on).astype(idx), np.flatnonzero(rec).astype(idx), edges, np.asarray(faces, dtype=idx),
-            self._seg[seg_on], self._seg_edges[seg_on], self._seg_length[seg_on], groups,
+            self._seg[seg_on], self._seg_edges[seg_on], self._seg_length[seg_on], wall_edges, groups,
+            [g for g in self.flux_groups if edge_on[g[2]].any()],
         )
 
     def tendency(self, model, state, t, subset=None, outflow=True):
@@ -180,8 +213,7 @@ class NumbaBackend:
         reconstruct.face_primitives(sub.prim_faces, state.h, state.hu, state.hv, self.bed, eps, eps**4, prim, self.wet)
         ev = self.edge_values
         if self.second_order:
-            hg = self._set_ghosts(model, t, prim, prim[self.bface], self.bed_b, nf, sub.groups)
-            self.wet[nf:] = hg > eps
+            self._set_ghosts(model, t, prim, self.bface, prim, nf, sub, self.wet, self.bed_b)
             reconstruct.node_extrema(sub.nodes, self.node_start, self.node_faces, prim, self.extrema)
             reconstruct.reconstruct(
                 sub.recon_faces,
@@ -200,14 +232,13 @@ class NumbaBackend:
                 ev,
                 self.bed_slope,
             )
-            evb = ev[self.bslot]
-            self._set_ghosts(model, t, ev, evb, evb[:, 0] - evb[:, 1], 3 * nf, sub.groups)
+            self._set_ghosts(model, t, ev, self.bslot, ev, 3 * nf, sub, self.no_wet)
         else:
             reconstruct.first_order(sub.recon_faces, prim, ev)
-            self._set_ghosts(model, t, ev, prim[self.bface], self.bed_b, 3 * nf, sub.groups)
+            self._set_ghosts(model, t, prim, self.bface, ev, 3 * nf, sub, self.no_wet, self.bed_b)
         F = self.flux
         fluxes.edge_fluxes(sub.edges, ev, self.left_slot, self.right_slot, self.normal, g, self.solver_code, F)
-        for bc, idx, edges in self.flux_groups:
+        for bc, idx, edges in sub.flux_groups:
             s = ev[self.bslot[idx]]
             es = EdgeStates(s[:, 1], s[:, 0], s[:, 0] - s[:, 1], s[:, 2], s[:, 3])
             m_out, mom, tang = bc.flux(t, es, model.boundary_length[idx], g)
@@ -215,13 +246,14 @@ class NumbaBackend:
             F[edges, 1] = mom
             F[edges, 2] = tang
         update.accumulate(
-            sub.faces, F, self.normal, self.face_edge, self.face_is_left, self.face_edge_length, self.inv_area, self.second_order, self.bed_slope, self.dh, self.dhu, self.dhv
+            sub.faces, F, self.normal, self.face_edge, self.face_is_left, self.face_edge_length, self.inv_area, self.second_order, self.bed_slope,
+            self.coriolis_f, prim, self.dh, self.dhu, self.dhv,
         )
-        if model.explicit_terms:
+        if self.python_terms:
             h = prim[:nf, 1]
             u = prim[:nf, 2]
             v = prim[:nf, 3]
-            for term in model.explicit_terms:
+            for term in self.python_terms:
                 if sub is self.full:
                     sx, sy = term.momentum_tendency(model, h, u, v, self.wet_view, t)
                     self.dhu += sx

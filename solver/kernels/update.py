@@ -15,8 +15,10 @@ SQRT2 = math.sqrt(2.0)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def accumulate(faces, flux, normal, face_edge, face_is_left, face_edge_length, inv_area, second_order, bed_slope, dh, dhu, dhv):
-    """dh/dt, d(hu)/dt, d(hv)/dt (n_face,) = −(1/A_i) Σ_k L_k F_ik (+ the bed-slope term).
+def accumulate(faces, flux, normal, face_edge, face_is_left, face_edge_length, inv_area, second_order, bed_slope, coriolis_f, prim, dh, dhu, dhv):
+    """dh/dt, d(hu)/dt, d(hv)/dt (n_face,) = −(1/A_i) Σ_k L_k F_ik (+ the bed-slope term)
+    (+ the Coriolis term f h v, −f h u of :class:`solver.terms.Coriolis` when ``coriolis_f``,
+    (n_face,) s⁻¹, has rows; h, u, v from the primitives ``prim`` (n, 4) = (η, h, u, v)).
 
     flux : (n_edge, 4) from :func:`solver.kernels.fluxes.edge_fluxes` (after any flux boundary
     conditions replaced it), for the faces listed in ``faces``; the face on the right of an edge takes −(F − dp n) for momentum
@@ -50,11 +52,17 @@ def accumulate(faces, flux, normal, face_edge, face_is_left, face_edge_length, i
         ia = inv_area[i]
         dh[i] = -sm * ia
         if second_order:
-            dhu[i] = -sx * ia - bed_slope[i, 0]
-            dhv[i] = -sy * ia - bed_slope[i, 1]
+            ax = -sx * ia - bed_slope[i, 0]
+            ay = -sy * ia - bed_slope[i, 1]
         else:
-            dhu[i] = -sx * ia
-            dhv[i] = -sy * ia
+            ax = -sx * ia
+            ay = -sy * ia
+        if coriolis_f.size:
+            fh = coriolis_f[i] * prim[i, 1]
+            ax = ax + fh * prim[i, 3]
+            ay = ay + -(fh * prim[i, 2])
+        dhu[i] = ax
+        dhv[i] = ay
 
 
 @njit(inline="always", error_model="numpy")

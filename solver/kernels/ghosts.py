@@ -1,0 +1,40 @@
+"""Numba kernel of the wall ghost states (most of a coastal mesh's boundary is land).
+
+Same arithmetic as :meth:`solver.boundaries.Wall.ghost`: the ghost copies the interior depth
+and surface and mirrors the normal velocity, u_g = u − 2(u·n)n, so the Riemann solver sees an
+impermeable, free-slip wall. The edges of flux conditions (rivers) take the same ghost for the
+gradients and the reconstruction (their flux is set afterwards). Other conditions (tides, free
+outflow) stay Python objects, evaluated on their own few edges.
+"""
+from __future__ import annotations
+
+from numba import njit, prange
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def wall_ghosts(bidx, src, src_row, dst, dst_start, normal_b, wet, eps):
+    """Ghost rows ``dst[dst_start + b]`` (η, h, u, v) for the boundary edges ``b`` in ``bidx``.
+
+    bidx : (m,) boundary-edge indices; src : (n, 4) rows (η, h, u, v) holding the interior
+    values, ``src_row[b]`` the row of edge b; dst : (dst_start + n_boundary_edge, 4);
+    normal_b : (n_boundary_edge, 2) outward unit normals. When ``wet`` has rows (the
+    primitives' wet flags), ``wet[dst_start + b]`` is set to h_g > ``eps``.
+    """
+    set_wet = wet.size > 0
+    for t in prange(bidx.size):
+        b = bidx[t]
+        r = src_row[b]
+        eta = src[r, 0]
+        h = src[r, 1]
+        u = src[r, 2]
+        v = src[r, 3]
+        nx = normal_b[b, 0]
+        ny = normal_b[b, 1]
+        un = u * nx + v * ny
+        g = dst_start + b
+        dst[g, 0] = eta
+        dst[g, 1] = h
+        dst[g, 2] = u - 2.0 * un * nx
+        dst[g, 3] = v - 2.0 * un * ny
+        if set_wet:
+            wet[g] = h > eps
