@@ -27,7 +27,9 @@ def edge_connectivity(face_node_connectivity: np.ndarray):
     face_edge_connectivity (n_face, 3))``. For each edge, face 0 is a face in which the edge runs
     from node 0 to node 1 (so, with counter-clockwise faces, the face lies to the left of the
     edge direction and the edge normal (dy, -dx) points out of face 0). Face 1 is -1 on the
-    boundary. Raises ``ValueError`` for non-manifold edges (shared by more than two faces).
+    boundary. Edges are numbered in order of first appearance in the faces (face 0 of edge k
+    never decreases with k), so they are as local in memory as the faces. Raises
+    ``ValueError`` for non-manifold edges (shared by more than two faces).
     """
     f = np.asarray(face_node_connectivity, dtype=np.int64)
     n_face = f.shape[0]
@@ -48,11 +50,18 @@ def edge_connectivity(face_node_connectivity: np.ndarray):
             "non-manifold edge between nodes %d and %d is shared by faces %s"
             % (lo[first[0]], hi[first[0]], ", ".join(str(int(i // 3)) for i in first))
         )
+    # number the edges in order of first appearance in the faces, so that edges are as local in
+    # memory as the faces are (and a face reordering reorders the edges with it)
+    first_pos = order[start]  # (n_edge,) slot of each edge's first occurrence, by sorted key
+    by_appearance = np.argsort(first_pos, kind="stable")
+    renumber = np.empty(n_edge, dtype=np.int64)
+    renumber[by_appearance] = np.arange(n_edge)
+    edge_of_sorted = renumber[edge_of_sorted]
+    first_pos = first_pos[by_appearance]  # now by new edge id (increasing)
     face_edge = np.empty(3 * n_face, dtype=np.int64)
     face_edge[order] = edge_of_sorted
     face_edge = face_edge.reshape(n_face, 3)
     # first occurrence -> face 0, second -> face 1
-    first_pos = order[start]
     second_mask = ~start
     edge_face = np.full((n_edge, 2), FILL, dtype=np.int64)
     edge_face[:, 0] = first_pos // 3

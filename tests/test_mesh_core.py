@@ -34,6 +34,23 @@ def test_two_triangles_connectivity_and_geometry():
     np.testing.assert_allclose(m.face_depth, [(1 + 2 + 3) / 3, (1 + 3 + 4) / 3])
 
 
+def test_edges_are_numbered_in_order_of_their_first_face():
+    """Edges follow the faces in memory: edge k's first face (face 0 of the edge) never decreases
+    with k, so every face's edges lie near it and a face reordering reorders the edges with it;
+    the connectivity stays consistent (each face's three edges join its own nodes)."""
+    m = rectangle(6.0, 4.0, 12, 8, pattern="cross")
+    rng = np.random.default_rng(3)
+    for mesh in (m, m.reordered(rng.permutation(m.n_face), rng.permutation(m.n_node))):
+        ef = mesh.edge_face_connectivity
+        assert np.all(np.diff(ef[:, 0]) >= 0)
+        assert ef[0, 0] == 0 and ef[-1, 0] <= mesh.n_face - 1
+        fe = mesh.face_edge_connectivity
+        en = np.sort(mesh.edge_node_connectivity[fe], axis=2)  # (n_face, 3, 2)
+        f = mesh.face_node_connectivity
+        own = np.sort(np.stack([f, np.roll(f, -1, axis=1)], axis=2), axis=2)
+        np.testing.assert_array_equal(en, own)
+
+
 def test_mesh_is_immutable():
     m = two_triangles()
     with pytest.raises(AttributeError):
