@@ -1,7 +1,7 @@
 """Wall time and peak memory of a tides-only forecast of the Channel/Biscay gallery mesh
 (29 k triangles), the run behind ``coastcast demo``.
 
-    python bench/forecast.py [--hours 72] [--repeats 3] [--threads 2] [--steppers lts-rk2 ssp-rk2] [--reorder]
+    python bench/forecast.py [--hours 72] [--repeats 3] [--threads 2] [--steppers lts-rk2 ssp-rk2] [--order faces]
 
 Each open boundary is forced by its JMJ harmonics (M2, S2, N2, M4; CSV in meshes/channel_biscay)
 through ``workflows.forcing.tides.tidal_forcing_for_boundary`` and ``solver.boundaries.TidalElevation``;
@@ -27,9 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 MESH = ROOT / "meshes" / "channel_biscay" / "hgrid.gr3.gz"
 CSV = ROOT / "meshes" / "channel_biscay" / "jmj_open_boundary_elevation_harmonics.csv"
 START = datetime(2024, 3, 10, tzinfo=timezone.utc)  # a spring tide
+ORDERS = ("file", "faces", "faces+nodes")
 
 
-def one_run(hours: float, threads: int, reorder: bool, stepper: str = "lts-rk2") -> dict:
+def one_run(hours: float, threads: int, order: str = "faces", stepper: str = "lts-rk2") -> dict:
     """Set up and run one forecast in this process; returns timings (s), steps and peak RSS (MiB)."""
     import resource
 
@@ -58,9 +59,12 @@ def one_run(hours: float, threads: int, reorder: bool, stepper: str = "lts-rk2")
         source = {"source": "harmonics", "file": str(CSV), "constituents": ["M2", "S2", "N2", "M4"]}
         f = tidal_forcing_for_boundary(source, mesh.node_x[ids], mesh.node_y[ids], ids, START, duration=duration)
         bcs[seg.name] = TidalElevation(f.elevation, f.velocity)
-    if reorder:  # after the forcing, which matches the CSV by node id; segments keep their node order
+    # memory order, after the forcing (which matches the CSV by node id): "faces" along a Hilbert
+    # curve, as workflows.cycle.read_mesh_for does for every forecast; "faces+nodes" also
+    # renumbers the nodes (segments keep their node order); "file" keeps the file's order
+    if order != "file":
         fp = hilbert_order(mesh.face_x, mesh.face_y)
-        mesh = mesh.reordered(fp, node_order_by_faces(mesh.face_node_connectivity[fp], mesh.n_node))
+        mesh = mesh.reordered(fp, node_order_by_faces(mesh.face_node_connectivity[fp], mesh.n_node) if order == "faces+nodes" else None)
     model = ShallowWaterModel(mesh, boundary_conditions=bcs, friction=ManningFriction(0.025), coriolis=Coriolis())
     state = model.initial_state(0.0)
     sim = Simulation(model, state, stop_time=hours * 3600.0, time_stepper=stepper)
@@ -86,12 +90,12 @@ def main(argv=None):
     ap.add_argument("--hours", type=float, nargs="+", default=[72.0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, nargs="+", default=[2])
-    ap.add_argument("--reorder", action="store_true", help="Hilbert-sort the faces first")
+    ap.add_argument("--order", choices=ORDERS, default="faces", help="memory order of the mesh (default: the forecast's, faces along a Hilbert curve)")
     ap.add_argument("--steppers", nargs="+", default=["lts-rk2", "ssp-rk2"], help="time steppers to compare")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print(json.dumps(one_run(args.hours[0], args.threads[0], args.reorder, args.steppers[0])))
+        print(json.dumps(one_run(args.hours[0], args.threads[0], args.order, args.steppers[0])))
         return
     rows = []
     for hours in args.hours:
@@ -100,12 +104,12 @@ def main(argv=None):
                 runs = []
                 for _ in range(args.repeats):  # alternate nothing: each repeat is a fresh process
                     cmd = [sys.executable, __file__, "--child", "--hours", str(hours), "--threads", str(th), "--steppers", stepper]
-                    cmd += ["--reorder"] if args.reorder else []
+                    cmd += ["--order", args.order]
                     out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
                     runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
                 med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
                 rows.append((hours, th, stepper, med, runs))
-    print(f"\nChannel/Biscay tides-only forecast, medians of {args.repeats} fresh processes (shared machine: other jobs may run)")
+    print(f"\nChannel/Biscay tides-only forecast, {args.order} memory order, medians of {args.repeats} fresh processes (shared machine: other jobs may run)")
     print("(steps: the coarsest level's under lts-rk2; M tri-steps/s counts faces × smallest steps, as a global stepper would take)")
     print(f"{'hours':>5} {'thr':>3} {'stepper':>8} {'faces':>6} {'steps':>6} {'setup s':>7} {'run s':>7} {'total s':>7} {'M tri-steps/s':>13} {'peak RSS MiB':>12}")
     for hours, th, stepper, m, runs in rows:

@@ -123,3 +123,34 @@ def test_publish_refuses_segments_without_a_forcing_record(tmp_path):
     (seg / "end.nc").write_bytes(b"")
     with pytest.raises(CycleError, match="no forcing record"):
         publish(run, figures=False)
+
+
+def test_solver_mesh_keeps_the_file_nodes_and_orders_faces_along_a_hilbert_curve(tmp_path):
+    """read_mesh_for: the same nodes in the file's numbering (inputs keyed by node stay valid),
+    the same triangles, renumbered so that consecutive faces are closer together in space."""
+    from solver.formats import read_mesh
+    from workflows.config import load_config
+    from workflows.cycle import read_mesh_for
+
+    cfg = load_config(write_inputs(tmp_path / "in"))
+    raw = read_mesh(cfg.mesh_path)
+    mesh = read_mesh_for(cfg)
+    np.testing.assert_array_equal(mesh.node_x, raw.node_x)
+    np.testing.assert_array_equal(mesh.node_y, raw.node_y)
+    np.testing.assert_array_equal(mesh.depth, raw.depth)
+    assert [b.node_ids.tolist() for b in mesh.boundaries] == [b.node_ids.tolist() for b in raw.boundaries]
+
+    def rows(f):  # each triangle as its sorted node ids, in a canonical order
+        s = np.sort(f, axis=1)
+        return s[np.lexsort(s.T[::-1])]
+
+    np.testing.assert_array_equal(rows(mesh.face_node_connectivity), rows(raw.face_node_connectivity))
+
+    def step(m):  # median distance between consecutive faces' centroids
+        return np.median(np.hypot(np.diff(m.face_x), np.diff(m.face_y)))
+
+    assert step(mesh) < step(raw)
+    # consecutive faces are mostly edge neighbours along the curve
+    ff = mesh.face_face_connectivity
+    neighbours = (ff[:-1] == np.arange(1, mesh.n_face)[:, None]).any(axis=1)
+    assert neighbours.mean() > 0.5
