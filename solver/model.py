@@ -350,6 +350,17 @@ class ShallowWaterModel:
             hg[idx], etag[idx], ug[idx], vg[idx] = res
         return hg, etag, ug, vg
 
+    def euler_stage(self, state: State, k, dt: float, out: State) -> None:
+        """``out`` = ``state`` + dt ``k`` (a :class:`Tendency`), then the implicit terms: one
+        forward-Euler stage of the time steppers (fused in one pass by the numba backend)."""
+        if self._kernels is not None:
+            self._kernels.euler_stage(self, state, k, dt, out)
+            return
+        np.add(state.h, dt * k.h, out=out.h)
+        np.add(state.hu, dt * k.hu, out=out.hu)
+        np.add(state.hv, dt * k.hv, out=out.hv)
+        self.apply_implicit(out, dt)
+
     def apply_implicit(self, state: State, dt: float) -> None:
         """Implicit terms (friction) and the dry-face clean-up after an explicit stage."""
         if self._kernels is not None:

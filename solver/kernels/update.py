@@ -85,6 +85,22 @@ def min_wave_time(h, hu, hv, cfl_length, dry_depth, eps4, g):
     return m
 
 
+@njit(inline="always", error_model="numpy")
+def _implicit_face(i, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
+    """:func:`implicit_update` of face i."""
+    hi = max(h[i], 0.0)
+    h[i] = hi
+    if apply_friction and hi > dry_depth:
+        n2 = manning_n2[0] if manning_n2.size == 1 else manning_n2[i]
+        speed = math.sqrt(hu[i] * hu[i] + hv[i] * hv[i]) / hi
+        factor = 1.0 + k * n2 * speed / (hi * np.cbrt(hi))  # h^{4/3}
+        hu[i] /= factor
+        hv[i] /= factor
+    if hi <= dry_depth:
+        hu[i] = 0.0
+        hv[i] = 0.0
+
+
 @njit(parallel=True, cache=True, error_model="numpy")
 def implicit_update(faces, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
     """Clip h at 0, apply implicit Manning friction, zero the momentum of dry faces (in place).
@@ -93,17 +109,16 @@ def implicit_update(faces, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
     Adv. Water Resour. 32, §3.3). manning_n2 : (1,) or (n_face,) n² in s² m^{-2/3}; faces: the
     face ids to update.
     """
-    uniform = manning_n2.size == 1
     for t in prange(faces.size):
-        i = faces[t]
-        hi = max(h[i], 0.0)
-        h[i] = hi
-        if apply_friction and hi > dry_depth:
-            n2 = manning_n2[0] if uniform else manning_n2[i]
-            speed = math.sqrt(hu[i] * hu[i] + hv[i] * hv[i]) / hi
-            factor = 1.0 + k * n2 * speed / (hi * np.cbrt(hi))  # h^{4/3}
-            hu[i] /= factor
-            hv[i] /= factor
-        if hi <= dry_depth:
-            hu[i] = 0.0
-            hv[i] = 0.0
+        _implicit_face(faces[t], h, hu, hv, dry_depth, manning_n2, k, apply_friction)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def euler_implicit(h0, hu0, hv0, dh, dhu, dhv, dt, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
+    """One forward-Euler stage U = U⁰ + Δt dU/dt followed by :func:`implicit_update`, fused in
+    one pass over all faces (all arrays (n_face,); the same arithmetic as the two passes)."""
+    for i in prange(h.size):
+        h[i] = h0[i] + dt * dh[i]
+        hu[i] = hu0[i] + dt * dhu[i]
+        hv[i] = hv0[i] + dt * dhv[i]
+        _implicit_face(i, h, hu, hv, dry_depth, manning_n2, k, apply_friction)
