@@ -333,15 +333,15 @@ class ShallowWaterModel:
         )
         return Tendency(dh, dhu, dhv, outflow)
 
-    def _ghosts(self, t, eta_b, h_b, z_b, u_b, v_b, groups=None):
+    def _ghosts(self, t, eta_b, h_b, z_b, u_b, v_b):
         """Ghost states (h, η, u, v), (n_boundary_edge,) each, from the interior values at the
-        boundary edges; only the edges of ``groups`` (default all :attr:`boundary_groups`) are set."""
+        boundary edges (the numba backend has its own, :mod:`solver.kernels.ghosts`)."""
         nb = self.n_boundary_edge
         hg = np.zeros(nb)
         etag = np.zeros(nb)
         ug = np.zeros(nb)
         vg = np.zeros(nb)
-        for bc, idx, _ in self.boundary_groups if groups is None else groups:
+        for bc, idx, _ in self.boundary_groups:
             es = EdgeStates(h_b[idx], eta_b[idx], z_b[idx], u_b[idx], v_b[idx])
             if bc.kind == "flux":
                 res = Wall().ghost(t, es, self.boundary_normal[idx], self.gravity)
@@ -353,7 +353,7 @@ class ShallowWaterModel:
     def euler_stage(self, state: State, k, dt: float, out: State) -> None:
         """``out`` = ``state`` + dt ``k`` (a :class:`Tendency`), then the implicit terms: one
         forward-Euler stage of the time steppers (fused in one pass by the numba backend)."""
-        if self._kernels is not None:
+        if self._kernels is not None and self._kernels.fused_friction:
             self._kernels.euler_stage(self, state, k, dt, out)
             return
         np.add(state.h, dt * k.h, out=out.h)

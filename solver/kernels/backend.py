@@ -272,16 +272,11 @@ class NumbaBackend:
         return float(cfl * m) if np.isfinite(m) else np.inf
 
     def euler_stage(self, model, state, k, dt, out):
-        """``out`` = ``state`` + dt ``k`` with the implicit terms; one fused pass with the fused
-        Manning friction, else the axpy and :meth:`apply_implicit`."""
-        if self.fused_friction:
-            update.euler_implicit(state.h, state.hu, state.hv, k.h, k.hu, k.hv, dt, out.h, out.hu, out.hv,
-                                  model.dry_depth, self.manning_n2, dt * model.gravity, bool(model.implicit_terms))
-            return
-        np.add(state.h, dt * k.h, out=out.h)
-        np.add(state.hu, dt * k.hu, out=out.hu)
-        np.add(state.hv, dt * k.hv, out=out.hv)
-        self.apply_implicit(model, out, dt)
+        """``out`` = ``state`` + dt ``k`` with the fused Manning friction and the dry clean-up,
+        in one pass (only when :attr:`fused_friction`; the model falls back to the axpy and
+        :meth:`apply_implicit` otherwise)."""
+        update.euler_implicit(state.h, state.hu, state.hv, k.h, k.hu, k.hv, dt, out.h, out.hu, out.hv,
+                              model.dry_depth, self.manning_n2, dt * model.gravity, bool(model.implicit_terms))
 
     def apply_implicit(self, model, state, dt, faces=None):
         """Implicit terms and the dry clean-up on ``faces`` (all by default; a subset only with the
