@@ -71,12 +71,19 @@ class TidalElevation(BoundaryCondition):
       takes the incoming characteristic from outside and the outgoing one from inside, which for
       linear waves is exactly Flather's condition u_n = u_n,ext + √(g/h)(η − η_ext) (Flather 1976,
       Mém. Soc. R. Sci. Liège 10; Blayo & Debreu 2005, Ocean Modelling 9): outgoing waves leave.
-    * Without: clamped elevation through the outgoing Riemann invariant, h_g = η_ext − b,
-      u_n,g = u_n + 2(√(g h) − √(g h_g)), so the edge state has η = η_ext exactly (subcritical).
-      The tangential velocity is a characteristic carried by the flow: copied from inside where
-      water leaves (u_n ≥ 0) and taken as the external value, zero, where it enters — otherwise
-      a jet along an open boundary (typically where it meets the coast) is fed by nothing and
-      held by nothing.
+    * Without: the elevation is set and the velocity taken from inside, h_g = η_ext − b,
+      u_n,g = u_n (the "elevation" condition of Thetis, Kärnä et al. 2018, Geosci. Model Dev. 11,
+      and ANUGA's transmissive-momentum/set-stage boundary): the Riemann solver then relaxes the
+      edge to η_ext within a few steps of the boundary faces, and the flux it adds to the
+      interior's own is ½ c (η_ext − η) (linearised HLL), never more. The tangential velocity is
+      a characteristic carried by the flow: copied from inside where water leaves (u_n ≥ 0) and
+      taken as the external value, zero, where it enters — otherwise a jet along an open
+      boundary (typically where it meets the coast) is fed by nothing and held by nothing.
+      (The ghost velocity of the outgoing Riemann invariant, u_n + 2(√(g h) − √(g h_g)), is
+      not used: where a face next to the boundary is drawn down it asks for an inflow of up
+      to 2√(g h_g), a dam break that digs the hole it flows into; on the Channel/Biscay mesh
+      at spring tide this made a 65 m/s jet and a 28 m deep hole at the St George's Channel
+      boundary, docs/validation.md.)
 
     ``ramp``: optional r(t) ∈ [0, 1] multiplying the tide (elevation about ``mean_level`` and
     currents), so that a cold start from rest is not hit by the full tide at t = 0 (as ADCIRC's
@@ -106,8 +113,7 @@ class TidalElevation(BoundaryCondition):
         nx, ny = normal[:, 0], normal[:, 1]
         un = s.u * nx + s.v * ny
         ut = np.where(un >= 0.0, -s.u * ny + s.v * nx, 0.0)
-        un_g = un + 2.0 * (np.sqrt(g * s.h) - np.sqrt(g * h_g))
-        return h_g, s.b + h_g, un_g * nx - ut * ny, un_g * ny + ut * nx
+        return h_g, s.b + h_g, un * nx - ut * ny, un * ny + ut * nx
 
 
 class HalfCosineRamp:

@@ -97,8 +97,41 @@ def test_clamped_tide_takes_the_tangential_velocity_from_outside_only_where_wate
     assert v_g[0] == pytest.approx(0.3)  # outflow: carried out from inside
     assert v_g[1] == 0.0  # inflow: the external (unknown, zero) tangential velocity
     assert eta_g == pytest.approx([0.0, 0.0])
-    # the normal component still follows the outgoing Riemann invariant (equal depths: unchanged)
-    assert u_g == pytest.approx([0.5, -0.5])
+    assert u_g == pytest.approx([0.5, -0.5])  # the normal component is the interior's
+
+
+def test_clamped_tide_does_not_pull_water_into_a_drawn_down_face():
+    """A face next to the boundary 8 m below the tide level: the ghost keeps the interior's normal
+    velocity (here 0.2 m/s inwards) instead of the outgoing-invariant value u_n − 2(√(g h_g) − √(g h))
+    (−11.2 m/s), the dam break that dug a 28 m hole at the St George's Channel boundary."""
+    bc = TidalElevation(0.0)
+    bc.bind(np.array([[0, 1]]), 2)
+    normal = np.array([[1.0, 0.0]])
+    s = _edge_states([-0.2], [0.0], h=2.0)  # bed −10 m, surface −8 m
+    h_g, eta_g, u_g, v_g = bc.ghost(0.0, s, normal, 9.81)
+    assert h_g == pytest.approx([10.0]) and eta_g == pytest.approx([0.0])
+    assert u_g == pytest.approx([-0.2]) and v_g == pytest.approx([0.0])
+
+
+@pytest.mark.parametrize("h_inside", [8.0, 5.0])
+def test_a_raised_boundary_level_sends_the_bore_of_rankine_hugoniot(h_inside):
+    """Channel at rest, depth h1; the open boundary holds the level at h0 = 10 m from t = 0. Exact
+    solution (Stoker 1957, ch. 10; the held-level piston problem): a uniform state (h0, u0) behind
+    a bore, u0 = (h0 − h1)√(g(h0 + h1)/(2 h0 h1)), bore speed s = h0 u0/(h0 − h1)."""
+    from solver.state import State
+
+    g, h0, h1, T = 9.81, 10.0, h_inside, 300.0
+    mesh = rectangle(20000.0, 500.0, 200, 2, depth=h0)
+    model = ShallowWaterModel(mesh, boundary_conditions={"west": TidalElevation(0.0)})
+    state = State(np.full(mesh.n_face, h1), np.zeros(mesh.n_face), np.zeros(mesh.n_face))
+    Simulation(model, state, stop_time=T).run()
+    u0 = (h0 - h1) * np.sqrt(g * (h0 + h1) / (2 * h0 * h1))
+    s = h0 * u0 / (h0 - h1)
+    exact_h = np.where(mesh.face_x < s * T, h0, h1)
+    behind = mesh.face_x < 0.8 * s * T
+    assert np.mean(np.abs(state.h - exact_h)) / np.mean(exact_h) < 2e-3
+    assert np.median(state.hu[behind] / state.h[behind]) == pytest.approx(u0, rel=5e-3)
+    assert np.median(state.h[behind]) == pytest.approx(h0, rel=2e-3)
 
 
 def test_half_cosine_ramp_starts_the_tide_smoothly():
