@@ -55,6 +55,9 @@ def test_gironde_resumed_from_a_checkpoint_is_bit_for_bit(tmp_path):
     assert not first.passed and first.metrics["fraction_of_days_run"].value == pytest.approx(0.5)
     second = gironde(checkpoint_dir=tmp_path / "sliced", **kw)
     assert second.info["completed_days"] == pytest.approx(0.006)
+    # the reported wall time is the run's: both slices (the first slice's saved in the checkpoint)
+    assert second.wall_seconds == pytest.approx(second.info["wall_seconds"], abs=0.06)
+    assert second.wall_seconds > first.wall_seconds > 0.0
     assert second.info["time_steps"] == whole.info["time_steps"]
     for k in ("h", "hu", "hv", "boundary_outflow"):
         with netCDF4.Dataset(tmp_path / "whole" / "restart.nc") as a, netCDF4.Dataset(tmp_path / "sliced" / "restart.nc") as b:

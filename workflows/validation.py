@@ -183,7 +183,7 @@ def jmj_tides(days: float = 30.0, spinup_days: float = 2.0, manning: float = 0.0
     a_mod, g_mod, _ = harmonic_fit(t, np.array(ply)[:, None], fit, analysis_start, timedelta(days=days))
     m2 = list(fit).index("M2")
     dphase = (g_mod[m2, 0] - g_obs[0, 0] + 180.0) % 360.0 - 180.0
-    res = CaseResult("jmj-tides", jmj_tides.description)
+    res = CaseResult("jmj-tides", jmj_tides.description, wall_seconds=wall)
     res.metrics["atlas_M2_complex_error_median"] = Metric(float(np.median(err)), 0.10, unit="m")
     res.metrics["atlas_M2_complex_error_p90"] = Metric(float(np.percentile(err, 90)), 0.30, unit="m")
     res.metrics["plymouth_M2_amplitude_error"] = Metric(float(abs(a_mod[m2, 0] - a_obs[0, 0])), 0.10, unit="m")
@@ -339,6 +339,7 @@ def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None, time
     # a slice (stop_days) is not a finished validation: the case passes only once all days are run
     res.metrics["fraction_of_days_run"] = Metric(sim.clock.time / total, 1.0 - 1e-9, kind="min")
     names = [s.name for s in mesh.boundaries]
+    res.wall_seconds = wall  # all slices of a resumed run
     res.info.update(
         days=days,
         completed_days=round(sim.clock.time / 86400.0, 6),
