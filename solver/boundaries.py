@@ -73,9 +73,9 @@ class TidalElevation(BoundaryCondition):
       Mém. Soc. R. Sci. Liège 10; Blayo & Debreu 2005, Ocean Modelling 9): outgoing waves leave.
     * Without: the elevation is set and the velocity taken from inside, h_g = η_ext − b,
       u_n,g = u_n (the "elevation" condition of Thetis, Kärnä et al. 2018, Geosci. Model Dev. 11,
-      and ANUGA's transmissive-momentum/set-stage boundary): the Riemann solver then relaxes the
-      edge to η_ext within a few steps of the boundary faces, and the flux it adds to the
-      interior's own is ½ c (η_ext − η) (linearised HLL), never more. The tangential velocity is
+      and ANUGA's transmissive-momentum/set-stage boundary): the elevation is imposed weakly —
+      linearised, the HLL edge flux is the interior's own h u_n plus an inflow ½ c (η_ext − η),
+      c = √(g h), that pulls the boundary faces to η_ext. The tangential velocity is
       a characteristic carried by the flow: copied from inside where water leaves (u_n ≥ 0) and
       taken as the external value, zero, where it enters — otherwise a jet along an open
       boundary (typically where it meets the coast) is fed by nothing and held by nothing.

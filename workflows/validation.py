@@ -91,9 +91,10 @@ def jmj_tides(days: float = 30.0, spinup_days: float = 2.0, manning: float = 0.0
               constituents=("M2", "S2", "N2", "M4"), fit_constituents=None, boundary: str = "clamped"):
     """``constituents`` force the boundaries; ``fit_constituents`` (default the same) are analysed.
 
-    ``boundary``: ``"clamped"`` prescribes the elevation harmonics of the boundary table
-    (the velocity from inside, :class:`solver.boundaries.TidalElevation`); ``"flather"`` takes elevation and currents from the
-    JMJ atlas at the boundary nodes (the same elevation harmonics) and lets outgoing waves leave.
+    ``boundary``: ``"clamped"`` prescribes the elevation harmonics of the boundary table (the
+    velocity from inside, :class:`solver.boundaries.TidalElevation`); ``"flather"`` takes elevation
+    and currents from the JMJ atlas at the boundary nodes (the same elevation harmonics) and lets
+    outgoing waves leave.
 
     A quick variant forces M2 alone and fits M2, M4, M6 over a few days (a whole number of M2
     periods separates them exactly); the full validation forces all four for 30 days.
