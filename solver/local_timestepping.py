@@ -21,7 +21,8 @@ J. Comput. Phys. 53) and Berger & Colella (1989, J. Comput. Phys. 82):
   ("refluxing"): the scheme conserves volume to round-off, and the coarse face ends with the
   time-accurate interface flux.
 * Level of face i: the largest j with 2^j δ ≤ c Δt_i / margin, Δt_i = cfl_length / (|u| + √(gh))
-  (the same bound as the global step, :meth:`solver.model.ShallowWaterModel.stable_dt`), capped at
+  (:meth:`solver.model.ShallowWaterModel.face_stable_times`, the bound the global step takes the
+  minimum of, lengthened in deep water by the model's ``deep_water_step``), capped at
   K and at one more than each edge neighbour's level (dry faces take their neighbours' level + 1,
   so a wetting front never outruns its step). Levels are rebuilt from the state at the first
   step of every ``regroup`` seconds of model time (aligned with the clock's start) and as soon
@@ -106,7 +107,7 @@ class LocalSSPRK2:
         self.level = None
 
     def _wave_times(self, model, state):
-        lts.wave_times(state.h, state.hu, state.hv, self.backend.cfl_length, model.dry_depth, model.dry_depth**4, model.gravity, self.wave_time)
+        model.face_stable_times(state, out=self.wave_time)
 
     def max_step(self, model, state, cfl: float) -> float:
         """Δ = 2^K · cfl · min_i Δt_i (s), inf if every face is dry."""

@@ -68,6 +68,8 @@ class ShallowWaterModel:
     backend : ``"numba"`` (compiled kernels, :mod:`solver.kernels`; the default when numba
         imports) or ``"numpy"`` (the vectorised reference). Both compute the same tendency; the
         numba one returns a :class:`Tendency` of work arrays that its next call overwrites.
+    deep_water_step : :class:`~solver.stability.DeepWaterStep` or None (the positivity bound
+        in every face): a longer stable step in deep water.
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class ShallowWaterModel:
         gravity: float = 9.81,
         dry_depth: float = 1e-4,
         backend: str | None = None,
+        deep_water_step=None,
     ):
         if riemann_solver not in RIEMANN_SOLVERS:
             raise ValueError(f"unknown riemann_solver {riemann_solver!r}; choose one of {', '.join(RIEMANN_SOLVERS)}")
@@ -97,6 +100,7 @@ class ShallowWaterModel:
         self.coriolis = coriolis
         self.wind_stress = wind_stress
         self.atmospheric_pressure = atmospheric_pressure
+        self.deep_water_step = deep_water_step
         self.explicit_terms = [t for t in (coriolis, wind_stress, atmospheric_pressure) if t is not None]
         self.implicit_terms = [t for t in (friction,) if t is not None]
         self.bed = -np.ascontiguousarray(mesh.face_depth, dtype=np.float64)
@@ -215,15 +219,28 @@ class ShallowWaterModel:
         u, v = self.velocity(state)
         return np.hypot(u, v) + np.sqrt(self.gravity * state.h)
 
+    def face_stable_times(self, state: State, out: np.ndarray | None = None) -> np.ndarray:
+        """(n_face,) largest stable step of each face at Courant number 1, s (inf where dry):
+        ``cfl_length`` / (|u| + √(g h)), lengthened in deep water by ``deep_water_step``."""
+        if out is None:
+            out = np.empty(self.mesh.n_face)
+        if self._kernels is not None:
+            self._kernels.wave_times(self, state, out)
+        else:
+            s = self.wave_speed(state)
+            wet = state.h > self.dry_depth
+            out[:] = np.inf
+            out[wet] = self.cfl_length[wet] / s[wet]
+        if self.deep_water_step is not None:
+            self.deep_water_step.relax(state.h, self.mesh.face_face_connectivity, out)
+        return out
+
     def stable_dt(self, state: State, cfl: float) -> float:
         """Largest time step allowed by ``cfl`` (≤ 1 keeps depths non-negative); inf if all dry."""
-        if self._kernels is not None:
+        if self._kernels is not None and self.deep_water_step is None:
             return self._kernels.stable_dt(self, state, cfl)
-        s = self.wave_speed(state)
-        wet = state.h > self.dry_depth
-        if not wet.any():
-            return np.inf
-        return float(cfl * np.min(self.cfl_length[wet] / s[wet]))
+        m = float(np.min(self.face_stable_times(state)))
+        return cfl * m if np.isfinite(m) else np.inf
 
     # -- the operator ---------------------------------------------------------------------------
     def tendency(self, state: State, t: float) -> Tendency:

@@ -35,7 +35,7 @@ def test_outputs_and_run_record(cycle):
     assert not list(run_dir.rglob("*.part"))
     rec = json.loads((run_dir / "run.json").read_text())
     assert rec["status"] == "succeeded"
-    assert rec["n_triangles"] == 144 and rec["n_time_steps"] > 100
+    assert rec["n_triangles"] == 144 and rec["n_time_steps"] > 50
     assert set(rec["stages_seconds"]) == {"prepare", "simulate", "publish"}
     assert rec["forcing"]["tides"][0]["boundary"] == "open_1"
     assert rec["peak_memory_mb"] > 0

@@ -39,6 +39,8 @@ A forecast system is a mesh, forcings, parameters and stations. Its TOML file ho
     riemann_solver = "hll"
     limiter = "barth-jespersen"
     time_stepper = "lts-rk2"           # local time steps; "ssp-rk2" for one global step
+    deep_water_step = 2.0              # stable step x this where >= deep_water_depth (m) deep; 1 = off
+    deep_water_depth = 5.0
 
     [initial]
     kind = "rest"                      # "rest", "restart" (file = restart.nc) or "elevation" (file = elev.ic gr3)
@@ -123,8 +125,11 @@ class Physics:
     limiter: str | None = "barth-jespersen"
     gravity: float = 9.81
     time_stepper: str = "lts-rk2"
+    deep_water_step: float = 2.0
+    deep_water_depth: float = 5.0
 
-    KEYS = ("manning", "coriolis", "wetting_drying_threshold", "cfl", "riemann_solver", "limiter", "gravity", "time_stepper")
+    KEYS = ("manning", "coriolis", "wetting_drying_threshold", "cfl", "riemann_solver", "limiter", "gravity", "time_stepper",
+            "deep_water_step", "deep_water_depth")
 
     @classmethod
     def from_mapping(cls, table: Mapping, where="[physics]") -> "Physics":
@@ -141,7 +146,11 @@ class Physics:
             limiter=_typed(table, "limiter", str, where, "barth-jespersen"),
             gravity=_positive(_typed(table, "gravity", float, where, 9.81), "gravity", where),
             time_stepper=_typed(table, "time_stepper", str, where, "lts-rk2"),
+            deep_water_step=_typed(table, "deep_water_step", float, where, 2.0),
+            deep_water_depth=_positive(_typed(table, "deep_water_depth", float, where, 5.0), "deep_water_depth", where),
         )
+        if not 1.0 <= p.deep_water_step <= 2.0:
+            raise ConfigError(f"{where}: deep_water_step must be between 1 (the positivity bound everywhere) and 2, got {p.deep_water_step}")
         if p.manning < 0:
             raise ConfigError(f"{where}: manning must be >= 0 s m^-1/3, got {p.manning}")
         if p.riemann_solver not in RIEMANN_SOLVERS:

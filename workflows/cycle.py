@@ -108,6 +108,7 @@ def build_model(cfg: ForecastConfig, mesh, model_start: datetime, duration_s: fl
         Wall,
         WindStress,
     )
+    from solver.stability import DeepWaterStep
 
     record = {"tides": [], "rivers": [], "atmosphere": None, "warnings": []}
     duration = timedelta(seconds=duration_s)
@@ -168,6 +169,7 @@ def build_model(cfg: ForecastConfig, mesh, model_start: datetime, duration_s: fl
         limiter=p.limiter,
         gravity=p.gravity,
         dry_depth=p.wetting_drying_threshold,
+        deep_water_step=DeepWaterStep(depth=p.deep_water_depth, factor=p.deep_water_step) if p.deep_water_step > 1.0 else None,
     )
     return model, record
 

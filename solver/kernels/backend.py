@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..boundaries import EdgeStates, Wall
-from . import fluxes, ghosts, reconstruct, update
+from . import fluxes, ghosts, lts, reconstruct, update
 
 
 @dataclass(frozen=True)
@@ -266,6 +266,10 @@ class NumbaBackend:
             out = self._tendency.boundary_outflow
             out[:] = np.bincount(sub.seg, weights=F[sub.seg_edges, 0] * sub.seg_length, minlength=out.size)
         return self._tendency
+
+    def wave_times(self, model, state, out):
+        """``out`` (n_face,) = each face's stable step at Courant number 1, s (inf where dry)."""
+        lts.wave_times(state.h, state.hu, state.hv, self.cfl_length, model.dry_depth, model.dry_depth**4, model.gravity, out)
 
     def stable_dt(self, model, state, cfl):
         m = update.min_wave_time(state.h, state.hu, state.hv, self.cfl_length, model.dry_depth, model.dry_depth**4, model.gravity)
