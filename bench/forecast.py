@@ -2,11 +2,14 @@
 (29 k triangles), the run behind ``coastcast demo``.
 
     python bench/forecast.py [--hours 72] [--repeats 3] [--threads 2] [--steppers lts-rk2 ssp-rk2] [--order faces]
+                             [--deep-water-step 2 1]
 
 Each open boundary is forced by its JMJ harmonics (M2, S2, N2, M4; CSV in meshes/channel_biscay)
 through ``workflows.forcing.tides.tidal_forcing_for_boundary`` and ``solver.boundaries.TidalElevation``;
 Manning 0.025, Coriolis, cfl 0.9, no output writers (the solver alone); time stepping with
-local steps (``lts-rk2``, the forecast default) and/or one global step (``ssp-rk2``). Each repeat
+local steps (``lts-rk2``, the forecast default) and/or one global step (``ssp-rk2``), with the
+longer deep-water step (``solver.stability.DeepWaterStep``, factor 2, the forecast default) or
+the positivity bound everywhere (``--deep-water-step 1``). Each repeat
 runs in a fresh process, so the peak resident memory (``resource.getrusage`` maximum RSS, which
 includes Python, numpy, numba and the compiled kernels) is the run's own. Prints the table last.
 """
@@ -30,7 +33,7 @@ START = datetime(2024, 3, 10, tzinfo=timezone.utc)  # a spring tide
 ORDERS = ("file", "faces", "faces+nodes")
 
 
-def one_run(hours: float, threads: int, order: str = "faces", stepper: str = "lts-rk2") -> dict:
+def one_run(hours: float, threads: int, order: str = "faces", stepper: str = "lts-rk2", deep_water_step: float = 2.0) -> dict:
     """Set up and run one forecast in this process; returns timings (s), steps and peak RSS (MiB)."""
     import resource
 
@@ -65,7 +68,10 @@ def one_run(hours: float, threads: int, order: str = "faces", stepper: str = "lt
     if order != "file":
         fp = hilbert_order(mesh.face_x, mesh.face_y)
         mesh = mesh.reordered(fp, node_order_by_faces(mesh.face_node_connectivity[fp], mesh.n_node) if order == "faces+nodes" else None)
-    model = ShallowWaterModel(mesh, boundary_conditions=bcs, friction=ManningFriction(0.025), coriolis=Coriolis())
+    from solver.stability import DeepWaterStep
+
+    deep = DeepWaterStep(factor=deep_water_step) if deep_water_step > 1.0 else None
+    model = ShallowWaterModel(mesh, boundary_conditions=bcs, friction=ManningFriction(0.025), coriolis=Coriolis(), deep_water_step=deep)
     state = model.initial_state(0.0)
     sim = Simulation(model, state, stop_time=hours * 3600.0, time_stepper=stepper)
     setup = time.perf_counter() - t0
@@ -92,29 +98,32 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, nargs="+", default=[2])
     ap.add_argument("--order", choices=ORDERS, default="faces", help="memory order of the mesh (default: the forecast's, faces along a Hilbert curve)")
     ap.add_argument("--steppers", nargs="+", default=["lts-rk2", "ssp-rk2"], help="time steppers to compare")
+    ap.add_argument("--deep-water-step", type=float, nargs="+", default=[2.0],
+                    help="stable-step factor in water >= 5 m deep (solver.stability.DeepWaterStep; 1 = the positivity bound everywhere; the forecast default 2)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print(json.dumps(one_run(args.hours[0], args.threads[0], args.order, args.steppers[0])))
+        print(json.dumps(one_run(args.hours[0], args.threads[0], args.order, args.steppers[0], args.deep_water_step[0])))
         return
     rows = []
     for hours in args.hours:
         for th in args.threads:
             for stepper in args.steppers:
-                runs = []
-                for _ in range(args.repeats):  # alternate nothing: each repeat is a fresh process
-                    cmd = [sys.executable, __file__, "--child", "--hours", str(hours), "--threads", str(th), "--steppers", stepper]
-                    cmd += ["--order", args.order]
-                    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
-                    runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-                med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
-                rows.append((hours, th, stepper, med, runs))
+                for deep in args.deep_water_step:
+                    runs = []
+                    for _ in range(args.repeats):  # alternate nothing: each repeat is a fresh process
+                        cmd = [sys.executable, __file__, "--child", "--hours", str(hours), "--threads", str(th), "--steppers", stepper]
+                        cmd += ["--order", args.order, "--deep-water-step", str(deep)]
+                        out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+                    med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
+                    rows.append((hours, th, stepper, deep, med, runs))
     print(f"\nChannel/Biscay tides-only forecast, {args.order} memory order, medians of {args.repeats} fresh processes (shared machine: other jobs may run)")
     print("(steps: the coarsest level's under lts-rk2; M tri-steps/s counts faces × smallest steps, as a global stepper would take)")
-    print(f"{'hours':>5} {'thr':>3} {'stepper':>8} {'faces':>6} {'steps':>6} {'setup s':>7} {'run s':>7} {'total s':>7} {'M tri-steps/s':>13} {'peak RSS MiB':>12}")
-    for hours, th, stepper, m, runs in rows:
+    print(f"{'hours':>5} {'thr':>3} {'stepper':>8} {'deep':>4} {'faces':>6} {'steps':>6} {'setup s':>7} {'run s':>7} {'total s':>7} {'M tri-steps/s':>13} {'peak RSS MiB':>12}")
+    for hours, th, stepper, deep, m, runs in rows:
         rate = m["n_face"] * m["base_steps"] / m["run_s"] / 1e6
-        print(f"{hours:5.0f} {th:3d} {stepper:>8} {m['n_face']:6.0f} {m['steps']:6.0f} {m['setup_s']:7.1f} {m['run_s']:7.1f} {m['total_s']:7.1f} {rate:13.2f} {m['peak_rss_mib']:12.0f}")
+        print(f"{hours:5.0f} {th:3d} {stepper:>8} {deep:4.1f} {m['n_face']:6.0f} {m['steps']:6.0f} {m['setup_s']:7.1f} {m['run_s']:7.1f} {m['total_s']:7.1f} {rate:13.2f} {m['peak_rss_mib']:12.0f}")
         totals = ", ".join(f"{r['total_s']:.1f}" for r in runs)
         print(f"      runs (total s): {totals}; max wet eta {m['max_eta_m']:.2f} m")
 

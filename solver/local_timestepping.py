@@ -24,7 +24,9 @@ J. Comput. Phys. 53) and Berger & Colella (1989, J. Comput. Phys. 82):
   (:meth:`solver.model.ShallowWaterModel.face_stable_times`, the bound the global step takes the
   minimum of, lengthened in deep water by the model's ``deep_water_step``), capped at
   K and at one more than each edge neighbour's level (dry faces take their neighbours' level + 1,
-  so a wetting front never outruns its step). Levels are rebuilt from the state at the first
+  so a wetting front never outruns its step; a deep-water relaxation of the step counts for the
+  assignment only in water twice its depth, so that the tide crossing that depth seldom forces
+  a rebuild). Levels are rebuilt from the state at the first
   step of every ``regroup`` seconds of model time (aligned with the clock's start) and as soon
   as a face would no longer be stable; nothing else carries from one step to the next, so a
   run restarted at a multiple of ``regroup`` continues bit for bit.
@@ -34,6 +36,8 @@ only that level's faces, the edges around them and the halo the reconstruction n
 (:meth:`solver.kernels.backend.NumbaBackend.subset`).
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -117,7 +121,21 @@ class LocalSSPRK2:
         self._fresh = True
         return float(cfl * self.wave_time.min() * 2**self.K)
 
-    def _assign(self, model, delta, t):
+    def _assignment_times(self, model, state):
+        """The wave times the levels are assigned from: :attr:`wave_time`, except that the model's
+        deep-water relaxation counts only where the water is twice its ``depth`` deep. The tide
+        rising and falling across the relaxation depth then seldom forces a rebuild (a face
+        assigned a relaxed level must lose half its depth before the next regrouping); the
+        stability check (``required``) uses the relaxed times themselves."""
+        dws = model.deep_water_step
+        if dws is None or dws.factor == 1.0:
+            return self.wave_time
+        out = np.empty_like(self.wave_time)
+        self.backend.wave_times(model, state, out)
+        replace(dws, depth=2.0 * dws.depth).relax(state.h, model.mesh.face_face_connectivity, out)
+        return out
+
+    def _assign(self, model, state, delta, t):
         """(Re)build the levels for base step ``delta`` at model time ``t`` when due (module docstring)."""
         with np.errstate(divide="ignore"):
             ratio = self.cfl * self.wave_time / delta
@@ -130,7 +148,7 @@ class LocalSSPRK2:
             return
         self._epoch = epoch
         with np.errstate(divide="ignore"):
-            lev = np.clip(np.floor(np.log2(ratio / self.margin)), 0, self.K)
+            lev = np.clip(np.floor(np.log2(self.cfl * self._assignment_times(model, state) / delta / self.margin)), 0, self.K)
         lev = np.minimum(lev, required).astype(np.int64)
         ff = model.mesh.face_face_connectivity
         has = ff >= 0
@@ -166,7 +184,7 @@ class LocalSSPRK2:
         if not self._fresh:
             self._wave_times(model, state)
         delta = dt / 2**self.K
-        self._assign(model, delta, t)
+        self._assign(model, state, delta, t)
         self.level_step = delta * 2.0 ** np.arange(self.K + 1)
         self.outflow = np.zeros(model.n_segments)
         self._advance(model, state, self.K, t)
