@@ -55,8 +55,10 @@ def tidal_basin_mesh(n_target: int, reorder: bool = False):
     return mesh
 
 
-def coastcast_basin(mesh, backend="numba"):
-    model = ShallowWaterModel(mesh, boundary_conditions={"west": TidalElevation(tide)}, friction=ManningFriction(MANNING), backend=backend)
+def coastcast_basin(mesh, backend="numba", deep_water_step=None):
+    """The tidal basin for coastcast; ``deep_water_step``: a :class:`solver.stability.DeepWaterStep` or None."""
+    model = ShallowWaterModel(mesh, boundary_conditions={"west": TidalElevation(tide)}, friction=ManningFriction(MANNING), backend=backend,
+                              deep_water_step=deep_water_step)
     state = model.initial_state(initial_eta(mesh.face_x, mesh.face_y))
     return model, state
 
