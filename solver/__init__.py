@@ -4,6 +4,7 @@ from .mesh import BoundarySegment, Mesh, MeshError
 from .model import ShallowWaterModel
 from .schedules import Callback, IterationInterval, TimeInterval
 from .simulation import NumericalInstability, Simulation
+from .stability import DeepWaterStep
 from .state import Clock, State
 from .terms import AtmosphericPressureGradient, Coriolis, ManningFriction, UniformAtmosphere, WindStress
 
@@ -13,6 +14,7 @@ __all__ = [
     "Callback",
     "Clock",
     "Coriolis",
+    "DeepWaterStep",
     "FreeOutflow",
     "HalfCosineRamp",
     "IterationInterval",

@@ -225,19 +225,20 @@ class ShallowWaterModel:
         if out is None:
             out = np.empty(self.mesh.n_face)
         if self._kernels is not None:
-            self._kernels.wave_times(self, state, out)
-        else:
-            s = self.wave_speed(state)
-            wet = state.h > self.dry_depth
-            out[:] = np.inf
-            out[wet] = self.cfl_length[wet] / s[wet]
+            self._kernels.wave_times(self, state, out, self.deep_water_step)
+            return out
+        s = self.wave_speed(state)
+        wet = state.h > self.dry_depth
+        out[:] = np.inf
+        out[wet] = self.cfl_length[wet] / s[wet]
         if self.deep_water_step is not None:
             self.deep_water_step.relax(state.h, self.mesh.face_face_connectivity, out)
         return out
 
     def stable_dt(self, state: State, cfl: float) -> float:
-        """Largest time step allowed by ``cfl`` (≤ 1 keeps depths non-negative); inf if all dry."""
-        if self._kernels is not None and self.deep_water_step is None:
+        """Largest time step allowed by ``cfl`` (≤ 1 keeps depths non-negative in the faces the
+        positivity bound applies to); inf if all dry."""
+        if self._kernels is not None:
             return self._kernels.stable_dt(self, state, cfl)
         m = float(np.min(self.face_stable_times(state)))
         return cfl * m if np.isfinite(m) else np.inf

@@ -49,6 +49,9 @@ CATALOGUE = [
     (lambda d: d["physics"].update(limiter="superbee"), "limiter 'superbee' is not one of"),
     (lambda d: d["physics"].update(time_stepper="rk4"), "time_stepper 'rk4' is not one of"),
     (lambda d: d["physics"].update(cfl=1.5), "cfl must be positive and at most 1.0"),
+    (lambda d: d["physics"].update(deep_water_step=3.0), "deep_water_step must be between 1 (the positivity bound everywhere) and 2, got 3.0"),
+    (lambda d: d["physics"].update(deep_water_step="2"), "deep_water_step must be float"),
+    (lambda d: d["physics"].update(deep_water_depth=0.0), "deep_water_depth must be positive"),
     (lambda d: d.update(boundaries={"open_1": "tidal"}), "write one of 'tide'"),
     (lambda d: d.update(initial={"kind": "restart"}), "needs file"),
     (lambda d: d.update(initial={"kind": "restart", "file": "nope.nc"}), "does not exist"),
@@ -91,3 +94,22 @@ def test_cli_reports_a_bad_config_in_one_line(good, capsys):
     assert main(["run", str(good), "--out", str(good.parent / "run")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown key 'hourz'" in err[0]
+
+
+@pytest.mark.parametrize("factor, expected", [(None, 2.0), (1, None), (1.5, 1.5)])
+def test_the_deep_water_step_reaches_the_model(good, factor, expected):
+    """[physics] deep_water_step (default 2) and deep_water_depth build the model's
+    DeepWaterStep; 1 means none (the positivity bound everywhere)."""
+    from datetime import timedelta
+
+    from workflows.cycle import build_model, read_mesh_for
+
+    if factor is not None:
+        edit(good, lambda d: d["physics"].update(deep_water_step=factor, deep_water_depth=7.0))
+    cfg = load_config(good)
+    model, _ = build_model(cfg, read_mesh_for(cfg), cfg.start, timedelta(hours=cfg.hours).total_seconds())
+    if expected is None:
+        assert model.deep_water_step is None
+    else:
+        assert model.deep_water_step.factor == expected
+        assert model.deep_water_step.depth == (5.0 if factor is None else 7.0)

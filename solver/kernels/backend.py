@@ -90,6 +90,8 @@ class NumbaBackend:
         self.face_edge_length = np.ascontiguousarray(model.face_edge_length, dtype=np.float64)
         self.inv_area = np.ascontiguousarray(1.0 / model.area)
         self.cfl_length = np.ascontiguousarray(model.cfl_length, dtype=np.float64)
+        self.face_face = np.ascontiguousarray(m.face_face_connectivity, dtype=idx)
+        self._wave_time = np.empty(m.n_face)  # scratch of stable_dt
         self.bed = model.bed
         self.bface = np.ascontiguousarray(model.boundary_edge_slot // 3)
         self.bslot = np.ascontiguousarray(model.boundary_edge_slot)
@@ -267,12 +269,18 @@ class NumbaBackend:
             out[:] = np.bincount(sub.seg, weights=F[sub.seg_edges, 0] * sub.seg_length, minlength=out.size)
         return self._tendency
 
-    def wave_times(self, model, state, out):
-        """``out`` (n_face,) = each face's stable step at Courant number 1, s (inf where dry)."""
+    def wave_times(self, model, state, out, deep_water_step=None):
+        """``out`` (n_face,) = each face's stable step at Courant number 1, s (inf where dry),
+        lengthened in deep water by ``deep_water_step`` (a DeepWaterStep or None)."""
         lts.wave_times(state.h, state.hu, state.hv, self.cfl_length, model.dry_depth, model.dry_depth**4, model.gravity, out)
+        if deep_water_step is not None and deep_water_step.factor != 1.0:
+            update.relax_deep(state.h, self.face_face, float(deep_water_step.depth), float(deep_water_step.factor), out)
 
     def stable_dt(self, model, state, cfl):
-        m = update.min_wave_time(state.h, state.hu, state.hv, self.cfl_length, model.dry_depth, model.dry_depth**4, model.gravity)
+        # per-face times into a scratch array, then numpy's min: 150 µs on 40 k faces, where a
+        # prange min-reduction took 320 µs
+        self.wave_times(model, state, self._wave_time, model.deep_water_step)
+        m = self._wave_time.min()
         return float(cfl * m) if np.isfinite(m) else np.inf
 
     def euler_stage(self, model, state, k, dt, out):

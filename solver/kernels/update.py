@@ -1,5 +1,5 @@
 """Numba kernels of the face passes after the fluxes: flux accumulation into the tendency,
-the CFL time step, and the implicit Manning friction with the dry-face clean-up.
+the per-face stable time and its deep-water relaxation, and the implicit Manning friction with the dry-face clean-up.
 
 Same arithmetic as :meth:`solver.model.ShallowWaterModel.tendency`, ``stable_dt`` and
 ``apply_implicit`` with :class:`solver.terms.ManningFriction`.
@@ -77,12 +77,20 @@ def wave_time(hi, hui, hvi, cfl_length, dry_depth, eps4, g):
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def min_wave_time(h, hu, hv, cfl_length, dry_depth, eps4, g):
-    """min over wet faces of :func:`wave_time` in s (inf if all dry); h, hu, hv, cfl_length (n_face,)."""
-    m = np.inf
+def relax_deep(h, face_face, depth, factor, out):
+    """``out[i]`` *= ``factor`` in faces at least ``depth`` deep whose edge neighbours
+    (``face_face`` (n_face, 3), −1 across a boundary) are all that deep: the deep-water step of
+    :class:`solver.stability.DeepWaterStep` (same rule as its numpy ``relax``)."""
     for i in prange(h.size):
-        m = min(m, wave_time(h[i], hu[i], hv[i], cfl_length[i], dry_depth, eps4, g))
-    return m
+        if h[i] < depth:
+            continue
+        deep = True
+        for k in range(3):
+            j = face_face[i, k]
+            if j >= 0 and h[j] < depth:
+                deep = False
+        if deep:
+            out[i] *= factor
 
 
 @njit(inline="always", error_model="numpy")
