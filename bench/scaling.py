@@ -28,7 +28,7 @@ def _warm(folder: str) -> float:
 
     t0 = time.perf_counter()
     f = Path(folder) / f"warm-{time.monotonic_ns()}"
-    cfg = write_inputs(f / "in", hours=0.5, spinup_hours=0.0, segment_hours=0.5)
+    cfg = write_inputs(f / "in", hours=0.5, spinup_hours=0.25, segment_hours=0.5)
     run_cycle(cfg, f / "run", figures=False)
     return time.perf_counter() - t0
 

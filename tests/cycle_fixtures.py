@@ -24,10 +24,12 @@ def basin_mesh(nx=12, ny=6) -> Mesh:
     return Mesh(lon, lat, r.face_node_connectivity, depth, segs, crs="EPSG:4326", name="basin")
 
 
-def write_inputs(folder: Path, *, hours=2.0, spinup_hours=1.0, segment_hours=1.0, start="2026-01-10T00:00Z", **extra) -> Path:
-    """Mesh (gr3), harmonics CSV and config TOML in ``folder``; returns the config path."""
+def write_inputs(folder: Path, *, hours=2.0, spinup_hours=1.0, segment_hours=1.0, start="2026-01-10T00:00Z",
+                 resolution=(12, 6), **extra) -> Path:
+    """Mesh (gr3), harmonics CSV and config TOML in ``folder``; returns the config path.
+    ``resolution``: the basin's (nx, ny) cells (2 nx ny triangles)."""
     folder.mkdir(parents=True, exist_ok=True)
-    mesh = basin_mesh()
+    mesh = basin_mesh(*resolution)
     write_mesh(mesh, folder / "hgrid.gr3")
     ids = mesh.boundary("open_1").node_ids
     rows = ["open_boundary,seq,node,lon,lat,depth_m,M2_amp_m,M2_phase_deg,S2_amp_m,S2_phase_deg"]

@@ -495,6 +495,7 @@ def test_config_parsing_and_file_source_record(tmp_path):
     forcing, record = build_atmosphere({"path": str(nc)}, MESH_LON, MESH_LAT, START, 3, tmp_path)
     assert record["used"] == "file" and record["source"]["records"] == 4
     np.testing.assert_allclose(forcing.sample(600.0).u10, u_ref(MESH_LON, MESH_LAT, 1 / 6), atol=1e-12)
-    forcing, record = build_atmosphere({"path": str(nc)}, MESH_LON, MESH_LAT, START, 5, tmp_path)
-    assert forcing is None and record["used"] == "none" and record["fallback"] is True
-    assert "records cover" in record["attempts"][0]["reason"] and "era5.nc" in record["message"]
+    # a named file that does not cover the run is an error, never a silent fall back to tides only
+    msg = one_line_error(lambda: build_atmosphere({"path": str(nc)}, MESH_LON, MESH_LAT, START, 5, tmp_path),
+                         "era5.nc", "records cover")
+    assert "\n" not in msg

@@ -32,10 +32,12 @@ class Runner(Protocol):
 
 
 def default_run_function():
-    """``workflows.cycle.run_cycle``, imported on first use."""
+    """``workflows.cycle.run_cycle`` (its run-directory lock owned by the "web app"), imported on first use."""
+    from functools import partial
+
     from workflows.cycle import run_cycle
 
-    return run_cycle
+    return partial(run_cycle, owner="web app")
 
 
 class _ThreadLog(logging.Handler):
@@ -95,20 +97,26 @@ def execute_cycle(session_factory, cycle_id: int, run_function: Callable | None 
                         c.log = handler.text()
                         s2.commit()
 
-        status, error = "succeeded", None
+        from workflows.rundir import RunLocked
+
+        status, error, ours = "succeeded", None, True
         try:
             fn = run_function or default_run_function()
             log.info("cycle %d: running %s", cycle_id, config_path)
             result = fn(config_path, run_dir, progress=progress)
             if isinstance(result, dict) and str(result.get("status", "succeeded")) not in ("succeeded", "ok", "success"):
                 status, error = "failed", str(result.get("error") or f"the run reported status {result.get('status')!r}")
+        except RunLocked as exc:  # another process writes that directory: leave it alone
+            status, error, ours = "failed", str(exc), False
+            log.error("cycle %d: %s", cycle_id, exc)
         except Exception as exc:  # the cycle fails, the server goes on
             status, error = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0]
             log.exception("cycle %d failed", cycle_id)
         log.info("cycle %d: %s", cycle_id, status)
         text = handler.text()
         try:
-            (run_dir / "run.log").write_text(text + "\n")
+            if ours:
+                (run_dir / "run.log").write_text(text + "\n")
         except OSError:
             pass
         with session_factory() as s:

@@ -269,6 +269,7 @@ class ForecastConfig:
     def from_mapping(cls, data: Mapping, base_dir=".", where: str = "config") -> "ForecastConfig":
         base = Path(base_dir).resolve()
         _check_keys(data, TOP_KEYS, where)
+        _check_named_files(data, base, where)
         name = _typed(data, "name", str, where, required=True).strip()
         if not name:
             raise ConfigError(f"{where}: name must not be empty")
@@ -433,6 +434,42 @@ def _region_river(r) -> dict:
         if v is not None:
             out[key] = str(v) if isinstance(v, Path) else v
     return out
+
+
+def named_files(data: Mapping) -> list[tuple[str, str]]:
+    """The input files a configuration mapping names, as ``(key, path)`` pairs in file order:
+    tides, atmosphere, rivers, bathymetry atlas, initial state, stations (paths as written)."""
+    out = []
+    tides = data.get("tides") or {}
+    for key in ("path", "file", "u_path", "v_path"):
+        if isinstance(tides.get(key), str):
+            out.append((f"[tides] {key}", tides[key]))
+    atm = data.get("atmosphere")
+    if isinstance(atm, str) and atm not in ("none", "gfs"):
+        out.append(("atmosphere", atm))
+    elif isinstance(atm, Mapping) and "path" in atm:
+        paths = [atm["path"]] if isinstance(atm["path"], str) else list(atm["path"])
+        out.extend(("[atmosphere] path", str(p)) for p in paths)
+    for i, r in enumerate(data.get("rivers") or []):
+        if isinstance(r, Mapping) and isinstance(r.get("file"), str):
+            out.append((f"[[rivers]] #{i + 1} file", r["file"]))
+    bathymetry = data.get("bathymetry") or {}
+    if isinstance(bathymetry, Mapping) and isinstance(bathymetry.get("atlas_file"), str):
+        out.append(("[bathymetry] atlas_file", bathymetry["atlas_file"]))
+    initial = data.get("initial") or {}
+    if isinstance(initial, Mapping) and isinstance(initial.get("file"), str):
+        out.append(("[initial] file", initial["file"]))
+    if isinstance(data.get("stations_file"), str):
+        out.append(("stations_file", data["stations_file"]))
+    return out
+
+
+def _check_named_files(data: Mapping, base: Path, where: str) -> None:
+    """A file the user named must exist: a typo is an error, never a silent fallback."""
+    for key, value in named_files(data):
+        path = _resolve(value, base)
+        if not path.exists():
+            raise ConfigError(f"{where}: {key} {value!r} does not exist" + (f" ({path})" if str(path) != value else ""))
 
 
 def load_config(path, **overrides) -> ForecastConfig:

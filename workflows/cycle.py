@@ -29,6 +29,7 @@ import platform
 import resource
 import shutil
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from .config import ConfigError, ForecastConfig, load_config
 log = logging.getLogger(__name__)
 
 PLAN = "work/plan.json"
+FINGERPRINT_ATTR = "coastcast_run_fingerprint"
 
 
 class CycleError(RuntimeError):
@@ -201,23 +203,74 @@ def initial_state(cfg: ForecastConfig, model, model_start: datetime):
 
 
 # -- stages --------------------------------------------------------------------------------------
-def prepare(config_path, run_dir) -> Path:
-    """Validate the configuration, lay out the run directory and plan the segments. Returns the plan path."""
+def prepare(config_path, run_dir, *, overwrite: bool = False, attempt: str | None = None) -> Path:
+    """Validate the configuration, bind the run directory to its inputs and plan the segments.
+
+    The resolved configuration becomes the run directory's ``config.toml`` and its
+    :func:`~workflows.rundir.fingerprint` goes into ``work/plan.json``. A directory that already
+    holds a forecast is resumed (its finished segments kept) only when the fingerprints match;
+    otherwise :class:`~workflows.rundir.RunDirMismatch` says what differs and nothing there is
+    touched, unless ``overwrite`` asks for a clean start. The caller holds the run directory's
+    :class:`~workflows.rundir.RunLock`; ``attempt`` (its token) names this run's work, so that
+    a prepare retried by the same writer does not count its own segments as resumed. Returns
+    the plan path.
+    """
+    import tomllib
+
+    from . import rundir
+
     run_dir = Path(run_dir)
     (run_dir / "work").mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     dst = run_dir / "config.toml"
-    if Path(config_path).resolve() != dst.resolve():
-        text = Path(config_path).read_text(encoding="utf-8")
+    same_file = dst.exists() and Path(config_path).resolve() == dst.resolve()
+    if same_file:
+        text = dst.read_text(encoding="utf-8")
+    else:
         cfg0 = load_config(config_path)
         # relative paths must keep pointing where they did
-        dst.write_text(_absolutise(text, cfg0, Path(config_path).parent), encoding="utf-8")
-    cfg = _config(run_dir)
-    mesh = read_mesh_for(cfg)
+        text = absolutise(Path(config_path).read_text(encoding="utf-8"), cfg0, Path(config_path).parent)
+    candidate = run_dir / "work" / "config.next.toml"
+    candidate.write_text(text, encoding="utf-8")
+    try:
+        cfg = load_config(candidate)
+        mesh = read_mesh_for(cfg)
+        _check_start(cfg)
+        resolved = tomllib.loads(text)
+        fp = rundir.fingerprint(resolved, mesh)
+        old_plan = _read_json(run_dir / PLAN) if (run_dir / PLAN).is_file() else None
+        reused: list[int] = []
+        if rundir.holds_forecast(run_dir):
+            old_fp = (old_plan or {}).get("fingerprint")
+            if old_fp is not None and old_fp.get("sha256") == fp["sha256"]:
+                # the finished segments from the first on: a later one is only as good as those before it
+                while len(reused) < len(old_plan["segments"]) and _segment_done(run_dir, len(reused), fp["sha256"]):
+                    reused.append(len(reused))
+                stale = _segment_dir(run_dir, len(reused)) / "end.nc"
+                if stale.is_file():
+                    log.warning("segment %d: %s was written for other inputs; running it and the later segments again", len(reused), stale)
+                _drop_segments_from(run_dir, len(reused))
+            elif overwrite:
+                gone = rundir.clean(run_dir)
+                (run_dir / "work").mkdir(parents=True, exist_ok=True)
+                candidate.write_text(text, encoding="utf-8")
+                log.warning("%s: overwrite: removed the previous forecast (%s)", run_dir, ", ".join(gone))
+                old_plan = None
+            else:
+                if old_fp is None:
+                    why = "a forecast written without a fingerprint (an older coastcast or another tool)"
+                else:
+                    old_cfg = tomllib.loads(dst.read_text(encoding="utf-8")) if dst.is_file() else None
+                    why = "a forecast of other inputs: " + rundir.describe_difference(old_fp, fp, old_cfg, resolved)
+                raise rundir.RunDirMismatch(f"run directory {run_dir} holds {why}; run into another directory, "
+                                            f"or pass --overwrite to replace it")
+    except BaseException:
+        candidate.unlink(missing_ok=True)
+        raise
+    os.replace(candidate, dst)
     spin = cfg.spinup_hours * 3600.0
     if cfg.initial.kind == "restart":
         from solver.output.checkpoint import load_restart
-        from solver import ShallowWaterModel
 
         # only the clock is needed here; the model is built without forcing
         _, clock = load_restart(cfg.initial.file, _bare_model(mesh))
@@ -247,12 +300,60 @@ def prepare(config_path, run_dir) -> Path:
         "n_face": mesh.n_face,
         "n_node": mesh.n_node,
         "cold_start": cfg.initial.kind != "restart",
+        "fingerprint": fp,
+        "attempt": attempt or uuid.uuid4().hex,
+        "resumed": _resumed(reused, old_plan, attempt),
         "prepare_seconds": time.perf_counter() - t0,
     }
     path = run_dir / PLAN
     _write_json(path, plan)
-    log.info("%s: %d segments from %s, forecast %s + %g h", cfg.name, len(plan["segments"]), model_start.isoformat(), cfg.start.isoformat(), cfg.hours)
+    log.info("%s: %d segments from %s, forecast %s + %g h%s", cfg.name, len(plan["segments"]), model_start.isoformat(),
+             cfg.start.isoformat(), cfg.hours, f"; resuming after segment(s) {reused}" if reused else "")
     return path
+
+
+def _resumed(reused: list[int], old_plan: dict | None, attempt: str | None) -> dict | None:
+    """What a plan takes over from an earlier writer: its finished segments (None for a fresh
+    start; a prepare retried by the same writer keeps the record it had)."""
+    if old_plan is None or not reused:
+        return None
+    if attempt is not None and old_plan.get("attempt") == attempt:
+        return old_plan.get("resumed")
+    return {"segments": reused, "previous_attempt": old_plan.get("attempt")}
+
+
+def _check_start(cfg: ForecastConfig) -> None:
+    """Refuse a cold start from rest without spin-up when the boundaries force a tide: the tide
+    would be switched on as a step, sending a bore through the domain that spoils the first
+    hours and the maxima (a 1.5 m drop in 20 minutes at the Gironde mouth)."""
+    if cfg.initial.kind == "rest" and cfg.spinup_hours <= 0 and "tide" in cfg.boundaries.values():
+        raise ConfigError(
+            "spinup_hours = 0 on a cold start from rest switches the tide on as a step (a bore through the domain); "
+            "set spinup_hours (24 is the default, at least a few hours), or start from [initial] kind = \"restart\" or \"elevation\""
+        )
+
+
+def _end_fingerprint(path: Path) -> str | None:
+    import netCDF4
+
+    try:
+        with netCDF4.Dataset(path) as ds:
+            return str(ds.getncattr(FINGERPRINT_ATTR)) if FINGERPRINT_ATTR in ds.ncattrs() else None
+    except OSError:
+        return None
+
+
+def _drop_segments_from(run_dir: Path, k: int) -> None:
+    """Remove segment ``k`` and every later one (each starts from the state the one before ended with)."""
+    for seg in sorted((run_dir / "work").glob("seg_[0-9][0-9][0-9]")):
+        if int(seg.name[4:]) >= k:
+            shutil.rmtree(seg)
+
+
+def _segment_done(run_dir: Path, k: int, fingerprint: str) -> bool:
+    """Segment ``k`` finished and its end state carries ``fingerprint``."""
+    end = _segment_dir(run_dir, k) / "end.nc"
+    return end.is_file() and _end_fingerprint(end) == fingerprint
 
 
 def _bare_model(mesh):
@@ -261,7 +362,7 @@ def _bare_model(mesh):
     return ShallowWaterModel(mesh, boundary_conditions={s.name: Wall() for s in mesh.boundaries if s.role == "open"}, limiter=None)
 
 
-def _absolutise(text: str, cfg: ForecastConfig, base: Path) -> str:
+def absolutise(text: str, cfg: ForecastConfig, base: Path) -> str:
     """The TOML text with relative file paths made absolute (so the copy in the run dir still works)."""
     import tomllib
 
@@ -279,7 +380,7 @@ def _absolutise(text: str, cfg: ForecastConfig, base: Path) -> str:
     for key in ("stations_file",):
         if key in data:
             data[key] = fix(data[key])
-    for table, keys in (("tides", ("path", "file", "u_path", "v_path")), ("initial", ("file",))):
+    for table, keys in (("tides", ("path", "file", "u_path", "v_path")), ("initial", ("file",)), ("bathymetry", ("atlas_file",))):
         for k in keys:
             if k in data.get(table, {}) or {}:
                 data[table][k] = fix(data[table][k])
@@ -312,11 +413,15 @@ def simulate_segment(run_dir, k: int, *, progress=None) -> Path:
 
     run_dir = Path(run_dir)
     plan = _read_json(run_dir / PLAN)
+    fp = plan["fingerprint"]["sha256"]
     seg_dir = _segment_dir(run_dir, k)
     end_file = seg_dir / "end.nc"
     if end_file.is_file():
-        log.info("segment %d already done (%s)", k, end_file)
-        return seg_dir
+        if _end_fingerprint(end_file) == fp:
+            log.info("segment %d already done (%s)", k, end_file)
+            return seg_dir
+        log.warning("segment %d: %s was written for other inputs; running the segment again", k, end_file)
+        _drop_segments_from(run_dir, k)
     seg_dir.mkdir(parents=True, exist_ok=True)
     cfg = _config(run_dir)
     mesh = read_mesh_for(cfg)
@@ -329,6 +434,8 @@ def simulate_segment(run_dir, k: int, *, progress=None) -> Path:
         prev = _segment_dir(run_dir, k - 1) / "end.nc"
         if not prev.is_file():
             raise CycleError(f"segment {k} needs segment {k - 1}'s end state {prev}, which does not exist")
+        if _end_fingerprint(prev) != fp:
+            raise CycleError(f"segment {k} needs segment {k - 1}'s end state {prev}, but that was written for other inputs")
         state, clock = load_restart(prev, model)
     if abs(clock.time - t_a) > 1e-6 * max(1.0, t_a):
         raise CycleError(f"segment {k} should start at t = {t_a} s but its initial state is at t = {clock.time} s")
@@ -345,7 +452,7 @@ def simulate_segment(run_dir, k: int, *, progress=None) -> Path:
     restart_time = plan["t_restart"]
     callbacks = {}
     if t_a < restart_time <= t_b + 1e-9:
-        callbacks["restart"] = Callback(lambda s: write_restart(seg_dir / "restart.nc", s), _AtTime(restart_time))
+        callbacks["restart"] = Callback(lambda s: write_restart(seg_dir / "restart.nc", s, {FINGERPRINT_ATTR: fp}), _AtTime(restart_time))
     wall0 = time.perf_counter()
     first_iteration = clock.iteration
     if progress is not None:
@@ -370,9 +477,10 @@ def simulate_segment(run_dir, k: int, *, progress=None) -> Path:
         "peak_memory_mb": peak_memory_mb(),
         "volume_m3": model.volume(state),
         "forcing": record,
+        "attempt": plan["attempt"],
     }
     _write_json(seg_dir / "stats.json", stats)
-    write_restart(end_file, sim)  # last: marks the segment done
+    write_restart(end_file, sim, {FINGERPRINT_ATTR: fp})  # last: marks the segment done
     if progress is not None:
         progress(t_b - plan["segments"][0][0], plan["t_end"] - plan["segments"][0][0], time.perf_counter() - wall0)
     return seg_dir
@@ -423,6 +531,7 @@ def publish(run_dir, *, figures: bool = True) -> dict:
             warnings.append(f"figures not drawn: {exc}")
             log.warning("figures not drawn: %s", exc)
     cfg = _config(run_dir)
+    verify_publication(run_dir, plan, cfg)
     # the forcing actually used, as recorded by the segments (no model rebuilt, nothing downloaded again)
     record = dict(stats[0]["forcing"])
     warnings = sorted({w for s in stats for w in s["forcing"].get("warnings", [])}) + warnings
@@ -432,7 +541,11 @@ def publish(run_dir, *, figures: bool = True) -> dict:
     if record["atmosphere"] and record["atmosphere"].get("used") == "none" and record["atmosphere"].get("requested") not in (None, "none"):
         warnings.append("no atmospheric forcing could be had: this forecast is TIDES ONLY")
     outputs = {p.name: p.stat().st_size for p in sorted(run_dir.glob("*.nc"))}
+    ours = [s for s in stats if s.get("attempt") == plan.get("attempt")]
+    reused = [s["segment"] for s in stats if s.get("attempt") != plan.get("attempt")]
+    previous = _read_json(run_dir / "run.json") if (run_dir / "run.json").is_file() else {}
     info = {
+        **{k: previous[k] for k in ("owner", "pid", "host", "started") if k in previous},
         "status": "succeeded",
         "name": cfg.name,
         "cycle": plan["cycle"],
@@ -445,9 +558,14 @@ def publish(run_dir, *, figures: bool = True) -> dict:
         "n_nodes": plan["n_node"],
         "n_time_steps": sum(s["steps"] for s in stats),
         "segments": stats,
-        "stages_seconds": {
+        "fingerprint": {k: plan["fingerprint"][k] for k in ("sha256", "parts", "code")},
+        "attempt": plan.get("attempt"),
+        "resumed_from": (
+            {"segments_reused": reused, "previous_attempt": (plan.get("resumed") or {}).get("previous_attempt")} if reused else None
+        ),
+        "stages_seconds": {  # this run's own work; reused segments are listed in resumed_from
             "prepare": plan["prepare_seconds"],
-            "simulate": sum(s["wall_seconds"] for s in stats),
+            "simulate": sum(s["wall_seconds"] for s in ours),
             "publish": None,
         },
         "peak_memory_mb": max([s["peak_memory_mb"] for s in stats] + [peak_memory_mb()]),
@@ -462,6 +580,59 @@ def publish(run_dir, *, figures: bool = True) -> dict:
     info["stages_seconds"]["publish"] = time.perf_counter() - t0
     _write_json(run_dir / "run.json", info)
     return info
+
+
+def expected_times(hours: float, interval_minutes: float, include_start: bool = True) -> np.ndarray:
+    """Output times of a forecast, s after its start: every interval up to ``hours`` inclusive,
+    from 0 (a cold start) or from the first interval (a hot start: the state at 0 is the
+    previous cycle's, published there)."""
+    dt = interval_minutes * 60.0
+    t = np.arange(0.0, hours * 3600.0 + 1e-6, dt)
+    return t if include_start else t[1:]
+
+
+def verify_publication(run_dir: Path, plan: dict, cfg: ForecastConfig) -> None:
+    """Check that the published files hold the whole forecast before it is called succeeded.
+
+    ``fields.nc`` has a record at every output time of the forecast window and ``stations.nc``
+    (when the system has stations) one at every station time for every station; ``max.nc``
+    exists; ``restart.nc`` is valid at the planned restart time. Raises :class:`CycleError`
+    naming the first file that falls short.
+    """
+    import netCDF4
+
+    def times(path):
+        with netCDF4.Dataset(path) as ds:
+            return np.asarray(ds["time"][:], dtype=float), ds
+
+    def check(name, interval_minutes):
+        path = run_dir / name
+        if not path.is_file():
+            raise CycleError(f"publication check: {name} is missing")
+        want = expected_times(cfg.hours, interval_minutes, include_start=plan["cold_start"])
+        with netCDF4.Dataset(path) as ds:
+            got = np.asarray(ds["time"][:], dtype=float)
+            n_station = ds.dimensions["station"].size if "station" in ds.dimensions else None
+        if got.shape != want.shape or not np.allclose(got, want, atol=1e-3):
+            raise CycleError(f"publication check: {name} has {got.size} of {want.size} records "
+                             f"(times {got[:1].tolist()}…{got[-1:].tolist()} s, expected {want[:1].tolist()}…{want[-1]:g} s)")
+        return n_station
+
+    check("fields.nc", cfg.output_interval_minutes)
+    if cfg.stations:
+        n = check("stations.nc", cfg.station_interval_minutes)
+        if n != len(cfg.stations):
+            raise CycleError(f"publication check: stations.nc has {n} of {len(cfg.stations)} stations")
+    if not (run_dir / "max.nc").is_file():
+        raise CycleError("publication check: max.nc is missing")
+    restart = run_dir / "restart.nc"
+    if not restart.is_file():
+        raise CycleError("publication check: restart.nc is missing")
+    with netCDF4.Dataset(restart) as ds:
+        t = float(ds["time"][...])
+        fp = str(ds.getncattr(FINGERPRINT_ATTR)) if FINGERPRINT_ATTR in ds.ncattrs() else None
+    if abs(t - plan["t_restart"]) > 1e-3 or fp != plan["fingerprint"]["sha256"]:
+        raise CycleError(f"publication check: restart.nc is valid at t = {t:g} s of another run, not at the planned {plan['t_restart']:g} s of this one")
 
 
 def _versions() -> dict:
@@ -491,23 +662,64 @@ def draw_figures(run_dir: Path) -> list[Path]:
     return [Path(p) for p in out if p]
 
 
-def run_cycle(config_path, run_dir, *, progress=None, figures: bool = True) -> dict:
+class Interrupted(KeyboardInterrupt):
+    """The cycle's process was asked to stop (SIGTERM, SIGINT); recorded as ``interrupted``."""
+
+
+def run_cycle(config_path, run_dir, *, progress=None, figures: bool = True, overwrite: bool = False,
+              owner: str = "coastcast run") -> dict:
     """Run a whole cycle in this process: prepare, every segment, publish. Returns run.json's content.
 
-    On failure ``run.json`` records ``status = "failed"`` with the reason, and the exception is raised.
+    The run directory is locked for the whole cycle (:class:`~workflows.rundir.RunLock`; a second
+    writer is refused with :class:`~workflows.rundir.RunLocked`, and a directory holding another
+    forecast with :class:`~workflows.rundir.RunDirMismatch`, both before anything is written).
+    ``run.json`` says ``running`` (with pid and host) from the moment the plan exists, then
+    ``succeeded``, ``failed`` (the reason) or ``interrupted`` (:class:`Interrupted`, Ctrl-C).
     """
+    from . import rundir
+
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    try:
-        plan_path = prepare(config_path, run_dir)
+    started = datetime.now(timezone.utc).isoformat()
+    with rundir.RunLock(run_dir, owner) as lock:
+        # we hold the lock, so a record still "running" is a dead writer's
+        before = _read_json(run_dir / "run.json") if (run_dir / "run.json").is_file() else None
+        if before and before.get("status") in ("running", "queued"):
+            before = {**before, "status": "interrupted",
+                      "error": before.get("error") or f"its writer (pid {before.get('pid')} on {before.get('host')}) stopped"}
+        running = {"status": "running", "owner": owner, "pid": os.getpid(), "host": platform.node(), "started": started}
+        if not rundir.holds_forecast(run_dir):
+            _write_json(run_dir / "run.json", running)  # nothing here to lose: say so at once
+        try:
+            plan_path = prepare(config_path, run_dir, overwrite=overwrite, attempt=lock.token)
+        except rundir.RunDirError:
+            raise  # refused: the directory is left as it was
+        except BaseException as exc:
+            _write_json(run_dir / "run.json", {**running, **_ended(exc)})
+            raise
         plan = _read_json(plan_path)
-        for k in range(len(plan["segments"])):
-            simulate_segment(run_dir, k, progress=progress)
-        info = publish(run_dir, figures=figures)
-    except BaseException as exc:
-        _write_json(run_dir / "run.json", {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "finished": datetime.now(timezone.utc).isoformat()})
-        raise
-    info["wall_seconds"] = time.perf_counter() - t0
-    _write_json(run_dir / "run.json", info)
+        if plan.get("resumed"):
+            prev = before or {}
+            running["resuming"] = {"segments_reused": plan["resumed"]["segments"], "previous_status": prev.get("status"),
+                                   "previous_error": prev.get("error")}
+        _write_json(run_dir / "run.json", {**running, "name": plan["name"], "cycle": plan["cycle"],
+                                           "fingerprint": plan["fingerprint"]["sha256"], "attempt": plan["attempt"]})
+        try:
+            for k in range(len(plan["segments"])):
+                simulate_segment(run_dir, k, progress=progress)
+            info = publish(run_dir, figures=figures)
+        except BaseException as exc:
+            _write_json(run_dir / "run.json", {**(_read_json(run_dir / "run.json") if (run_dir / "run.json").is_file() else running), **_ended(exc)})
+            raise
+        info["wall_seconds"] = time.perf_counter() - t0
+        if lock.previous and lock.previous.get("pid"):
+            info["took_over_from"] = {k: lock.previous.get(k) for k in ("owner", "pid", "host", "started")}
+        _write_json(run_dir / "run.json", info)
     return info
+
+
+def _ended(exc: BaseException) -> dict:
+    status = "interrupted" if isinstance(exc, (Interrupted, KeyboardInterrupt, SystemExit)) else "failed"
+    reason = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
+    return {"status": status, "error": reason, "finished": datetime.now(timezone.utc).isoformat()}

@@ -135,7 +135,7 @@ def member_configs(config_path, run_dir) -> list[tuple[str, Path, Path]]:
     """Write each member's config.toml into ``<run_dir>/members/mNN``; returns ``(name, config, run_dir)``."""
     import tomli_w
 
-    from .cycle import _absolutise
+    from .cycle import absolutise
 
     config_path = Path(config_path)
     spec = load_ensemble(config_path)
@@ -143,7 +143,7 @@ def member_configs(config_path, run_dir) -> list[tuple[str, Path, Path]]:
         raise ConfigError(f"{config_path}: no [ensemble] table")
     cfg = load_config(config_path)
     base = config_path.resolve().parent
-    data = tomllib.loads(_absolutise(config_path.read_text(encoding="utf-8"), cfg, base))
+    data = tomllib.loads(absolutise(config_path.read_text(encoding="utf-8"), cfg, base))
     data.pop("ensemble", None)
     atmosphere = data.get("atmosphere", "none")
     if spec.wind_factors is not None:

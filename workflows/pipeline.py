@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from . import rundir
 from .cycle import PLAN, CycleError, prepare, publish, simulate_segment
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,8 @@ class _stage:
         _event(self.run_dir, stage=self.stage, segment=self.segment, event="start", worker=_worker_address())
         label = self.stage if self.segment is None else f"{self.stage} {self.segment}"
         logging.getLogger("coastcast.pipeline").info("%s started on %s (pid %d)", label, socket.gethostname(), os.getpid())
-        update_run_record(self.run_dir, status="running", stage=label)
+        if self.stage != "prepare":  # prepare marks it once the directory is known to be this cycle's
+            update_run_record(self.run_dir, status="running", stage=label)
         return self
 
     def __exit__(self, kind, exc, tb):
@@ -265,21 +267,25 @@ class SegmentLease:
 
 
 # -- tasks (module-level: importable on every worker) ---------------------------------------------
-def prepare_task(config_path: str, run_dir: str, resume: bool = False) -> str:
-    """Task: :func:`workflows.cycle.prepare`; with ``resume`` an existing plan is kept. Returns the plan path."""
+def prepare_task(config_path: str, run_dir: str, token: str | None = None, overwrite: bool = False) -> str:
+    """Task: :func:`workflows.cycle.prepare` for the driver whose lock ``token`` owns the run
+    directory (an interrupted cycle resumes from its finished segments when its inputs are
+    unchanged). Returns the plan path."""
     run_dir = Path(run_dir)
     with _stage(run_dir, "prepare"):
-        plan = run_dir / PLAN
-        if resume and plan.is_file() and (run_dir / "config.toml").is_file():
-            log.info("resuming: keeping the plan %s", plan)
-            return str(plan)
-        return str(prepare(config_path, run_dir))
+        rundir.check_owner(run_dir, token)
+        plan = prepare(config_path, run_dir, overwrite=overwrite, attempt=token)
+        update_run_record(run_dir, status="running", stage="prepare")
+        return str(plan)
 
 
-def segment_task(previous: str, run_dir: str, k: int, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> str:
+def segment_task(previous: str, run_dir: str, k: int, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+                 token: str | None = None) -> str:
     """Task: segment ``k`` (``previous`` is the path returned by the task before it, which makes
-    the dependency). Returns the segment folder."""
+    the dependency). Stops (:class:`~workflows.rundir.OwnerLost`) when the run directory's lock
+    no longer names the driver of ``token``. Returns the segment folder."""
     run_dir = Path(run_dir)
+    rundir.check_owner(run_dir, token)
     with _stage(run_dir, "segment", k):
         last = [0.0]
         progress_file = run_dir / PROGRESS
@@ -289,6 +295,7 @@ def segment_task(previous: str, run_dir: str, k: int, lease_seconds: float = DEF
             if now - last[0] < 0.5 and done_s < total_s:
                 return
             last[0] = now
+            rundir.check_owner(run_dir, token)
             fraction = min(max(done_s / total_s, 0.0), 1.0) if total_s > 0 else 1.0
             _write_json(progress_file, {"segment": k, "fraction": fraction, "simulated_s": done_s, "total_s": total_s,
                                         "host": socket.gethostname(), "pid": os.getpid(), "time": time.time()})
@@ -298,9 +305,10 @@ def segment_task(previous: str, run_dir: str, k: int, lease_seconds: float = DEF
             return str(simulate_segment(run_dir, k, progress=progress))
 
 
-def publish_task(previous: str, run_dir: str, figures: bool = True) -> str:
+def publish_task(previous: str, run_dir: str, figures: bool = True, token: str | None = None) -> str:
     """Task: merge and publish (``run.json`` with ``status = "succeeded"``). Returns the run.json path."""
     run_dir = Path(run_dir)
+    rundir.check_owner(run_dir, token)
     with _stage(run_dir, "publish"):
         publish(run_dir, figures=figures)
         return str(run_dir / RUN_JSON)
@@ -312,7 +320,9 @@ class CycleRequest:
     """One cycle to run: its configuration, its run directory, and optionally its database row.
 
     ``system`` names the system in task keys (default: the configuration's ``name``);
-    ``resume`` keeps an existing plan and finished segments (an interrupted cycle).
+    ``resume`` marks an interrupted cycle taken up again (its finished segments are kept when
+    its inputs are unchanged, as for every cycle); ``overwrite`` replaces a forecast of other
+    inputs in ``run_dir`` instead of refusing.
     """
 
     config_path: Path
@@ -320,6 +330,7 @@ class CycleRequest:
     system: str | None = None
     cycle_id: int | None = None
     resume: bool = False
+    overwrite: bool = False
 
 
 @dataclass
@@ -339,11 +350,16 @@ class _Tracked:
     label: str
     futures: list
     submitted: float
+    lock: rundir.RunLock | None = None
     started: datetime | None = None
     db_status: str | None = None
     last_progress: float = -1.0
     log_size: int = -1
     last_beat: float = 0.0
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
 
 def _slug(text: str) -> str:
@@ -401,18 +417,21 @@ class CycleDriver:
         """Submit one cycle: its prepare task now, the segments and publish as soon as the plan
         exists (:meth:`poll`), so that the chain follows the plan ``prepare`` wrote."""
         run_dir = Path(request.run_dir).resolve()
-        request = CycleRequest(Path(request.config_path).resolve(), run_dir, request.system, request.cycle_id, request.resume)
+        request = CycleRequest(Path(request.config_path).resolve(), run_dir, request.system, request.cycle_id, request.resume,
+                               request.overwrite)
         if any(t.request.run_dir == run_dir for t in self.tracked.values()):
             raise ValueError(f"{run_dir} is already being run by this driver")
         run_dir.mkdir(parents=True, exist_ok=True)
+        lock = rundir.RunLock(run_dir, f"dask driver {self.owner}").acquire()  # RunLocked: another writer has it
         name, start = _name_and_start(request.config_path)
         system = _slug(request.system or name)
         label = f"{system}-{start}-{uuid.uuid4().hex[:8]}"
-        update_run_record(run_dir, status="queued", name=name, progress=0.0, error=None, submitted=_now_iso(),
-                          driver=self.owner, finished=None)
-        plan_f = self.client.submit(prepare_task, str(request.config_path), str(run_dir), request.resume,
+        if not rundir.holds_forecast(run_dir):  # else prepare first checks that the forecast there is this one
+            update_run_record(run_dir, status="queued", name=name, progress=0.0, error=None, submitted=_now_iso(),
+                              driver=self.owner, host=socket.gethostname(), pid=os.getpid(), finished=None)
+        plan_f = self.client.submit(prepare_task, str(request.config_path), str(run_dir), lock.token, request.overwrite,
                                     key=f"prepare-{label}", pure=False, retries=self.retries)
-        self.tracked[label] = _Tracked(request, label, [plan_f], time.time())
+        self.tracked[label] = _Tracked(request, label, [plan_f], time.time(), lock=lock)
         self._db_update(self.tracked[label], status="queued", progress=0.0, error=None, finished=None, started=None, lease=True)
         log.info("submitted %s", label)
 
@@ -422,10 +441,10 @@ class CycleDriver:
             raise CycleError(f"{t.request.run_dir / PLAN} is missing after prepare")
         prev = t.futures[0]
         for k in range(len(plan["segments"])):
-            prev = self.client.submit(segment_task, prev, str(t.request.run_dir), k, self.lease_seconds,
+            prev = self.client.submit(segment_task, prev, str(t.request.run_dir), k, self.lease_seconds, t.lock.token,
                                       key=f"segment-{k:03d}-{t.label}", pure=False, retries=self.retries)
             t.futures.append(prev)
-        t.futures.append(self.client.submit(publish_task, prev, str(t.request.run_dir), self.figures,
+        t.futures.append(self.client.submit(publish_task, prev, str(t.request.run_dir), self.figures, t.lock.token,
                                             key=f"publish-{t.label}", pure=False, retries=self.retries))
         log.info("%s: %d segment(s) submitted", t.label, len(plan["segments"]))
 
@@ -448,6 +467,7 @@ class CycleDriver:
                     self._submit_chain(t)
                 except Exception as exc:  # e.g. an unreadable plan: the cycle fails, others go on
                     outcome = self._finish(t, "failed", f"prepare: {_first_line(exc)}")
+                    t.release()
                     del self.tracked[label]
                     ended.append(outcome)
                     continue
@@ -461,6 +481,7 @@ class CycleDriver:
             else:
                 self._refresh(t)
                 continue
+            t.release()
             del self.tracked[label]
             ended.append(outcome)
             if self.on_outcome:
@@ -487,6 +508,7 @@ class CycleDriver:
             for f in t.futures:
                 f.release()
             out.append(self._interrupted(t, reason))
+            t.release()
             del self.tracked[label]
         return out
 
@@ -531,6 +553,10 @@ class CycleDriver:
             error += f" (after {attempts} attempt{'s' if attempts != 1 else ''})"
         for f in t.futures:
             f.release()
+        if isinstance(exc, rundir.RunDirError):  # refused before it was ours: the forecast there keeps its record
+            self._db_update(t, status="failed", error=error, finished=datetime.now(UTC), lease=True)
+            log.error("%s refused: %s", t.label, error)
+            return CycleOutcome(t.request, "failed", error, read_json(t.request.run_dir / RUN_JSON) or {})
         info = update_run_record(t.request.run_dir, status="failed", error=error, finished=_now_iso(), pipeline=self._pipeline_info(t))
         self._db_update(t, status="failed", error=error, finished=datetime.now(UTC), log=_tail(t.request.run_dir / RUN_LOG),
                         lease=True, stages=info["pipeline"]["stages"])
@@ -673,7 +699,10 @@ def run_cycles(requests: Sequence[CycleRequest], *, client=None, scheduler: str 
     outcomes: dict[Path, CycleOutcome] = {}
     try:
         for r in requests:
-            driver.submit(r)
+            try:
+                driver.submit(r)
+            except rundir.RunLocked as exc:  # another writer has it: that cycle is not ours to record
+                outcomes[Path(r.run_dir).resolve()] = CycleOutcome(r, "failed", str(exc), {})
         for o in driver.wait(timeout=timeout):
             outcomes[o.request.run_dir] = o
     except BaseException:
@@ -683,14 +712,14 @@ def run_cycles(requests: Sequence[CycleRequest], *, client=None, scheduler: str 
 
 
 def run_on_cluster(config_path, run_dir, *, scheduler: str | None = None, figures: bool = True,
-                   retries: int = DEFAULT_RETRIES, workers: int | None = None) -> dict:
+                   retries: int = DEFAULT_RETRIES, workers: int | None = None, overwrite: bool = False) -> dict:
     """One cycle on a dask cluster (``coastcast run --scheduler ADDR``); returns run.json's content.
 
     ``scheduler``: a scheduler address (``tcp://host:8786``), a cluster file (``.yaml``/``.toml``,
     see :mod:`workflows.cluster`), or None for a LocalCluster. Raises :class:`CycleError` with the
     reason when the cycle fails.
     """
-    outcome = run_cycles([CycleRequest(Path(config_path), Path(run_dir))], scheduler=scheduler, figures=figures,
+    outcome = run_cycles([CycleRequest(Path(config_path), Path(run_dir), overwrite=overwrite)], scheduler=scheduler, figures=figures,
                          retries=retries, workers=workers)[0]
     if outcome.status != "succeeded":
         raise CycleError(f"cycle {outcome.status}: {outcome.error}")

@@ -175,8 +175,13 @@ class DailyScheduler:
         self.max_resumes = int(max_resumes)
 
     def _submit(self, cycle: Cycle, resume: bool = False) -> None:
+        from .rundir import RunLocked
+
         run_dir = Path(cycle.run_dir)
-        self.driver.submit(CycleRequest(run_dir / "config.toml", run_dir, system=f"s{cycle.system_id}", cycle_id=cycle.id, resume=resume))
+        try:
+            self.driver.submit(CycleRequest(run_dir / "config.toml", run_dir, system=f"s{cycle.system_id}", cycle_id=cycle.id, resume=resume))
+        except RunLocked as exc:  # another process (a web server, a second scheduler) runs it
+            log.warning("cycle %d not submitted: %s", cycle.id, exc)
 
     def _driven_ids(self) -> set[int]:
         return {t.request.cycle_id for t in getattr(self.driver, "tracked", {}).values()}

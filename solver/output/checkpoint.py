@@ -44,8 +44,12 @@ def _depth_hash(mesh) -> str:
     return hashlib.sha256(np.ascontiguousarray(mesh.depth, dtype="<f8").tobytes()).hexdigest()
 
 
-def write_restart(path, simulation) -> Path:
-    """Write ``simulation``'s state and clock to ``path`` (via ``<path>.part`` and a rename)."""
+def write_restart(path, simulation, attributes: dict | None = None) -> Path:
+    """Write ``simulation``'s state and clock to ``path`` (via ``<path>.part`` and a rename).
+
+    ``attributes``: extra global attributes (str or numbers), e.g. the fingerprint of the run
+    that wrote the state, so that a reader can tell whose state it is.
+    """
     mesh = simulation.model.mesh
     clock = simulation.clock
     state = simulation.state
@@ -69,6 +73,7 @@ def write_restart(path, simulation) -> Path:
                     "mesh_n_node": np.int64(mesh.n_node),
                     "mesh_fingerprint": mesh_fingerprint(mesh),
                     "mesh_depth_sha256": _depth_hash(mesh),
+                    **(attributes or {}),
                 },
             )
         )

@@ -2,7 +2,7 @@
 
 (a) a worker SIGKILLed in the middle of a segment: the segment is rerun on the other worker and
     the published files equal, bit for bit, those of an undisturbed run;
-(b) a task that raises (the tide file deleted after prepare) is retried, then its cycle is marked
+(b) a task that raises (a damaged tide file) is retried, then its cycle is marked
     failed with the reason (database row and run.json) while another system's cycle succeeds;
 (c) the driver killed mid-cycle: its row stays ``running`` only until the lease runs out, is then
     marked ``interrupted``, and resuming it finishes from the last finished segment.
@@ -21,7 +21,6 @@ import pytest
 from conftest import REFERENCE, add_system, assert_same_outputs, wait_for
 
 from tests.cycle_fixtures import write_inputs
-from workflows.cycle import prepare
 from workflows.db import Cycle, CycleLease, ForecastSystem, utcnow
 from workflows.pipeline import (
     PROGRESS,
@@ -92,21 +91,20 @@ def test_failing_task_is_retried_then_cycle_fails_while_other_system_succeeds(tm
             s.add(c)
             s.commit()
             ids[name] = c.id
-    # the broken system's cycle is prepared, then its tide file disappears
+    # the broken system's tide file is damaged: the configuration reads, the segment cannot
     broken_run = tmp_path / "broken" / "run"
-    prepare(tmp_path / "broken" / "basin.toml", broken_run)
-    (tmp_path / "broken" / "tides.csv").unlink()
+    (tmp_path / "broken" / "tides.csv").write_text("open_boundary,seq,node\n1,1,x\n")
     healthy_cfg = tmp_path / "healthy" / "basin.toml"
     with Client(test_cluster.address, timeout=30) as client:
         driver = CycleDriver(client, session_factory=sf, figures=False, retries=2, poll_seconds=0.1)
-        driver.submit(CycleRequest(broken_run / "config.toml", broken_run, system="broken", cycle_id=ids["broken"], resume=True))
+        driver.submit(CycleRequest(tmp_path / "broken" / "basin.toml", broken_run, system="broken", cycle_id=ids["broken"]))
         driver.submit(CycleRequest(healthy_cfg, tmp_path / "healthy" / "run", system="healthy", cycle_id=ids["healthy"]))
         outcomes = {o.request.cycle_id: o for o in driver.wait(timeout=120)}
     bad, good = outcomes[ids["broken"]], outcomes[ids["healthy"]]
     assert good.status == "succeeded" and (tmp_path / "healthy" / "run" / "stations.nc").is_file()
     assert bad.status == "failed"
-    assert bad.error.startswith("segment-000: FileNotFoundError: ") and bad.error.count("\n") == 0
-    assert f"{tmp_path / 'broken' / 'tides.csv'}: no such file" in bad.error
+    assert bad.error.startswith("segment-000: TideInputError: ") and bad.error.count("\n") == 0
+    assert "tides.csv: line 1: missing column(s) lon, lat" in bad.error
     assert "(after 3 attempts)" in bad.error  # 1 + retries
     assert stage_summary(read_events(broken_run))["segment-000"]["attempts"] == 3
     assert read_json(broken_run / "run.json")["status"] == "failed"

@@ -8,6 +8,7 @@ summary and run.json say which), stations at the region's ports, on the local ma
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
 from ..progress import ProgressBar, summary
@@ -24,6 +25,7 @@ def register(subparsers):
     p.add_argument("--start", help="forecast start, ISO 8601 UTC (default: today 00Z)")
     p.add_argument("--atmosphere", choices=("gfs", "none"), default="gfs", help="wind and pressure source (default gfs, tides only if it fails)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--overwrite", action="store_true", help="replace a forecast of other inputs in the output directory")
     p.set_defaults(func=run)
 
 
@@ -55,12 +57,12 @@ def run(args) -> int:
     data = demo_config(args.hours, args.spinup_hours, args.start, args.atmosphere)
     cfg = ForecastConfig.from_mapping(data, base_dir=".")
     out = Path(args.out) if args.out else Path("coastcast-demo") / cfg.start.strftime("%Y%m%d")
-    out.mkdir(parents=True, exist_ok=True)
-    config_path = out / "demo.toml"
-    config_path.write_text(tomli_w.dumps(data), encoding="utf-8")
     print(f"coastcast demo: {cfg.hours:g}-hour forecast of {cfg.gallery} from {cfg.start:%Y-%m-%d %H:%MZ} "
           f"(spin-up {cfg.spinup_hours:g} h) into {out}", flush=True)
-    with ProgressBar("channel_biscay") as bar:
-        info = run_cycle(config_path, out, progress=bar.update, figures=not args.no_figures)
+    with tempfile.TemporaryDirectory(prefix="coastcast-demo-") as tmp:  # the run directory is written under its lock only
+        config_path = Path(tmp) / "demo.toml"
+        config_path.write_text(tomli_w.dumps(data), encoding="utf-8")
+        with ProgressBar("channel_biscay") as bar:
+            info = run_cycle(config_path, out, progress=bar.update, figures=not args.no_figures, overwrite=args.overwrite)
     print(summary(info, out))
     return 0

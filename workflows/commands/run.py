@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
 from ..progress import ProgressBar, summary
@@ -18,6 +19,8 @@ def register(subparsers):
     p.add_argument("--start", help="override the forecast start (ISO 8601 UTC, e.g. 2026-11-25T00:00Z)")
     p.add_argument("--hours", type=float, help="override the forecast horizon (hours)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a forecast of other inputs in the run directory (default: refuse; a run of the same inputs resumes)")
     p.set_defaults(func=run)
 
 
@@ -26,14 +29,26 @@ def default_run_dir(cfg) -> Path:
 
 
 def run(args) -> int:
+    import signal
+
     from ..config import load_config
+    from ..cycle import Interrupted
+
+    def stop(signum, frame):  # SIGTERM (a batch system, systemd, kill): record "interrupted", then exit
+        raise Interrupted(f"stopped by signal {signal.Signals(signum).name}")
+
+    signal.signal(signal.SIGTERM, stop)
 
     cfg = load_config(args.config, start=args.start, hours=args.hours)
     out = Path(args.out) if args.out else default_run_dir(cfg)
-    config_path = Path(args.config)
-    if args.start or args.hours:
-        out.mkdir(parents=True, exist_ok=True)
-        config_path = _with_overrides(config_path, out, start=args.start, hours=args.hours)
+    with tempfile.TemporaryDirectory(prefix="coastcast-run-") as tmp:
+        config_path = Path(args.config)
+        if args.start or args.hours:  # written aside: the run directory is only written under its lock
+            config_path = _with_overrides(config_path, Path(tmp), start=args.start, hours=args.hours)
+        return _run(args, cfg, config_path, out)
+
+
+def _run(args, cfg, config_path: Path, out: Path) -> int:
     if cfg.raw.get("ensemble"):
         from ..ensemble import run_ensemble
 
@@ -43,36 +58,29 @@ def run(args) -> int:
     if args.scheduler:
         from ..pipeline import run_on_cluster
 
-        info = run_on_cluster(config_path, out, scheduler=args.scheduler, figures=not args.no_figures)
+        info = run_on_cluster(config_path, out, scheduler=args.scheduler, figures=not args.no_figures, overwrite=args.overwrite)
     else:
         from ..cycle import run_cycle
 
         with ProgressBar(f"{cfg.name} {cfg.start:%Y-%m-%d %HZ}") as bar:
-            info = run_cycle(config_path, out, progress=bar.update, figures=not args.no_figures)
+            info = run_cycle(config_path, out, progress=bar.update, figures=not args.no_figures, overwrite=args.overwrite)
     print(summary(info, out))
     return 0
 
 
-def _with_overrides(config_path: Path, out: Path, **overrides) -> Path:
+def _with_overrides(config_path: Path, folder: Path, **overrides) -> Path:
+    """The configuration with its file paths made absolute and ``overrides`` (top-level keys)
+    applied, written to ``folder/config.requested.toml``."""
     import tomllib
 
     import tomli_w
 
-    data = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    for k, v in overrides.items():
-        if v is not None:
-            data[k] = v
-    base = config_path.resolve().parent
-    for key in ("mesh", "stations_file"):
-        if key in data and not Path(data[key]).is_absolute():
-            data[key] = str(base / data[key])
-    for table, keys in (("tides", ("path", "file")), ("initial", ("file",))):
-        for k in keys:
-            if k in data.get(table, {}) and not Path(data[table][k]).is_absolute():
-                data[table][k] = str(base / data[table][k])
-    for r in data.get("rivers", []):
-        if "file" in r and not Path(r["file"]).is_absolute():
-            r["file"] = str(base / r["file"])
-    path = out / "config.requested.toml"
+    from ..config import load_config
+    from ..cycle import absolutise
+
+    text = absolutise(config_path.read_text(encoding="utf-8"), load_config(config_path), config_path.resolve().parent)
+    data = tomllib.loads(text)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    path = folder / "config.requested.toml"
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
     return path

@@ -364,7 +364,9 @@ def build_atmosphere(config, node_lon, node_lat, start: datetime, hours: float, 
     ``downloader``: overrides the one built from the configuration.
 
     Order: the requested source -> (GFS only) the previous cycles of ``fallback_cycles_hours``
-    whose files are already in the cache -> none (tides only). Returns ``(forcing or None,
+    whose files are already in the cache -> none (tides only). A file source that cannot be
+    used (unreadable, or not covering the run) raises :class:`AtmosphereError`: a file the user
+    named never falls back silently. Returns ``(forcing or None,
     record)``, ``record`` a JSON-able dict with ``requested``, ``used``, ``fallback`` (bool),
     ``source`` (details of what was used), ``attempts`` (each source tried, ``ok`` or the one-line
     reason it failed) and ``message`` (a sentence for users). With ``fallback = false`` a failure
@@ -386,14 +388,13 @@ def build_atmosphere(config, node_lon, node_lat, start: datetime, hours: float, 
             forcing = open_atmosphere_file(cfg.path if len(cfg.path) > 1 else cfg.path[0], node_lon, node_lat,
                                            start, hours, cfg.format)
         except AtmosphereError as exc:
-            attempts.append({"source": "file", "path": [str(p) for p in cfg.path], "ok": False,
-                             "reason": _one_line(exc)})
+            # a file the user named is used or the run stops: only downloads fall back
+            raise AtmosphereError(f"[atmosphere] {', '.join(p.name for p in cfg.path)}: {_one_line(exc)}") from None
         else:
             attempts.append({"source": "file", "path": [str(p) for p in cfg.path], "ok": True})
             record.update(used="file", source={"kind": "file", **forcing.describe()},
                           message=f"atmosphere from {forcing.name}")
             return forcing, record
-        return _give_up(cfg, record)
 
     # GFS
     box = Box.around(node_lon, node_lat, cfg.margin_degrees)
