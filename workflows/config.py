@@ -192,6 +192,77 @@ class Initial:
         return cls(kind)
 
 
+BUILTIN_CATALOGUE = "builtin"
+
+
+@dataclass(frozen=True)
+class GaugeOptions:
+    """Tide gauges of a catalogue as stations (``[gauges]``): every gauge within
+    ``max_distance_km`` of a face at least ``min_depth_m`` below MSL becomes a station there, and
+    the cycle reports its skill against the gauge's harmonic prediction and flags the datums in
+    ``thresholds`` that the forecast exceeds. ``catalogue``: None for no gauge stations."""
+
+    catalogue: Path | None = None
+    max_distance_km: float = 10.0
+    min_depth_m: float = 2.0
+    thresholds: tuple[str, ...] = ("MHWS", "HAT")
+
+    KEYS = ("catalogue", "max_distance_km", "min_depth_m", "thresholds")
+
+    @classmethod
+    def from_mapping(cls, table: Mapping, base: Path, where="[gauges]") -> "GaugeOptions":
+        from .gauges import DATUMS, DEFAULT_CATALOGUE
+
+        _check_keys(table, cls.KEYS, where)
+        name = _typed(table, "catalogue", str, where, BUILTIN_CATALOGUE)
+        if name == "none":
+            path = None
+        elif name == BUILTIN_CATALOGUE:
+            path = Path(DEFAULT_CATALOGUE)
+        else:
+            path = _resolve(name, base)
+            if not path.is_file():
+                raise ConfigError(f"{where}: catalogue {name!r} does not exist (write \"builtin\", \"none\" or a catalogue NetCDF)")
+        thresholds = tuple(str(t).upper() for t in _typed(table, "thresholds", list, where, ["MHWS", "HAT"]))
+        bad = [t for t in thresholds if t not in DATUMS]
+        if bad:
+            raise ConfigError(f"{where}: thresholds {', '.join(bad)}: not a tidal datum; use {', '.join(DATUMS)}")
+        return cls(
+            catalogue=path,
+            max_distance_km=_positive(_typed(table, "max_distance_km", float, where, 10.0), "max_distance_km", where, 200.0),
+            min_depth_m=_typed(table, "min_depth_m", float, where, 2.0),
+            thresholds=thresholds,
+        )
+
+
+@dataclass(frozen=True)
+class ThresholdSpec:
+    """A user's alert level at a station (``[[thresholds]]``): ``level_m`` above ``datum``
+    (``MSL``, the model's datum; at gauge stations also ``chart`` or a datum such as ``LAT``)."""
+
+    station: str
+    level_m: float
+    datum: str = "MSL"
+    name: str = ""
+
+    KEYS = ("station", "level_m", "datum", "name")
+
+    @classmethod
+    def from_mapping(cls, table: Mapping, where: str) -> "ThresholdSpec":
+        from .gauges import CHART, DATUMS
+
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{where} must be a table with station, level_m (and datum, name)")
+        _check_keys(table, cls.KEYS, where)
+        datum = _typed(table, "datum", str, where, "MSL")
+        if datum.upper() not in DATUMS and datum.lower() != CHART:
+            raise ConfigError(f"{where}: datum {datum!r} is not one of {', '.join(DATUMS)} or {CHART!r}")
+        station = _typed(table, "station", str, where, required=True)
+        level = _typed(table, "level_m", float, where, required=True)
+        return cls(station, level, datum if datum.lower() == CHART else datum.upper(),
+                   _typed(table, "name", str, where, "") or f"{level:g} m above {datum}")
+
+
 @dataclass(frozen=True)
 class StationSpec:
     name: str
@@ -226,7 +297,7 @@ def read_stations_csv(path: Path) -> tuple[StationSpec, ...]:
 TOP_KEYS = (
     "name", "mesh", "gallery", "crs", "start", "hours", "spinup_hours", "output_interval_minutes",
     "station_interval_minutes", "restart_hours", "segment_hours", "boundaries", "tides", "atmosphere",
-    "rivers", "physics", "initial", "stations", "stations_file", "ensemble", "bathymetry",
+    "rivers", "physics", "initial", "stations", "stations_file", "ensemble", "bathymetry", "gauges", "thresholds",
 )
 
 
@@ -255,6 +326,8 @@ class ForecastConfig:
     gallery: str | None = None
     bathymetry: Any = None
     """:class:`workflows.bathymetry.VerticalDatum` of the mesh's depths (default: below MSL)."""
+    gauges: GaugeOptions = field(default_factory=GaugeOptions)
+    thresholds: tuple[ThresholdSpec, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -368,6 +441,9 @@ class ForecastConfig:
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ConfigError(f"{where}: station name(s) {', '.join(sorted(dup))} appear more than once")
+        gauges = GaugeOptions.from_mapping(_typed(data, "gauges", dict, where, {}), base)
+        thresholds = tuple(ThresholdSpec.from_mapping(t, f"{where}: [[thresholds]] #{i + 1}")
+                           for i, t in enumerate(_typed(data, "thresholds", list, where, [])))
         return cls(
             name=name,
             mesh_path=mesh_path,
@@ -389,6 +465,8 @@ class ForecastConfig:
             base_dir=region.folder if (region is not None and "tides" not in data) else base,
             gallery=gallery,
             bathymetry=bathymetry,
+            gauges=gauges,
+            thresholds=thresholds,
             raw=MappingProxyType(dict(data)),
         )
 
@@ -461,6 +539,9 @@ def named_files(data: Mapping) -> list[tuple[str, str]]:
         out.append(("[initial] file", initial["file"]))
     if isinstance(data.get("stations_file"), str):
         out.append(("stations_file", data["stations_file"]))
+    gauges = data.get("gauges") or {}
+    if isinstance(gauges, Mapping) and isinstance(gauges.get("catalogue"), str) and gauges["catalogue"] not in ("builtin", "none"):
+        out.append(("[gauges] catalogue", gauges["catalogue"]))
     return out
 
 

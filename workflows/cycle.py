@@ -268,6 +268,7 @@ def prepare(config_path, run_dir, *, overwrite: bool = False, attempt: str | Non
         candidate.unlink(missing_ok=True)
         raise
     os.replace(candidate, dst)
+    gauges, placement = _gauge_stations(cfg, mesh)
     spin = cfg.spinup_hours * 3600.0
     if cfg.initial.kind == "restart":
         from solver.output.checkpoint import load_restart
@@ -300,6 +301,8 @@ def prepare(config_path, run_dir, *, overwrite: bool = False, attempt: str | Non
         "n_face": mesh.n_face,
         "n_node": mesh.n_node,
         "cold_start": cfg.initial.kind != "restart",
+        "gauges": [g.as_dict() for g in gauges],
+        "gauge_placement": placement,
         "fingerprint": fp,
         "attempt": attempt or uuid.uuid4().hex,
         "resumed": _resumed(reused, old_plan, attempt),
@@ -310,6 +313,36 @@ def prepare(config_path, run_dir, *, overwrite: bool = False, attempt: str | Non
     log.info("%s: %d segments from %s, forecast %s + %g h%s", cfg.name, len(plan["segments"]), model_start.isoformat(),
              cfg.start.isoformat(), cfg.hours, f"; resuming after segment(s) {reused}" if reused else "")
     return path
+
+
+def _gauge_stations(cfg: ForecastConfig, mesh):
+    """The catalogue gauges placed on the mesh as stations (``[gauges]``) and the placement
+    summary; checks that every ``[[thresholds]]`` names a station of the system."""
+    from .gauge_stations import place_gauges
+    from .gauges import load_catalogue
+
+    stations, summary = [], None
+    if cfg.gauges.catalogue is not None:
+        stations, summary = place_gauges(load_catalogue(cfg.gauges.catalogue), mesh, max_distance_km=cfg.gauges.max_distance_km,
+                                         min_depth_m=cfg.gauges.min_depth_m, taken={s.name for s in cfg.stations})
+        log.info("%s: %d tide gauge(s) placed as stations (of %d near the mesh)", cfg.name, summary["placed"], summary["considered"])
+    known = {s.name for s in cfg.stations} | {g.station for g in stations} | {g.gauge_id for g in stations}
+    for t in cfg.thresholds:
+        if t.station not in known:
+            raise ConfigError(f"[[thresholds]] station {t.station!r} is neither one of the system's stations nor a gauge placed on its mesh "
+                              f"(stations: {', '.join(sorted(known)) or 'none'})")
+    return stations, summary
+
+
+def _gauges_of(plan: dict):
+    from .gauge_stations import GaugeStation
+
+    return [GaugeStation(**g) for g in plan.get("gauges", [])]
+
+
+def _station_list(cfg: ForecastConfig, plan: dict) -> list[tuple[str, float, float]]:
+    """(name, lon, lat) of every station: the user's, then the gauges'."""
+    return [(s.name, s.lon, s.lat) for s in cfg.stations] + [(g.station, g.lon, g.lat) for g in _gauges_of(plan)]
 
 
 def _resumed(reused: list[int], old_plan: dict | None, attempt: str | None) -> dict | None:
@@ -384,6 +417,8 @@ def absolutise(text: str, cfg: ForecastConfig, base: Path) -> str:
         for k in keys:
             if k in data.get(table, {}) or {}:
                 data[table][k] = fix(data[table][k])
+    if data.get("gauges", {}).get("catalogue") not in (None, "builtin", "none"):
+        data["gauges"]["catalogue"] = fix(data["gauges"]["catalogue"])
     if isinstance(data.get("atmosphere"), dict) and "path" in data["atmosphere"]:
         p = data["atmosphere"]["path"]
         data["atmosphere"]["path"] = [fix(x) for x in p] if isinstance(p, list) else fix(p)
@@ -445,9 +480,10 @@ def simulate_segment(run_dir, k: int, *, progress=None) -> Path:
         "fields": UGRIDFieldWriter(seg_dir / "fields.nc", TimeInterval(cfg.output_interval_minutes * 60.0, offset=t_fc), start=start, publish_start=t_fc),
         "maxima": MaximaWriter(seg_dir / "max.nc", IterationInterval(1), start=start, publish_start=t_fc),
     }
-    if cfg.stations:
+    stations = _station_list(cfg, plan)
+    if stations:
         writers["stations"] = StationWriter(
-            seg_dir / "stations.nc", TimeInterval(cfg.station_interval_minutes * 60.0, offset=t_fc), [(s.name, s.lon, s.lat) for s in cfg.stations], start=start, allow_dry=True, publish_start=t_fc
+            seg_dir / "stations.nc", TimeInterval(cfg.station_interval_minutes * 60.0, offset=t_fc), stations, start=start, allow_dry=True, publish_start=t_fc
         )
     restart_time = plan["t_restart"]
     callbacks = {}
@@ -522,6 +558,14 @@ def publish(run_dir, *, figures: bool = True) -> dict:
     if restart:
         shutil.copyfile(restart[-1], run_dir / "restart.nc.part")
         os.replace(run_dir / "restart.nc.part", run_dir / "restart.nc")
+    from .gauge_stations import add_gauge_variables, cycle_skill
+
+    cfg = _config(run_dir)
+    verify_publication(run_dir, plan, cfg)
+    gauges = _gauges_of(plan)
+    if gauges:
+        add_gauge_variables(run_dir / "stations.nc", gauges, cfg.gauges.catalogue)
+    gauge_record = cycle_skill(run_dir, cfg, gauges, cfg.gauges.catalogue)
     warnings = []
     fig_paths = []
     if figures:
@@ -530,8 +574,6 @@ def publish(run_dir, *, figures: bool = True) -> dict:
         except Exception as exc:  # figures are a convenience; the data are published anyway
             warnings.append(f"figures not drawn: {exc}")
             log.warning("figures not drawn: %s", exc)
-    cfg = _config(run_dir)
-    verify_publication(run_dir, plan, cfg)
     # the forcing actually used, as recorded by the segments (no model rebuilt, nothing downloaded again)
     record = dict(stats[0]["forcing"])
     warnings = sorted({w for s in stats for w in s["forcing"].get("warnings", [])}) + warnings
@@ -570,6 +612,9 @@ def publish(run_dir, *, figures: bool = True) -> dict:
         },
         "peak_memory_mb": max([s["peak_memory_mb"] for s in stats] + [peak_memory_mb()]),
         "forcing": record,
+        "gauges": {"placement": plan.get("gauge_placement"), "stations": plan.get("gauges", [])},
+        "skill": gauge_record["skill"],
+        "alerts": gauge_record["alerts"],
         "warnings": warnings,
         "outputs_bytes": outputs,
         "figures": [str(p.relative_to(run_dir)) for p in fig_paths],
@@ -619,10 +664,11 @@ def verify_publication(run_dir: Path, plan: dict, cfg: ForecastConfig) -> None:
         return n_station
 
     check("fields.nc", cfg.output_interval_minutes)
-    if cfg.stations:
+    n_station = len(_station_list(cfg, plan))
+    if n_station:
         n = check("stations.nc", cfg.station_interval_minutes)
-        if n != len(cfg.stations):
-            raise CycleError(f"publication check: stations.nc has {n} of {len(cfg.stations)} stations")
+        if n != n_station:
+            raise CycleError(f"publication check: stations.nc has {n} of {n_station} stations")
     if not (run_dir / "max.nc").is_file():
         raise CycleError("publication check: max.nc is missing")
     restart = run_dir / "restart.nc"

@@ -176,8 +176,9 @@ def _observation_series(obs):
 
 
 def plot_stations(stations_path, out_dir, observations=None) -> list[Path]:
-    """One PNG per station from ``stations.nc``: water level (with observations when given) and
-    current speed against UTC time. Returns the PNG paths (``<out_dir>/station_<name>.png``).
+    """One PNG per station from ``stations.nc``: water level (with observations when given; at
+    gauge stations with the gauge's harmonic prediction and the MHWS and HAT levels) and current
+    speed against UTC time. Returns the PNG paths (``<out_dir>/station_<name>.png``).
 
     ``observations``: mapping station name -> pandas Series with a DatetimeIndex (UTC) or a
     (times, values) pair, water level in m on the same datum.
@@ -197,6 +198,11 @@ def plot_stations(stations_path, out_dir, observations=None) -> list[Path]:
             speed = np.hypot(ds["u"].values[i], ds["v"].values[i])
             fig, (a1, a2) = plt.subplots(2, 1, figsize=(9, 6), dpi=100, sharex=True, height_ratios=[2, 1], layout="constrained")
             a1.plot(t, z, color="C0", label="model")
+            if "tide_prediction" in ds.variables and np.isfinite(ds["tide_prediction"].values[i]).any():
+                a1.plot(t, ds["tide_prediction"].values[i], color="k", lw=0.9, ls="--", label="gauge tide (harmonic prediction)")
+            for level, colour, label in (("mhws_above_msl", "C2", "MHWS"), ("hat_above_msl", "C3", "HAT")):
+                if level in ds.variables and np.isfinite(ds[level].values[i]):
+                    a1.axhline(float(ds[level].values[i]), color=colour, lw=0.8, ls=":", label=label)
             if name in observations:
                 ot, ov = _observation_series(observations[name])
                 a1.plot(ot, ov, ".", color="k", ms=3, label="observed")

@@ -82,7 +82,8 @@ def _sha256_file(path: Path, h=None):
 @functools.lru_cache(maxsize=1)
 def code_version() -> dict:
     """``{"coastcast": version, "source_sha256": hash}`` of this installation's ``solver`` and
-    ``workflows`` Python sources (the code that computes a forecast; the web app does not)."""
+    ``workflows`` Python sources and the data shipped with them (the gauge catalogue, the
+    coastline): what computes a forecast (the web app does not)."""
     import importlib.metadata as md
 
     import solver
@@ -91,7 +92,7 @@ def code_version() -> dict:
     h = hashlib.sha256()
     for pkg in (solver, workflows):
         root = Path(pkg.__file__).parent
-        for f in sorted(root.rglob("*.py")):
+        for f in sorted(q for q in root.rglob("*") if q.suffix in (".py", ".nc", ".gz", ".csv", ".toml") and q.is_file()):
             h.update(str(f.relative_to(root.parent)).encode())
             _sha256_file(f, h)
     try:
