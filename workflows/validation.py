@@ -375,3 +375,148 @@ def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None, time
         fig.savefig(folder / "gironde_wet_extent.png", dpi=110)
         plt.close(fig)
     return res
+
+
+# -- tide gauges ------------------------------------------------------------------------------------
+GAUGE_FIT = ("M2", "S2", "N2", "K1", "O1", "M4", "MS4")
+
+
+@case("gauges", "A gallery region's hindcast, as its forecasts run, against every catalogue gauge on its mesh: total-tide RMSE and per-constituent complex errors")
+def gauges(region: str = "channel_biscay", days: float = 16.0, spinup_days: float = 2.0, start: str = "2022-01-01T00:00Z",
+           figures_dir=None, checkpoint_dir=None, physics: dict | None = None, fit=GAUGE_FIT):
+    """Run the region's forecast configuration (its own tides, the forecast physics; no wind) as
+    one cycle of ``days`` after ``spinup_days`` of spin-up, with every catalogue gauge within
+    reach as a station (:mod:`workflows.gauge_stations`), then compare at each gauge:
+
+    * the water level with the gauge's harmonic prediction over the window: RMSE and bias;
+    * per constituent of ``fit``: the complex error |A_m e^{iG_m} − A_g e^{iG_g}| between a
+      least-squares fit of the model series and the same fit of the gauge's prediction series
+      (same times, same constituents: what a short window cannot separate leaks alike into
+      both, so the difference is the model's);
+
+    and print the median and 90th percentile over the gauges. ``checkpoint_dir``: the run
+    directory (a rerun resumes there from its finished segments; see docs/operations.md); default
+    a temporary one. ``physics``: ``[physics]`` keys to change (e.g. ``{"manning": 0.03}``).
+    """
+    import shutil
+    import tempfile
+
+    from solver.state import utc
+
+    from .cycle import run_cycle
+    from .gallery import load_region
+    from .gauge_stations import _read_stations
+
+    reg = load_region(region)
+    t0 = utc(start)
+    data = {
+        "name": f"validate-gauges-{region}",
+        "gallery": region,
+        "start": start,
+        "hours": 24.0 * days,
+        "spinup_hours": 24.0 * spinup_days,
+        "segment_hours": 24.0,
+        "restart_hours": 24.0 * days,
+        "output_interval_minutes": 24.0 * 60.0,
+        "station_interval_minutes": 10.0,
+        "stations": [],
+        "atmosphere": "none",
+    }
+    if physics:
+        data["physics"] = dict(physics)
+    own = checkpoint_dir is None
+    run_dir = Path(checkpoint_dir) if checkpoint_dir else Path(tempfile.mkdtemp(prefix="coastcast-gauges-"))
+    cfg_path = run_dir.parent / f"{run_dir.name}.validate.toml"
+    import tomli_w
+
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    cfg_path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    try:
+        wall0 = time.perf_counter()
+        info = run_cycle(cfg_path, run_dir, figures=False)
+        wall = time.perf_counter() - wall0
+        names, times, zeta = _read_stations(run_dir / "stations.nc")
+        import netCDF4
+
+        with netCDF4.Dataset(run_dir / "stations.nc") as ds:
+            pred = np.asarray(ds["tide_prediction"][:], dtype=float) if "tide_prediction" in ds.variables else np.zeros((0, times.size))
+    finally:
+        cfg_path.unlink(missing_ok=True)
+        if own:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    placed = info["gauges"]["stations"]
+    if not placed:
+        raise ValidationError(f"gauges: no catalogue gauge lies within reach of region {region!r}")
+    rows = [names.index(g["station"]) for g in placed]
+    model, ref = zeta[rows].T, pred[rows].T  # (n_t, n_gauge)
+    t = (times - np.datetime64(t0.replace(tzinfo=None))).astype("timedelta64[s]").astype(float)
+    diff = model - ref
+    rmse = np.sqrt(np.nanmean(diff**2, axis=0))
+    bias = np.nanmean(diff, axis=0)
+    am, gm, _ = harmonic_fit(t, model, fit, t0, timedelta(days=days))
+    ag, gg, _ = harmonic_fit(t, ref, fit, t0, timedelta(days=days))
+    err = complex_error(am, gm, ag, gg)  # (n_con, n_gauge)
+    dphase = (gm - gg + 180.0) % 360.0 - 180.0
+    res = CaseResult("gauges", gauges.description, wall_seconds=wall)
+    res.metrics["rmse_median"] = Metric(float(np.median(rmse)), 0.15, unit="m")
+    res.metrics["rmse_p90"] = Metric(float(np.percentile(rmse, 90)), 0.30, unit="m")
+    k = list(fit).index("M2")
+    res.metrics["M2_complex_error_median"] = Metric(float(np.median(err[k])), 0.10, unit="m")
+    table = {}
+    for i, c in enumerate(fit):
+        table[c] = {"median_m": round(float(np.median(err[i])), 4), "p90_m": round(float(np.percentile(err[i], 90)), 4),
+                    "amplitude_ratio_median": round(float(np.median(am[i] / np.where(ag[i] > 0, ag[i], np.nan))), 3),
+                    "phase_error_median_deg": round(float(np.median(dphase[i])), 1), "gauge_amplitude_median_m": round(float(np.median(ag[i])), 3)}
+    per_gauge = [{"station": g["station"], "gauge_id": g["gauge_id"], "lon": g["gauge_lon"], "lat": g["gauge_lat"],
+                  "distance_km": round(g["distance_km"], 2), "rmse_m": round(float(rmse[j]), 4), "bias_m": round(float(bias[j]), 4),
+                  "M2_model": f"{am[k, j]:.3f} m / {gm[k, j]:.1f} deg", "M2_gauge": f"{ag[k, j]:.3f} m / {gg[k, j]:.1f} deg",
+                  "M2_complex_error_m": round(float(err[k, j]), 4)} for j, g in enumerate(placed)]
+    res.info.update(
+        region=region, start=start, days=days, spinup_days=spinup_days, n_gauges=len(placed),
+        distance_km_median=round(float(np.median([g["distance_km"] for g in placed])), 2),
+        physics=dict(info["config"].get("physics", {})), forcing=info["forcing"]["tides"][0]["source"] if info["forcing"]["tides"] else "",
+        bias_median_m=round(float(np.median(bias)), 4), rmse_p10_median_p90_m=[round(float(np.percentile(rmse, q)), 4) for q in (10, 50, 90)],
+        constituents=table, worst=sorted(per_gauge, key=lambda g: -g["rmse_m"])[:5], wall_seconds=round(wall, 1),
+    )
+    if figures_dir is not None:
+        folder = Path(figures_dir)
+        _gauge_map(folder / f"gauges_{region}.png", reg.mesh(), placed, rmse, err[k], region, days)
+        _write_csv(folder / f"gauges_{region}.csv", per_gauge)
+        res.info["per_gauge_table"] = str(folder / f"gauges_{region}.csv")
+    return res
+
+
+def _write_csv(path: Path, rows: list[dict]) -> Path:
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def _gauge_map(path: Path, mesh, placed, rmse, m2_error, region: str, days: float) -> Path:
+    """Two maps: the RMSE of the total tide and the M2 complex error at each gauge, over the mesh."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.tri as mtri
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lon = np.array([g["gauge_lon"] for g in placed])
+    lat = np.array([g["gauge_lat"] for g in placed])
+    tri = mtri.Triangulation(mesh.node_x, mesh.node_y, mesh.face_node_connectivity)
+    fig, axes = plt.subplots(1, 2, figsize=(15, 6.5), constrained_layout=True)
+    for ax, values, title in ((axes[0], rmse, f"water level RMSE against the gauge tide (m), {days:g} days"),
+                              (axes[1], m2_error, "M2 complex error (m)")):
+        ax.triplot(tri, color="0.85", lw=0.2)
+        sc = ax.scatter(lon, lat, c=values, s=28, cmap="magma_r", vmin=0.0, vmax=max(0.5, float(np.nanmax(values))), edgecolors="k", linewidths=0.3)
+        ax.set_aspect(1 / np.cos(np.radians(float(np.mean(lat)))))
+        ax.set_title(f"{region}: {title}; median {np.median(values):.3f} m")
+        fig.colorbar(sc, ax=ax, shrink=0.8)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

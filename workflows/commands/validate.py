@@ -15,11 +15,13 @@ def register(subparsers):
     p.add_argument("case", nargs="*", help="case name(s), or 'all'; see --list")
     p.add_argument("--list", action="store_true", help="list the cases")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
-    g = p.add_argument_group("real-data cases (jmj-tides, gironde)")
+    g = p.add_argument_group("real-data cases (jmj-tides, gironde, gauges)")
     g.add_argument("--days", type=float, help="simulated days to analyse (default: the case's own)")
     g.add_argument("--figures", metavar="DIR", help="draw the case's figures into DIR")
     g.add_argument("--checkpoint-dir", metavar="DIR", help="gironde: checkpoint into DIR and resume from it when it holds one")
     g.add_argument("--stop-days", type=float, help="gironde: stop after this many simulated days (resume later with the same --checkpoint-dir)")
+    g.add_argument("--region", help="gauges: the gallery region to validate (default channel_biscay)")
+    g.add_argument("--manning", type=float, help="gauges: Manning coefficient (default: the forecasts' 0.025)")
     p.set_defaults(func=run)
 
 
@@ -49,14 +51,15 @@ def run(args) -> int:
     if unknown:
         raise ValueError(f"unknown case {', '.join(unknown)}; known cases: {', '.join([*cases, *data_cases])}")
     options = {k: v for k, v in (("days", args.days), ("figures_dir", args.figures), ("checkpoint_dir", args.checkpoint_dir),
-                                 ("stop_days", args.stop_days)) if v is not None}
+                                 ("stop_days", args.stop_days), ("region", args.region),
+                                 ("physics", {"manning": args.manning} if args.manning is not None else None)) if v is not None}
     for name in names:
         if options and name not in data_cases:
-            raise ValueError(f"case {name} takes no options; --days/--figures/--checkpoint-dir/--stop-days are for {', '.join(data_cases)}")
+            raise ValueError(f"case {name} takes no options; --days/--figures/--checkpoint-dir/--stop-days/--region/--manning are for {', '.join(data_cases)}")
         accepted = inspect.signature(data_cases[name]).parameters if name in data_cases else {}
         extra = sorted(set(options) - set(accepted))
         if extra:
-            flags = ", ".join("--" + {"figures_dir": "figures"}.get(k, k).replace("_", "-") for k in extra)
+            flags = ", ".join("--" + {"figures_dir": "figures", "physics": "manning"}.get(k, k).replace("_", "-") for k in extra)
             raise ValueError(f"case {name} does not take {flags}")
     results = []
     for name in names:

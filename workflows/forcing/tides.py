@@ -73,6 +73,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ForcingError
+from .minor_tides import infer_minor
 
 log = logging.getLogger(__name__)
 
@@ -380,7 +381,7 @@ class TidalBoundaryForcing:
 SOURCE_KINDS = ("harmonics", "bctides", "fort15", "telemac-cli", "atlas")
 ATLAS_MODELS = ("jmj", "fes", "tpxo")
 _SOURCE_KEYS = ("kind", "path", "model", "boundary", "offset", "u_path", "v_path", "constituents",
-                "nodal_corrections", "currents")
+                "nodal_corrections", "currents", "infer_minor")
 
 
 @dataclass(frozen=True)
@@ -397,6 +398,9 @@ class TideSource:
     constituents: tuple[str, ...] | None = None
     nodal_corrections: str = "FES"
     currents: bool = True
+    infer_minor: bool = True
+    """Add the minor semidiurnal constituents the source lacks (K2, 2N2, MU2, NU2, L2, T2,
+    LAMBDA2), inferred from its N2, M2 and S2 (:mod:`workflows.forcing.minor_tides`)."""
 
     def __post_init__(self):
         if self.kind not in SOURCE_KINDS:
@@ -447,8 +451,9 @@ class TideSource:
         for key in ("boundary", "offset"):
             if data.get(key) is not None and (isinstance(data[key], bool) or not isinstance(data[key], int)):
                 raise TideInputError(f"{where}: {key} must be an integer, got {data[key]!r}")
-        if "currents" in data and not isinstance(data["currents"], bool):
-            raise TideInputError(f"{where}: currents must be true or false, got {data['currents']!r}")
+        for key in ("currents", "infer_minor"):
+            if key in data and not isinstance(data[key], bool):
+                raise TideInputError(f"{where}: {key} must be true or false, got {data[key]!r}")
         try:
             return cls(**data)
         except TideInputError as exc:
@@ -561,6 +566,9 @@ def tidal_forcing_for_boundary(source: TideSource | Mapping, lon, lat, node_ids,
     start = _as_utc(start, "start")
     wanted = constituents if constituents is not None else source.constituents
     constants = load_constants(source, lon, lat, node_ids, wanted).select(wanted)
+    inferred = ()
+    if source.infer_minor:
+        constants, inferred = infer_minor(constants)
     elevation = TidalElevation.build(constants, start, duration, source.nodal_corrections)
     velocity = None
     if source.currents and constants.has_currents:
@@ -569,7 +577,9 @@ def tidal_forcing_for_boundary(source: TideSource | Mapping, lon, lat, node_ids,
             HarmonicSeries.build(elevation.series.arguments, constants.v_amplitude, constants.v_phase),
             constants)
     what = f"{source.kind}{'/' + source.model if source.model else ''} {source.path.name}"
-    desc = (f"{what}: {', '.join(constants.constituents)} at {constants.n_point} nodes"
+    given = constants.constituents[:len(constants.constituents) - len(inferred)]
+    desc = (f"{what}: {', '.join(given)}{' + ' + ', '.join(inferred) + ' inferred by admittance' if inferred else ''} "
+            f"at {constants.n_point} nodes"
             f"{' with currents' if velocity is not None else ''}; nodal corrections "
             f"{source.nodal_corrections} at {elevation.series.arguments.nodal_time.isoformat()}")
     log.info("tidal forcing: %s", desc)

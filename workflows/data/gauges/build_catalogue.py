@@ -63,6 +63,18 @@ GLOBAL_ATTRIBUTES = {
 }
 
 
+# Four Channel Coastal Observatory gauges whose names the source (tide-database f7465efa, from
+# TICON-4) shifts by one row: each id and its position agree (Brighton at 50.81 N 0.10 W, Port
+# Isaac at 50.59 N 4.83 W, the Severn Bridge at 51.57 N 2.70 W, West Bay at 50.71 N 2.76 W) but the
+# name is another gauge's. The catalogue takes the name the id and the position give.
+NAME_FIXES = {
+    "ticon/brighton-btn-gbr-cco": "Brighton",
+    "ticon/port_isaac-pti-gbr-cco": "Port Isaac",
+    "ticon/severn_bridge-ssc-gbr-cco": "Severn Bridge",
+    "ticon/west_bay_harbour-wbh-gbr-cco": "West Bay Harbour",
+}
+
+
 class BuildError(ValueError):
     """The input CSV cannot be converted; one-line message naming the file and line."""
 
@@ -103,6 +115,8 @@ def read_csv(path) -> dict[str, np.ndarray]:
             line = reader.line_num
             for c in TEXT_COLUMNS:
                 text[c].append(row[c].strip())
+            if text["id"][-1] in NAME_FIXES:
+                text["name"][-1] = NAME_FIXES[text["id"][-1]]
             la, lo = (_float(row[c], path, line, c) for c in ("lat", "lon"))
             if not (-90 <= la <= 90 and -180 <= lo <= 360):
                 raise BuildError(f"{path}:{line}: position ({lo}, {la}) is not lon/lat in degrees")
