@@ -105,7 +105,32 @@ def create_app(config: dict | None = None) -> Flask:
     app.teardown_appcontext(_close_session)
     _register_errors(app)
     app.jinja_env.globals["tile_url"] = app.config["COASTCAST_TILE_URL"]
+    app.jinja_env.filters["utc"] = _utc_label
+    app.jinja_env.filters["metres"] = _metres
     return app
+
+
+def _utc_label(value) -> str:
+    """An ISO time (``2022-03-18T03:46:26.89+00:00``) as ``2022-03-18 03:46 UTC``; '' for None."""
+    from datetime import datetime, timezone
+
+    if not value:
+        return ""
+    try:
+        t = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    if t.tzinfo is not None:
+        t = t.astimezone(timezone.utc)
+    return t.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _metres(value, signed: bool = False, digits: int = 2) -> str:
+    """A height in m to 1 cm (``2.95``, ``+0.15`` when ``signed``; ``digits`` decimals); an en dash for None."""
+    if value is None:
+        return "–"
+    value = round(float(value), digits) + 0.0  # no "-0.00"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
 def get_session():

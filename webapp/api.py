@@ -11,7 +11,8 @@ from workflows.db import ForecastSystem
 from . import get_session
 from .auth import login_required
 from .coastline import coastline_json
-from .outputs import OutputError, fields_info, frame_json, list_files, max_json, mesh_json, point_series, stations_json
+from .outputs import (OutputError, cycle_alerts, cycle_skill, fields_info, frame_json, list_files, max_json, mesh_json,
+                      point_series, stations_json)
 from .systems import owned_cycle, owned_system
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -132,6 +133,25 @@ def maxima(cycle_id: int):
 def stations(cycle_id: int):
     path = _output(owned_cycle(cycle_id), "stations.nc")
     return _json_bytes(_guard(lambda: stations_json(path)))
+
+
+@bp.route("/cycles/<int:cycle_id>/skill")
+@login_required
+def skill(cycle_id: int):
+    c = owned_cycle(cycle_id)
+    data = _guard(lambda: cycle_skill(c.run_dir))
+    if data is None:
+        abort(404, description=f"cycle {c.label} has no run.json or skill.csv")
+    return jsonify({"cycle": c.label, **data})
+
+
+@bp.route("/cycles/<int:cycle_id>/alerts")
+@login_required
+def alerts(cycle_id: int):
+    c = owned_cycle(cycle_id)
+    _output(c, "run.json")
+    data = _guard(lambda: cycle_alerts(c.run_dir))
+    return jsonify(cycle=c.label, checked=data is not None, n_alerts=len(data or []), alerts=data or [])
 
 
 @bp.route("/cycles/<int:cycle_id>/series")

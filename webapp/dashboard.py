@@ -11,6 +11,7 @@ from workflows.db import CYCLE_ACTIVE, Cycle, ForecastSystem, utcnow
 from . import get_session
 from .auth import login_required
 from .forms import ActionForm
+from .outputs import cycle_summary
 from .systems import cycle_dir, owned_cycle, owned_system, remove_dir, write_cycle_config
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,13 @@ bp = Blueprint("dashboard", __name__)
 def index():
     systems = (get_session().query(ForecastSystem).filter_by(owner_id=g.user.id)
                .order_by(ForecastSystem.created.desc()).all())
-    return render_template("dashboard/index.html", systems=systems, form=ActionForm())
+    latest = [s.cycles[0] for s in systems if s.cycles]
+    return render_template("dashboard/index.html", systems=systems, form=ActionForm(), summaries=_summaries(latest))
+
+
+def _summaries(cycles) -> dict:
+    """{cycle id: outputs.cycle_summary} of the succeeded ones (alerts, skill from run.json)."""
+    return {c.id: cycle_summary(c.run_dir) for c in cycles if c.status == "succeeded"}
 
 
 @bp.route("/systems/<int:system_id>")
@@ -33,7 +40,8 @@ def system(system_id: int):
     if s.status == "draft":
         return redirect(url_for("wizard.review", system_id=s.id))
     active = any(c.status in CYCLE_ACTIVE for c in s.cycles)
-    return render_template("dashboard/system.html", system=s, form=ActionForm(), active=active)
+    return render_template("dashboard/system.html", system=s, form=ActionForm(), active=active,
+                           summaries=_summaries(s.cycles))
 
 
 def queue_cycle(system: ForecastSystem, cycle_time) -> Cycle | None:
@@ -108,4 +116,4 @@ def delete(system_id: int):
 @login_required
 def cycle(cycle_id: int):
     c = owned_cycle(cycle_id)
-    return render_template("dashboard/cycle.html", cycle=c, system=c.system)
+    return render_template("dashboard/cycle.html", cycle=c, system=c.system, summary=_summaries([c]).get(c.id))

@@ -87,6 +87,12 @@ class StationsForm(FlaskForm):
     submit = SubmitField("Next")
 
 
+class ThresholdsForm(FlaskForm):
+    """The CSRF token and submit button of the thresholds step; its rows are read as
+    ``threshold-<i>-station|name|level|datum`` (any number of rows, added in the page)."""
+    submit = SubmitField("Next")
+
+
 class ReviewForm(FlaskForm):
     confirm = BooleanField("I have checked the settings")
     submit = SubmitField("Create forecast system")

@@ -2,7 +2,11 @@
 
 The viewer reads only the run directory's ``fields.nc`` (UGRID-1.0 mesh2d topology, node lon/lat,
 ``zeta``/``u``/``v`` on nodes or faces, dims (time, node|face)), ``stations.nc`` (CF timeSeries:
-``station_name``, ``lon``, ``lat``, ``zeta``/``u``/``v`` (station, time)) and ``max.nc``.
+``station_name``, ``lon``, ``lat``, ``zeta``/``u``/``v`` (station, time); at tide-gauge stations
+also ``gauge_id``, ``gauge_chart_datum``, ``gauge_distance``, ``tide_prediction``, the datum
+levels and ``zeta_above_chart_datum``/``zeta_above_lat``) and ``max.nc``; the dashboard and the
+API read the skill and alerts the cycle recorded in ``run.json`` (``skill.csv`` when run.json
+has no skill section). Nothing here computes: values are read, rounded and passed on.
 Variables are found by CF standard name first, then by usual names. Parsed meshes are cached per
 (path, modification time, size), so a republished file is read again.
 
@@ -12,7 +16,9 @@ answers requests in threads; cycles run in other processes). Payloads are compac
 """
 from __future__ import annotations
 
+import csv
 import json
+import math
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -255,8 +261,22 @@ def _char_names(var) -> list[str]:
     return [str(s).strip() for s in np.atleast_1d(data)]
 
 
+GAUGE_LEVELS = ("msl_above_chart_datum", "msl_above_lat", "mhws_above_msl", "hat_above_msl")
+"""Per-station datum levels of stations.nc (m), passed on as they are (rounded to 1 mm)."""
+GAUGE_SERIES = ("tide_prediction", "zeta_above_chart_datum", "zeta_above_lat")
+"""Per-station series of stations.nc at gauge stations (m); NaN (absent) at the user's stations."""
+
+
 def stations_json(path: Path) -> bytes:
-    """JSON: ``stations`` [{name, lon, lat}], ``times`` (s), ``zeta``/``u``/``v`` [station][time]."""
+    """JSON: ``stations`` [{name, lon, lat, gauge_id, chart_datum, distance_km, datum levels}],
+    ``times`` (s), ``zeta``/``u``/``v`` and the gauge series [station][time] (a station without
+    a series has null)."""
+    return _stations_cached(_key(path))
+
+
+@lru_cache(maxsize=8)
+def _stations_cached(key) -> bytes:
+    path = key[0]
     name = Path(path).name
     with NC_LOCK, netCDF4.Dataset(path) as ds:
         sn = next((v for v in ds.variables.values() if getattr(v, "cf_role", None) == "timeseries_id"), None)
@@ -276,25 +296,187 @@ def stations_json(path: Path) -> bytes:
         zv = ds.variables[zname]
         tdim = next(d for d in zv.dimensions if d != st_dim)
         times = _epoch_seconds(ds.variables[tdim])
+        n = len(names)
 
-        def series(vname):
-            if vname is None:
-                return None
+        def array(vname):
             var = ds.variables[vname]
             a = _filled(var[:])
-            if var.dimensions[0] != st_dim:
+            if var.ndim == 2 and var.dimensions[0] != st_dim:
                 a = a.T
-            return [_rounded(row, 3) for row in a]
+            return a
 
+        def series(vname, sparse=False):
+            if vname is None or vname not in ds.variables:
+                return None
+            rows = array(vname)
+            return [None if sparse and not np.isfinite(row).any() else _rounded(row, 3) for row in rows]
+
+        def per_station(vname, digits=3):
+            if vname not in ds.variables:
+                return [None] * n
+            return [round(float(x), digits) if math.isfinite(x) else None for x in array(vname)]
+
+        def text(vname):
+            if vname not in ds.variables:
+                return [None] * n
+            return [t or None for t in _char_names(ds.variables[vname])]
+
+        gauge_id, datum = text("gauge_id"), text("gauge_chart_datum")
+        dist = per_station("gauge_distance", 0)
+        levels = {k: per_station(k) for k in GAUGE_LEVELS}
+        stations = []
+        for i, (nm, x, y) in enumerate(zip(names, _filled(lon[:]), _filled(lat[:]))):
+            st = {"name": nm, "lon": round(float(x), 5), "lat": round(float(y), 5), "gauge_id": gauge_id[i],
+                  "chart_datum": datum[i] if gauge_id[i] else None,
+                  "distance_km": round(dist[i] / 1000.0, 3) if dist[i] is not None else None}
+            st.update({k: levels[k][i] for k in GAUGE_LEVELS})
+            stations.append(st)
         payload = {
-            "stations": [{"name": n, "lon": round(float(x), 5), "lat": round(float(y), 5)}
-                         for n, x, y in zip(names, _filled(lon[:]), _filled(lat[:]))],
+            "stations": stations,
             "times": times.tolist(),
             "zeta": series(zname),
             "u": series(_find_var(ds, U_STANDARD, U_NAMES, st_dim)),
             "v": series(_find_var(ds, V_STANDARD, V_NAMES, st_dim)),
         }
+        payload.update({k: series(k, sparse=True) for k in GAUGE_SERIES})
     return _dumps(payload)
+
+
+# ---------------------------------------------------------------- run.json: skill and alerts
+
+SKILL_INTEGERS = ("n", "hw_pairs")
+SKILL_TEXT = ("station", "gauge_id", "gauge_name", "reference")
+PLACEMENT_KEYS = ("gauge_lon", "gauge_lat", "chart_datum", "face_depth_m")
+"""Keys of run.json's ``gauges.stations`` added to each skill row (where the gauge is)."""
+ALERT_KEYS = ("station", "threshold", "level", "first_time", "peak_time", "peak_height", "margin", "n_events")
+
+
+def _finite(obj):
+    """``obj`` with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+@lru_cache(maxsize=64)
+def _record_cached(key) -> dict:
+    try:
+        with open(key[0], encoding="utf-8") as fh:
+            data = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise OutputError(f"run.json: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except UnicodeDecodeError:
+        raise OutputError("run.json: not UTF-8 text") from None
+    if not isinstance(data, dict):
+        raise OutputError(f"run.json: expected an object, found {type(data).__name__}")
+    return _finite(data)
+
+
+def run_record(run_dir: Path | str | None) -> dict | None:
+    """The parsed ``run.json`` of a run directory (cached per file version: read it, do not change
+    it), non-finite numbers as None; None if absent. Raises :class:`OutputError` (one line) if
+    it is not a JSON object."""
+    if not run_dir:
+        return None
+    path = Path(run_dir) / "run.json"
+    if not path.is_file():
+        return None
+    return _record_cached(_key(path))
+
+
+def _skill_value(column: str, text: str):
+    if column in SKILL_TEXT:
+        return text
+    if text is None or text.strip() == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise OutputError(f"skill.csv: column {column} holds {text!r}, not a number") from None
+    if not math.isfinite(value):
+        return None
+    return int(value) if column in SKILL_INTEGERS else value
+
+
+@lru_cache(maxsize=16)
+def _skill_csv_cached(key) -> tuple:
+    rows = []
+    with open(key[0], newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or "station" not in reader.fieldnames:
+            raise OutputError("skill.csv: line 1: no header with a 'station' column")
+        for lineno, row in enumerate(reader, start=2):
+            try:
+                rows.append({k: _skill_value(k, v) for k, v in row.items() if k is not None})
+            except OutputError as exc:
+                raise OutputError(str(exc).replace("skill.csv:", f"skill.csv: line {lineno}:", 1)) from None
+    return tuple(rows)
+
+
+def read_skill_csv(path: Path) -> list[dict]:
+    """Rows of a ``skill.csv`` typed: text columns as str, ``n``/``hw_pairs`` int, others float
+    (an empty cell, e.g. no high waters paired, is None)."""
+    return [dict(r) for r in _skill_csv_cached(_key(path))]
+
+
+def cycle_skill(run_dir: Path | str | None) -> dict | None:
+    """The skill of a cycle at its tide-gauge stations, or None where it published neither
+    run.json nor skill.csv.
+
+    ``{reference, n_gauges, rmse_median_m, rmse_p90_m, stations: [skill.csv row + where the
+    gauge is (gauge_lon, gauge_lat, chart_datum, face_depth_m)], placement}`` from run.json's
+    ``skill`` and ``gauges`` sections (rows from skill.csv when run.json has no skill section).
+    A cycle without gauge stations has ``n_gauges`` 0 and no rows.
+    """
+    record = run_record(run_dir)
+    csv_path = Path(run_dir) / "skill.csv" if run_dir else None
+    has_csv = bool(csv_path and csv_path.is_file())
+    if record is None and not has_csv:
+        return None
+    record = record or {}
+    skill = record.get("skill") if isinstance(record.get("skill"), dict) else {}
+    if "stations" in skill:
+        rows = [dict(r) for r in skill.get("stations") or []]
+    else:
+        rows = read_skill_csv(csv_path) if has_csv else []
+    gauges = record.get("gauges") if isinstance(record.get("gauges"), dict) else {}
+    where = {g.get("station"): g for g in gauges.get("stations") or [] if isinstance(g, dict)}
+    for r in rows:
+        g = where.get(r.get("station"), {})
+        for k in PLACEMENT_KEYS:
+            r.setdefault(k, g.get(k))
+    placement = gauges.get("placement")
+    if isinstance(placement, dict):
+        placement = {k: v for k, v in placement.items() if k != "catalogue"}  # a server path: not the user's
+    return {"reference": skill.get("reference"), "n_gauges": int(skill.get("n_gauges", len(rows)) or 0),
+            "rmse_median_m": skill.get("rmse_median_m"), "rmse_p90_m": skill.get("rmse_p90_m"),
+            "stations": rows, "placement": placement if isinstance(placement, dict) else None}
+
+
+def cycle_alerts(run_dir: Path | str | None) -> list[dict] | None:
+    """The threshold alerts run.json recorded (``{station, threshold, level, first_time,
+    peak_time, peak_height, margin, n_events}``; heights in m above MSL, times ISO UTC), in its
+    order; [] when none; None where the cycle has no run.json or it holds no alerts section
+    (a run that did not check thresholds)."""
+    record = run_record(run_dir)
+    if record is None or not isinstance(record.get("alerts"), list):
+        return None
+    return [{k: a.get(k) for k in ALERT_KEYS} | {k: v for k, v in a.items() if k not in ALERT_KEYS}
+            for a in record["alerts"] if isinstance(a, dict)]
+
+
+def cycle_summary(run_dir: Path | str | None) -> dict:
+    """What the dashboard shows of a cycle: ``alerts`` (list or None), ``n_alerts``, ``skill``
+    (see :func:`cycle_skill`) and ``error`` (one line, where run.json cannot be read)."""
+    try:
+        alerts, skill = cycle_alerts(run_dir), cycle_skill(run_dir)
+    except (OutputError, OSError) as exc:
+        return {"alerts": None, "n_alerts": 0, "skill": None, "error": str(exc).splitlines()[0]}
+    return {"alerts": alerts, "n_alerts": len(alerts or []), "skill": skill, "error": None}
 
 
 def locate(info: FieldsInfo, lon: float, lat: float):

@@ -96,3 +96,37 @@ def mesh_summary(mesh) -> dict:
         "crs": getattr(mesh, "crs", None),
         "open_boundaries": [b.name for b in getattr(mesh, "boundaries", ()) if b.role == "open"],
     }
+
+
+@dataclass(frozen=True)
+class GaugeChoice:
+    """A catalogue tide gauge that a cycle of the system will place as a station."""
+
+    station: str          # the station name it will get
+    gauge_id: str
+    gauge_name: str
+    distance_km: float
+    chart_datum: str      # the name of its chart datum ("" where unknown)
+    datums: tuple[str, ...]  # datums it has relative to MSL: "chart", "LAT", ...
+
+
+def gauge_stations(mesh_path, taken=()) -> list[GaugeChoice]:
+    """The gauges of the built-in catalogue that ``workflows.gauge_stations.place_gauges`` puts on
+    the mesh at ``mesh_path`` with the default ``[gauges]`` options (``taken``: the user's
+    station names), with the datums each one has."""
+    import math
+
+    options = _load("workflows.config", "GaugeOptions").from_mapping({}, Path("."))  # a config without [gauges]
+    if options.catalogue is None:
+        return []
+    catalogue = _load("workflows.gauges", "load_catalogue")(options.catalogue)
+    placed, _ = _load("workflows.gauge_stations", "place_gauges")(
+        catalogue, read_mesh(mesh_path), max_distance_km=options.max_distance_km, min_depth_m=options.min_depth_m,
+        taken=set(taken))
+    out = []
+    for g in placed:
+        k = int(catalogue.index(g.gauge_id))
+        have = tuple(d for d in ("chart",) + tuple(catalogue.datums)
+                     if d != "MSL" and math.isfinite(catalogue.datum_level(d, k)))
+        out.append(GaugeChoice(g.station, g.gauge_id, g.gauge_name, round(float(g.distance_km), 2), g.chart_datum or "", have))
+    return out

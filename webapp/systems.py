@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import shutil
 import uuid
 from datetime import datetime, timezone
@@ -111,6 +112,106 @@ def parse_stations(text: str, bbox=None, source: str = "stations") -> list[tuple
     return out
 
 
+THRESHOLD_DATUMS = (("MSL", "mean sea level"), ("chart", "chart datum"), ("LAT", "lowest astronomical tide"))
+"""Datums a user's threshold may be given above (chart and LAT only at tide-gauge stations)."""
+MAX_THRESHOLDS = 200
+MAX_LEVEL_M = 100.0
+
+
+def _row_blank(row: dict) -> bool:
+    return not any(str(row.get(k) or "").strip() for k in ("station", "name", "level"))
+
+
+def parse_thresholds(rows: list[dict], stations: list[str], gauges=()) -> tuple[list[dict], dict[int, str]]:
+    """Check the wizard's threshold rows; returns (thresholds, {row index: one-line error}) (index -1:
+    the list as a whole).
+
+    ``rows``: [{station, name, level, datum}] as typed (strings); blank rows are skipped.
+    ``stations``: the user's station names; ``gauges``: :class:`webapp.services.GaugeChoice` of
+    the gauges a cycle places on the mesh (a threshold names them by gauge id). Each threshold is
+    ``{station, name, level_m, datum, kind ("station"/"gauge"), label}``; the config gets
+    ``station``, ``level_m``, ``datum``, ``name`` as a ``[[thresholds]]`` table.
+    """
+    from workflows.config import ConfigError, ThresholdSpec
+    from workflows.gauges import DATUMS
+
+    by_id = {g.gauge_id: g for g in gauges}
+    names = set(stations)
+    datums = {d for d, _ in THRESHOLD_DATUMS}
+    out, errors, seen = [], {}, set()
+    for i, row in enumerate(rows):
+        if _row_blank(row):
+            continue
+        n = i + 1
+        station = str(row.get("station") or "").strip()
+        name = " ".join(str(row.get("name") or "").split())
+        level_text = str(row.get("level") or "").strip()
+        datum = str(row.get("datum") or "MSL").strip()
+        if not station:
+            errors[i] = f"Row {n}: choose the station."
+            continue
+        if station in names:
+            kind, gauge, label = "station", None, station
+        elif station in by_id:
+            kind, gauge = "gauge", by_id[station]
+            label = f"{gauge.station} ({gauge.gauge_id})"
+        else:
+            errors[i] = f"Row {n}: {station!r} is neither one of your stations nor a tide gauge on this mesh."
+            continue
+        try:
+            level = float(level_text.replace(",", "."))
+            if not math.isfinite(level) or abs(level) > MAX_LEVEL_M:
+                raise ValueError
+        except ValueError:
+            errors[i] = (f"Row {n}: the level must be a number of metres from -{MAX_LEVEL_M:g} to {MAX_LEVEL_M:g}, "
+                         f"e.g. 5.5 (got {level_text[:40]!r}).")
+            continue
+        if datum not in datums:
+            errors[i] = f"Row {n}: the datum must be MSL, chart or LAT (got {datum[:40]!r})."
+            continue
+        if datum != "MSL" and gauge is None:
+            errors[i] = f"Row {n}: {station!r} is not a tide gauge, so it has no {datum} datum: give the level above MSL."
+            continue
+        if gauge is not None and datum != "MSL" and datum not in gauge.datums:
+            errors[i] = f"Row {n}: the gauge {gauge.station!r} has no {datum} datum in the catalogue: give the level above MSL."
+            continue
+        if len(name) > 60:
+            errors[i] = f"Row {n}: the name is {len(name)} characters long; use at most 60."
+            continue
+        name = name or f"{level:g} m above {datum}"
+        if kind == "gauge" and name.upper() in DATUMS:
+            errors[i] = f"Row {n}: {name!r} names a tidal datum that every gauge station is checked against; choose another name."
+            continue
+        if (station, name.lower()) in seen:
+            errors[i] = f"Row {n}: {label} already has a threshold named {name!r}."
+            continue
+        try:  # the forecast's own check, so that what the wizard accepts the cycle accepts
+            ThresholdSpec.from_mapping({"station": station, "level_m": level, "datum": datum, "name": name}, f"Row {n}")
+        except ConfigError as exc:
+            errors[i] = str(exc).splitlines()[0]
+            continue
+        seen.add((station, name.lower()))
+        out.append({"station": station, "name": name, "level_m": level, "datum": datum, "kind": kind, "label": label})
+    if len(out) > MAX_THRESHOLDS:
+        errors[-1] = f"{len(out)} thresholds; at most {MAX_THRESHOLDS} are allowed."
+    return out, errors
+
+
+def stale_thresholds(system: ForecastSystem, gauges=None) -> list[str]:
+    """One line for each threshold of ``system`` whose station is gone: one of its own stations
+    removed in the stations step, or (when ``gauges``, the gauges now on its mesh, are given) a
+    gauge no longer on the mesh after the region changed."""
+    names = {st.name for st in system.stations}
+    placed = None if gauges is None else {g.gauge_id for g in gauges}
+    out = []
+    for t in (system.settings or {}).get("thresholds", []):
+        if t.get("kind") == "station" and t["station"] not in names:
+            out.append(f"threshold {t['name']!r}: station {t['station']!r} is no longer one of the stations")
+        elif t.get("kind") == "gauge" and placed is not None and t["station"] not in placed:
+            out.append(f"threshold {t['name']!r}: the tide gauge {t['station']!r} is not on the mesh any more")
+    return out
+
+
 def _tides_table(source: str) -> dict | None:
     """The [tides] table for a wizard tide choice (see workflows.forcing.tides)."""
     import os
@@ -161,6 +262,10 @@ def config_dict(system: ForecastSystem, start: datetime | None = None) -> dict:
     stations = [{"name": st.name, "lon": st.lon, "lat": st.lat} for st in system.stations]
     if stations:
         cfg["stations"] = stations
+    thresholds = [{"station": t["station"], "level_m": float(t["level_m"]), "datum": t.get("datum", "MSL"), "name": t["name"]}
+                  for t in s.get("thresholds", [])]
+    if thresholds:
+        cfg["thresholds"] = thresholds
     return cfg
 
 

@@ -17,15 +17,16 @@ from workflows.db import ForecastSystem, Station
 
 from . import get_session, services
 from .auth import login_required
-from .forms import AcceptMeshForm, ForcingsForm, ParametersForm, RegionForm, ReviewForm, StationsForm
-from .systems import StationError, config_toml, new_system_dir, owned_system, parse_stations, remove_dir
+from .forms import AcceptMeshForm, ForcingsForm, ParametersForm, RegionForm, ReviewForm, StationsForm, ThresholdsForm
+from .systems import (MAX_THRESHOLDS, THRESHOLD_DATUMS, StationError, config_toml, new_system_dir, owned_system,
+                      parse_stations, parse_thresholds, remove_dir, stale_thresholds)
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("wizard", __name__, url_prefix="/systems")
 
 STEPS = [("region", "Region"), ("forcings", "Forcings"), ("parameters", "Parameters"),
-         ("stations", "Stations"), ("review", "Review")]
+         ("stations", "Stations"), ("thresholds", "Thresholds"), ("review", "Review")]
 MAX_BOX_DEGREES = 6.0
 MIN_BOX_DEGREES = 0.01
 
@@ -340,9 +341,52 @@ def stations(system_id: int):
                 for name, lon, lat in parsed:
                     system.stations.append(Station(name=name, lon=lon, lat=lat))
                 db.commit()
-                return redirect(url_for("wizard.review", system_id=system.id))
+                return redirect(url_for("wizard.thresholds", system_id=system.id))
     return render_template("wizard/stations.html", form=form, system=system, steps=STEPS, step="stations",
                            bbox=_region_bbox(system))
+
+
+def _gauge_choices(system):
+    """The tide gauges each cycle will place on the system's mesh, or ([], one-line reason)."""
+    if not system.mesh_path:
+        return [], None
+    try:
+        return services.gauge_stations(system.mesh_path, [st.name for st in system.stations]), None
+    except Exception as exc:  # no catalogue, a mesh the solver cannot read: say so, keep the user's stations
+        log.info("wizard: tide gauges of system %s not listed: %s", system.id, _one_line(exc))
+        return [], _one_line(exc)
+
+
+@bp.route("/<int:system_id>/wizard/thresholds", methods=["GET", "POST"])
+@login_required
+def thresholds(system_id: int):
+    system = owned_system(system_id, drafts=True)
+    if (r := _require_region(system)) is not None:
+        return r
+    form = ThresholdsForm()
+    gauges, gauge_error = _gauge_choices(system)
+    errors: dict[int, str] = {}
+    if request.method == "POST":
+        rows = []
+        for i in range(MAX_THRESHOLDS + 50):
+            if f"threshold-{i}-station" not in request.form and f"threshold-{i}-level" not in request.form:
+                break
+            rows.append({k: request.form.get(f"threshold-{i}-{k}", "")[:200] for k in ("station", "name", "level", "datum")})
+    else:
+        rows = [{"station": t["station"], "name": t["name"], "level": f"{t['level_m']:g}", "datum": t.get("datum", "MSL")}
+                for t in (system.settings or {}).get("thresholds", [])]
+    if form.validate_on_submit():
+        parsed, errors = parse_thresholds(rows, [st.name for st in system.stations], gauges)
+        if not errors:
+            settings = dict(system.settings or {})
+            settings["thresholds"] = parsed
+            system.settings = settings
+            get_session().commit()
+            return redirect(url_for("wizard.review", system_id=system.id))
+    while len(rows) < 3 or not all(rows[-1].get(k) in ("", None) for k in ("station", "level", "name")):
+        rows.append({"station": "", "name": "", "level": "", "datum": "MSL"})
+    return render_template("wizard/thresholds.html", form=form, system=system, steps=STEPS, step="thresholds",
+                           rows=rows, errors=errors, gauges=gauges, gauge_error=gauge_error, datums=THRESHOLD_DATUMS)
 
 
 @bp.route("/<int:system_id>/wizard/review", methods=["GET", "POST"])
@@ -354,10 +398,17 @@ def review(system_id: int):
     form = ReviewForm()
     settings = system.settings or {}
     missing = [label for key, label in (("tide_source", "forcings"), ("manning", "parameters")) if key not in settings]
+    gauges = None
+    if any(t.get("kind") == "gauge" for t in settings.get("thresholds", [])):
+        gauges, gauge_error = _gauge_choices(system)
+        gauges = None if gauge_error else gauges   # not listable here: the cycle checks them
+    stale = stale_thresholds(system, gauges)
     toml_text = config_toml(system)
     if form.validate_on_submit():
         if missing:
             flash(f"Complete the {', '.join(missing)} step first.", "error")
+        elif stale:
+            flash(f"Fix the thresholds step: {'; '.join(stale)}.", "error")
         elif not form.confirm.data:
             form.confirm.errors.append("Tick the box to confirm the settings.")
         else:
@@ -371,4 +422,4 @@ def review(system_id: int):
                   "or run one now.", "ok")
             return redirect(url_for("dashboard.system", system_id=system.id))
     return render_template("wizard/review.html", form=form, system=system, steps=STEPS, step="review",
-                           toml_text=toml_text, missing=missing, bbox=_region_bbox(system))
+                           toml_text=toml_text, missing=missing, stale=stale, bbox=_region_bbox(system))

@@ -183,6 +183,7 @@ def stub_services(monkeypatch):
     monkeypatch.setattr(services, "read_mesh", stub_read_mesh)
     monkeypatch.setattr(services, "check_mesh", stub_check_mesh)
     monkeypatch.setattr(services, "gallery_regions", lambda: [])
+    monkeypatch.setattr(services, "gauge_stations", lambda mesh_path, taken=(): [])
     return services
 
 
@@ -301,3 +302,53 @@ def system_with_cycle(app, tmp_path):
         ids = {"user": uid, "system": sysm.id, "cycle": cyc.id}
     return {**ids, "run_dir": run_dir, "folder": folder, "lon": lon, "lat": lat, "faces": faces,
             "stations": stations, "start": start, "truth": truth, "bbox": bbox}
+
+
+# ---------------------------------------------------------------- a REAL cycle with tide gauges
+
+BREST_ID = "ticon/brest-3-fra-refmar"
+CONQUET_ID = "ticon/le_conquet-152-fra-refmar"
+REAL_THRESHOLDS = [{"station": BREST_ID, "level_m": 6.0, "datum": "chart", "name": "quay"},
+                   {"station": "basin head", "level_m": 1.5, "datum": "MSL", "name": "road"}]
+"""The user's thresholds of the real cycle, as the wizard writes them (a gauge by its id)."""
+
+
+@pytest.fixture(scope="session")
+def real_cycle(tmp_path_factory):
+    """A real forecast cycle with tide gauges, run once for the web tests by
+    ``workflows.cycle.run_cycle``: the 20 m Iroise basin beside Brest forced with Brest's tide,
+    24 h from 2022-03-18 (tests/test_gauge_stations.py ``iroise_inputs``), the user's station
+    "basin head" and :data:`REAL_THRESHOLDS`; the gauges Brest and Le Conquet become stations.
+    Returns {"run_dir", "mesh", "config"} (paths). Nothing in it is written by hand."""
+    from tests.test_gauge_stations import iroise_inputs
+    from workflows.cycle import run_cycle
+
+    root = tmp_path_factory.mktemp("real_cycle")
+    config = iroise_inputs(root / "in", thresholds=REAL_THRESHOLDS)
+    run_cycle(config, root / "run", figures=False)
+    return {"run_dir": root / "run", "mesh": root / "in" / "hgrid.gr3", "config": config}
+
+
+def add_real_system(app, real, email="gwen@example.org", status="active"):
+    """``email``'s system on the real cycle's mesh (station "basin head") with that cycle as a
+    succeeded Cycle row whose run directory is the real one. Returns {"user", "system", "cycle"}."""
+    from workflows.db import Cycle, ForecastSystem, Station
+
+    uid = add_user(app, email)
+    folder = Path(app.config["COASTCAST_DATA_DIR"]) / "systems" / f"real-{uid}"
+    folder.mkdir(parents=True)
+    start = datetime(2022, 3, 18, 0, tzinfo=timezone.utc)
+    with app.extensions["coastcast_sessions"]() as s:
+        sysm = ForecastSystem(owner_id=uid, name="Iroise", region_kind="upload", mesh_path=str(real["mesh"]),
+                              data_dir=str(folder), status=status, horizon_hours=24, run_hour_utc=0,
+                              settings={"tide_source": "none", "atmosphere": "none", "manning": 0.025,
+                                        "output_interval_minutes": 30})
+        sysm.bbox = (-4.75, 48.30, -4.51, 48.42)
+        sysm.stations = [Station(name="basin head", lon=-4.52, lat=48.36)]
+        s.add(sysm)
+        s.flush()
+        cyc = Cycle(system_id=sysm.id, cycle_time=start, status="succeeded", progress=1.0, run_dir=str(real["run_dir"]),
+                    started=start, finished=start + timedelta(seconds=9), log="real cycle")
+        s.add(cyc)
+        s.commit()
+        return {"user": uid, "system": sysm.id, "cycle": cyc.id}

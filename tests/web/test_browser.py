@@ -186,7 +186,21 @@ def test_journey_register_to_download(browser, live_server, artifacts, mesh_serv
     assert len(lines) == 2 and lines[0].startswith("S1, -4.")
     _shot(page, artifacts, "07_stations")
     page.click("input[type=submit]")
+    page.wait_for_url("**/wizard/thresholds")
+
+    # thresholds: a bad level is refused beside its row, then a road 2.5 m above MSL at S1
+    page.select_option("select[name=threshold-0-station]", "S1")
+    page.fill("input[name=threshold-0-name]", "road")
+    page.fill("input[name=threshold-0-level]", "high")
+    page.click("input[type=submit]")
+    assert "Row 1: the level must be a number of metres" in page.inner_text("#thresholds")
+    page.fill("input[name=threshold-0-level]", "2.5")
+    page.click("#add-threshold")
+    assert page.locator("tr.threshold-row").count() == 4
+    _shot(page, artifacts, "07b_thresholds")
+    page.click("input[type=submit]")
     page.wait_for_url("**/wizard/review")
+    assert "S1: road at 2.5 m above MSL" in page.inner_text("body")
     page.check("#confirm")
     _shot(page, artifacts, "08_review")
     page.click("input[type=submit]")
@@ -289,3 +303,87 @@ def test_real_cycle(browser, live_server, artifacts, tmp_path):
     page.click("a.view")
     page.wait_for_function("window.coastcastFirstFrameMs !== undefined", timeout=15_000)
     _shot(page, artifacts, "21_real_cycle_viewer")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_viewer_skill_table_and_gauge_overlay(browser, live_server, artifacts, real_cycle, request):
+    """The viewer of a REAL cycle with tide gauges: the skill table shows Brest's RMSE as in
+    skill.csv, and "plot" draws at Brest the model, the gauge's harmonic prediction and the MHWS
+    and HAT lines, read above MSL and then above chart datum, with the values of stations.nc."""
+    import csv
+
+    import netCDF4
+    import numpy as np
+
+    from .conftest import add_real_system
+
+    app, base = live_server(COASTCAST_RUN_FUNCTION=None, COASTCAST_RUNNER="none")
+    ids = add_real_system(app, real_cycle)
+    run_dir = real_cycle["run_dir"]
+    with open(run_dir / "skill.csv", newline="") as fh:
+        skill = {r["station"]: r for r in csv.DictReader(fh)}
+    with netCDF4.Dataset(run_dir / "stations.nc") as ds:
+        raw = ds["station_name"][:]
+        names = [str(n) for n in (netCDF4.chartostring(raw) if raw.dtype.kind == "S" and raw.ndim == 2 else raw)]
+        b = names.index("Brest")
+        nc = {k: np.ma.filled(ds[k][b].astype(float), np.nan) for k in (
+            "zeta", "tide_prediction", "zeta_above_chart_datum", "msl_above_chart_datum", "mhws_above_msl", "hat_above_msl")}
+    errors = []
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_default_timeout(20_000)
+    page.goto(base + "/login")
+    page.fill("#email", "gwen@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(base + "/dashboard")
+    import json
+
+    n_alerts = len(json.loads((run_dir / "run.json").read_text())["alerts"])
+    assert page.get_attribute("[data-alerts]", "data-alerts") == str(n_alerts) and f"{n_alerts} alerts" in page.inner_text("[data-alerts]")
+    _shot(page, artifacts, "29_dashboard_alerts")
+    page.goto(f"{base}/cycles/{ids['cycle']}/view")
+    page.wait_for_function("window.coastcastFirstFrameMs !== undefined", timeout=15_000)
+    first_ms = page.evaluate("window.coastcastFirstFrameMs")
+    # the skill table: Brest's RMSE as published
+    row = page.locator("#skill tr[data-station='Brest']")
+    assert row.locator("td.rmse").inner_text() == f"{float(skill['Brest']['rmse_m']):.3f}"
+    assert page.inner_text("#rmse-median") == f"{np.median([float(r['rmse_m']) for r in skill.values()]):.3f}"
+    # stations load after the first frame; then "plot" at Brest draws the overlay
+    page.wait_for_selector("#chart .uplot canvas")
+    row.locator("button.plot-station").click()
+    page.wait_for_function("document.querySelector('#viewer').dataset.plotted === 'station:Brest'")
+    chart = page.evaluate("""() => ({labels: window.coastcastChart.series.map((s) => s.label || null),
+        lengths: window.coastcastChart.data.map((d) => d.length), data: window.coastcastChart.data,
+        axis: window.coastcastChart.axes[1].label, legend: document.querySelector('#chart .u-legend').innerText})""")
+    n = nc["zeta"].size
+    assert chart["labels"][1:3] == ["model water level", "gauge tide (harmonic prediction)"]
+    assert chart["labels"][3].startswith("MHWS ") and chart["labels"][4].startswith("HAT ")
+    assert chart["lengths"] == [n] * 5 and chart["axis"] == "m above MSL"
+    for word in ("model water level", "gauge tide", "MHWS", "HAT"):
+        assert word in chart["legend"]
+    np.testing.assert_allclose(np.array(chart["data"][1], float), nc["zeta"], atol=5e-4 + 1e-9)
+    np.testing.assert_allclose(np.array(chart["data"][2], float), nc["tide_prediction"], atol=5e-4 + 1e-9)
+    np.testing.assert_allclose(chart["data"][3], nc["mhws_above_msl"], atol=5e-4 + 1e-9)
+    np.testing.assert_allclose(chart["data"][4], nc["hat_above_msl"], atol=5e-4 + 1e-9)
+    page.locator("#chart").scroll_into_view_if_needed()
+    _shot(page, artifacts, "30_viewer_gauge_overlay_msl")
+    # above chart datum: the model is zeta_above_chart_datum, the rest shifted by MSL above chart datum
+    assert page.is_visible("#datum-choice")
+    page.select_option("#datum", "chart")
+    page.wait_for_function("document.querySelector('#viewer').dataset.datum === 'chart'")
+    chart = page.evaluate("() => ({data: window.coastcastChart.data, axis: window.coastcastChart.axes[1].label})")
+    assert chart["axis"] == "m above chart datum (LAT)"
+    cd = float(nc["msl_above_chart_datum"])
+    np.testing.assert_allclose(np.array(chart["data"][1], float), nc["zeta_above_chart_datum"], atol=5e-4 + 1e-9)
+    np.testing.assert_allclose(np.array(chart["data"][2], float), nc["tide_prediction"] + cd, atol=1.5e-3)
+    np.testing.assert_allclose(chart["data"][3], nc["mhws_above_msl"] + cd, atol=1.5e-3)
+    np.testing.assert_allclose(chart["data"][4], nc["hat_above_msl"] + cd, atol=1.5e-3)
+    _shot(page, artifacts, "31_viewer_gauge_overlay_chart_datum")
+    # the user's own station has no gauge: one series, no datum choice
+    page.select_option("#station", str(names.index("basin head")))
+    page.wait_for_function("document.querySelector('#viewer').dataset.plotted === 'station:basin head'")
+    assert page.evaluate("window.coastcastChart.series.length") == 2 and not page.is_visible("#datum-choice")
+    assert not errors, errors
+    request.node.user_properties.append(("first_frame_ms_gauges", first_ms))
+    assert first_ms < 1000, f"first map frame after {first_ms:.0f} ms (target 1000 ms)"

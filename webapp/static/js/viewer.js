@@ -1,5 +1,6 @@
 /* Viewer: water level (triangles rasterised into a canvas, values interpolated inside each), currents (arrows), maxima, time slider and
-   play button; station / point time series with uPlot. Data: the JSON API (docs/api.md). */
+   play button; station / point time series with uPlot (at tide gauges with the gauge's harmonic prediction, MHWS and HAT, above
+   MSL or chart datum). Data: the JSON API (docs/api.md). */
 (function () {
   "use strict";
   const el = document.getElementById("viewer");
@@ -194,7 +195,7 @@
   }
 
   // --- first frame: mesh and frame 0 in parallel ---
-  Promise.all([fetch(ds.mesh).then((r) => r.json()), getFrame(0)]).then(([m, f0]) => {
+  const firstFrame = Promise.all([fetch(ds.mesh).then((r) => r.json()), getFrame(0)]).then(([m, f0]) => {
     window.coastcastDataMs = performance.now();
     mesh = m; frame = f0;
     slider.max = m.times.length - 1; slider.value = 0;
@@ -224,19 +225,28 @@
     } else field.redraw();
   });
 
-  // --- time series (uPlot) ---
+  // --- time series (uPlot): the model at a station or point; at a tide gauge also the gauge's
+  // harmonic prediction and its MHWS / HAT levels, read above MSL or above the gauge's chart datum.
   const stationSel = document.getElementById("station");
+  const datumSel = document.getElementById("datum");
+  const datumChoice = document.getElementById("datum-choice");
   const title = document.getElementById("series-title");
-  let stations = null, chart = null, pointMarker = null;
-  function plot(times, zeta, name) {
+  let stations = null, chart = null, pointMarker = null, pending = null, shown = -1;
+  const r3 = (x) => Math.round(x * 1000) / 1000;
+  const shifted = (a, d) => a.map((x) => (x === null ? null : r3(x + d)));
+  const level = (x, n) => new Array(n).fill(r3(x));
+  const tick = (v) => { const t = new Date(v * 1000).toISOString(); return t.slice(11, 16) === "00:00" ? t.slice(5, 10) : t.slice(11, 16); };
+  function plot(times, lines, name, unit) {
     title.textContent = name;
-    const data = [times, zeta];
-    const opts = { width: document.getElementById("chart").clientWidth || 800, height: 260,
-      series: [{}, { label: "water level (m)", stroke: "#0b6e99", width: 1.5 }],
-      axes: [{}, { label: "m" }], scales: { x: { time: true } },
+    const box = document.getElementById("chart");
+    const opts = { width: box.clientWidth || 800, height: 300,
+      series: [{ label: "time", value: (u, v) => (v === null || v === undefined ? "–" : fmtTime(v)) }].concat(lines.map((l) => ({ label: l.label, stroke: l.stroke, width: l.width || 1.5, dash: l.dash,
+        points: { show: false }, value: (u, v) => (v === null || v === undefined ? "–" : v.toFixed(2) + " m") }))),
+      axes: [{ label: "UTC", values: (u, splits) => splits.map(tick) }, { label: unit, size: 60 }], scales: { x: { time: true } },
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC") };
     if (chart) chart.destroy();
-    chart = new uPlot(opts, data, document.getElementById("chart"));
+    chart = new uPlot(opts, [times].concat(lines.map((l) => l.values)), box);
+    window.coastcastChart = chart;
     if (frame) chartCursor(frame.time);
   }
   function chartCursor(t) {
@@ -245,28 +255,64 @@
     if (isFinite(left)) chart.setCursor({ left: left, top: 10 });
   }
   function showStation(k) {
-    const s = stations.stations[k];
-    plot(stations.times, stations.zeta[k], "station " + s.name + " (" + s.lon.toFixed(3) + ", " + s.lat.toFixed(3) + ")");
+    const s = stations.stations[k], n = stations.times.length;
+    const tide = stations.tide_prediction && stations.tide_prediction[k];
+    const hasChart = !!tide && s.msl_above_chart_datum !== null && s.msl_above_chart_datum !== undefined;
+    datumChoice.hidden = !hasChart;
+    const onChart = hasChart && datumSel.value === "chart";
+    const off = onChart ? s.msl_above_chart_datum : 0;
+    const above = stations.zeta_above_chart_datum && stations.zeta_above_chart_datum[k];
+    const lines = [{ label: "model water level", values: onChart && above ? above : stations.zeta[k], stroke: "#0b6e99", width: 2 }];
+    if (tide) {
+      lines.push({ label: "gauge tide (harmonic prediction)", values: shifted(tide, off), stroke: "#e07b00", dash: [7, 4] });
+      if (s.mhws_above_msl !== null && s.mhws_above_msl !== undefined)
+        lines.push({ label: "MHWS " + (s.mhws_above_msl + off).toFixed(2) + " m", values: level(s.mhws_above_msl + off, n), stroke: "#7b3294", width: 1.2, dash: [2, 3] });
+      if (s.hat_above_msl !== null && s.hat_above_msl !== undefined)
+        lines.push({ label: "HAT " + (s.hat_above_msl + off).toFixed(2) + " m", values: level(s.hat_above_msl + off, n), stroke: "#b3261e", width: 1.2, dash: [8, 3, 2, 3] });
+    }
+    const where = " (" + s.lon.toFixed(3) + ", " + s.lat.toFixed(3) + ")";
+    plot(stations.times, lines, "station " + s.name + where + (tide ? " · tide gauge " + s.gauge_id + " (" + s.distance_km + " km from this model point)" : ""),
+         onChart ? "m above chart datum (" + (s.chart_datum || "chart") + ")" : "m above MSL");
+    shown = k;
+    stationSel.value = k;
     el.dataset.plotted = "station:" + s.name;
+    el.dataset.datum = onChart ? "chart" : "msl";
   }
-  if (ds.stations) {
+  function showByName(name) {
+    if (!stations) { pending = name; return; }
+    const k = stations.stations.findIndex((s) => s.name === name);
+    if (k >= 0) { showStation(k); document.getElementById("chart").scrollIntoView({ block: "nearest" }); }
+  }
+  function loadStations() {  // after the first map frame: the map comes first
     fetch(ds.stations).then((r) => r.json()).then((d) => {
       stations = d;
       d.stations.forEach((s, k) => {
-        const o = document.createElement("option"); o.value = k; o.textContent = s.name; stationSel.appendChild(o);
-        L.circleMarker([s.lat, s.lon], { radius: 6, color: "#b3261e", weight: 2, fillOpacity: 0.8, pane: "markerPane" })
-          .bindTooltip(s.name).on("click", (e) => { L.DomEvent.stopPropagation(e); stationSel.value = k; showStation(k); }).addTo(map);
+        const gauge = !!(d.tide_prediction && d.tide_prediction[k]);
+        const o = document.createElement("option"); o.value = k; o.textContent = s.name + (gauge ? " (tide gauge)" : "");
+        stationSel.appendChild(o);
+        L.circleMarker([s.lat, s.lon], { radius: gauge ? 7 : 6, color: gauge ? "#e07b00" : "#b3261e", weight: 2, fillOpacity: 0.8, pane: "markerPane" })
+          .bindTooltip(s.name + (gauge ? " · tide gauge" : "")).on("click", (e) => { L.DomEvent.stopPropagation(e); showStation(k); }).addTo(map);
       });
-      if (d.stations.length) showStation(0);
+      if (pending !== null) showByName(pending);
+      else if (d.stations.length) showStation(0);
     });
+  }
+  if (ds.stations) {
+    firstFrame.finally(loadStations);
     stationSel.addEventListener("change", () => showStation(+stationSel.value));
+    datumSel.addEventListener("change", () => { if (shown >= 0) showStation(shown); });
+    document.querySelectorAll("button.plot-station, #alerts tr[data-station]").forEach((b) =>
+      b.addEventListener("click", () => showByName(b.dataset.station)));
   } else stationSel.style.display = "none";
   map.on("click", (e) => {
     const lon = e.latlng.lng, lat = e.latlng.lat;
     fetch(ds.series + "?lon=" + lon.toFixed(5) + "&lat=" + lat.toFixed(5)).then((r) => r.json()).then((d) => {
       if (pointMarker) map.removeLayer(pointMarker);
       pointMarker = L.circleMarker([lat, lon], { radius: 5, color: "#111" }).addTo(map);
-      plot(d.times, d.zeta, "point (" + lon.toFixed(3) + ", " + lat.toFixed(3) + ")" + (d.method === "nearest_node" ? ", nearest node " + d.distance_km + " km away" : ""));
+      datumChoice.hidden = true; shown = -1;
+      plot(d.times, [{ label: "model water level", values: d.zeta, stroke: "#0b6e99", width: 2 }],
+           "point (" + lon.toFixed(3) + ", " + lat.toFixed(3) + ")" + (d.method === "nearest_node" ? ", nearest node " + d.distance_km + " km away" : ""),
+           "m above MSL");
       el.dataset.plotted = "point";
     });
   });
