@@ -46,9 +46,8 @@ def test_open_boundaries_lie_on_the_box_edge_and_land_on_the_coast(gironde):
         x, y = m.node_x[s.node_ids], m.node_y[s.node_ids]
         on_edge = np.minimum.reduce([abs(x - W), abs(x - E), abs(y - S), abs(y - N)])
         assert on_edge.max() == 0.0
-    lines, polys = load_coastline()
-    box = shapely.box(W - 0.05, S - 0.05, E + 0.05, N + 0.05)
-    coast = unary_union([g.intersection(box) for g in lines if g.intersects(box)] + [p.boundary for p in polys if p.intersects(box)])
+    lines, polys = load_coastline(bbox=(W - 0.05, S - 0.05, E + 0.05, N + 0.05))
+    coast = unary_union(lines + [p.boundary for p in polys])
     land = np.concatenate([s.node_ids for s in m.boundaries if s.role != "open"])
     pts = shapely.points(m.node_x[land], m.node_y[land])
     inside_box = (m.node_x[land] > W + 1e-6) & (m.node_x[land] < E - 1e-6) & (m.node_y[land] > S + 1e-6) & (m.node_y[land] < N - 1e-6)
@@ -84,7 +83,9 @@ def test_tagus_uses_the_documented_fallback():
 
 def test_bad_boxes():
     with pytest.raises(MeshgenError, match="leaves the shipped coastline data"):
-        generate_mesh((-20.0, 38.0, -9.0, 39.0))
+        generate_mesh((-105.0, 38.0, -99.0, 39.0))  # the Rockies: west of 100° W
+    with pytest.raises(MeshgenError, match="leaves the shipped coastline data"):
+        generate_mesh((10.0, 79.5, 12.0, 80.5))  # north of 80° N
     with pytest.raises(MeshgenError, match="W < E and S < N"):
         generate_mesh((-9.0, 38.0, -9.5, 39.0))
     with pytest.raises(MeshgenError, match="holds no water|cannot tell water from land"):
