@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workflows.forcing.minor_tides import POTENTIAL_AMPLITUDE, SEMIDIURNAL_MINOR, _frequency, admittance_weights, infer_minor
+from workflows.forcing.minor_tides import POTENTIAL_AMPLITUDE, SEMIDIURNAL_MINOR, frequency, admittance_weights, infer_minor
 from workflows.forcing.tides import HarmonicConstituents
 
 
@@ -16,16 +16,16 @@ def test_weights_interpolate_between_and_hold_outside_the_majors():
     majors = ("N2", "M2", "S2")
     np.testing.assert_allclose(admittance_weights(majors, "K2"), [0, 0, 1])  # above S2: S2's admittance
     np.testing.assert_allclose(admittance_weights(majors, "2N2"), [1, 0, 0])  # below N2: N2's
-    w_n2, w_m2, w_s2, w_l2 = _frequency(["N2", "M2", "S2", "L2"])
+    w_n2, w_m2, w_s2, w_l2 = frequency(["N2", "M2", "S2", "L2"])
     s = (w_l2 - w_m2) / (w_s2 - w_m2)
     np.testing.assert_allclose(admittance_weights(majors, "L2"), [0, 1 - s, s], atol=1e-12)
     assert 0.5 < s < 0.6  # L2 (29.53 deg/h) lies a little past the middle of M2 (28.98) and S2 (30.00)
 
 
-def test_an_admittance_linear_in_frequency_is_reproduced_exactly():
+def test_an_admittance_linear_infrequency_is_reproduced_exactly():
     """Z(ω) = z0 + z1 (ω − ω_M2) at two points; every minor inside N2..S2 gets a_k Z(ω_k) exactly,
     elevation and currents alike."""
-    w = dict(zip(("N2", "M2", "S2"), _frequency(["N2", "M2", "S2"])))
+    w = dict(zip(("N2", "M2", "S2"), frequency(["N2", "M2", "S2"])))
     z0 = np.array([1.2 * np.exp(-1j * 0.7), 0.4 * np.exp(-1j * 2.0)])
     z1 = np.array([3.0e3 * np.exp(-1j * 0.2), -1.0e3])
 
@@ -38,7 +38,7 @@ def test_an_admittance_linear_in_frequency_is_reproduced_exactly():
     out, added = infer_minor(hc)
     assert added == tuple(SEMIDIURNAL_MINOR)
     for c in ("NU2", "LAMBDA2", "L2", "T2"):  # inside the majors' range
-        (wc,) = _frequency([c])
+        (wc,) = frequency([c])
         want = POTENTIAL_AMPLITUDE[c] * (z0 + z1 * (wc - w["M2"]))
         k = out.constituents.index(c)
         got = out.amplitude[k] * np.exp(-1j * np.radians(out.phase[k]))

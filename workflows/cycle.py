@@ -730,10 +730,7 @@ def run_cycle(config_path, run_dir, *, progress=None, figures: bool = True, over
     started = datetime.now(timezone.utc).isoformat()
     with rundir.RunLock(run_dir, owner) as lock:
         # we hold the lock, so a record still "running" is a dead writer's
-        before = _read_json(run_dir / "run.json") if (run_dir / "run.json").is_file() else None
-        if before and before.get("status") in ("running", "queued"):
-            before = {**before, "status": "interrupted",
-                      "error": before.get("error") or f"its writer (pid {before.get('pid')} on {before.get('host')}) stopped"}
+        before = rundir.as_interrupted(_read_json(run_dir / "run.json")) if (run_dir / "run.json").is_file() else None
         running = {"status": "running", "owner": owner, "pid": os.getpid(), "host": platform.node(), "started": started}
         if not rundir.holds_forecast(run_dir):
             _write_json(run_dir / "run.json", running)  # nothing here to lose: say so at once

@@ -152,7 +152,10 @@ def _catalogue_of(stations: list[GaugeStation], path) -> GaugeCatalogue:
     return load_catalogue(path).select([s.gauge_id for s in stations])
 
 
-def _read_stations(path: Path):
+def read_station_series(path: Path, variable: str = "zeta"):
+    """``(names, times, values)`` of a ``stations.nc``: station names (n_station,) str, UTC times
+    (n_time,) ``datetime64[ns]``, and ``variable`` (n_station, n_time) float64 with NaN where
+    missing."""
     import netCDF4
 
     with netCDF4.Dataset(path) as ds:
@@ -162,12 +165,12 @@ def _read_stations(path: Path):
         t = ds["time"]
         times = netCDF4.num2date(t[:], t.units, calendar=getattr(t, "calendar", "standard"),
                                  only_use_cftime_datetimes=False, only_use_python_datetimes=True)
-        zeta = np.asarray(ds["zeta"][:], dtype=np.float64)
-        fill = getattr(ds["zeta"], "_FillValue", None)
-    if fill is not None:
-        zeta[zeta == fill] = np.nan
+        values = np.asarray(ds[variable][:], dtype=np.float64)
+        fill = getattr(ds[variable], "_FillValue", None)
+    if fill is not None and np.isfinite(fill):
+        values[values == fill] = np.nan
     times64 = np.array([np.datetime64(x.replace(tzinfo=None), "ns") for x in times])
-    return names, times64, zeta  # zeta (station, time)
+    return names, times64, values
 
 
 def add_gauge_variables(stations_nc: Path, stations: list[GaugeStation], catalogue_path) -> None:
@@ -177,7 +180,7 @@ def add_gauge_variables(stations_nc: Path, stations: list[GaugeStation], catalog
 
     if not stations:
         return
-    names, times, zeta = _read_stations(stations_nc)
+    names, times, zeta = read_station_series(stations_nc)
     cat = _catalogue_of(stations, catalogue_path)
     rows = {s.station: k for k, s in enumerate(stations)}
     missing = [s.station for s in stations if s.station not in names]
@@ -303,7 +306,7 @@ def cycle_skill(run_dir: Path, cfg, stations: list[GaugeStation], catalogue_path
     result = {"skill": None, "alerts": []}
     if not path.is_file():
         return result
-    names, times, zeta = _read_stations(path)
+    names, times, zeta = read_station_series(path)
     cat = _catalogue_of(stations, catalogue_path) if stations else None
     levels = _threshold_levels(cfg, stations, cat, names) if (stations or cfg.thresholds) else {}
     rows = []

@@ -367,7 +367,13 @@ def run_status(run_dir) -> dict:
         return {"status": "absent"}
     except json.JSONDecodeError:
         return {"status": "unreadable"}
-    if data.get("status") in ("running", "queued") and not is_locked(run_dir):
-        data = {**data, "status": "interrupted",
-                "error": data.get("error") or f"its writer (pid {data.get('pid')} on {data.get('host')}) stopped without finishing"}
-    return data
+    return as_interrupted(data) if not is_locked(run_dir) else data
+
+
+def as_interrupted(record: dict) -> dict:
+    """A ``running``/``queued`` run record of a writer known to be gone, as ``interrupted``
+    (others unchanged)."""
+    if record.get("status") not in ("running", "queued"):
+        return record
+    return {**record, "status": "interrupted",
+            "error": record.get("error") or f"its writer (pid {record.get('pid')} on {record.get('host')}) stopped without finishing"}

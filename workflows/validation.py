@@ -405,7 +405,7 @@ def gauges(region: str = "channel_biscay", days: float = 16.0, spinup_days: floa
 
     from .cycle import run_cycle
     from .gallery import load_region
-    from .gauge_stations import _read_stations
+    from .gauge_stations import read_station_series
 
     reg = load_region(region)
     t0 = utc(start)
@@ -435,11 +435,8 @@ def gauges(region: str = "channel_biscay", days: float = 16.0, spinup_days: floa
         wall0 = time.perf_counter()
         info = run_cycle(cfg_path, run_dir, figures=False)
         wall = time.perf_counter() - wall0
-        names, times, zeta = _read_stations(run_dir / "stations.nc")
-        import netCDF4
-
-        with netCDF4.Dataset(run_dir / "stations.nc") as ds:
-            pred = np.asarray(ds["tide_prediction"][:], dtype=float) if "tide_prediction" in ds.variables else np.zeros((0, times.size))
+        names, times, zeta = read_station_series(run_dir / "stations.nc")
+        pred = read_station_series(run_dir / "stations.nc", "tide_prediction")[2] if info["gauges"]["stations"] else None
     finally:
         cfg_path.unlink(missing_ok=True)
         if own:

@@ -41,7 +41,7 @@ SEMIDIURNAL_MAJOR = ("N2", "M2", "S2")
 SEMIDIURNAL_MINOR = ("2N2", "MU2", "NU2", "LAMBDA2", "L2", "T2", "K2")
 
 
-def _frequency(names: Sequence[str]) -> np.ndarray:
+def frequency(names: Sequence[str]) -> np.ndarray:
     """(n,) angular speeds (rad/s) from pyTMD."""
     import pyTMD.constituents as ptc
 
@@ -51,11 +51,11 @@ def _frequency(names: Sequence[str]) -> np.ndarray:
 def admittance_weights(majors: Sequence[str], minor: str) -> np.ndarray:
     """(n_major,) weights w such that Z(ω_minor) = Σ w_j Z_j: linear in ω between the two majors
     around ω_minor, the nearest major's value outside their range."""
-    om = _frequency(majors)
+    om = frequency(majors)
     order = np.argsort(om)
     w_sorted = np.zeros(len(majors))
     x = om[order]
-    w0 = _frequency([minor])[0]
+    w0 = frequency([minor])[0]
     if w0 <= x[0]:
         w_sorted[0] = 1.0
     elif w0 >= x[-1]:
