@@ -1,4 +1,5 @@
-"""Hand-built meshes for verification cases and tests (Cartesian metres, ``crs=None``)."""
+"""Hand-built meshes for verification cases and tests: Cartesian rectangles (metres,
+``crs=None``) and the icosahedral sphere (lon/lat)."""
 from __future__ import annotations
 
 import numpy as np
@@ -54,3 +55,50 @@ def rectangle(lx: float, ly: float, nx: int, ny: int, *, x0: float = 0.0, y0: fl
         BoundarySegment("west", "land", corner(0, jj[::-1])),
     )
     return Mesh(x, y, faces, dep, boundaries, crs=None, name=f"rectangle {nx}x{ny} {pattern}")
+
+
+def icosphere(level: int, *, depth=None) -> Mesh:
+    """The whole sphere as a lon/lat mesh: an icosahedron whose faces are split ``level`` times
+    into four, new nodes pushed out to the sphere; 20·4^level faces, 10·4^level + 2 nodes, two of
+    them at the poles, no boundary (so :attr:`Mesh.is_sphere`). ``depth``: callable
+    ``depth(lon, lat)`` (m, positive down) or a number.
+    """
+    t = (1.0 + np.sqrt(5.0)) / 2.0
+    p = np.array([[-1, t, 0], [1, t, 0], [-1, -t, 0], [1, -t, 0], [0, -1, t], [0, 1, t],
+                  [0, -1, -t], [0, 1, -t], [t, 0, -1], [t, 0, 1], [-t, 0, -1], [-t, 0, 1]], dtype=float)
+    # rotate vertex 5 (0, 1, t) onto the North Pole
+    v = p[5] / np.linalg.norm(p[5])
+    ang = np.arccos(v[2])
+    c, s = np.cos(ang), np.sin(ang)
+    rot = np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+    p = (p / np.linalg.norm(p, axis=1, keepdims=True)) @ rot.T
+    faces = np.array([[0, 11, 5], [0, 5, 1], [0, 1, 7], [0, 7, 10], [0, 10, 11], [1, 5, 9], [5, 11, 4], [11, 10, 2],
+                      [10, 7, 6], [7, 1, 8], [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8], [3, 8, 9], [4, 9, 5],
+                      [2, 4, 11], [6, 2, 10], [8, 6, 7], [9, 8, 1]])
+    pts = list(p)
+    for _ in range(level):
+        cache = {}
+
+        def mid(a, b):
+            key = (min(a, b), max(a, b))
+            if key not in cache:
+                m = pts[a] + pts[b]
+                pts.append(m / np.linalg.norm(m))
+                cache[key] = len(pts) - 1
+            return cache[key]
+
+        new = []
+        for a, b, c_ in faces:
+            ab, bc, ca = mid(a, b), mid(b, c_), mid(c_, a)
+            new += [[a, ab, ca], [b, bc, ab], [c_, ca, bc], [ab, bc, ca]]
+        faces = np.array(new)
+    p = np.array(pts)
+    lon = np.rad2deg(np.arctan2(p[:, 1], p[:, 0]))
+    lat = np.rad2deg(np.arcsin(np.clip(p[:, 2], -1.0, 1.0)))
+    if depth is None:
+        dep = np.zeros_like(lon)
+    elif callable(depth):
+        dep = np.asarray(depth(lon, lat), dtype=float) * np.ones_like(lon)
+    else:
+        dep = np.full_like(lon, float(depth))
+    return Mesh(lon, lat, faces, dep, crs="EPSG:4326", name=f"icosphere level {level}")

@@ -198,7 +198,7 @@ class LocalSSPRK2:
             lv = self.levels[j]
             if lv is not None and lv.if_edges.size:
                 b = self.backend
-                lts.reflux(lv.if_edges, lv.if_faces, lv.if_left, b.normal, model.length, b.inv_area, self.fine_int, self.own_int,
+                lts.reflux(lv.if_edges, lv.if_faces, lv.if_left, b.normal, b.normal_right, model.length, b.inv_area, self.fine_int, self.own_int,
                            state.h, state.hu, state.hv, model.dry_depth)
 
     def _step_level(self, model, state, j, t):

@@ -18,7 +18,7 @@ from functools import cached_property
 import numpy as np
 
 from . import connectivity as conn
-from .geometry import MetricFactors, edge_vectors, face_areas, face_centroids, local_offsets
+from .geometry import MetricFactors, SphereGeometry, edge_vectors, face_areas, face_centroids, local_offsets, unit_vectors
 
 ROLES = ("open", "land", "island")
 GEOGRAPHIC_CRS = {"EPSG:4326", "OGC:CRS84", "WGS84"}
@@ -55,6 +55,16 @@ class BoundarySegment:
             and self.role == other.role
             and np.array_equal(self.node_ids, other.node_ids)
         )
+
+
+def _is_geographic(crs) -> bool:
+    if crs is None:
+        return False
+    if str(crs).upper() in GEOGRAPHIC_CRS:
+        return True
+    from pyproj import CRS
+
+    return CRS.from_user_input(crs).is_geographic
 
 
 def _readonly(a):
@@ -114,8 +124,14 @@ class Mesh:
         repeated = np.flatnonzero((f[:, 0] == f[:, 1]) | (f[:, 1] == f[:, 2]) | (f[:, 0] == f[:, 2]))
         if repeated.size:
             raise MeshError(f"face {repeated[0]} repeats a node: {f[repeated[0]].tolist()}")
-        area2 = conn.signed_double_area(x, y, f)
-        scale = np.maximum(np.ptp(x), np.ptp(y)) ** 2 or 1.0
+        if _is_geographic(crs):
+            # orientation and area from the position vectors: right across the antimeridian
+            p = unit_vectors(x, y)
+            area2 = np.einsum("ij,ij->i", p[f[:, 0]], np.cross(p[f[:, 1]], p[f[:, 2]]))
+            scale = np.deg2rad(np.maximum(np.ptp(x), np.ptp(y))) ** 2 or 1.0
+        else:
+            area2 = conn.signed_double_area(x, y, f)
+            scale = np.maximum(np.ptp(x), np.ptp(y)) ** 2 or 1.0
         flat = np.flatnonzero(np.abs(area2) <= 1e-14 * scale)
         if flat.size:
             i = flat[0]
@@ -125,7 +141,8 @@ class Mesh:
             )
         self.n_reoriented = int((area2 < 0).sum())
         if self.n_reoriented:
-            f = conn.orient_counterclockwise(x, y, f)
+            f = f.copy()
+            f[area2 < 0] = f[area2 < 0][:, ::-1]
         self.crs = crs
         self.name = name
         self.node_x = _readonly(x)
@@ -200,13 +217,22 @@ class Mesh:
     @cached_property
     def is_geographic(self) -> bool:
         """True when node coordinates are lon/lat degrees."""
-        if self.crs is None:
-            return False
-        if str(self.crs).upper() in GEOGRAPHIC_CRS:
-            return True
-        from pyproj import CRS
+        return _is_geographic(self.crs)
 
-        return CRS.from_user_input(self.crs).is_geographic
+    @cached_property
+    def is_sphere(self) -> bool:
+        """True for a lon/lat mesh without boundary edges: it covers a closed surface, the whole
+        sphere, and its geometry is :class:`~solver.geometry.SphereGeometry`."""
+        return self.is_geographic and self.boundary_edges.size == 0
+
+    @cached_property
+    def _sphere(self):
+        if not self.is_sphere:
+            return None
+        return SphereGeometry(
+            self.node_x, self.node_y, self.face_node_connectivity, self.edge_node_connectivity, self.edge_face_connectivity,
+            self.face_edge_connectivity, self.face_face_connectivity,
+        )
 
     @cached_property
     def metric(self) -> MetricFactors:
@@ -249,6 +275,8 @@ class Mesh:
     # -- geometry -----------------------------------------------------------------------------
     @cached_property
     def _centroids(self):
+        if self.is_sphere:
+            return self._sphere.face_lon, self._sphere.face_lat
         return face_centroids(self.node_x, self.node_y, self.face_node_connectivity)
 
     @property
@@ -264,10 +292,14 @@ class Mesh:
     @cached_property
     def face_area(self) -> np.ndarray:
         """(n_face,) area in m²."""
+        if self.is_sphere:
+            return _readonly(self._sphere.face_area)
         return _readonly(face_areas(self.node_x, self.node_y, self.face_node_connectivity, self.metric))
 
     @cached_property
     def _edge_vectors(self):
+        if self.is_sphere:
+            return self._sphere.edge_length, self._sphere.normal_left
         return edge_vectors(self.node_x, self.node_y, self.edge_node_connectivity, self.metric)
 
     @cached_property
@@ -277,24 +309,58 @@ class Mesh:
 
     @cached_property
     def edge_normal(self) -> np.ndarray:
-        """(n_edge, 2) unit normal pointing out of edge face 0."""
+        """(n_edge, 2) unit normal pointing out of edge face 0, in the frame of edge face 0."""
         return _readonly(self._edge_vectors[1])
+
+    @cached_property
+    def edge_normal_right(self) -> np.ndarray:
+        """(n_edge, 2) the same normal (out of edge face 0) in the frame of edge face 1.
+
+        The same array as :attr:`edge_normal` except on the sphere, where every face has its own
+        tangent frame (:class:`~solver.geometry.SphereGeometry`)."""
+        if self.is_sphere:
+            return _readonly(self._sphere.normal_right)
+        return self.edge_normal
+
+    @cached_property
+    def face_frame_angle(self) -> np.ndarray:
+        """(n_face,) angle in rad from geographic east to the first axis of each face's frame:
+        velocity components (u, v) in the frame are (cos a u − sin a v, sin a u + cos a v)
+        eastward and northward. Zero except on the sphere."""
+        if self.is_sphere:
+            return _readonly(self._sphere.face_frame_angle)
+        return _readonly(np.zeros(self.n_face))
+
+    @cached_property
+    def face_neighbour_rotation(self):
+        """(n_face, 3, 2) (cos, sin) rotating a neighbour's velocity into the face's frame (see
+        :meth:`~solver.geometry.SphereGeometry.neighbour_rotation`); ``None`` when all faces
+        share one frame (every mesh but the sphere)."""
+        if self.is_sphere:
+            return _readonly(self._sphere.neighbour_rotation())
+        return None
 
     @cached_property
     def edge_x(self):
         """(n_edge,) midpoint x."""
+        if self.is_sphere:
+            return _readonly(self._sphere.edge_lon)
         e = self.edge_node_connectivity
         return _readonly(0.5 * (self.node_x[e[:, 0]] + self.node_x[e[:, 1]]))
 
     @cached_property
     def edge_y(self):
         """(n_edge,) midpoint y."""
+        if self.is_sphere:
+            return _readonly(self._sphere.edge_lat)
         e = self.edge_node_connectivity
         return _readonly(0.5 * (self.node_y[e[:, 0]] + self.node_y[e[:, 1]]))
 
     @cached_property
     def face_edge_offset(self) -> np.ndarray:
         """(n_face, 3, 2) metric vector in m from each centroid to its edge midpoints."""
+        if self.is_sphere:
+            return _readonly(self._sphere.face_edge_offset())
         fe = self.face_edge_connectivity
         return _readonly(
             local_offsets(self.face_x[:, None], self.face_y[:, None], self.edge_x[fe], self.edge_y[fe], self.metric)
@@ -302,8 +368,10 @@ class Mesh:
 
     @cached_property
     def face_edge_outward_normal(self) -> np.ndarray:
-        """(n_face, 3, 2) outward unit normal of each face edge."""
-        return _readonly(self.edge_normal[self.face_edge_connectivity] * self.face_edge_sign[..., None])
+        """(n_face, 3, 2) outward unit normal of each face edge, in the face's frame."""
+        fe = self.face_edge_connectivity
+        left = (self.face_edge_sign > 0)[..., None]
+        return _readonly(np.where(left, self.edge_normal[fe], -self.edge_normal_right[fe]))
 
     @cached_property
     def face_neighbour_offset(self) -> np.ndarray:
@@ -313,7 +381,10 @@ class Mesh:
         """
         ff = self.face_face_connectivity
         nb = np.where(ff >= 0, ff, 0)
-        off = local_offsets(self.face_x[:, None], self.face_y[:, None], self.face_x[nb], self.face_y[nb], self.metric)
+        if self.is_sphere:
+            off = self._sphere.face_neighbour_centroid_offset()
+        else:
+            off = local_offsets(self.face_x[:, None], self.face_y[:, None], self.face_x[nb], self.face_y[nb], self.metric)
         m = self.face_edge_offset
         n = self.face_edge_outward_normal
         mirror = 2.0 * np.sum(m * n, axis=-1, keepdims=True) * n
@@ -349,6 +420,8 @@ class Mesh:
         ll = self.node_lonlat
         if ll is None:
             return None
+        if self.is_sphere:
+            return self.face_x, self.face_y
         f = self.face_node_connectivity
         return _readonly(ll[0][f].mean(axis=1)), _readonly(ll[1][f].mean(axis=1))
 
@@ -356,7 +429,10 @@ class Mesh:
     def face_gradient_operator(self) -> np.ndarray:
         """(n_face, 2, 3): gradient of a node field on each face, grad = op @ values[face_nodes]."""
         f = self.face_node_connectivity
-        p = local_offsets(self.face_x[:, None], self.face_y[:, None], self.node_x[f], self.node_y[f], self.metric)
+        if self.is_sphere:
+            p = self._sphere.face_node_offset()
+        else:
+            p = local_offsets(self.face_x[:, None], self.face_y[:, None], self.node_x[f], self.node_y[f], self.metric)
         d1 = p[:, 1] - p[:, 0]
         d2 = p[:, 2] - p[:, 0]
         det = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]

@@ -123,6 +123,10 @@ class ShallowWaterModel:
         self.area = np.ascontiguousarray(m.face_area)
         self.length = np.ascontiguousarray(m.edge_length)
         self.normal = np.ascontiguousarray(m.edge_normal)
+        # the normal in the right face's frame: the same array except on the sphere
+        self.normal_right = self.normal if m.edge_normal_right is m.edge_normal else np.ascontiguousarray(m.edge_normal_right)
+        rot = m.face_neighbour_rotation
+        self.neighbour_rotation = None if rot is None else np.ascontiguousarray(rot)
         self.face_edge = fe
         self.face_is_left = m.face_edge_sign > 0
         # local index of each edge in its left and right faces
@@ -275,8 +279,12 @@ class ShallowWaterModel:
             first = dry_near | (h_e < 0.0).any(axis=1)
             eta_e[first] = eta[first, None]
             h_e[first] = h[first, None]
-            u_e = rec.edge_values(u, ext(u, gh[2])[nbr], first)
-            v_e = rec.edge_values(v, ext(v, gh[3])[nbr], first)
+            u_nb, v_nb = ext(u, gh[2])[nbr], ext(v, gh[3])[nbr]
+            if self.neighbour_rotation is not None:  # neighbours' velocities into each face's frame
+                c, s_ = self.neighbour_rotation[..., 0], self.neighbour_rotation[..., 1]
+                u_nb, v_nb = c * u_nb - s_ * v_nb, s_ * u_nb + c * v_nb
+            u_e = rec.edge_values(u, u_nb, first)
+            v_e = rec.edge_values(v, v_nb, first)
             eta_e = eta_e.ravel()
             h_e = h_e.ravel()
             u_e = u_e.ravel()
@@ -304,11 +312,12 @@ class ShallowWaterModel:
         hLs = np.maximum(etaL - zs, 0.0)
         hRs = np.maximum(etaR - zs, 0.0)
         nx, ny = self.normal[:, 0], self.normal[:, 1]
+        rx, ry = self.normal_right[:, 0], self.normal_right[:, 1]  # each side in its own frame
         uL, vL, uR, vR = u_x[L], v_x[L], u_x[R], v_x[R]
         unL = uL * nx + vL * ny
         utL = -uL * ny + vL * nx
-        unR = uR * nx + vR * ny
-        utR = -uR * ny + vR * nx
+        unR = uR * rx + vR * ry
+        utR = -uR * ry + vR * rx
         fm, fn, ft = self._flux(hLs, hRs, unL, unR, utL, utR, g)
 
         # flux boundary conditions replace the Riemann flux on their edges
@@ -325,12 +334,14 @@ class ShallowWaterModel:
         dp = 0.5 * g * (hRs * hRs - hLs * hLs)
         fxL = fn * nx - ft * ny
         fyL = fn * ny + ft * nx
+        fxR = fn * rx - ft * ry
+        fyR = fn * ry + ft * rx
         fe = self.face_edge
         left = self.face_is_left
         Lfe = self.face_edge_length
         out_mass = np.where(left, fm[fe], -fm[fe])
-        out_x = np.where(left, fxL[fe], -(fxL[fe] - dp[fe] * nx[fe]))
-        out_y = np.where(left, fyL[fe], -(fyL[fe] - dp[fe] * ny[fe]))
+        out_x = np.where(left, fxL[fe], -(fxR[fe] - dp[fe] * rx[fe]))
+        out_y = np.where(left, fyL[fe], -(fyR[fe] - dp[fe] * ry[fe]))
         inv_a = 1.0 / self.area
         dh = -(Lfe * out_mass).sum(axis=1) * inv_a
         dhu = -(Lfe * out_x).sum(axis=1) * inv_a

@@ -166,7 +166,7 @@ def test_dry_dry_edges_with_subnormal_momentum_stay_finite():
     normal = np.array([[1.0, 0.0], [0.6, 0.8]])
     for solver_code in (HLL, HLLC):
         flux = np.full((2, 4), np.nan)
-        edge_fluxes(np.arange(2, dtype=np.int32), ev, np.array([0, 2], dtype=np.int32), np.array([1, 3], dtype=np.int32), normal, 9.81, solver_code, flux)
+        edge_fluxes(np.arange(2, dtype=np.int32), ev, np.array([0, 2], dtype=np.int32), np.array([1, 3], dtype=np.int32), normal, normal, 9.81, solver_code, flux)
         assert np.array_equal(flux[0], np.zeros(4))
         # lake at rest across edge 1: no mass flux, momentum deviation exactly zero
         assert flux[1, 0] == 0.0 and flux[1, 1] == 0.0 and flux[1, 3] == 0.0

@@ -85,6 +85,9 @@ class NumbaBackend:
         self.left_slot = np.ascontiguousarray(model.left_slot, dtype=idx)
         self.right_slot = np.ascontiguousarray(model.right_slot, dtype=idx)
         self.normal = np.ascontiguousarray(model.normal, dtype=np.float64)
+        self.normal_right = self.normal if model.normal_right is model.normal else np.ascontiguousarray(model.normal_right, dtype=np.float64)
+        rot = model.neighbour_rotation
+        self.neighbour_rotation = np.zeros((0, 3, 2)) if rot is None else np.ascontiguousarray(rot, dtype=np.float64)
         self.face_edge = np.ascontiguousarray(model.face_edge, dtype=idx)
         self.face_is_left = np.ascontiguousarray(model.face_is_left, dtype=np.uint8)
         self.face_edge_length = np.ascontiguousarray(model.face_edge_length, dtype=np.float64)
@@ -223,6 +226,7 @@ class NumbaBackend:
                 self.wet,
                 self.extrema,
                 self.neighbour_ext,
+                self.neighbour_rotation,
                 self.face_nodes,
                 self.operator,
                 self.edge_offset,
@@ -239,7 +243,7 @@ class NumbaBackend:
             reconstruct.first_order(sub.recon_faces, prim, ev)
             self._set_ghosts(model, t, prim, self.bface, ev, 3 * nf, sub, self.no_wet, self.bed_b)
         F = self.flux
-        fluxes.edge_fluxes(sub.edges, ev, self.left_slot, self.right_slot, self.normal, g, self.solver_code, F)
+        fluxes.edge_fluxes(sub.edges, ev, self.left_slot, self.right_slot, self.normal, self.normal_right, g, self.solver_code, F)
         for bc, idx, edges in sub.flux_groups:
             s = ev[self.bslot[idx]]
             es = EdgeStates(s[:, 1], s[:, 0], s[:, 0] - s[:, 1], s[:, 2], s[:, 3])
@@ -248,7 +252,7 @@ class NumbaBackend:
             F[edges, 1] = mom
             F[edges, 2] = tang
         update.accumulate(
-            sub.faces, F, self.normal, self.face_edge, self.face_is_left, self.face_edge_length, self.inv_area, self.second_order, self.bed_slope,
+            sub.faces, F, self.normal, self.normal_right, self.face_edge, self.face_is_left, self.face_edge_length, self.inv_area, self.second_order, self.bed_slope,
             self.coriolis_f, prim, self.dh, self.dhu, self.dhv,
         )
         if self.python_terms:

@@ -26,11 +26,13 @@ SOLVER_CODES = {"hll": HLL, "hllc": HLLC}
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def edge_fluxes(edges, edge_values, left_slot, right_slot, normal, g, solver, flux):
+def edge_fluxes(edges, edge_values, left_slot, right_slot, normal, normal_right, g, solver, flux):
     """Per-edge fluxes from the reconstructed edge values.
 
     edge_values : (3 n_face + n_boundary_edge, 4) η, h, u, v; left_slot/right_slot : (n_edge,)
-    rows of the two sides; normal : (n_edge, 2) unit normal out of the left face; solver : HLL or
+    rows of the two sides; normal : (n_edge, 2) unit normal out of the left face, in the left
+    face's frame; normal_right : the same normal in the right face's frame (the same array except
+    on the sphere, :class:`solver.geometry.SphereGeometry`); solver : HLL or
     HLLC. flux : (n_edge, 4) output: mass flux (m² s⁻¹), normal-momentum deviation and tangential
     momentum flux (m³ s⁻²) per unit length in the edge frame, and dp (m³ s⁻²); only the rows
     ``edges`` are computed.
@@ -64,8 +66,10 @@ def edge_fluxes(edges, edge_values, left_slot, right_slot, normal, g, solver, fl
         ny = normal[e, 1]
         unL = uL * nx + vL * ny
         utL = -uL * ny + vL * nx
-        unR = uR * nx + vR * ny
-        utR = -uR * ny + vR * nx
+        rx = normal_right[e, 0]
+        ry = normal_right[e, 1]
+        unR = uR * rx + vR * ry
+        utR = -uR * ry + vR * rx
         # HLL core (solver.riemann._hll_core)
         cL = math.sqrt(g * hLs)
         cR = math.sqrt(g * hRs)

@@ -119,7 +119,7 @@ def edge_integrals(edges, j, lo, hi, flux1, flux2, half_dt, fine_int, own_int):
 
 
 @njit(cache=True, error_model="numpy")
-def reflux(edges, faces, is_left, normal, length, inv_area, fine_int, own_int, h, hu, hv, dry_depth):
+def reflux(edges, faces, is_left, normal, normal_right, length, inv_area, fine_int, own_int, h, hu, hv, dry_depth):
     """Replace, in the coarse faces, the flux integral they used across each interface edge by
     the one the finer side accumulated (Berger & Colella 1989, J. Comput. Phys. 82, §4), then
     clip the depth at zero and zero the momentum of dry faces; ``fine_int`` is reset.
@@ -134,8 +134,12 @@ def reflux(edges, faces, is_left, normal, length, inv_area, fine_int, own_int, h
         fn = fine_int[e, 1] - own_int[e, 1]
         ft = fine_int[e, 2] - own_int[e, 2]
         dp = fine_int[e, 3] - own_int[e, 3]
-        nx = normal[e, 0]
-        ny = normal[e, 1]
+        if is_left[t]:
+            nx = normal[e, 0]
+            ny = normal[e, 1]
+        else:  # the right face's frame (differs from the left's only on the sphere)
+            nx = normal_right[e, 0]
+            ny = normal_right[e, 1]
         fx = fn * nx - ft * ny
         fy = fn * ny + ft * nx
         k = length[e] * inv_area[f]

@@ -119,6 +119,14 @@ def _limited(q, q0, q1, q2, lo, hi, w00, w01, w02, w10, w11, w12, r00, r01, r10,
 
 
 @njit(inline="always", error_model="numpy")
+def _rotated(rotation, i, k, u, v):
+    """(u, v) of face i's neighbour across local edge k in face i's frame."""
+    c = rotation[i, k, 0]
+    s = rotation[i, k, 1]
+    return c * u - s * v, s * u + c * v
+
+
+@njit(inline="always", error_model="numpy")
 def _first_order_face(i, eta, h, u, v, edge_values, bed_slope):
     """φ = 0 in face i: its edge values are the face values (q + 0·δ = q) and it has no bed-slope term."""
     for k in range(3):
@@ -132,7 +140,7 @@ def _first_order_face(i, eta, h, u, v, edge_values, bed_slope):
 
 @njit(parallel=True, cache=True, error_model="numpy")
 def reconstruct(
-    faces, prim, wet, extrema, neighbour_ext, face_nodes, operator, edge_offset, edge_bed, face_edge_length, outward_normal, inv_area, half_g, edge_values,
+    faces, prim, wet, extrema, neighbour_ext, neighbour_rotation, face_nodes, operator, edge_offset, edge_bed, face_edge_length, outward_normal, inv_area, half_g, edge_values,
     bed_slope,
 ):
     """Limited linear reconstruction of (η, h, u, v) to the edge midpoints, and the bed-slope term.
@@ -146,8 +154,11 @@ def reconstruct(
     has a dry neighbour, or whose surface dips below the bed at an edge stays first order. Writes
     ``edge_values[3i+k]`` and the centred bed-slope term of second-order hydrostatic
     reconstruction divided by the area, ``bed_slope[i] = (1/A_i) Σ_k ½ g (h_ik + h_i)(η_ik − η_i) L_k n_ik``
-    (n_face, 2), m² s⁻².
+    (n_face, 2), m² s⁻². ``neighbour_rotation`` (n_face, 3, 2) (cos, sin) turns each neighbour's
+    velocity into the face's frame on the sphere (:class:`solver.geometry.SphereGeometry`); an
+    empty array where all faces share one frame.
     """
+    rotate = neighbour_rotation.shape[0] > 0
     for t in prange(faces.size):
         i = faces[t]
         n0 = neighbour_ext[i, 0]
@@ -186,13 +197,23 @@ def reconstruct(
         if he0 < 0.0 or he1 < 0.0 or he2 < 0.0:
             _first_order_face(i, eta, h, u, v, edge_values, bed_slope)
             continue
+        u0 = prim[n0, 2]
+        u1 = prim[n1, 2]
+        u2 = prim[n2, 2]
+        v0 = prim[n0, 3]
+        v1 = prim[n1, 3]
+        v2 = prim[n2, 3]
+        if rotate:
+            u0, v0 = _rotated(neighbour_rotation, i, 0, u0, v0)
+            u1, v1 = _rotated(neighbour_rotation, i, 1, u1, v1)
+            u2, v2 = _rotated(neighbour_rotation, i, 2, u2, v2)
         ue0, ue1, ue2 = _limited(
-            u, prim[n0, 2], prim[n1, 2], prim[n2, 2],
+            u, u0, u1, u2,
             min(min(extrema[a, 1], extrema[b, 1]), extrema[c, 1]), max(max(extrema[a, 4], extrema[b, 4]), extrema[c, 4]),
             w00, w01, w02, w10, w11, w12, r00, r01, r10, r11, r20, r21,
         )
         ve0, ve1, ve2 = _limited(
-            v, prim[n0, 3], prim[n1, 3], prim[n2, 3],
+            v, v0, v1, v2,
             min(min(extrema[a, 2], extrema[b, 2]), extrema[c, 2]), max(max(extrema[a, 5], extrema[b, 5]), extrema[c, 5]),
             w00, w01, w02, w10, w11, w12, r00, r01, r10, r11, r20, r21,
         )

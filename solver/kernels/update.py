@@ -15,13 +15,15 @@ SQRT2 = math.sqrt(2.0)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def accumulate(faces, flux, normal, face_edge, face_is_left, face_edge_length, inv_area, second_order, bed_slope, coriolis_f, prim, dh, dhu, dhv):
+def accumulate(faces, flux, normal, normal_right, face_edge, face_is_left, face_edge_length, inv_area, second_order, bed_slope, coriolis_f, prim, dh, dhu, dhv):
     """dh/dt, d(hu)/dt, d(hv)/dt (n_face,) = −(1/A_i) Σ_k L_k F_ik (+ the bed-slope term)
     (+ the Coriolis term f h v, −f h u of :class:`solver.terms.Coriolis` when ``coriolis_f``,
     (n_face,) s⁻¹, has rows; h, u, v from the primitives ``prim`` (n, 4) = (η, h, u, v)).
 
     flux : (n_edge, 4) from :func:`solver.kernels.fluxes.edge_fluxes` (after any flux boundary
-    conditions replaced it), for the faces listed in ``faces``; the face on the right of an edge takes −(F − dp n) for momentum
+    conditions replaced it), for the faces listed in ``faces``; ``normal`` (n_edge, 2) in the left
+    face's frame and ``normal_right`` in the right face's (:func:`solver.kernels.fluxes.edge_fluxes`);
+    the face on the right of an edge takes −(F − dp n) for momentum
     (deviation form). With ``second_order`` the bed-slope term ``bed_slope`` (n_face, 2, already
     divided by the area) is subtracted.
     """
@@ -35,20 +37,20 @@ def accumulate(faces, flux, normal, face_edge, face_is_left, face_edge_length, i
             fm = flux[e, 0]
             fn = flux[e, 1]
             ft = flux[e, 2]
-            nx = normal[e, 0]
-            ny = normal[e, 1]
-            fxL = fn * nx - ft * ny
-            fyL = fn * ny + ft * nx
             L = face_edge_length[i, k]
             if face_is_left[i, k]:
+                nx = normal[e, 0]
+                ny = normal[e, 1]
                 sm += L * fm
-                sx += L * fxL
-                sy += L * fyL
+                sx += L * (fn * nx - ft * ny)
+                sy += L * (fn * ny + ft * nx)
             else:
+                nx = normal_right[e, 0]
+                ny = normal_right[e, 1]
                 dp = flux[e, 3]
                 sm += L * -fm
-                sx += L * -(fxL - dp * nx)
-                sy += L * -(fyL - dp * ny)
+                sx += L * -(fn * nx - ft * ny - dp * nx)
+                sy += L * -(fn * ny + ft * nx - dp * ny)
         ia = inv_area[i]
         dh[i] = -sm * ia
         if second_order:
