@@ -221,9 +221,13 @@ class Mesh:
 
     @cached_property
     def is_sphere(self) -> bool:
-        """True for a lon/lat mesh without boundary edges: it covers a closed surface, the whole
-        sphere, and its geometry is :class:`~solver.geometry.SphereGeometry`."""
-        return self.is_geographic and self.boundary_edges.size == 0
+        """True for a lon/lat mesh of global extent, whose geometry is
+        :class:`~solver.geometry.SphereGeometry`: it spans more than 180° of longitude (the whole
+        globe, or faces across the antimeridian) or comes within 5° of a pole. Regional meshes
+        keep the local metric factors of :mod:`solver.geometry`."""
+        if not self.is_geographic:
+            return False
+        return bool(np.ptp(self.node_x) > 180.0 or np.abs(self.node_y).max() > 85.0)
 
     @cached_property
     def _sphere(self):

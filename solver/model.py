@@ -61,6 +61,9 @@ class ShallowWaterModel:
         For the named segments of the mesh. Land and island segments and unnamed boundary edges
         default to :class:`~solver.boundaries.Wall`; every open segment must be given one.
     friction, coriolis, wind_stress, atmospheric_pressure : term objects or None (absent)
+    tidal_potential, self_attraction, internal_tide_drag : the astronomical forcing, its
+        self-attraction and loading, and the internal-wave drag of a global tide model
+        (:mod:`solver.terms.tidal`), or None (absent)
     riemann_solver : name in :data:`solver.riemann.RIEMANN_SOLVERS`
     limiter : name in :data:`solver.reconstruction.LIMITERS`, or None for first order
     gravity : m s⁻²
@@ -81,6 +84,9 @@ class ShallowWaterModel:
         coriolis=None,
         wind_stress=None,
         atmospheric_pressure=None,
+        tidal_potential=None,
+        self_attraction=None,
+        internal_tide_drag=None,
         riemann_solver: str = "hll",
         limiter: str | None = "barth-jespersen",
         gravity: float = 9.81,
@@ -101,7 +107,12 @@ class ShallowWaterModel:
         self.wind_stress = wind_stress
         self.atmospheric_pressure = atmospheric_pressure
         self.deep_water_step = deep_water_step
-        self.explicit_terms = [t for t in (coriolis, wind_stress, atmospheric_pressure) if t is not None]
+        self.tidal_potential = tidal_potential
+        self.self_attraction = self_attraction
+        self.internal_tide_drag = internal_tide_drag
+        self.explicit_terms = [
+            t for t in (coriolis, wind_stress, atmospheric_pressure, tidal_potential, self_attraction, internal_tide_drag) if t is not None
+        ]
         self.implicit_terms = [t for t in (friction,) if t is not None]
         self.bed = -np.ascontiguousarray(mesh.face_depth, dtype=np.float64)
         self._setup_geometry()

@@ -97,6 +97,8 @@ def test_faces_across_the_antimeridian_keep_their_orientation_and_area():
     lat = np.array([-10.0, -10.0, -9.0, -11.0, -11.0])
     faces = np.array([[0, 1, 2], [0, 3, 1], [3, 4, 1]])
     assert Mesh(lon, lat, faces).n_reoriented == 0
+    assert Mesh(lon, lat, faces).is_sphere  # spans the seam: measured in 3D
+    assert not Mesh([0.0, 1.0, 0.0], [40.0, 40.0, 41.0], [[0, 1, 2]]).is_sphere  # regional: local metric
     assert Mesh(lon, lat, faces[:, ::-1]).n_reoriented == 3
     # the whole sphere turned by 37° in longitude: other faces straddle the seam, same geometry
     ref = icosphere(3)

@@ -517,3 +517,34 @@ def _gauge_map(path: Path, mesh, placed, rmse, m2_error, region: str, days: floa
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+@case("global-atlas", "coastcast's global tide atlas against the gauge catalogue (open-water and all gauges) and the JMJ atlas's deep Atlantic boundary")
+def global_atlas(atlas_path=None, figures_dir=None, open_depth: float = 50.0, max_km: float = 50.0):
+    """Per constituent, the median and 90th percentile of the complex error of the atlas
+    (:mod:`workflows.atlas_validation`): at open-water gauges (inside the atlas's triangles,
+    atlas depth ≥ ``open_depth`` m), at every gauge within ``max_km`` of a wet atlas node, and at
+    the JMJ atlas's Atlantic boundary nodes against the JMJ values. Targets: M2 median ≤ 10 cm at
+    the open-water gauges and at the JMJ boundary."""
+    from . import atlas_validation as av
+    from .forcing.tide_atlases import open_atlas
+    from .gallery import load_region
+
+    t0 = time.perf_counter()
+    atlas = open_atlas("coastcast", atlas_path)
+    gauges_cmp = av.against_gauges(atlas, max_km=max_km)
+    ow = av.open_water(gauges_cmp, open_depth)
+    jmj_file = load_region("channel_biscay").tides.atlas_file
+    jmj_cmp = av.against_jmj_boundary(atlas, jmj_file)
+    tables = {"open_water": gauges_cmp.table(ow), "all_gauges": gauges_cmp.table(), "jmj_boundary": jmj_cmp.table()}
+    res = CaseResult("global-atlas", global_atlas.description, wall_seconds=time.perf_counter() - t0)
+    res.metrics["M2_open_water_median"] = Metric(tables["open_water"]["M2"]["median_m"], 0.10, unit="m")
+    res.metrics["M2_jmj_boundary_median"] = Metric(tables["jmj_boundary"]["M2"]["median_m"], 0.10, unit="m")
+    res.info.update(atlas=str(atlas.path), n_open_water=int(ow.sum()), n_all=int(gauges_cmp.names.size), n_jmj_nodes=int(jmj_cmp.names.size),
+                    open_depth_m=open_depth, max_km=max_km, constituents=tables)
+    if figures_dir is not None:
+        folder = Path(figures_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        res.info["figures"] = [str(av.cotidal_figure(atlas, folder / "atlas_m2_cotidal.png", gauges=gauges_cmp)),
+                               str(av.scatter_figure(gauges_cmp, folder / "atlas_m2_gauges.png", open_depth=open_depth))]
+    return res

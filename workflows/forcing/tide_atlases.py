@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .tides import (
+    COASTCAST_ATLAS,
     HarmonicConstituents,
     TideInputError,
     canonical_constituent,
@@ -113,8 +114,10 @@ def _constants(cons, elev, lon, lat, source, u=None, v=None) -> HarmonicConstitu
 
 @dataclass(frozen=True, eq=False)
 class JmjAtlas:
-    """The JMJ atlas: ``elev``, ``u``, ``v`` (n_con, n_node) complex ``A exp(-iG)`` (m, m/s) on
-    nodes ``lon``/``lat`` (n_node,) with triangles ``tri`` (n_tri, 3) 0-based."""
+    """A harmonic atlas on triangles — the JMJ atlas, or coastcast's own global atlas
+    (:mod:`workflows.global_tides`), written in the same layout: ``elev``, ``u``, ``v``
+    (n_con, n_node) complex ``A exp(-iG)`` (m, m/s) on nodes ``lon``/``lat`` (n_node,) with
+    triangles ``tri`` (n_tri, 3) 0-based. ``label`` names it in forcing records."""
 
     path: Path
     constituents: tuple[str, ...]
@@ -125,9 +128,10 @@ class JmjAtlas:
     u: np.ndarray = field(repr=False)
     v: np.ndarray = field(repr=False)
     max_distance_km: float = DEFAULT_MAX_DISTANCE_KM
+    label: str = "JMJ atlas"
 
     @classmethod
-    def open(cls, path, max_distance_km: float = DEFAULT_MAX_DISTANCE_KM) -> JmjAtlas:
+    def open(cls, path, max_distance_km: float = DEFAULT_MAX_DISTANCE_KM, label: str = "JMJ atlas") -> JmjAtlas:
         import netCDF4
 
         path = Path(path)
@@ -166,13 +170,34 @@ class JmjAtlas:
                 fields[key] = amp * np.exp(-1j * np.radians(pha))
         if tri.ndim != 2 or tri.shape[1] != 3 or tri.min() < 0 or tri.max() >= lon.size:
             raise TideInputError(f"{path.name}: tri is not (n_tri, 3) with node ids in 0..{lon.size - 1}")
-        return cls(path, cons, lon, lat, tri, fields["elev"], fields["u"], fields["v"], max_distance_km)
+        return cls(path, cons, lon, lat, tri, fields["elev"], fields["u"], fields["v"], max_distance_km, label)
 
     @functools.cached_property
     def _trifinder(self):
         import matplotlib.tri as mtri
 
         return mtri.Triangulation(self.lon, self.lat, self.tri).get_trifinder()
+
+    def stencil(self, lon, lat):
+        """Like :meth:`weights` but never raising: (nodes (n, 3), weights (n, 3), inside (n,)
+        bool: in a triangle, distance_km (n,): to the nearest wet node (0 inside))."""
+        from scipy.spatial import cKDTree
+
+        lon, lat = _check_points(lon, lat, self.path.name)
+        it = np.asarray(self._trifinder(lon, lat))
+        inside = it >= 0
+        nodes = np.zeros((lon.size, 3), dtype=np.int64)
+        w = np.zeros((lon.size, 3))
+        dist = np.zeros(lon.size)
+        if inside.any():
+            nodes[inside], w[inside] = self.weights(lon[inside], lat[inside])
+        if (~inside).any():
+            valid = np.flatnonzero(np.isfinite(self.elev).all(axis=0))
+            d, idx = cKDTree(_km_xyz(self.lon[valid], self.lat[valid])).query(_km_xyz(lon[~inside], lat[~inside]))
+            nodes[~inside, 0] = valid[idx]
+            w[~inside, 0] = 1.0
+            dist[~inside] = d
+        return nodes, w, inside, dist
 
     def weights(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
         """Linear interpolation stencil: node ids (n, 3) and barycentric weights (n, 3); points
@@ -214,7 +239,7 @@ class JmjAtlas:
         def at(z):
             return np.einsum("knj,nj->kn", z[ic][:, nodes], w)
 
-        return _constants(cons, at(self.elev), lon, lat, f"JMJ atlas {self.path.name}", at(self.u), at(self.v))
+        return _constants(cons, at(self.elev), lon, lat, f"{self.label} {self.path.name}", at(self.u), at(self.v))
 
 
 # --------------------------------------------------------------------------------------------
@@ -492,23 +517,35 @@ class _Slice:
         return self.var[(self.k,) + tuple(index)]
 
 
+COASTCAST_MAX_DISTANCE_KM = 120.0
+"""How far a point may lie from the coastcast atlas's wet nodes (its mesh is 30–100 km at the
+coast, so a boundary node in an estuary mouth can be one coarse cell from the nearest one)."""
+
+
 @functools.lru_cache(maxsize=4)
-def _open_jmj(path: str, mtime: float) -> JmjAtlas:
-    return JmjAtlas.open(path)
+def _open_triangles(path: str, mtime: float, max_distance_km: float, label: str) -> JmjAtlas:
+    return JmjAtlas.open(path, max_distance_km, label)
 
 
-def open_atlas(model: str, path, u_path=None, v_path=None):
-    """The atlas ``model`` (``jmj``, ``fes``, ``tpxo``) at ``path`` (JMJ: a file, cached per
-    process; FES/TPXO: a directory)."""
+def open_atlas(model: str, path=None, u_path=None, v_path=None):
+    """The atlas ``model`` (``jmj``, ``coastcast``, ``fes``, ``tpxo``) at ``path`` (JMJ and
+    coastcast: a file, cached per process, coastcast's own by default; FES/TPXO: a directory)."""
+    if model == "coastcast":
+        path = COASTCAST_ATLAS if path is None else Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file (coastcast global tide atlas; build it with coastcast tides build-atlas)")
+        return _open_triangles(str(path.resolve()), path.stat().st_mtime, COASTCAST_MAX_DISTANCE_KM, "coastcast atlas")
+    if path is None:
+        raise TideInputError(f"tide atlas model {model!r} needs a path")
     path = Path(path)
     if model == "jmj":
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file (JMJ atlas)")
-        return _open_jmj(str(path.resolve()), path.stat().st_mtime)
+        return _open_triangles(str(path.resolve()), path.stat().st_mtime, DEFAULT_MAX_DISTANCE_KM, "JMJ atlas")
     if model == "fes":
         return FesAtlas(path, u_path, v_path)
     if model == "tpxo":
         if u_path is not None or v_path is not None:
             raise TideInputError("TPXO currents are not supported (transports need the TPXO bathymetry)")
         return TpxoAtlas(path)
-    raise TideInputError(f"tide atlas model {model!r} is not one of jmj, fes, tpxo")
+    raise TideInputError(f"tide atlas model {model!r} is not one of jmj, coastcast, fes, tpxo")

@@ -48,7 +48,9 @@ the mapping of the forecast config's ``[tides]`` table:
                    or set ``offset`` = index of this segment's first node in the NETA list.
 ``telemac-cli``    TELEMAC harmonic file (``maree.cli``); matched by global node number
                    (1-based); constituents identified by their periods.
-``atlas``          ``model`` = ``jmj`` (``path`` = the JMJ NetCDF; elevations and currents),
+``atlas``          ``model`` = ``coastcast`` (coastcast's own global atlas, shipped; ``path``
+                   optional; elevations and currents of M2 S2 N2 K2 K1 O1 P1 Q1 M4 MS4 MN4),
+                   ``jmj`` (``path`` = the JMJ NetCDF; elevations and currents),
                    ``fes`` (``path`` = directory of FES2014/FES2022 ``<con>.nc`` or
                    ``<con>_fes2022.nc``, amplitudes in cm; optional ``u_path``/``v_path``
                    directories of FES2014 ``eastward_velocity``/``northward_velocity`` files,
@@ -379,7 +381,10 @@ class TidalBoundaryForcing:
 # configuration
 
 SOURCE_KINDS = ("harmonics", "bctides", "fort15", "telemac-cli", "atlas")
-ATLAS_MODELS = ("jmj", "fes", "tpxo")
+ATLAS_MODELS = ("jmj", "coastcast", "fes", "tpxo")
+COASTCAST_ATLAS = Path(__file__).resolve().parent.parent / "data" / "tides" / "coastcast_tides_north_atlantic.nc"
+"""coastcast's own tide atlas (:mod:`workflows.global_tides`), shipped with the package: the
+``path`` of ``kind = "atlas"``, ``model = "coastcast"`` when none is given."""
 _SOURCE_KEYS = ("kind", "path", "model", "boundary", "offset", "u_path", "v_path", "constituents",
                 "nodal_corrections", "currents", "infer_minor")
 
@@ -436,6 +441,8 @@ class TideSource:
                 close = difflib.get_close_matches(key, _SOURCE_KEYS, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(_SOURCE_KEYS)}"
                 raise TideInputError(f"{where}: unknown key {key!r}{hint}")
+        if data.get("kind") == "atlas" and data.get("model") == "coastcast" and data.get("path") is None:
+            data["path"] = COASTCAST_ATLAS
         for key in ("kind", "path"):
             if key not in data:
                 raise TideInputError(f"{where}: missing key {key!r}")
