@@ -58,13 +58,15 @@ class AcceptMeshForm(FlaskForm):
     accept = SubmitField("Accept this mesh")
 
 
-TIDE_SOURCES = [("jmj", "JMJ Channel/Biscay atlas (ships with coastcast)"), ("fes2022", "FES2022 atlas (data directory)"),
+TIDE_SOURCES = [("auto", "Best for this region (chosen below)"),
+                ("coastcast", "coastcast global atlas (ships with coastcast; any North Atlantic coast)"),
+                ("jmj", "JMJ Channel/Biscay atlas (ships with coastcast)"), ("fes2022", "FES2022 atlas (data directory)"),
                 ("tpxo9", "TPXO9 atlas (data directory)"), ("none", "No tide")]
 ATMOSPHERE_SOURCES = [("none", "None"), ("gfs", "GFS 0.25° (wind and pressure)")]
 
 
 class ForcingsForm(FlaskForm):
-    tide_source = SelectField("Tide source", choices=TIDE_SOURCES, default="jmj")
+    tide_source = SelectField("Tide source", choices=TIDE_SOURCES, default="auto")
     atmosphere = SelectField("Atmosphere", choices=ATMOSPHERE_SOURCES, default="none")
     submit = SubmitField("Next")
 

@@ -46,6 +46,30 @@ def read_mesh(path: Path):
     return getattr(result, "mesh", result)
 
 
+@dataclass(frozen=True)
+class RegionDefaults:
+    """What a gallery region brings to the wizard: its river boundaries (boundary -> a few words
+    on the region's own discharge: a constant or its series file) and its own tide (if any)."""
+
+    rivers: dict
+    has_tides: bool
+
+
+def region_defaults(gallery: str) -> RegionDefaults:
+    region = _load("workflows.gallery", "load_region")(gallery)
+    rivers = {}
+    for r in region.rivers:
+        rivers[r.boundary] = f"{r.name}: {r.discharge:g} m³/s" if r.discharge is not None else f"{r.name}: the region's series ({r.file.name}, {r.column})"
+    return RegionDefaults(rivers, region.tides is not None and region.tides.source != "none")
+
+
+def tide_choice(mesh_path, gallery: str | None = None):
+    """Which tide a system on ``mesh_path`` (a gallery region ``gallery``, or None) gets and why:
+    a :class:`workflows.tide_choice.TideChoice` (``table``, ``label``, ``reason``)."""
+    region = _load("workflows.gallery", "load_region")(gallery) if gallery else None
+    return _load("workflows.tide_choice", "choose_tides")(read_mesh(Path(mesh_path)), region)
+
+
 def check_mesh(mesh) -> dict:
     """The mesh pre-flight report as a JSON-able dict (``solver.quality.check_mesh(mesh).to_dict()``)."""
     report = _load("solver.quality", "check_mesh")(mesh)

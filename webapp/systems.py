@@ -212,12 +212,21 @@ def stale_thresholds(system: ForecastSystem, gauges=None) -> list[str]:
     return out
 
 
-def _tides_table(source: str) -> dict | None:
-    """The [tides] table for a wizard tide choice (see workflows.forcing.tides)."""
+def _tides_table(source: str, system: ForecastSystem) -> dict | None:
+    """The [tides] table for a wizard tide choice (see workflows.forcing.tides); ``auto``: the
+    best source for the system's mesh (:func:`workflows.tide_choice.choose_tides`)."""
     import os
 
     if source == "none":
         return None
+    if source == "auto":
+        from . import services
+
+        if not system.mesh_path:
+            return None
+        return services.tide_choice(system.mesh_path, (system.settings or {}).get("gallery")).table
+    if source == "coastcast":
+        return {"kind": "atlas", "model": "coastcast"}
     if source == "jmj":
         from workflows.gallery import load_region
 
@@ -226,6 +235,19 @@ def _tides_table(source: str) -> dict | None:
     data_dir = Path(os.environ.get("COASTCAST_TIDE_DIR", Path.home() / ".local" / "share" / "coastcast" / "tides"))
     model = {"fes2022": "fes", "tpxo9": "tpxo"}[source]
     return {"kind": "atlas", "model": model, "path": str(data_dir / source)}
+
+
+def _river_table(r: dict, gallery: str | None) -> dict:
+    """A [[rivers]] table: a constant discharge, or the gallery region's own river table."""
+    if r.get("series") == "region" and gallery:
+        from workflows.config import region_river
+        from workflows.gallery import load_region
+
+        for own in load_region(gallery).rivers:
+            if own.boundary == r["boundary"]:
+                return region_river(own)
+        raise ValueError(f"the {gallery} region has no river on boundary {r['boundary']!r}")
+    return {"boundary": r["boundary"], "discharge": float(r["discharge"])}
 
 
 def _open_boundaries(mesh_path: str) -> list[str]:
@@ -240,22 +262,30 @@ def _open_boundaries(mesh_path: str) -> list[str]:
 def config_dict(system: ForecastSystem, start: datetime | None = None) -> dict:
     """The forecast configuration (DESIGN §8, workflows.config) of a system as a dict ready for TOML."""
     s = system.settings or {}
-    cfg: dict = {"name": system.name, "mesh": str(system.mesh_path or "")}
+    gallery = s.get("gallery") if system.region_kind == "gallery" else None
+    # a gallery system names its region, so the region's datum, roles, rivers and stations apply
+    cfg: dict = {"name": system.name, "gallery": gallery} if gallery else {"name": system.name, "mesh": str(system.mesh_path or "")}
     if start is not None:
         cfg["start"] = start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     cfg["hours"] = int(system.horizon_hours)
     cfg["output_interval_minutes"] = int(s.get("output_interval_minutes", 60))
     if "spinup_hours" in s:
         cfg["spinup_hours"] = float(s["spinup_hours"])
-    tides = _tides_table(s.get("tide_source", "jmj"))
+    source = s.get("tide_source", "auto")
+    region_tide = False
+    if gallery and source == "auto":
+        from . import services
+
+        region_tide = services.region_defaults(gallery).has_tides
+    tides = None if region_tide else _tides_table(source, system)  # the region's own tide: written by the region
     if tides:
         cfg["tides"] = tides
     cfg["atmosphere"] = {"source": s.get("atmosphere", "none")}
-    rivers = [{"boundary": r["boundary"], "discharge": float(r["discharge"])} for r in s.get("rivers", [])]
+    rivers = [_river_table(r, gallery) for r in s.get("rivers", [])]
     river_names = {r["boundary"] for r in rivers}
-    opens = _open_boundaries(cfg["mesh"])
+    opens = _open_boundaries(str(system.mesh_path or ""))
     if opens:
-        cfg["boundaries"] = {b: ("river" if b in river_names else ("tide" if tides else "outflow")) for b in opens}
+        cfg["boundaries"] = {b: ("river" if b in river_names else ("tide" if (tides or region_tide) else "outflow")) for b in opens}
     if rivers:
         cfg["rivers"] = [r for r in rivers if not opens or r["boundary"] in opens]
     cfg["physics"] = {"manning": float(s.get("manning", 0.025))}

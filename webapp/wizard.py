@@ -239,9 +239,19 @@ def forcings(system_id: int):
         return r
     settings = dict(system.settings or {})
     boundaries = (settings.get("mesh") or {}).get("open_boundaries") or []
-    form = ForcingsForm(data={"tide_source": settings.get("tide_source", "jmj"),
+    form = ForcingsForm(data={"tide_source": settings.get("tide_source", "auto"),
                               "atmosphere": settings.get("atmosphere", "none")})
-    rivers_now = {r["boundary"]: r["discharge"] for r in settings.get("rivers", [])}
+    # a gallery region's own rivers are the defaults (its series where it has one)
+    region_rivers = {}
+    if system.region_kind == "gallery" and settings.get("gallery"):
+        try:
+            region_rivers = services.region_defaults(settings["gallery"]).rivers
+        except Exception as exc:  # noqa: BLE001 - the page still works without the region's defaults
+            log.warning("region defaults of %s: %s", settings.get("gallery"), exc)
+    if "rivers" in settings:
+        rivers_now = {r["boundary"]: r.get("discharge") for r in settings["rivers"]}
+    else:
+        rivers_now = dict.fromkeys(region_rivers)
     rows, river_errors = [], {}
     for i, b in enumerate(boundaries):
         if request.method == "POST":
@@ -249,13 +259,15 @@ def forcings(system_id: int):
             q = request.form.get(f"boundary-{i}-discharge", "").strip()
         else:
             role = "river" if b in rivers_now else "tide"
-            q = "" if b not in rivers_now else f"{rivers_now[b]:g}"
-        rows.append({"index": i, "name": b, "role": role, "discharge": q})
+            q = "" if rivers_now.get(b) is None else f"{rivers_now[b]:g}"
+        rows.append({"index": i, "name": b, "role": role, "discharge": q, "region": region_rivers.get(b)})
     if form.validate_on_submit():
         rivers = []
         for row in rows:
             if row["role"] not in ("tide", "river"):
                 river_errors[row["index"]] = "Choose tide or river."
+            elif row["role"] == "river" and not row["discharge"] and row["region"]:
+                rivers.append({"boundary": row["name"], "series": "region"})  # the region's own discharge
             elif row["role"] == "river":
                 try:
                     q = float(row["discharge"])
@@ -271,8 +283,13 @@ def forcings(system_id: int):
             system.settings = settings
             get_session().commit()
             return redirect(url_for("wizard.parameters", system_id=system.id))
+    try:
+        choice = services.tide_choice(system.mesh_path, settings.get("gallery")) if system.mesh_path else None
+    except Exception as exc:  # noqa: BLE001 - the page still works; the config check will say what is wrong
+        log.warning("tide choice for system %s: %s", system.id, exc)
+        choice = None
     return render_template("wizard/forcings.html", form=form, system=system, steps=STEPS, step="forcings",
-                           rows=rows, river_errors=river_errors)
+                           rows=rows, river_errors=river_errors, tide_choice=choice)
 
 
 @bp.route("/<int:system_id>/wizard/parameters", methods=["GET", "POST"])

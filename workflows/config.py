@@ -392,7 +392,7 @@ class ForecastConfig:
         boundaries = {**defaults, **btable}
         tides = _typed(data, "tides", dict, where)
         if tides is None and region is not None and region.tides is not None and region.tides.source != "none":
-            tides = _region_tides(region)
+            tides = region_tides(region)
         if tides:
             from workflows.forcing import ForcingError
             from workflows.forcing.tides import TideSource
@@ -406,7 +406,7 @@ class ForecastConfig:
             raise ConfigError(f"{where}: atmosphere must be \"none\", \"gfs\", a file path or a table, got {atmosphere!r}")
         rivers = data.get("rivers")
         if rivers is None and region is not None:
-            rivers = [_region_river(r) for r in region.rivers]
+            rivers = [region_river(r) for r in region.rivers]
         rivers = rivers or []
         if not isinstance(rivers, list) or not all(isinstance(r, dict) for r in rivers):
             raise ConfigError(f"{where}: rivers must be an array of tables [[rivers]]")
@@ -494,8 +494,17 @@ class ForecastConfig:
                 raise ConfigError(f"[[rivers]] boundary = \"{b}\" but [boundaries] {b} is {self.boundaries.get(b)!r}; write {b} = \"river\"")
 
 
-def _region_tides(region) -> dict:
+def region_tides(region) -> dict:
+    """The ``[tides]`` table of a gallery region's own forcing (paths absolute)."""
     t = region.tides
+    if t.source == "atlas" and t.file is None and t.atlas_file is None and t.atlas:
+        if t.atlas.lower() == "coastcast":
+            return {"kind": "atlas", "model": "coastcast"}
+        import os
+
+        data_dir = Path(os.environ.get("COASTCAST_TIDE_DIR", Path.home() / ".local" / "share" / "coastcast" / "tides"))
+        model = {"fes2022": "fes", "tpxo9": "tpxo"}.get(t.atlas.lower(), t.atlas.lower())
+        return {"kind": "atlas", "model": model, "path": str(data_dir / t.atlas.lower())}
     if t.atlas_file is not None:
         # the region's own atlas gives currents too: Flather radiation at the open boundaries
         return {"kind": "atlas", "model": "jmj", "path": str(t.atlas_file), "constituents": list(t.constituents) or None}
@@ -505,7 +514,8 @@ def _region_tides(region) -> dict:
     return {k: v for k, v in out.items() if v is not None}
 
 
-def _region_river(r) -> dict:
+def region_river(r) -> dict:
+    """The ``[[rivers]]`` table of a gallery region's river (paths absolute)."""
     out = {"boundary": r.boundary}
     for key in ("name", "discharge", "file", "column"):
         v = getattr(r, key, None)
