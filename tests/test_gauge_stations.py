@@ -218,3 +218,32 @@ def test_gauge_keys_are_checked(tmp_path, table, message):
     with pytest.raises(ConfigError) as info:
         load_config(iroise_inputs(tmp_path / "in", **table))
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_user_stations_are_checked_against_the_mesh_not_the_box():
+    """A lon/lat strip whose western half is land (depth −2 m): a station in the water stays, one
+    on land 2 km from the water moves to the nearest wet face (its distance recorded), one 20 km
+    inland or 20 km off the mesh is refused with a one-line reason."""
+    from types import SimpleNamespace as S
+
+    from solver.mesh import Mesh
+    from workflows.gauge_stations import GaugeStationError, great_circle_km, place_stations
+
+    nx, ny = 40, 10
+    lon, lat = np.meshgrid(np.linspace(-5.0, -4.0, nx + 1), np.linspace(48.0, 48.25, ny + 1))
+    lon, lat = lon.ravel(), lat.ravel()
+    idx = np.arange(lon.size).reshape(ny + 1, nx + 1)
+    a, b, c, d = idx[:-1, :-1].ravel(), idx[:-1, 1:].ravel(), idx[1:, 1:].ravel(), idx[1:, :-1].ravel()
+    faces = np.concatenate([np.c_[a, b, c], np.c_[a, c, d]])
+    depth = np.where(lon < -4.5, -2.0, 10.0)
+    mesh = Mesh(lon, lat, faces, depth)
+    water = S(name="water", lon=-4.3, lat=48.1)
+    shore = S(name="shore", lon=-4.55, lat=48.1)  # on land, about 2-4 km from the first wet face
+    placed = place_stations([water, shore], mesh)
+    assert placed[0].moved_km == 0.0 and (placed[0].lon, placed[0].lat) == (-4.3, 48.1)
+    p = placed[1]
+    assert 0.5 < p.moved_km < 5.0 and p.lon > -4.525  # into the first faces with water (mean node depth ≥ 0.5 m)
+    assert p.moved_km == pytest.approx(float(great_circle_km(-4.55, 48.1, p.lon, p.lat)), rel=1e-9)
+    for far in (S(name="inland", lon=-4.8, lat=48.1), S(name="offshore", lon=-3.7, lat=48.1)):
+        with pytest.raises(GaugeStationError, match=rf"station '{far.name}' at .* km away \(limit 5 km\)"):
+            place_stations([far], mesh)

@@ -63,6 +63,16 @@ def region_defaults(gallery: str) -> RegionDefaults:
     return RegionDefaults(rivers, region.tides is not None and region.tides.source != "none")
 
 
+def place_stations(mesh_path, stations):
+    """The user's stations ``[(name, lon, lat)]`` checked against the mesh at ``mesh_path``:
+    :class:`workflows.gauge_stations.PlacedStation` list (``moved_km`` > 0 where one was moved
+    to the nearest wet face); a station too far from the water raises a one-line error."""
+    from types import SimpleNamespace
+
+    specs = [SimpleNamespace(name=n, lon=lo, lat=la) for n, lo, la in stations]
+    return _load("workflows.gauge_stations", "place_stations")(specs, read_mesh(Path(mesh_path)))
+
+
 def tide_choice(mesh_path, gallery: str | None = None):
     """Which tide a system on ``mesh_path`` (a gallery region ``gallery``, or None) gets and why:
     a :class:`workflows.tide_choice.TideChoice` (``table``, ``label``, ``reason``)."""

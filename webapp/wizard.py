@@ -349,9 +349,16 @@ def stations(system_id: int):
         if text is not None:
             try:
                 parsed = parse_stations(text, _region_bbox(system), source)
+                placed = services.place_stations(system.mesh_path, parsed) if (parsed and system.mesh_path) else []
             except StationError as exc:
                 field.errors.append(str(exc))
+            except ValueError as exc:  # a station too far from the mesh's water
+                field.errors.append(_one_line(exc))
             else:
+                for p in placed:
+                    if p.moved_km > 0:
+                        flash(f"Station {p.name!r} lies on land or outside the mesh: each forecast samples it "
+                              f"{p.moved_km:.1f} km away, at the nearest wet face ({p.lon:.4f}, {p.lat:.4f}).", "info")
                 db = get_session()
                 system.stations.clear()
                 db.flush()

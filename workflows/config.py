@@ -486,7 +486,8 @@ class ForecastConfig:
             if kind == "river" and n not in river_b:
                 raise ConfigError(f"[boundaries] {n} = \"river\" but no [[rivers]] table has boundary = \"{n}\"")
             if kind == "tide" and not self.tides:
-                raise ConfigError(f"[boundaries] {n} = \"tide\" needs a [tides] table (source and file)")
+                raise ConfigError(f"[boundaries] {n} = \"tide\" needs a [tides] table, e.g. kind = \"atlas\" and model = \"coastcast\" "
+                                  "(coastcast's global atlas: any North Atlantic coast)")
         for b in river_b:
             if b not in names:
                 raise ConfigError(f"[[rivers]] boundary = \"{b}\": no such boundary on the mesh; it has {', '.join(names)}")

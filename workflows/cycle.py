@@ -269,6 +269,12 @@ def prepare(config_path, run_dir, *, overwrite: bool = False, attempt: str | Non
         raise
     os.replace(candidate, dst)
     gauges, placement = _gauge_stations(cfg, mesh)
+    from .gauge_stations import GaugeStationError, place_stations
+
+    try:
+        user_stations = place_stations(cfg.stations, mesh)
+    except GaugeStationError as exc:
+        raise ConfigError(str(exc)) from None
     spin = cfg.spinup_hours * 3600.0
     if cfg.initial.kind == "restart":
         from solver.output.checkpoint import load_restart
@@ -301,6 +307,7 @@ def prepare(config_path, run_dir, *, overwrite: bool = False, attempt: str | Non
         "n_face": mesh.n_face,
         "n_node": mesh.n_node,
         "cold_start": cfg.initial.kind != "restart",
+        "stations": [p.as_dict() for p in user_stations],
         "gauges": [g.as_dict() for g in gauges],
         "gauge_placement": placement,
         "fingerprint": fp,
@@ -341,8 +348,10 @@ def _gauges_of(plan: dict):
 
 
 def _station_list(cfg: ForecastConfig, plan: dict) -> list[tuple[str, float, float]]:
-    """(name, lon, lat) of every station: the user's, then the gauges'."""
-    return [(s.name, s.lon, s.lat) for s in cfg.stations] + [(g.station, g.lon, g.lat) for g in _gauges_of(plan)]
+    """(name, lon, lat) of every station: the user's (where they were placed on the mesh), then the gauges'."""
+    placed = plan.get("stations")
+    own = [(p["name"], p["lon"], p["lat"]) for p in placed] if placed is not None else [(s.name, s.lon, s.lat) for s in cfg.stations]
+    return own + [(g.station, g.lon, g.lat) for g in _gauges_of(plan)]
 
 
 def _resumed(reused: list[int], old_plan: dict | None, attempt: str | None) -> dict | None:
@@ -612,6 +621,7 @@ def publish(run_dir, *, figures: bool = True) -> dict:
         },
         "peak_memory_mb": max([s["peak_memory_mb"] for s in stats] + [peak_memory_mb()]),
         "forcing": record,
+        "stations": plan.get("stations", []),
         "gauges": {"placement": plan.get("gauge_placement"), "stations": plan.get("gauges", [])},
         "skill": gauge_record["skill"],
         "alerts": gauge_record["alerts"],

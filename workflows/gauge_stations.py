@@ -95,6 +95,76 @@ def face_lonlat(mesh) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(lon), np.asarray(lat)
 
 
+STATION_MAX_KM = 5.0
+"""How far a user's station may be moved to the nearest wet face (km)."""
+STATION_MIN_DEPTH_M = 0.5
+"""A face at least this deep below MSL counts as wet for a user's station (m)."""
+
+
+@dataclass(frozen=True)
+class PlacedStation:
+    """A user's station on the mesh: ``station_lon``, ``station_lat`` as given; ``lon``, ``lat``
+    where the model samples it (the same point when it lies in a wet face, else the centroid of
+    the nearest wet face); ``moved_km`` between the two (0 when not moved)."""
+
+    name: str
+    station_lon: float
+    station_lat: float
+    lon: float
+    lat: float
+    moved_km: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def place_stations(stations, mesh, *, max_distance_km: float = STATION_MAX_KM,
+                   min_depth_m: float = STATION_MIN_DEPTH_M) -> list[PlacedStation]:
+    """The user's stations (objects with ``name``, ``lon``, ``lat``) checked against ``mesh``:
+    a station inside a face at least ``min_depth_m`` deep stays where it is; one on land, in a
+    shallow face or outside the mesh moves to the centroid of the nearest such face within
+    ``max_distance_km``; farther, it is refused with a one-line :class:`GaugeStationError`.
+    A Cartesian mesh (no geographic position) keeps the stations as given."""
+    from scipy.spatial import cKDTree
+
+    from solver.output.stations import locate_points
+
+    stations = list(stations)
+    if not stations:
+        return []
+    if mesh.crs is None:
+        return [PlacedStation(s.name, s.lon, s.lat, s.lon, s.lat, 0.0) for s in stations]
+    lon = np.array([s.lon for s in stations], dtype=float)
+    lat = np.array([s.lat for s in stations], dtype=float)
+    if mesh.is_geographic:
+        x, y = lon, lat
+    else:
+        from pyproj import Transformer
+
+        x, y = Transformer.from_crs("EPSG:4326", mesh.crs, always_xy=True).transform(lon, lat)
+    face = locate_points(mesh, x, y)
+    depth = np.asarray(mesh.depth)[mesh.face_node_connectivity].mean(axis=1)
+    flon, flat = face_lonlat(mesh)
+    wet = np.flatnonzero(depth >= min_depth_m)
+    if wet.size == 0:
+        raise GaugeStationError(f"no face of the mesh is {min_depth_m:g} m deep: nowhere to place the stations")
+    _, j = cKDTree(_unit_vectors(flon[wet], flat[wet])).query(_unit_vectors(lon, lat))
+    out = []
+    for k, s in enumerate(stations):
+        if face[k] >= 0 and depth[face[k]] >= min_depth_m:
+            out.append(PlacedStation(s.name, float(lon[k]), float(lat[k]), float(lon[k]), float(lat[k]), 0.0))
+            continue
+        f = int(wet[j[k]])
+        d = float(great_circle_km(lon[k], lat[k], flon[f], flat[f]))
+        where = "outside the mesh" if face[k] < 0 else f"in a face {depth[face[k]]:.1f} m deep (on land or too shallow)"
+        if d > max_distance_km:
+            raise GaugeStationError(f"station {s.name!r} at ({lon[k]:.4f}, {lat[k]:.4f}) lies {where} and the nearest wet face is "
+                                    f"{d:.1f} km away (limit {max_distance_km:g} km): move it into the water of the mesh")
+        log.info("station %r at (%.4f, %.4f) lies %s: moved %.2f km to the nearest wet face", s.name, lon[k], lat[k], where, d)
+        out.append(PlacedStation(s.name, float(lon[k]), float(lat[k]), float(flon[f]), float(flat[f]), d))
+    return out
+
+
 def place_gauges(catalogue: GaugeCatalogue, mesh, *, max_distance_km: float = 10.0, min_depth_m: float = 2.0,
                  taken: set[str] | frozenset[str] = frozenset()) -> tuple[list[GaugeStation], dict]:
     """The catalogue's gauges near ``mesh`` as stations, and a summary of the placement.

@@ -383,7 +383,7 @@ GAUGE_FIT = ("M2", "S2", "N2", "K1", "O1", "M4", "MS4")
 
 @case("gauges", "A gallery region's hindcast, as its forecasts run, against every catalogue gauge on its mesh: total-tide RMSE and per-constituent complex errors")
 def gauges(region: str = "channel_biscay", days: float = 16.0, spinup_days: float = 2.0, start: str = "2022-01-01T00:00Z",
-           figures_dir=None, checkpoint_dir=None, physics: dict | None = None, fit=GAUGE_FIT):
+           figures_dir=None, checkpoint_dir=None, physics: dict | None = None, fit=GAUGE_FIT, overrides: dict | None = None):
     """Run the region's forecast configuration (its own tides, the forecast physics; no wind) as
     one cycle of ``days`` after ``spinup_days`` of spin-up, with every catalogue gauge within
     reach as a station (:mod:`workflows.gauge_stations`), then compare at each gauge:
@@ -397,6 +397,10 @@ def gauges(region: str = "channel_biscay", days: float = 16.0, spinup_days: floa
     and print the median and 90th percentile over the gauges. ``checkpoint_dir``: the run
     directory (a rerun resumes there from its finished segments; see docs/operations.md); default
     a temporary one. ``physics``: ``[physics]`` keys to change (e.g. ``{"manning": 0.03}``).
+    ``overrides``: configuration tables to set, section -> {key: value} (e.g.
+    ``{"tides": {"kind": "atlas", "model": "coastcast"}}`` to force the region from coastcast's
+    global atlas instead of its own tides; ``coastcast validate gauges --set tides.kind=atlas
+    --set tides.model=coastcast``).
     """
     import shutil
     import tempfile
@@ -424,6 +428,11 @@ def gauges(region: str = "channel_biscay", days: float = 16.0, spinup_days: floa
     }
     if physics:
         data["physics"] = dict(physics)
+    for section, table in (overrides or {}).items():
+        if isinstance(table, dict):
+            data[section] = {**data.get(section, {}), **table}
+        else:
+            data[section] = table
     own = checkpoint_dir is None
     run_dir = Path(checkpoint_dir) if checkpoint_dir else Path(tempfile.mkdtemp(prefix="coastcast-gauges-"))
     cfg_path = run_dir.parent / f"{run_dir.name}.validate.toml"

@@ -184,6 +184,8 @@ def stub_services(monkeypatch):
     monkeypatch.setattr(services, "check_mesh", stub_check_mesh)
     monkeypatch.setattr(services, "gallery_regions", lambda: [])
     monkeypatch.setattr(services, "gauge_stations", lambda mesh_path, taken=(): [])
+    monkeypatch.setattr(services, "place_stations", lambda mesh_path, stations: [])
+    monkeypatch.setattr(services, "tide_choice", lambda mesh_path, gallery=None: None)
     return services
 
 

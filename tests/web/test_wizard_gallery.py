@@ -62,3 +62,22 @@ def test_gallery_region_with_default_choices_gets_its_own_forcing(app, region, t
     if region == "gironde":
         assert all("file" in r_ and r_["file"].endswith("qsl_ME.txt") for r_ in cfg.rivers)
         assert cfg.boundaries["open_2"] == "tide" and cfg.boundaries["open_1"] == "river"
+
+
+def test_wizard_refuses_a_station_far_from_the_water_of_the_mesh(app):
+    """The stations step checks each station against the mesh (not the box): one 40 km inland
+    from the Gironde estuary is refused with its distance; the system keeps no station."""
+    add_user(app, "sam@example.org")
+    c = app.test_client()
+    login(c, "sam@example.org")
+    r = c.post("/systems/new", data={"name": "Gironde stations", "kind": "gallery", "gallery": "gironde"})
+    sid = int(r.headers["Location"].split("/")[2])
+    page = c.get(f"/systems/{sid}/wizard/forcings").data.decode()
+    c.post(f"/systems/{sid}/wizard/forcings", data=_defaults(page))
+    page = c.get(f"/systems/{sid}/wizard/parameters").data.decode()
+    c.post(f"/systems/{sid}/wizard/parameters", data=_defaults(page))
+    r = c.post(f"/systems/{sid}/wizard/stations", data={"stations": "Inland, -0.45, 45.10"})
+    assert r.status_code == 200
+    assert re.search(r"station &#39;Inland&#39; at \(-0\.4500, 45\.1000\) lies .* km away \(limit 5 km\)", r.data.decode()), r.data.decode()[-3000:]
+    with sessions(app) as s:
+        assert not s.get(ForecastSystem, sid).stations
