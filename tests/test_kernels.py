@@ -208,3 +208,17 @@ def test_reordered_mesh_gives_the_permuted_tendency():
     _close(ref[3], kb.boundary_outflow, "reordered outflow")
     with pytest.raises(MeshError, match="face_permutation must be a permutation"):
         mesh.reordered(np.zeros(mesh.n_face, dtype=int))
+
+
+def test_threads_follow_the_cores_the_process_owns():
+    """A process pinned to one core runs its kernels on one thread (no oversubscription), and
+    the OpenMP wait policy is passive unless the user set one."""
+    import subprocess
+    import sys
+
+    code = ("import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
+            "from solver.kernels import owned_cores, use_threads; import numba; "
+            "print(owned_cores(), use_threads(), numba.get_num_threads(), os.environ['OMP_WAIT_POLICY'])")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout.split()
+    assert out == ["1", "1", "1", "PASSIVE"]

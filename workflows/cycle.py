@@ -445,6 +445,27 @@ def _segment_dir(run_dir: Path, k: int) -> Path:
     return run_dir / "work" / f"seg_{k:03d}"
 
 
+def _use_owned_threads() -> int:
+    """Size the solver's threads to what this run owns: ``COASTCAST_THREADS`` when set; one in a
+    dask worker (a worker runs as many segments at once as it has threads, so the cores are
+    shared out by tasks); else the cores of this process (affinity, cgroup quota)."""
+    from solver.kernels import use_threads
+
+    env = os.environ.get("COASTCAST_THREADS")
+    if env:
+        try:
+            return use_threads(int(env))
+        except ValueError:
+            raise ConfigError(f"COASTCAST_THREADS={env!r}: give a whole number of threads") from None
+    try:
+        from distributed import get_worker
+
+        get_worker()
+        return use_threads(1)
+    except (ImportError, ValueError):
+        return use_threads()
+
+
 def simulate_segment(run_dir, k: int, *, progress=None) -> Path:
     """Run segment ``k`` of the plan from the end state of segment k−1 (or the initial state).
 
@@ -468,6 +489,8 @@ def simulate_segment(run_dir, k: int, *, progress=None) -> Path:
         _drop_segments_from(run_dir, k)
     seg_dir.mkdir(parents=True, exist_ok=True)
     cfg = _config(run_dir)
+    threads = _use_owned_threads()
+    log.info("segment %d: %d solver thread(s)", k, threads)
     mesh = read_mesh_for(cfg)
     model_start = datetime.fromisoformat(plan["model_start"])
     t_a, t_b = plan["segments"][k]

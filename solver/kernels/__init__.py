@@ -7,6 +7,14 @@ vectorised reference) and ``"numba"`` (these kernels: same scheme, same arithmet
 """
 from __future__ import annotations
 
+import os
+
+# A thread waiting at the end of a parallel loop sleeps instead of spinning: with several runs on
+# one machine, spinning threads of one run steal the cores of another (measured on the global tide
+# mesh beside two other runs on 2 cores: 209 ms a step with 2 spinning threads, 77 ms passive,
+# 43 ms with one thread; docs/performance.md). Must be set before the OpenMP runtime starts.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 try:  # numba is a project dependency; the numpy reference works without it
     import numba  # noqa: F401
 
@@ -33,3 +41,32 @@ def make_backend(model, name: str):
     from .backend import NumbaBackend
 
     return NumbaBackend(model)
+
+
+def owned_cores() -> int:
+    """The cores this process may use: its CPU affinity, bounded by a cgroup (v2) CPU quota."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    try:
+        with open("/sys/fs/cgroup/cpu.max", encoding="ascii") as fh:
+            quota, period = fh.read().split()[:2]
+        if quota != "max":
+            n = min(n, max(1, int(float(quota) / float(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, n)
+
+
+def use_threads(n: int | None = None) -> int:
+    """Size the kernels' thread pool: ``n`` threads (default :func:`owned_cores`), never more
+    than the pool numba started with; returns the number set (1 without numba)."""
+    want = owned_cores() if n is None else max(1, int(n))
+    if not NUMBA_AVAILABLE:
+        return 1
+    import numba
+
+    k = min(want, numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(k)
+    return k
