@@ -10,7 +10,7 @@ from workflows.db import ForecastSystem
 
 from . import get_session
 from .auth import login_required
-from .coastline import coastline_json
+from .coastline import BBoxError, coastline_gzip, coastline_json, parse_bbox
 from .outputs import (OutputError, cycle_alerts, cycle_skill, fields_info, frame_json, list_files, max_json, mesh_json,
                       point_series, stations_json)
 from .systems import owned_cycle, owned_system
@@ -170,15 +170,17 @@ def series(cycle_id: int):
 @bp.route("/coastline")
 def coastline():
     bbox = None
-    if request.args.get("bbox"):
+    if "bbox" in request.args:
         try:
-            w, s, e, n = (float(v) for v in request.args["bbox"].split(","))
-            if not (w < e and s < n):
-                raise ValueError
-            bbox = (round(w, 3), round(s, 3), round(e, 3), round(n, 3))
-        except ValueError:
-            abort(400, description="bbox is west,south,east,north in degrees with west < east and south < north")
-    resp = _json_bytes(coastline_json(bbox), max_age=86400)
-    resp.cache_control.private = False
+            bbox = parse_bbox(request.args["bbox"])
+        except BBoxError as exc:
+            abort(400, description=str(exc))
+    gzipped = request.accept_encodings["gzip"] > 0
+    resp = Response(coastline_gzip(bbox) if gzipped else coastline_json(bbox), mimetype="application/geo+json")
+    if gzipped:
+        resp.content_encoding = "gzip"
+    resp.vary.add("Accept-Encoding")
     resp.cache_control.public = True
-    return resp
+    resp.cache_control.max_age = 86400
+    resp.add_etag()
+    return resp.make_conditional(request)

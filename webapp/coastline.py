@@ -1,98 +1,185 @@
 """The coastline drawn under every map, from the project's own GSHHG data (no map tiles needed).
 
-Two sources, both GSHHG full resolution, level 1 (lakes are land), LGPL; provenance in
-``workflows/data/SOURCE.md``:
+Source: the tiled North Atlantic coastline ``workflows/data/gshhg_f_L1_north_atlantic_tiles.gz``
+(GSHHG full resolution, level 1 — lakes are land —, lon −100…40, lat 0…80, LGPL; provenance in
+``workflows/data/SOURCE.md``), read through :func:`workflows.meshgen.coastline_tiles`, which
+decodes only the 1° tiles a box meets. Parts of a box outside the data get no features.
 
-* a box (``?bbox=W,S,E,N``): the tiled North Atlantic coastline
-  ``workflows/data/gshhg_f_L1_north_atlantic.nc`` (lon −100…40, lat 0…80, read through
-  :class:`workflows.meshgen.CoastlineTiles`, which decodes only the 1° tiles that meet the box),
-  clipped to the box widened by 10 % and simplified with shapely (Douglas–Peucker) to 0.002°
-  (≈ 200 m) for boxes up to 3° across, coarser for larger ones (the box size / 1500: a 10° box
-  gets 0.0067°); boxes over 12° across use the file's overview layer (pre-simplified to 0.005°,
-  islands under 1e-4 deg² left out). Parts of a box outside the data give no lines.
-* no box: ``workflows/data/gshhg_f_L1_iberia_biscay_channel.geojson.gz`` (the data kit's
-  −13…6 E, 35…52 N extract, about 133 000 points), simplified to 0.002°. Maps of other coasts
-  ask for their box.
+* A box (``?bbox=W,S,E,N``) is first snapped outward to a grid whose step is the power of two
+  at or above 1/16 of the box's longer side (:func:`snap_bbox`; the browser snaps its view the
+  same way, so maps ask for few distinct boxes). Inside the snapped box the answer holds the
+  coastline lines, simplified (Douglas–Peucker) to the step / 64 (1/1000 to 1/500 of the box:
+  about a pixel of a map showing it), and, where the snapped box is at most :data:`LAND_MAX_DEG`
+  on its longer side (every box up to 28°), the land polygons simplified to the same tolerance;
+  larger boxes get lines only, from the file's overview layer (the land polygons of a whole
+  ocean take seconds to build).
+* No box: the overview lines of the whole data extent, simplified to :data:`OVERVIEW_TOLERANCE`.
 
-Coordinates are rounded to 1e-4°; results are computed once per process and box.
+Islands of less than the tolerance squared are left out. Answers are computed once per process and
+snapped box and kept gzip-compressed (:func:`coastline_gzip`).
 """
 from __future__ import annotations
 
 import gzip
 import json
+import logging
+import math
+import time
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import shapely
-from shapely.geometry import shape
 
-import workflows
 from workflows.meshgen import coastline_tiles
 
-SOURCE = Path(workflows.__file__).parent / "data" / "gshhg_f_L1_iberia_biscay_channel.geojson.gz"
-TOLERANCE_DEG = 0.002
-TOLERANCE_PER_DEG = 1.0 / 1500.0
-"""Simplification tolerance per degree of box size, where that exceeds TOLERANCE_DEG."""
-OVERVIEW_ABOVE_DEG = 12.0
-"""Boxes larger than this (widened, in degrees) are drawn from the file's overview layer."""
+log = logging.getLogger(__name__)
+
+MIN_STEP = 1.0 / 128.0
+MAX_STEP = 32.0
+"""Limits of the snapping grid's step (°)."""
+TOLERANCE_PER_STEP = 1.0 / 64.0
+"""Simplification tolerance as a fraction of the grid step (the step is 1/16 to 1/8 of the snapped box)."""
+LAND_MAX_DEG = 32.0
+"""Snapped boxes up to this size (°) on their longer side get land polygons."""
+OVERVIEW_TOLERANCE = 0.05
+"""Simplification tolerance (°) of the answer without a box."""
 
 
-@lru_cache(maxsize=1)
-def _lines() -> tuple:
-    with gzip.open(SOURCE, "rt") as fh:
-        data = json.load(fh)
-    geoms = []
-    for f in data["features"]:
-        g = shape(f["geometry"])
-        if g.geom_type == "Polygon":  # closed land masses and islands: their outline; drop specks
-            if g.area < TOLERANCE_DEG ** 2:
-                continue
-            g = shapely.LineString(g.exterior.coords)
-        geoms.append(g)
-    simplified = shapely.simplify(shapely.GeometryCollection(geoms).geoms, TOLERANCE_DEG, preserve_topology=False)
-    return tuple(g for g in simplified if not g.is_empty and shapely.get_num_coordinates(g) >= 2)
+class BBoxError(ValueError):
+    """A ``bbox`` argument that cannot be used; the message (one line) says why."""
 
 
-def _box_lines(w: float, s: float, e: float, n: float) -> list:
-    """Simplified coastline lines inside the box (already widened) from the tiled North Atlantic data."""
-    size = max(e - w, n - s)
-    tol = max(TOLERANCE_DEG, size * TOLERANCE_PER_DEG)
-    store = coastline_tiles()
-    lines = store.overview_lines((w, s, e, n)) if size > OVERVIEW_ABOVE_DEG else store.coast_lines((w, s, e, n))
-    if not len(lines):
-        return []
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``"W,S,E,N"`` (degrees) → a tuple, or :class:`BBoxError` with a one-line reason."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if len(parts) != 4:
+        raise BBoxError(f"bbox needs 4 numbers west,south,east,north (degrees), got {len(parts)}")
+    try:
+        w, s, e, n = (float(p) for p in parts)
+    except ValueError:
+        raise BBoxError("bbox values must be numbers: west,south,east,north in degrees, e.g. bbox=-10,43,3,53") from None
+    if not all(math.isfinite(v) for v in (w, s, e, n)):
+        raise BBoxError("bbox values must be finite numbers")
+    if not (-180.0 <= w <= 180.0 and -180.0 <= e <= 180.0):
+        raise BBoxError("bbox longitudes must lie within -180..180")
+    if not (-90.0 <= s <= 90.0 and -90.0 <= n <= 90.0):
+        raise BBoxError("bbox latitudes must lie within -90..90")
+    if not (w < e and s < n):
+        raise BBoxError("bbox must have west < east and south < north")
+    return w, s, e, n
+
+
+def _step(size: float) -> float:
+    return min(max(2.0 ** math.ceil(math.log2(max(size, 1e-9) / 16.0)), MIN_STEP), MAX_STEP)
+
+
+def snap_bbox(bbox) -> tuple[tuple[float, float, float, float], float]:
+    """(snapped box, grid step): ``bbox`` widened outward to multiples of the step chosen for its size,
+    kept within −180…180 / −90…90, repeated until the box no longer changes (so snapping a snapped
+    box gives it back). ``webapp/static/js/basemap.js`` does the same in the browser."""
+    w, s, e, n = (float(v) for v in bbox)
+    for _ in range(16):
+        step = _step(max(e - w, n - s))
+        snapped = (max(math.floor(w / step) * step, -180.0), max(math.floor(s / step) * step, -90.0),
+                   min(math.ceil(e / step) * step, 180.0), min(math.ceil(n / step) * step, 90.0))
+        if snapped == (w, s, e, n):
+            break
+        w, s, e, n = snapped
+    return (w, s, e, n), step
+
+
+def _decimals(tol: float) -> int:
+    """Decimal places that round coordinates to a tenth of the tolerance or finer (at most 1e-5°, the data's quantum)."""
+    return min(5, max(2, math.ceil(-math.log10(tol / 10.0))))
+
+
+def _lines(lines, tol: float) -> np.ndarray:
     lines = np.asarray(lines, dtype=object)
-    closed = shapely.is_closed(lines)
-    lines = lines[~closed | (shapely.length(lines) >= 4 * tol)]  # islands smaller than the tolerance: specks
-    simplified = shapely.simplify(lines, tol, preserve_topology=False)
-    return [g for g in simplified if not g.is_empty and shapely.get_num_coordinates(g) >= 2]
+    if not len(lines):
+        return lines
+    closed = shapely.is_closed(lines) & (shapely.get_num_coordinates(lines) >= 4)
+    small = np.zeros(len(lines), bool)
+    if closed.any():  # islands under the tolerance, as in _land
+        xy, idx = shapely.get_coordinates(lines[closed], return_index=True)
+        small[closed] = shapely.area(shapely.polygons(shapely.linearrings(xy, indices=idx))) < tol * tol
+    lines = lines[~small & (closed | (shapely.length(lines) >= tol))]  # and specks cut by a tile side or the box
+    out = shapely.simplify(lines, tol, preserve_topology=False)
+    return out[~shapely.is_empty(out) & (shapely.get_num_coordinates(out) >= 2)]
 
 
-def _coords(g) -> list:
-    parts = [g] if g.geom_type in ("LineString", "LinearRing") else list(getattr(g, "geoms", []))
-    out = []
-    for p in parts:
-        if p.geom_type in ("LineString", "LinearRing") and len(p.coords) >= 2:
-            out.append([[round(x, 4), round(y, 4)] for x, y in p.coords])
+def _land(land, tol: float) -> np.ndarray:
+    polys = shapely.get_parts(land)
+    if not len(polys):
+        return polys
+    polys = polys[shapely.area(polys) >= tol * tol]
+    # simplified as one geometry, keeping its topology: no ring crosses another, so the fill has no gaps
+    out = shapely.get_parts(shapely.simplify(shapely.MultiPolygon(list(polys)), tol, preserve_topology=True))
+    return out[(shapely.get_type_id(out) == 3) & ~shapely.is_empty(out)]
+
+
+def _round(coords: np.ndarray, decimals: int) -> list:
+    return np.round(coords, decimals).tolist()
+
+
+def _line_coords(lines, decimals: int) -> list:
+    return [_round(shapely.get_coordinates(g), decimals) for g in lines]
+
+
+def _polygon_coords(polys, decimals: int) -> list:
+    return [[_round(shapely.get_coordinates(p.exterior), decimals)]
+            + [_round(shapely.get_coordinates(r), decimals) for r in p.interiors] for p in polys]
+
+
+def _feature_collection(box, tol: float, lines, land) -> dict:
+    d = _decimals(tol)
+    features = []
+    if land is not None:
+        # onto the rounding grid with GEOS's precision reducer, which keeps the polygons valid
+        land = shapely.get_parts(shapely.set_precision(shapely.MultiPolygon(list(land)), 10.0 ** -d))
+        features.append({"type": "Feature", "properties": {"kind": "land"},
+                         "geometry": {"type": "MultiPolygon", "coordinates": _polygon_coords(land, d)}})
+    features.append({"type": "Feature", "properties": {"kind": "coast"},
+                     "geometry": {"type": "MultiLineString", "coordinates": _line_coords(lines, d)}})
+    return {"type": "FeatureCollection", "bbox": [float(v) for v in box], "tolerance": round(tol, 6),
+            "land": land is not None, "source": "GSHHG f L1 North Atlantic (simplified)", "features": features}
+
+
+@lru_cache(maxsize=64)
+def _cached_gzip(box: tuple[float, float, float, float] | None, step: float | None) -> bytes:
+    t0 = time.perf_counter()
+    store = coastline_tiles()
+    if box is None:
+        tol = OVERVIEW_TOLERANCE
+        fc = _feature_collection(store.extent, tol, _lines(store.overview_lines(store.extent), tol), None)
+    else:
+        tol = step * TOLERANCE_PER_STEP
+        with_land = max(box[2] - box[0], box[3] - box[1]) <= LAND_MAX_DEG
+        if with_land:
+            lines, land = store.coast_lines(box), _land(store.land(box), tol)
+        else:
+            lines, land = store.overview_lines(box), None
+        fc = _feature_collection(box, tol, _lines(lines, tol), land)
+    raw = json.dumps(fc, separators=(",", ":")).encode()
+    out = gzip.compress(raw, compresslevel=6, mtime=0)
+    log.info("coastline %s: tolerance %g deg, %d bytes (%d gzip) in %.2f s", box or "overview", tol, len(raw), len(out),
+             time.perf_counter() - t0)
     return out
 
 
-@lru_cache(maxsize=32)
-def coastline_json(bbox: tuple[float, float, float, float] | None = None) -> bytes:
-    """GeoJSON FeatureCollection with one MultiLineString feature (lon/lat °), optionally clipped
-    to ``bbox`` = (west, south, east, north) widened by 10 % (see the module docstring for the
-    sources and tolerances)."""
+def coastline_gzip(bbox: tuple[float, float, float, float] | None = None) -> bytes:
+    """The gzip-compressed GeoJSON FeatureCollection for ``bbox`` (already checked by :func:`parse_bbox`;
+    ``None``: the overview of the whole data extent).
+
+    The collection carries ``bbox`` (the snapped box it covers), ``tolerance`` (°), ``land`` (whether
+    land polygons are included) and ``source``; its features are one ``MultiPolygon`` with
+    ``properties.kind == "land"`` (when ``land``) and one ``MultiLineString`` with ``kind == "coast"``
+    (lon/lat °)."""
     if bbox is None:
-        lines = _lines()
-        source = "GSHHG f L1 (simplified)"
-    else:
-        w, s, e, n = bbox
-        dx, dy = 0.1 * (e - w) + 0.05, 0.1 * (n - s) + 0.05
-        lines = _box_lines(w - dx, s - dy, e + dx, n + dy)
-        source = "GSHHG f L1 North Atlantic (simplified)"
-    coords = [c for g in lines for c in _coords(g)]
-    fc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"source": source},
-         "geometry": {"type": "MultiLineString", "coordinates": coords}}]}
-    return json.dumps(fc, separators=(",", ":")).encode()
+        return _cached_gzip(None, None)
+    box, step = snap_bbox(bbox)
+    return _cached_gzip(box, step)
+
+
+def coastline_json(bbox: tuple[float, float, float, float] | None = None) -> bytes:
+    """The same answer uncompressed."""
+    return gzip.decompress(coastline_gzip(bbox))

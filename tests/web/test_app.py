@@ -510,37 +510,132 @@ def test_downloads_stream_ranges_and_stay_in_run_dir(app, system_with_cycle, tmp
     assert "fields.nc" in listing and "link.nc" not in listing and ".hidden" not in listing
 
 
-def test_coastline_is_simplified_and_clipped(app):
-    c = app.test_client()
-    whole = c.get("/api/coastline")
-    assert whole.status_code == 200 and "public" in whole.headers["Cache-Control"]
-    lines = whole.get_json()["features"][0]["geometry"]["coordinates"]
-    n = sum(len(line) for line in lines)
-    import gzip
+def _coastline(c, bbox=None, **kw):
+    r = c.get("/api/coastline", query_string={"bbox": ",".join(map(str, bbox))} if bbox else None, **kw)
+    assert r.status_code == 200, r.data[:200]
+    return r
 
-    import shapely
+
+def _kinds(fc):
     from shapely.geometry import shape
 
-    from webapp.coastline import SOURCE
-    with gzip.open(SOURCE, "rt") as fh:
-        src = [shape(f["geometry"]) for f in json.load(fh)["features"]]
-    assert 2000 < n < sum(shapely.get_num_coordinates(g) for g in src) / 4
-    # every simplified point lies on (within tolerance + rounding of) the original coastline
-    outline = shapely.union_all([g.boundary if g.geom_type == "Polygon" else g for g in src])
-    pts = shapely.points(np.array([p for line in lines for p in line])[::37])
-    assert shapely.distance(pts, outline).max() < 1e-4 + 1e-9
-    # and the original lies within 0.002° (+ rounding) of the simplified lines, where shapes were kept
-    simplified = shapely.MultiLineString(lines)
-    big = max(src, key=lambda g: g.length)
-    probe = shapely.points(np.asarray((big.exterior if big.geom_type == "Polygon" else big).coords)[::11])
-    assert shapely.distance(probe, simplified).max() < 0.002 + 1e-4
-    bbox = (-5.0, 50.0, -3.0, 51.0)
-    clipped = c.get("/api/coastline", query_string={"bbox": ",".join(map(str, bbox))}).get_json()
-    pts = np.array([p for line in clipped["features"][0]["geometry"]["coordinates"] for p in line])
-    assert len(pts) > 20
-    assert pts[:, 0].min() >= -5.25 - 1e-9 and pts[:, 0].max() <= -2.75 + 1e-9
-    assert pts[:, 1].min() >= 49.85 - 1e-9 and pts[:, 1].max() <= 51.15 + 1e-9
-    assert c.get("/api/coastline", query_string={"bbox": "1,2,0,3"}).status_code == 400
+    return {f["properties"]["kind"]: shape(f["geometry"]) for f in fc["features"]}
+
+
+def test_coastline_is_simplified_and_clipped(app):
+    """Boxes off Norway, Iceland, Nova Scotia and Biscay: coast and land inside the snapped box, the coast
+    on the GSHHG tiles' coastline and that coastline within the tolerance of it."""
+    import shapely
+
+    from webapp.coastline import snap_bbox
+    from workflows.meshgen import coastline_tiles
+
+    store = coastline_tiles()
+    c = app.test_client()
+    for bbox in [(4.0, 59.5, 6.5, 61.5), (-24.5, 63.2, -21.0, 65.0), (-64.5, 43.5, -62.5, 45.5), (-6.0, 44.0, 4.0, 49.0)]:
+        r = _coastline(c, bbox)
+        assert "public" in r.headers["Cache-Control"] and r.mimetype == "application/geo+json"
+        fc = r.get_json()
+        snapped, tol = fc["bbox"], fc["tolerance"]
+        assert list(snap_bbox(bbox)[0]) == snapped and snap_bbox(snapped)[0] == tuple(snapped)
+        assert snapped[0] <= bbox[0] and snapped[1] <= bbox[1] and snapped[2] >= bbox[2] and snapped[3] >= bbox[3]
+        size = max(bbox[2] - bbox[0], bbox[3] - bbox[1])
+        assert max(snapped[2] - snapped[0], snapped[3] - snapped[1]) < 1.5 * size and size / 1100 < tol < size / 250
+        f = _kinds(fc)
+        assert fc["land"] and set(f) == {"land", "coast"}
+        coast, land = f["coast"], f["land"]
+        inside, want = shapely.box(*snapped).buffer(1e-9), shapely.box(*bbox)
+        assert inside.contains(coast) and inside.contains(land) and coast.intersects(want) and land.intersects(want)
+        assert land.is_valid and 0 < land.area < shapely.area(inside)
+        # the coast's points lie on the full-resolution coast (up to rounding), and the coast within the tolerance
+        full = shapely.MultiLineString(list(store.coast_lines(snapped)))
+        pts = shapely.points(shapely.get_coordinates(coast))
+        assert shapely.distance(pts, full).max() <= tol / 10
+        longest = max(full.geoms, key=lambda g: g.length)
+        assert shapely.distance(shapely.points(shapely.get_coordinates(longest)), coast).max() <= 1.1 * tol
+        # land and coast agree (each within the tolerance of the full-resolution coast; specks of islands under
+        # the tolerance that a tile side or the box cuts may have lines but no land)
+        big = shapely.points(shapely.get_coordinates([g for g in coast.geoms if g.length > 10 * tol]))
+        assert shapely.distance(big, land.boundary).max() <= 2.2 * tol
+        n_full = shapely.get_num_coordinates(full)
+        assert shapely.get_num_coordinates(coast) < n_full / 3, (shapely.get_num_coordinates(coast), n_full)
+    # boxes over 32 degrees: the coastline only; a box outside the data: nothing
+    fc = _coastline(c, (-40, 35, 0, 70)).get_json()
+    assert not fc["land"] and set(_kinds(fc)) == {"coast"} and not _kinds(fc)["coast"].is_empty
+    fc = _coastline(c, (-170, 10, -160, 20)).get_json()
+    assert all(g.is_empty for g in _kinds(fc).values())
+
+
+def test_coastline_land_is_land_and_sea_is_sea(app):
+    import shapely
+
+    from workflows.meshgen import coastline_tiles
+
+    # off the 1-degree tile sides (is_land, the reference, answers False on a tile side)
+    sea = [(-4.5, 46.5), (-2.6, 47.3), (-60.3, 40.2), (2.3, 62.2), (-35.3, 60.2), (-90.3, 25.2), (-64.2, 45.3)]
+    land = [(2.3, 47.1), (-3.1, 48.1), (-4.3, 40.2), (-97.3, 35.2), (20.3, 10.2), (-42.3, 72.2), (9.3, 61.2),
+            (-19.3, 64.8), (-62.5, 45.4), (-63.7, 44.8), (-62.3, 54.2)]
+    truth = coastline_tiles().is_land(*np.array(sea + land).T)
+    assert not truth[:len(sea)].any() and truth[len(sea):].all()
+    c = app.test_client()
+    points = [(p, False) for p in sea] + [(p, True) for p in land]
+    boxes = [(x - size / 2, y - size / 2, x + size / 2, y + size / 2, [((x, y), on)])
+             for (x, y), on in points for size in (1.0, 6.0)]
+    boxes += [(-20.0, 36.0, 8.0, 64.0, points), (-72.0, 36.0, -44.0, 64.0, points)]  # 28 degrees
+    for *bbox, pts in boxes:
+        fc = _coastline(c, bbox).get_json()
+        assert fc["land"]
+        area = shapely.box(*fc["bbox"])
+        for (x, y), on_land in pts:
+            if area.contains_properly(shapely.Point(x, y)):
+                assert shapely.contains_xy(_kinds(fc)["land"], x, y) == on_land, (x, y, bbox)
+
+
+def test_coastline_without_box_covers_the_whole_extent(app):
+    import shapely
+
+    from workflows.meshgen import COAST_EXTENT
+
+    fc = _coastline(app.test_client()).get_json()
+    assert fc["bbox"] == list(COAST_EXTENT) and not fc["land"]
+    coast = _kinds(fc)["coast"]
+    w, s, e, n = shapely.bounds(coast)
+    assert w < COAST_EXTENT[0] + 1 and e > COAST_EXTENT[2] - 1 and s < COAST_EXTENT[1] + 1 and n > COAST_EXTENT[3] - 1
+    assert 5000 < shapely.get_num_coordinates(coast) < 60000
+    # lines on every coast: the Gulf of Mexico, Nova Scotia, Greenland, Iceland, Norway, Svalbard, Biscay,
+    # Senegal, Sicily, Jamaica, the Amazon's mouth, the Azores
+    for x, y in [(-90, 29.5), (-64, 44.5), (-45, 60.5), (-20, 64), (5, 60), (15, 78), (-2, 43.5), (-17, 14.5),
+                 (14, 37), (-77, 18), (-50, 0.5), (-28, 38.5)]:
+        assert coast.intersects(shapely.box(x - 1, y - 1, x + 1, y + 1)), (x, y)
+
+
+@pytest.mark.parametrize("bbox", ["-inf,-inf,inf,inf", "nan,40,0,50", "0,40,nan,50", "1,2,0,3", "0,3,1,2", "0,0,0,1",
+                                  "-10,40,0", "-10,40,0,50,60", "", "a,b,c,d", "-190,40,0,50", "-10,40,190,50",
+                                  "-10,-95,0,50", "-10,40,0,91", "1e400,40,0,50"])
+def test_coastline_rejects_bad_boxes(app, bbox):
+    r = app.test_client().get("/api/coastline", query_string={"bbox": bbox})
+    assert r.status_code == 400
+    err = r.get_json()
+    assert err["status"] == 400 and "bbox" in err["error"] and "\n" not in err["error"] and len(err["error"]) < 120
+
+
+def test_coastline_is_gzipped_and_cached(app):
+    import gzip
+
+    c = app.test_client()
+    bbox = (-10.0, 43.0, 3.0, 53.0)
+    plain = _coastline(c, bbox)
+    assert "Content-Encoding" not in plain.headers and "Accept-Encoding" in plain.headers["Vary"]
+    zipped = _coastline(c, bbox, headers={"Accept-Encoding": "gzip, deflate"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped.headers["Vary"]
+    assert json.loads(gzip.decompress(zipped.data)) == plain.get_json()
+    assert len(zipped.data) < len(plain.data) / 2
+    assert "max-age=86400" in zipped.headers["Cache-Control"] and zipped.headers["ETag"] != plain.headers["ETag"]
+    again = c.get("/api/coastline", query_string={"bbox": ",".join(map(str, bbox))},
+                  headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]})
+    assert again.status_code == 304
+    whole = _coastline(c, headers={"Accept-Encoding": "gzip"})
+    assert json.loads(gzip.decompress(whole.data))["features"]
 
 
 def test_viewer_and_pages_render(app, system_with_cycle):
