@@ -159,6 +159,18 @@ def test_journey_register_to_download(browser, live_server, artifacts, mesh_serv
                          " return n; }") == 1
     page.wait_for_selector("#region-map[data-coastline=loaded]")
     _shot(page, artifacts, "04_region_drawn_box")
+    # the coastline follows the view: off to Iceland, its land filled below the coastline
+    page.evaluate("() => window._regionMap.setView([64.9, -18.6], 6, { animate: false })")
+    page.wait_for_function("""() => document.querySelector('#region-map').dataset.coastline === 'loaded' &&
+        performance.getEntriesByType('resource').some((e) => {
+          const m = /api\\/coastline\\?bbox=([^&]+)/.exec(e.name); if (!m) return false;
+          const b = decodeURIComponent(m[1]).split(',').map(Number);
+          return b[0] <= -18.6 && b[2] >= -18.6 && b[1] <= 64.9 && b[3] >= 64.9; })""")
+    land_rgba = page.evaluate("""() => { const c = document.querySelector('#region-map .leaflet-land-pane canvas');
+        return Array.from(c.getContext('2d').getImageData(c.width / 2, c.height / 2, 1, 1).data); }""")
+    assert land_rgba[3] > 0, land_rgba
+    assert page.locator("#region-map .leaflet-coast-pane canvas").count() == 1
+    _shot(page, artifacts, "04b_region_coastline_iceland")
     for k, v in zip(("west", "south", "east", "north"), (-4.35, 50.25, -4.05, 50.40)):
         page.fill(f"#{k}", str(v))
     page.click("#region-form input[type=submit]")

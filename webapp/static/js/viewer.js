@@ -204,7 +204,7 @@
     label.textContent = fmtTime(f0.time) + " (+0 h)";
     window.coastcastFirstFrameMs = performance.now();
     el.dataset.firstFrameMs = window.coastcastFirstFrameMs.toFixed(0);
-    coastcast.loadCoastline(map, ds.coastline + "?bbox=" + m.bbox.join(","));
+    coastcast.loadCoastline(map, ds.coastline);  // follows the view from here on
     if (m.times.length > 1) getFrame(1);
   }).catch((e) => { label.textContent = "could not load the forecast: " + e.message; });
 
