@@ -34,7 +34,8 @@ def register(subparsers) -> None:
     v.add_argument("--crs", help="CRS of the input coordinates (EPSG:nnnn, or 'cartesian')")
     v.set_defaults(func=_convert)
 
-    g = sub.add_parser("generate", help="mesh the water inside a lon/lat box (Iberia, Bay of Biscay, Channel)")
+    g = sub.add_parser("generate",
+                       help="mesh the water inside a lon/lat box on the North Atlantic coasts (lon -100..40, lat 0..80)")
     g.add_argument("--bbox", nargs=4, type=float, metavar=("W", "S", "E", "N"), required=True, help="box in degrees")
     g.add_argument("--out", required=True, help="output mesh file (.nc, .gr3, .gr3.gz)")
     g.add_argument("--resolution", type=float, help="largest element size in m (default: box diagonal / 60)")
