@@ -506,10 +506,12 @@ def region_tides(region) -> dict:
         data_dir = Path(os.environ.get("COASTCAST_TIDE_DIR", Path.home() / ".local" / "share" / "coastcast" / "tides"))
         model = {"fes2022": "fes", "tpxo9": "tpxo"}.get(t.atlas.lower(), t.atlas.lower())
         return {"kind": "atlas", "model": model, "path": str(data_dir / t.atlas.lower())}
+    extra = {"supplement": t.supplement} if t.supplement else {}
     if t.atlas_file is not None:
         # the region's own atlas gives currents too: Flather radiation at the open boundaries
-        return {"kind": "atlas", "model": "jmj", "path": str(t.atlas_file), "constituents": list(t.constituents) or None}
-    out = {"kind": t.source.replace("_", "-"), "path": str(t.file)}
+        out = {"kind": "atlas", "model": "jmj", "path": str(t.atlas_file), "constituents": list(t.constituents) or None, **extra}
+        return {k: v for k, v in out.items() if v is not None}
+    out = {"kind": t.source.replace("_", "-"), "path": str(t.file), **extra}
     if t.constituents:
         out["constituents"] = list(t.constituents)
     return {k: v for k, v in out.items() if v is not None}

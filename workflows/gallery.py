@@ -58,6 +58,8 @@ class TideForcing:
     constituents: tuple[str, ...] = ()
     atlas: str | None = None
     atlas_file: Path | None = None
+    supplement: str | None = None
+    """``"coastcast"``: what the source lacks (e.g. the diurnals) from coastcast's global atlas."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ def load_region(name: str) -> Region:
 
 
 _TOP_KEYS = {"name", "title", "description", "crs", "mesh", "licence", "bbox", "boundaries", "tides", "rivers", "stations", "bathymetry"}
-_TIDE_KEYS = {"source", "file", "constituents", "atlas", "atlas_file"}
+_TIDE_KEYS = {"source", "file", "constituents", "atlas", "atlas_file", "supplement"}
 _RIVER_KEYS = {"boundary", "name", "file", "column", "discharge"}
 _STATION_KEYS = {"name", "lon", "lat"}
 
@@ -242,6 +244,7 @@ def parse_region(path) -> Region:
             constituents=tuple(t.get("constituents", ())),
             atlas=t.get("atlas"),
             atlas_file=file_in(t["atlas_file"], w) if "atlas_file" in t else None,
+            supplement=t.get("supplement"),
         )
         if src in ("harmonics", "telemac_cli", "fort15") and tides.file is None:
             raise RegionError(f"{w}: source {src!r} needs a 'file'")

@@ -86,7 +86,9 @@ def _species_shape(species, phi):
 
 class TidalPotential:
     """The tide-generating force of the Moon and Sun, reduced by the elastic body tide:
-    S = −g h ∇η_eq, with the equilibrium tide
+    S = +g h ∇η_eq — the surface slope enters the momentum equation as −g h ∇(η − η_eq), so the
+    force pushes water towards high equilibrium tide (ADCIRC's g∇(ζ − αη) term; Luettich &
+    Westerink 2004) — with the equilibrium tide
 
         η_eq(λ, φ, t) = Σ_k (1 + k_k − h_k) f_k A_k Φ_s(φ) cos(ω_k t + V_k + u_k + s λ),
 
@@ -184,10 +186,10 @@ class TidalPotential:
         return g[0], g[1]
 
     def momentum_tendency(self, model, h, u, v, wet, t, faces=None):
-        """−g h ∇η_eq in wet faces; h, u, v, wet are (n_face,); the result is for ``faces`` (default all)."""
+        """+g h ∇η_eq in wet faces; h, u, v, wet are (n_face,); the result is for ``faces`` (default all)."""
         gx, gy = self.gradient(model.mesh, t, faces)
         hf, w = (h, wet) if faces is None else (h[faces], wet[faces])
-        k = np.where(w, -model.gravity * hf, 0.0)
+        k = np.where(w, model.gravity * hf, 0.0)
         return k * gx, k * gy
 
 

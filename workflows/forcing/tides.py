@@ -61,7 +61,9 @@ the mapping of the forecast config's ``[tides]`` table:
 =================  ==========================================================================
 
 Other keys: ``constituents`` (list; default all the source has), ``nodal_corrections``
-(``FES``), ``currents`` (``true``: also prescribe currents where the source has them).
+(``FES``), ``currents`` (``true``: also prescribe currents where the source has them),
+``infer_minor`` (``true``), ``supplement`` (``"coastcast"``: what the source lacks after the
+inference, e.g. the diurnals of a semidiurnal regional atlas, from coastcast's global atlas).
 """
 from __future__ import annotations
 
@@ -254,6 +256,25 @@ class HarmonicConstituents:
     def without_currents(self) -> HarmonicConstituents:
         return replace(self, u_amplitude=None, u_phase=None, v_amplitude=None, v_phase=None)
 
+    def extended(self, other: HarmonicConstituents) -> HarmonicConstituents:
+        """These constants followed by ``other``'s constituents that these lack (same points);
+        currents are kept only where both have them."""
+        add = [c for c in other.constituents if c not in self.constituents]
+        if not add:
+            return self
+        if other.n_point != self.n_point:
+            raise TideInputError(f"cannot extend {self.n_point} points by {other.n_point}")
+        o = other.select(add)
+        cur = self.has_currents and o.has_currents
+
+        def cat(a, b):
+            return np.vstack([a, b]) if cur else None
+
+        return HarmonicConstituents(
+            self.constituents + tuple(add), np.vstack([self.amplitude, o.amplitude]), np.vstack([self.phase, o.phase]),
+            self.lon, self.lat, cat(self.u_amplitude, o.u_amplitude), cat(self.u_phase, o.u_phase),
+            cat(self.v_amplitude, o.v_amplitude), cat(self.v_phase, o.v_phase), self.node_ids, self.source)
+
 
 @dataclass(frozen=True, eq=False)
 class AstronomicalArguments:
@@ -386,7 +407,8 @@ COASTCAST_ATLAS = Path(__file__).resolve().parent.parent / "data" / "tides" / "c
 """coastcast's own tide atlas (:mod:`workflows.global_tides`), shipped with the package: the
 ``path`` of ``kind = "atlas"``, ``model = "coastcast"`` when none is given."""
 _SOURCE_KEYS = ("kind", "path", "model", "boundary", "offset", "u_path", "v_path", "constituents",
-                "nodal_corrections", "currents", "infer_minor")
+                "nodal_corrections", "currents", "infer_minor", "supplement")
+SUPPLEMENTS = ("coastcast",)
 
 
 @dataclass(frozen=True)
@@ -406,6 +428,10 @@ class TideSource:
     infer_minor: bool = True
     """Add the minor semidiurnal constituents the source lacks (K2, 2N2, MU2, NU2, L2, T2,
     LAMBDA2), inferred from its N2, M2 and S2 (:mod:`workflows.forcing.minor_tides`)."""
+    supplement: str | None = None
+    """``"coastcast"``: the constituents the source lacks even after the inference (the diurnals
+    K1, O1, P1, Q1 of a semidiurnal regional atlas, MS4, MN4) taken from coastcast's global atlas
+    at the same nodes; None: the source alone."""
 
     def __post_init__(self):
         if self.kind not in SOURCE_KINDS:
@@ -423,6 +449,8 @@ class TideSource:
                 object.__setattr__(self, key, Path(getattr(self, key)))
         if self.constituents is not None:
             object.__setattr__(self, "constituents", tuple(canonical_constituent(c) for c in self.constituents))
+        if self.supplement is not None and self.supplement not in SUPPLEMENTS:
+            raise TideInputError(f"supplement {self.supplement!r} is not one of {', '.join(SUPPLEMENTS)} (or leave it out)")
         if self.offset is not None and self.offset < 0:
             raise TideInputError(f"offset must be >= 0, got {self.offset}")
 
@@ -576,6 +604,14 @@ def tidal_forcing_for_boundary(source: TideSource | Mapping, lon, lat, node_ids,
     inferred = ()
     if source.infer_minor:
         constants, inferred = infer_minor(constants)
+    supplemented = ()
+    if source.supplement == "coastcast":
+        from . import tide_atlases
+
+        extra = tide_atlases.open_atlas("coastcast").interpolate(lon, lat)
+        before = constants.constituents
+        constants = constants.extended(extra)
+        supplemented = constants.constituents[len(before):]
     elevation = TidalElevation.build(constants, start, duration, source.nodal_corrections)
     velocity = None
     if source.currents and constants.has_currents:
@@ -584,8 +620,9 @@ def tidal_forcing_for_boundary(source: TideSource | Mapping, lon, lat, node_ids,
             HarmonicSeries.build(elevation.series.arguments, constants.v_amplitude, constants.v_phase),
             constants)
     what = f"{source.kind}{'/' + source.model if source.model else ''} {source.path.name}"
-    given = constants.constituents[:len(constants.constituents) - len(inferred)]
-    desc = (f"{what}: {', '.join(given)}{' + ' + ', '.join(inferred) + ' inferred by admittance' if inferred else ''} "
+    given = constants.constituents[:len(constants.constituents) - len(inferred) - len(supplemented)]
+    desc = (f"{what}: {', '.join(given)}{' + ' + ', '.join(inferred) + ' inferred by admittance' if inferred else ''}"
+            f"{' + ' + ', '.join(supplemented) + ' from the coastcast atlas' if supplemented else ''} "
             f"at {constants.n_point} nodes"
             f"{' with currents' if velocity is not None else ''}; nodal corrections "
             f"{source.nodal_corrections} at {elevation.series.arguments.nodal_time.isoformat()}")
