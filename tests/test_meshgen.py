@@ -73,11 +73,27 @@ def test_depth_from_the_gallery(gironde):
     np.testing.assert_allclose(gironde.mesh.depth[ok], ref[ok], atol=1e-9)
 
 
-def test_tagus_uses_the_documented_fallback():
+def test_tagus_takes_the_global_mesh_offshore_and_the_documented_fallback_inside():
+    """No gallery mesh covers Lisbon: offshore nodes take the global tide model's mesh (coarse
+    but real: equal to its own linear interpolant), the estuary the synthetic shelf."""
+    import matplotlib.tri as mtri
+
+    from solver.formats.gr3 import read_gr3
+    from workflows.global_tides import GLOBAL_MESH_DIR
+
     g = generate_mesh(TAGUS)
-    assert list(g.depth_sources) == ["synthetic shelf (2 m + d/50, max 200 m)"]
+    assert list(g.depth_sources) == ["global:OceanMesh2D (coarse)", "synthetic shelf (2 m + d/50, max 200 m)"]
     assert check_mesh(g.mesh).ok
-    assert g.mesh.depth.min() >= 2.0 and g.mesh.depth.max() <= 200.0
+    glob = read_gr3(GLOBAL_MESH_DIR / "fort.14.gz").mesh
+    f = np.asarray(glob.face_node_connectivity)
+    f = f[np.ptp(glob.node_x[f], axis=1) < 180.0]
+    ref = np.ma.filled(mtri.LinearTriInterpolator(mtri.Triangulation(glob.node_x, glob.node_y, f), glob.depth)(
+        g.mesh.node_x, g.mesh.node_y).astype(float), np.nan)
+    covered = np.isfinite(ref)
+    assert covered.sum() == g.depth_sources["global:OceanMesh2D (coarse)"]
+    np.testing.assert_allclose(g.mesh.depth[covered], ref[covered], atol=1e-9)
+    inside = g.mesh.depth[~covered]
+    assert inside.min() >= 2.0 and inside.max() <= 200.0
     np.testing.assert_allclose(synthetic_depth([0.0, 4900.0, 1e6]), [2.0, 100.0, 200.0])
 
 

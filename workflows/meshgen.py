@@ -19,9 +19,10 @@ Steps (each timed in :class:`GeneratedMesh`):
    (default 25°) and area refinement until every triangle is below 1.5 × its target area.
 5. Bathymetry at the nodes from the best source that covers them, in this order: a user
    GEBCO/EMODnet-style NetCDF (``bathymetry=``), the gallery meshes (finest first; linear
-   interpolation inside their own triangles, so no interpolation across land), and, where
-   nothing covers a node, a documented synthetic shelf: H = 2 m + d_coast / 50 capped at 200 m
-   (a 1:50 nearshore slope), recorded in ``depth_sources``.
+   interpolation inside their own triangles, so no interpolation across land), the global tide
+   model's mesh (coarse but real, anywhere in the ocean), and, where nothing covers a node, a
+   documented synthetic shelf: H = 2 m + d_coast / 50 capped at 200 m (a 1:50 nearshore slope),
+   recorded in ``depth_sources``.
 6. Boundaries: box edges in water become open segments ``open_k``, the coast ``land_k``,
    islands ``island_k`` (Mesh in lon/lat, EPSG:4326).
 7. Check: the element centroids are tested against the GSHHG land; any on land (only possible
@@ -689,6 +690,29 @@ class GalleryBathymetry:
         return np.ma.filled(self.interp(lon, lat).astype(float), np.nan)
 
 
+class GlobalMeshBathymetry:
+    """Linear interpolation of the global tide model's mesh depth below MSL (the OceanMesh2D
+    global mesh of the ADCIRC test suite, 30–600 km edges: coarse but real) inside its own
+    triangles, NaN outside (faces across the antimeridian left out)."""
+
+    def __init__(self):
+        import matplotlib.tri as mtri
+
+        from solver.formats.gr3 import read_gr3
+
+        from .global_tides import GLOBAL_MESH_DIR
+
+        m = read_gr3(GLOBAL_MESH_DIR / "fort.14.gz").mesh
+        lon, lat = np.asarray(m.node_x), np.asarray(m.node_y)
+        f = np.asarray(m.face_node_connectivity)
+        f = f[np.ptp(lon[f], axis=1) < 180.0]
+        self.name = "global:OceanMesh2D (coarse)"
+        self.interp = mtri.LinearTriInterpolator(mtri.Triangulation(lon, lat, f), np.asarray(m.depth))
+
+    def __call__(self, lon, lat):
+        return np.ma.filled(self.interp(lon, lat).astype(float), np.nan)
+
+
 class NetCDFBathymetry:
     """A regular lon/lat grid (GEBCO, EMODnet, ETOPO style): elevation (positive up) or depth (positive down)."""
 
@@ -754,6 +778,7 @@ def bathymetry_sources(bbox, bathymetry=None):
         if w < bbox[2] and e > bbox[0] and s < bbox[3] and n > bbox[1]:
             gal.append(GalleryBathymetry(r))
     out += sorted(gal, key=lambda g: g.median_edge)
+    out.append(GlobalMeshBathymetry())
     return out
 
 
