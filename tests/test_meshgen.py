@@ -120,3 +120,18 @@ def test_cli_generate(tmp_path, capsys):
     assert exc.value.code == 2
     assert main(["mesh", "generate", "--bbox", "-3.85", "43.40", "-3.70", "43.50", "--out", str(out), "--min-size", "900", "--resolution", "400"]) == 2
     assert "min-size 900 m is larger than the resolution 400 m" in capsys.readouterr().err
+
+
+def test_a_mostly_synthetic_mesh_is_flagged_not_fit_for_use(tmp_path):
+    """The depth sources travel beside a generated mesh; more than half synthetic gives the
+    one-line warning that the cycle writes into run.json and the web pages show."""
+    from workflows.meshgen import SYNTHETIC, read_depth_sources, synthetic_warning, write_depth_sources
+
+    mesh = tmp_path / "hgrid.gr3"
+    assert read_depth_sources(mesh) is None and synthetic_warning(None) is None
+    write_depth_sources(mesh, {"global:OceanMesh2D (coarse)": 1236, SYNTHETIC: 5832})
+    sources = read_depth_sources(mesh)
+    assert sources == {"global:OceanMesh2D (coarse)": 1236, SYNTHETIC: 5832}
+    warn = synthetic_warning(sources)
+    assert warn.startswith("83 % of the mesh's depths are the synthetic shelf") and "NOT FIT FOR USE" in warn
+    assert synthetic_warning({"gallery:gironde": 600, SYNTHETIC: 400}) is None

@@ -37,7 +37,16 @@ def generate_mesh(bbox: tuple[float, float, float, float], out_path: Path, **opt
     """
     result = _load("workflows.meshgen", "generate_mesh")(tuple(bbox), **options)
     _load("solver.formats", "write_mesh")(result.mesh, out_path)
+    _load("workflows.meshgen", "write_depth_sources")(out_path, result.depth_sources)
     return result
+
+
+def depth_warning(mesh_path) -> str | None:
+    """The one-line warning of a generated mesh whose depths are mostly synthetic, else None."""
+    if not mesh_path:
+        return None
+    sources = _load("workflows.meshgen", "read_depth_sources")(mesh_path)
+    return _load("workflows.meshgen", "synthetic_warning")(sources)
 
 
 def read_mesh(path: Path):

@@ -147,6 +147,7 @@ def _region(system: ForecastSystem | None):
             except services.ServiceUnavailable:
                 summary = {"bbox": list(bbox), "open_boundaries": []}
             mesh_path, region_kind = str(out), "box"
+            summary["depth_warning"] = services.depth_warning(out)
             settings.pop("pending_upload", None)
         elif kind == "gallery":
             mesh_path, region_kind = chosen.mesh_path, "gallery"

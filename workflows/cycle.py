@@ -609,6 +609,11 @@ def publish(run_dir, *, figures: bool = True) -> dict:
     # the forcing actually used, as recorded by the segments (no model rebuilt, nothing downloaded again)
     record = dict(stats[0]["forcing"])
     warnings = sorted({w for s in stats for w in s["forcing"].get("warnings", [])}) + warnings
+    from .meshgen import read_depth_sources, synthetic_warning
+
+    depth_sources = read_depth_sources(cfg.mesh_path)
+    if (warn := synthetic_warning(depth_sources)) is not None:
+        warnings.append(warn)
     record.pop("warnings", None)
     for s in stats:
         s.pop("forcing", None)
@@ -645,6 +650,7 @@ def publish(run_dir, *, figures: bool = True) -> dict:
         "peak_memory_mb": max([s["peak_memory_mb"] for s in stats] + [peak_memory_mb()]),
         "forcing": record,
         "stations": plan.get("stations", []),
+        "depth_sources": depth_sources,
         "gauges": {"placement": plan.get("gauge_placement"), "stations": plan.get("gauges", [])},
         "skill": gauge_record["skill"],
         "alerts": gauge_record["alerts"],

@@ -754,6 +754,50 @@ class NetCDFBathymetry:
         return self.interp(np.column_stack([lat, lon]))
 
 
+SYNTHETIC = "synthetic shelf (2 m + d/50, max 200 m)"
+"""The depth source name of the fallback."""
+UNFIT_SYNTHETIC_SHARE = 0.5
+"""A mesh with more than this share of synthetic depths makes forecasts that are not fit for use."""
+
+
+def depth_sources_path(mesh_path) -> Path:
+    """The JSON record of a generated mesh's depth sources, beside the mesh file."""
+    p = Path(mesh_path)
+    stem = p.name.split(".")[0]
+    return p.with_name(f"{stem}.depth_sources.json")
+
+
+def write_depth_sources(mesh_path, sources: dict) -> Path:
+    """Record ``sources`` (name -> node count) beside the mesh at ``mesh_path``."""
+    path = depth_sources_path(mesh_path)
+    path.write_text(json.dumps(sources, indent=1), encoding="utf-8")
+    return path
+
+
+def read_depth_sources(mesh_path) -> dict | None:
+    """The depth sources recorded beside a generated mesh, or None (a gallery or uploaded mesh)."""
+    path = depth_sources_path(mesh_path)
+    if not path.is_file():
+        return None
+    try:
+        return {str(k): int(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+    except (ValueError, AttributeError):
+        log.warning("%s: unreadable depth-source record", path)
+        return None
+
+
+def synthetic_warning(sources: dict | None) -> str | None:
+    """One line when more than half the nodes have synthetic depths, else None."""
+    if not sources:
+        return None
+    total = sum(sources.values())
+    share = sources.get(SYNTHETIC, 0) / total if total else 0.0
+    if share <= UNFIT_SYNTHETIC_SHARE:
+        return None
+    return (f"{100 * share:.0f} % of the mesh's depths are the synthetic shelf (no real bathymetry covers them): "
+            "its forecasts are NOT FIT FOR USE; give a bathymetry file (GEBCO, EMODnet)")
+
+
 def synthetic_depth(dist_coast):
     """Fallback where no source covers a point: H = 2 m + d / 50, capped at 200 m (d in m)."""
     return np.minimum(2.0 + np.asarray(dist_coast) / 50.0, 200.0)
@@ -798,7 +842,7 @@ def interpolate_depth(lon, lat, dist_coast, sources):
     todo = np.isnan(depth)
     if todo.any():
         depth[todo] = synthetic_depth(dist_coast[todo])
-        used["synthetic shelf (2 m + d/50, max 200 m)"] = int(todo.sum())
+        used[SYNTHETIC] = int(todo.sum())
     return depth, used
 
 

@@ -99,6 +99,11 @@ def _generate(args) -> int:
         f"generated in {time.perf_counter() - t:.2f} s"
     )
     print("depth from: " + ", ".join(f"{k} ({v} nodes)" for k, v in g.depth_sources.items()))
+    from workflows.meshgen import synthetic_warning, write_depth_sources
+
+    write_depth_sources(out, g.depth_sources)
+    if (warn := synthetic_warning(g.depth_sources)) is not None:
+        print(f"warning: {warn}")
     for n in g.notes:
         print(f"note: {n}")
     if not r.ok:
