@@ -216,6 +216,21 @@ class CycleLease(Base):
     attempts: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
+class LoginFailure(Base):
+    """A failed login: the e-mail as typed (normalised, known or not), the client's address, when.
+
+    The web app refuses logins to an account, or from an address, with too many recent failures
+    (``webapp.security.login_refusal``); rows older than the window are deleted as new ones come.
+    """
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 PASSWORD_METHOD = "scrypt"
 
 
@@ -241,8 +256,20 @@ def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - 
     cur.close()
 
 
+def _create_private(path: Path) -> None:
+    """Create an SQLite database file readable by its owner only (0600; a new folder 0700): SQLite
+    gives its WAL and shared-memory files the database's mode. An existing file is left as it is."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def make_engine(url: str, **kwargs) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout (threads share it).
+    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout (threads share it);
+    a new SQLite file is created 0600.
 
     ``postgresql://`` URLs are given the psycopg 3 driver.
     """
@@ -251,7 +278,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 10})
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(url[len("sqlite:///"):].split("?", 1)[0]))
     else:
         kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
