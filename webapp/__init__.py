@@ -22,7 +22,15 @@ variable of the same name where one is listed, else the default):
 ``MAX_CONTENT_LENGTH``          upload limit in bytes (env ``COASTCAST_MAX_UPLOAD_MB``); 200 MB
 ``COASTCAST_MAX_MESH_NODES``    largest mesh accepted (nodes); default 2 000 000
 ``COASTCAST_TILE_URL``          optional map tile URL template; default none (the coastline is
-                                drawn from the project's own data, so the map works offline)
+                                drawn from the project's own data, so the map works offline); its
+                                host is allowed for images by the Content-Security-Policy
+``COASTCAST_MAX_UNPACKED_MB``   most a compressed upload may unpack to (env too); default 256
+``COASTCAST_LOGIN_MAX_FAILURES``  failed logins to one account in the window before its logins
+                                are refused (default 5; ``..._ADDRESS``: from one address, 20)
+``COASTCAST_LOGIN_WINDOW_MINUTES``  that window (default 15)
+``COASTCAST_PROXIES``           reverse proxies in front of the app whose ``X-Forwarded-*``
+                                headers are trusted (env too; default 0), so that login throttling
+                                sees the client's address
 ==============================  ==============================================================
 """
 from __future__ import annotations
@@ -37,6 +45,9 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from workflows import db as dbm
 
+from .security import (add_security_headers, content_security_policy, private_dir, private_file, private_sqlite,
+                       user_error, user_log)
+
 log = logging.getLogger(__name__)
 
 csrf = CSRFProtect()
@@ -48,10 +59,10 @@ def _secret_key(instance: Path) -> str:
         return env
     path = instance / "secret_key"
     if path.exists():
+        private_file(path)
         return path.read_text().strip()
     key = secrets.token_hex(32)
-    path.write_text(key)
-    os.chmod(path, 0o600)
+    private_file(path, key)
     return key
 
 
@@ -59,8 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the web app. ``config`` overrides the defaults and environment (see module doc)."""
     config = dict(config or {})
     app = Flask(__name__, instance_path=config.pop("INSTANCE_PATH", None) or None, instance_relative_config=True)
-    instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    instance = private_dir(Path(app.instance_path))
 
     max_mb = float(os.environ.get("COASTCAST_MAX_UPLOAD_MB", "200"))
     admins = [e for e in os.environ.get("COASTCAST_ADMIN_EMAILS", "").split(",") if e.strip()]
@@ -73,6 +83,11 @@ def create_app(config: dict | None = None) -> Flask:
         COASTCAST_ADMIN_EMAILS=admins,
         COASTCAST_MAX_MESH_NODES=2_000_000,
         COASTCAST_TILE_URL=os.environ.get("COASTCAST_TILE_URL", ""),
+        COASTCAST_MAX_UNPACKED_MB=float(os.environ.get("COASTCAST_MAX_UNPACKED_MB", "256")),
+        COASTCAST_LOGIN_MAX_FAILURES=5,
+        COASTCAST_LOGIN_MAX_FAILURES_ADDRESS=20,
+        COASTCAST_LOGIN_WINDOW_MINUTES=15,
+        COASTCAST_PROXIES=int(os.environ.get("COASTCAST_PROXIES", "0")),
         MAX_CONTENT_LENGTH=int(max_mb * 1024 * 1024),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -82,8 +97,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
-    Path(app.config["COASTCAST_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    private_dir(Path(app.config["COASTCAST_DATA_DIR"]), tighten=False)
+    if app.config["COASTCAST_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
 
+        n = int(app.config["COASTCAST_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
+
+    private_sqlite(app.config["COASTCAST_DATABASE_URL"])
     engine = dbm.make_engine(app.config["COASTCAST_DATABASE_URL"])
     app.extensions["coastcast_engine"] = engine
     app.extensions["coastcast_sessions"] = dbm.make_session_factory(engine)
@@ -103,8 +124,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.before_request(auth.load_user)
     app.teardown_appcontext(_close_session)
+    app.extensions["coastcast_csp"] = content_security_policy(app.config["COASTCAST_TILE_URL"])
+    app.after_request(add_security_headers)
     _register_errors(app)
     app.jinja_env.globals["tile_url"] = app.config["COASTCAST_TILE_URL"]
+    app.jinja_env.filters["user_error"] = user_error
+    app.jinja_env.filters["user_log"] = user_log
     app.jinja_env.filters["utc"] = _utc_label
     app.jinja_env.filters["metres"] = _metres
     return app
@@ -164,6 +189,7 @@ def _register_errors(app: Flask) -> None:
                 405: "This address does not accept that method."}
 
     def page(code, message):
+        message = user_error(message)
         if _wants_json():
             return jsonify(error=message, status=code), code
         return render_template("error.html", code=code, title=titles.get(code, "Error"), message=message), code

@@ -13,6 +13,7 @@ from .auth import login_required
 from .coastline import BBoxError, coastline_gzip, coastline_json, parse_bbox
 from .outputs import (OutputError, cycle_alerts, cycle_skill, fields_info, frame_json, list_files, max_json, mesh_json,
                       point_series, stations_json)
+from .security import user_error, user_log
 from .systems import owned_cycle, owned_system
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -36,9 +37,9 @@ def system_dict(s: ForecastSystem, full: bool = False) -> dict:
 def cycle_dict(c, full: bool = False) -> dict:
     d = {"id": c.id, "system_id": c.system_id, "cycle": c.label, "cycle_time": _iso(c.cycle_time),
          "status": c.status, "progress": round(float(c.progress or 0.0), 4), "started": _iso(c.started),
-         "finished": _iso(c.finished), "error": c.error, "url": url_for("api.cycle", cycle_id=c.id)}
+         "finished": _iso(c.finished), "error": user_error(c.error), "url": url_for("api.cycle", cycle_id=c.id)}
     if full:
-        d["log"] = c.log
+        d["log"] = user_log(c.log)
         d["files"] = _files(c)
     return d
 

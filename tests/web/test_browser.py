@@ -7,6 +7,10 @@ process-pool runner with the fixture's run function (writing real fields.nc/stat
 ``test_real_cycle`` runs ``workflows.cycle.run_cycle`` itself and skips while that is absent.
 The time from navigation start to the first drawn map frame is printed and kept in
 ``first_frame_ms.txt`` beside the screenshots.
+
+The pages run under the app's Content-Security-Policy (no ``'unsafe-eval'``): predicates given to
+``page.wait_for_function`` are written as functions (``"() => ..."``), which Playwright calls,
+not as bare expressions, which it would ``eval`` in the page.
 """
 from __future__ import annotations
 
@@ -110,6 +114,7 @@ def test_journey_register_to_download(browser, live_server, artifacts, mesh_serv
     user_ctx = browser.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True)
     page = user_ctx.new_page()
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
     page.set_default_timeout(20_000)
 
     # register
@@ -227,7 +232,7 @@ def test_journey_register_to_download(browser, live_server, artifacts, mesh_serv
 
     # viewer: first frame, station plot, slider, maxima, point series
     page.click("a.view")
-    page.wait_for_function("window.coastcastFirstFrameMs !== undefined", timeout=15_000)
+    page.wait_for_function("() => window.coastcastFirstFrameMs !== undefined", timeout=15_000)
     first_ms = page.evaluate("window.coastcastFirstFrameMs")
     data_ms = page.evaluate("window.coastcastDataMs")
     dcl_ms = page.evaluate("performance.timing.domContentLoadedEventEnd - performance.timing.navigationStart")
@@ -244,7 +249,7 @@ def test_journey_register_to_download(browser, live_server, artifacts, mesh_serv
     _shot(page, artifacts, "10_viewer_first_frame")
     label0 = page.inner_text("#time-label")
     page.locator("#time").fill("3")
-    page.wait_for_function("document.querySelector('#time-label').textContent.includes('(+3 h)')")
+    page.wait_for_function("() => document.querySelector('#time-label').textContent.includes('(+3 h)')")
     assert page.inner_text("#time-label") != label0
     page.select_option("#layer", "zeta_max")
     page.wait_for_timeout(500)
@@ -252,7 +257,7 @@ def test_journey_register_to_download(browser, live_server, artifacts, mesh_serv
     page.select_option("#layer", "frame")
     vm = page.locator("#view-map").bounding_box()
     page.mouse.click(vm["x"] + vm["width"] * 0.52, vm["y"] + vm["height"] * 0.48)
-    page.wait_for_function("document.querySelector('#viewer').dataset.plotted === 'point'")
+    page.wait_for_function("() => document.querySelector('#viewer').dataset.plotted === 'point'")
     _shot(page, artifacts, "12_viewer_point_series")
 
     # download fields.nc and compare with the published file
@@ -307,13 +312,13 @@ def test_real_cycle(browser, live_server, artifacts, tmp_path):
     page.click("input[type=submit]")
     page.goto(f"{base}/systems/{sid}")
     page.click("#run-now")
-    page.wait_for_function("!document.querySelector('#cycles .badge.queued, #cycles .badge.running')", timeout=300_000)
+    page.wait_for_function("() => !document.querySelector('#cycles .badge.queued, #cycles .badge.running')", timeout=300_000)
     _shot(page, artifacts, "20_real_cycle")
     with app.extensions["coastcast_sessions"]() as s:
         cyc = s.query(Cycle).one()
         assert cyc.status == "succeeded", (cyc.error, cyc.log[-2000:])
     page.click("a.view")
-    page.wait_for_function("window.coastcastFirstFrameMs !== undefined", timeout=15_000)
+    page.wait_for_function("() => window.coastcastFirstFrameMs !== undefined", timeout=15_000)
     _shot(page, artifacts, "21_real_cycle_viewer")
 
 
@@ -355,7 +360,7 @@ def test_viewer_skill_table_and_gauge_overlay(browser, live_server, artifacts, r
     assert page.get_attribute("[data-alerts]", "data-alerts") == str(n_alerts) and f"{n_alerts} alerts" in page.inner_text("[data-alerts]")
     _shot(page, artifacts, "29_dashboard_alerts")
     page.goto(f"{base}/cycles/{ids['cycle']}/view")
-    page.wait_for_function("window.coastcastFirstFrameMs !== undefined", timeout=15_000)
+    page.wait_for_function("() => window.coastcastFirstFrameMs !== undefined", timeout=15_000)
     first_ms = page.evaluate("window.coastcastFirstFrameMs")
     # the skill table: Brest's RMSE as published
     row = page.locator("#skill tr[data-station='Brest']")
@@ -364,7 +369,7 @@ def test_viewer_skill_table_and_gauge_overlay(browser, live_server, artifacts, r
     # stations load after the first frame; then "plot" at Brest draws the overlay
     page.wait_for_selector("#chart .uplot canvas")
     row.locator("button.plot-station").click()
-    page.wait_for_function("document.querySelector('#viewer').dataset.plotted === 'station:Brest'")
+    page.wait_for_function("() => document.querySelector('#viewer').dataset.plotted === 'station:Brest'")
     chart = page.evaluate("""() => ({labels: window.coastcastChart.series.map((s) => s.label || null),
         lengths: window.coastcastChart.data.map((d) => d.length), data: window.coastcastChart.data,
         axis: window.coastcastChart.axes[1].label, legend: document.querySelector('#chart .u-legend').innerText})""")
@@ -383,7 +388,7 @@ def test_viewer_skill_table_and_gauge_overlay(browser, live_server, artifacts, r
     # above chart datum: the model is zeta_above_chart_datum, the rest shifted by MSL above chart datum
     assert page.is_visible("#datum-choice")
     page.select_option("#datum", "chart")
-    page.wait_for_function("document.querySelector('#viewer').dataset.datum === 'chart'")
+    page.wait_for_function("() => document.querySelector('#viewer').dataset.datum === 'chart'")
     chart = page.evaluate("() => ({data: window.coastcastChart.data, axis: window.coastcastChart.axes[1].label})")
     assert chart["axis"] == "m above chart datum (LAT)"
     cd = float(nc["msl_above_chart_datum"])
@@ -394,8 +399,84 @@ def test_viewer_skill_table_and_gauge_overlay(browser, live_server, artifacts, r
     _shot(page, artifacts, "31_viewer_gauge_overlay_chart_datum")
     # the user's own station has no gauge: one series, no datum choice
     page.select_option("#station", str(names.index("basin head")))
-    page.wait_for_function("document.querySelector('#viewer').dataset.plotted === 'station:basin head'")
+    page.wait_for_function("() => document.querySelector('#viewer').dataset.plotted === 'station:basin head'")
     assert page.evaluate("window.coastcastChart.series.length") == 2 and not page.is_visible("#datum-choice")
     assert not errors, errors
     request.node.user_properties.append(("first_frame_ms_gauges", first_ms))
     assert first_ms < 1000, f"first map frame after {first_ms:.0f} ms (target 1000 ms)"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_names_are_text_on_maps(browser, live_server, artifacts):
+    """A system and a station named like HTML show as text: in the stations step's tooltips, the
+    viewer's station tooltips and list, and the page titles; no script runs and no page breaks the
+    Content-Security-Policy."""
+    from datetime import datetime, timezone
+
+    from workflows.db import Cycle, ForecastSystem, Station
+
+    from .conftest import grid_mesh, write_gr3, write_outputs
+
+    evil = "<img src=x onerror=alert(1)>"
+    app, base = live_server(COASTCAST_RUNNER="none")
+    uid = add_user(app, "zed@example.org")
+    folder = Path(app.config["COASTCAST_DATA_DIR"]) / "systems" / "zed"
+    folder.mkdir(parents=True)
+    bbox = (-4.4, 50.1, -4.0, 50.4)
+    lon, lat, faces = grid_mesh(bbox)
+    write_gr3(folder / "hgrid.gr3", lon, lat, faces)
+    start = datetime(2026, 11, 25, 0, tzinfo=timezone.utc)
+    stations = [(evil, -4.185, 50.366), ("Offshore", -4.3, 50.15)]
+    write_outputs(folder / "cycles" / "20261125T00Z", lon, lat, faces, stations, start, hours=3)
+    with app.extensions["coastcast_sessions"]() as s:
+        sysm = ForecastSystem(owner_id=uid, name=evil, region_kind="box", mesh_path=str(folder / "hgrid.gr3"),
+                              data_dir=str(folder), status="active", horizon_hours=3, run_hour_utc=0,
+                              settings={"tide_source": "none", "atmosphere": "none", "output_interval_minutes": 60})
+        sysm.bbox = bbox
+        sysm.stations = [Station(name=n, lon=x, lat=y) for n, x, y in stations]
+        s.add(sysm)
+        s.flush()
+        cyc = Cycle(system_id=sysm.id, cycle_time=start, status="succeeded", progress=1.0,
+                    run_dir=str(folder / "cycles" / "20261125T00Z"), started=start, finished=start, log="ok")
+        s.add(cyc)
+        draft = ForecastSystem(owner_id=uid, name=evil, region_kind="box", mesh_path=str(folder / "hgrid.gr3"),
+                               data_dir=str(folder), status="draft", settings={"tide_source": "none"})
+        draft.bbox = bbox
+        draft.stations = [Station(name=n, lon=x, lat=y) for n, x, y in stations]
+        s.add(draft)
+        s.commit()
+        did, cid = draft.id, cyc.id
+
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.set_default_timeout(20_000)
+    dialogs, errors, refused = [], [], []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(base + "/login")
+    page.fill("#email", "zed@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(base + "/dashboard")
+    assert evil in page.inner_text("main")
+
+    # the stations step: permanent tooltips, one per line of the text area
+    page.goto(f"{base}/systems/{did}/wizard/stations")
+    page.wait_for_selector("#stations-map .leaflet-tooltip")
+    tips = page.eval_on_selector_all("#stations-map .leaflet-tooltip",
+                                     "(ts) => ts.map((t) => [t.textContent, t.querySelectorAll('*').length])")
+    assert sorted(tips) == sorted([["Offshore", 0], [evil, 0]]), tips
+    assert page.inner_text("h1") == evil
+    _shot(page, artifacts, "40_stations_html_names")
+
+    # the viewer: the station list and the markers' tooltips
+    page.goto(f"{base}/cycles/{cid}/view")
+    page.wait_for_function("() => document.querySelectorAll('#station option').length === 2")
+    assert page.eval_on_selector_all("#station option", "(os) => os.map((o) => o.textContent)") == [evil, "Offshore"]
+    page.evaluate("() => window._viewMap.eachLayer((l) => { if (l.getTooltip && l.getTooltip()) l.openTooltip(); })")
+    tips = page.eval_on_selector_all("#view-map .leaflet-tooltip",
+                                     "(ts) => ts.map((t) => [t.textContent, t.querySelectorAll('*').length])")
+    assert [evil, 0] in tips and all(n == 0 for _, n in tips), tips
+    assert page.evaluate("document.querySelectorAll('img[src=x]').length") == 0
+    _shot(page, artifacts, "41_viewer_html_names")
+    assert not dialogs and not errors and not refused, (dialogs, errors, refused)

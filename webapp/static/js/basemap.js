@@ -102,5 +102,8 @@
     return new Promise((resolve) => setTimeout(() => resolve(update(true)), 0));
   }
   function fmt(x, n) { return Number(x).toFixed(n === undefined ? 4 : n); }
-  window.coastcast = { makeMap: makeMap, loadCoastline: loadCoastline, snappedView: snappedView, fmt: fmt };
+  // Leaflet puts a string given to bindTooltip/bindPopup in as HTML; names (a user's stations and
+  // systems) go in as a text node instead, so "<img onerror=...>" shows as those characters.
+  function text(s) { return document.createTextNode(String(s)); }
+  window.coastcast = { makeMap: makeMap, loadCoastline: loadCoastline, snappedView: snappedView, fmt: fmt, text: text };
 })();

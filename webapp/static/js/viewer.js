@@ -6,6 +6,7 @@
   const el = document.getElementById("viewer");
   const ds = el.dataset;
   const map = coastcast.makeMap("view-map", { deferCoastline: true });
+  window._viewMap = map;  // for the browser tests, as wizard_region.js's _regionMap
   const slider = document.getElementById("time");
   const label = document.getElementById("time-label");
   const layerSel = document.getElementById("layer");
@@ -291,7 +292,7 @@
         const o = document.createElement("option"); o.value = k; o.textContent = s.name + (gauge ? " (tide gauge)" : "");
         stationSel.appendChild(o);
         L.circleMarker([s.lat, s.lon], { radius: gauge ? 7 : 6, color: gauge ? "#e07b00" : "#b3261e", weight: 2, fillOpacity: 0.8, pane: "markerPane" })
-          .bindTooltip(s.name + (gauge ? " · tide gauge" : "")).on("click", (e) => { L.DomEvent.stopPropagation(e); showStation(k); }).addTo(map);
+          .bindTooltip(coastcast.text(s.name + (gauge ? " · tide gauge" : ""))).on("click", (e) => { L.DomEvent.stopPropagation(e); showStation(k); }).addTo(map);
       });
       if (pending !== null) showByName(pending);
       else if (d.stations.length) showStation(0);

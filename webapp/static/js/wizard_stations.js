@@ -13,7 +13,7 @@
   }
   function refresh() {
     markers.clearLayers();
-    parse().forEach((c) => L.circleMarker([+c[2], +c[1]], { radius: 6, color: "#b3261e" }).bindTooltip(c[0], { permanent: true, direction: "right" }).addTo(markers));
+    parse().forEach((c) => L.circleMarker([+c[2], +c[1]], { radius: 6, color: "#b3261e" }).bindTooltip(coastcast.text(c[0]), { permanent: true, direction: "right" }).addTo(markers));
   }
   map.on("click", (e) => {
     const n = parse().length + 1;

@@ -1,0 +1,239 @@
+"""Security hardening of the web app (#19 item 5): capped decompression of uploads, response
+headers (CSP and friends), one-line errors for users, private instance files, login throttling,
+no account enumeration. Flask's test client on SQLite (and PostgreSQL where the database matters)."""
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import stat
+import tracemalloc
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from workflows.db import Cycle, ForecastSystem, LoginFailure, User
+
+from .conftest import PASSWORD, add_user, grid_mesh, login, write_gr3
+
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+def sessions(app):
+    return app.extensions["coastcast_sessions"]()
+
+
+def _upload(c, data: bytes, filename: str):
+    return c.post("/systems/new", data={"name": "Up", "kind": "upload", "mesh_file": (io.BytesIO(data), filename)},
+                  content_type="multipart/form-data")
+
+
+def _gzip_bomb(unpacked_mb: int, member_mb: int = 16) -> bytes:
+    """A multi-member gzip of zeros: ``unpacked_mb`` MB unpacked, about 1/1000 of that packed."""
+    member = gzip.compress(bytes(member_mb << 20), compresslevel=9, mtime=0)
+    return member * (unpacked_mb // member_mb)
+
+
+# ---------------------------------------------------------------- response headers
+
+def _csp(resp) -> dict[str, list[str]]:
+    out = {}
+    for part in resp.headers["Content-Security-Policy"].split(";"):
+        words = part.split()
+        if words:
+            out[words[0]] = words[1:]
+    return out
+
+
+@SQLITE_ONLY
+def test_security_headers_on_every_response(app, system_with_cycle):
+    c = app.test_client()
+    responses = {"login page": c.get("/login"), "static script": c.get("/static/js/basemap.js"),
+                 "404 page": c.get("/nowhere"), "401 JSON": c.get("/api/systems"), "redirect": c.get("/dashboard")}
+    login(c, "alice@example.org")
+    responses["viewer"] = c.get(f"/cycles/{system_with_cycle['cycle']}/view")
+    responses["JSON"] = c.get(f"/api/cycles/{system_with_cycle['cycle']}/mesh")
+    for what, r in responses.items():
+        assert r.headers.get("X-Frame-Options") == "DENY", what
+        assert r.headers.get("X-Content-Type-Options") == "nosniff", what
+        assert r.headers.get("Referrer-Policy") == "strict-origin-when-cross-origin", what
+        csp = _csp(r)
+        assert csp["default-src"] == ["'self'"], what
+        assert csp["script-src"] == ["'self'"] and csp["style-src"] == ["'self'"], what
+        assert csp["img-src"] == ["'self'", "data:"], what
+        assert csp["connect-src"] == ["'self'"] and csp["object-src"] == ["'none'"], what
+        assert csp["frame-ancestors"] == ["'none'"] and csp["base-uri"] == ["'self'"], what
+        assert csp["form-action"] == ["'self'"], what
+
+
+@SQLITE_ONLY
+def test_csp_allows_the_configured_tile_server(make_app):
+    for url, source in (("https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png", "https://*.tile.openstreetmap.org"),
+                        ("https://tiles.example.org:8443/osm/{z}/{x}/{y}.png", "https://tiles.example.org:8443"),
+                        ("http://{s}-tiles.example.org/{z}/{x}/{y}.png", "http:")):
+        app = make_app(COASTCAST_TILE_URL=url)
+        r = app.test_client().get("/login")
+        assert _csp(r)["img-src"] == ["'self'", "data:", source], url
+        assert f'data-tiles="{url}"' in r.get_data(as_text=True)
+
+
+@SQLITE_ONLY
+def test_pages_have_no_inline_scripts_styles_or_handlers(app, system_with_cycle):
+    """What the policy forbids is not used: no <script> bodies, <style>, style= or on…= attributes."""
+    add_user(app, "admin@example.org", admin=True)
+    ids = system_with_cycle
+    c = app.test_client()
+    urls = ["/login", "/register"]
+    login(c, "alice@example.org")
+    with sessions(app) as s:  # a draft for the wizard's steps
+        draft = ForecastSystem(owner_id=ids["user"], name="Draft", region_kind="box", mesh_path=str(ids["folder"] / "hgrid.gr3"),
+                               data_dir=str(ids["folder"]), status="draft", settings={"tide_source": "none"})
+        draft.bbox = ids["bbox"]
+        s.add(draft)
+        s.commit()
+        did = draft.id
+    urls += ["/dashboard", f"/systems/{ids['system']}", f"/cycles/{ids['cycle']}", f"/cycles/{ids['cycle']}/view",
+             f"/cycles/{ids['cycle']}/files", f"/systems/{ids['system']}/delete", "/systems/new"]
+    urls += [f"/systems/{did}/wizard/{step}" for step in ("region", "forcings", "parameters", "stations", "thresholds", "review")]
+    pages = {u: c.get(u) for u in urls}
+    a = app.test_client()
+    login(a, "admin@example.org")
+    pages["/admin/users"] = a.get("/admin/users")
+    for url, r in pages.items():
+        assert r.status_code == 200, url
+        html = r.get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), url
+        assert not re.search(r"<style\b|\sstyle=|\son[a-z]+=|javascript:", html, re.I), url
+
+
+def test_map_scripts_never_pass_html_strings_to_leaflet():
+    """Station and system names reach Leaflet as text nodes (coastcast.text), never as HTML strings."""
+    js = Path(__file__).resolve().parents[2] / "webapp" / "static" / "js"
+    calls = []
+    for f in sorted(js.glob("*.js")):
+        src = f.read_text()
+        calls += [(f.name, m.group(1)) for m in re.finditer(r"\.bind(?:Tooltip|Popup)\(\s*([^,)]*)", src)]
+        calls += [(f.name, "setContent " + m.group(1)) for m in re.finditer(r"\.setContent\(\s*([^,)]*)", src)]
+        for m in re.finditer(r"\.(?:innerHTML|outerHTML)\s*=\s*([^;]*)|insertAdjacentHTML", src):
+            assert m.group(1) in ('""', "''"), (f.name, m.group(0))
+    assert len(calls) >= 2, calls
+    for name, arg in calls:
+        assert arg.startswith("coastcast.text("), (name, arg)
+    basemap = (js / "basemap.js").read_text()
+    assert "text: text" in basemap and "document.createTextNode" in basemap
+
+
+# ---------------------------------------------------------------- one-line errors for users
+
+TRACEBACK = """Traceback (most recent call last):
+  File "/srv/coastcast/workflows/cycle.py", line 412, in run_cycle
+    mesh = read_mesh(cfg.mesh)
+  File "/srv/coastcast/solver/formats/gr3.py", line 88, in read_gr3
+    raise MeshFileError(f"{where(p, n)}bad node")
+solver.formats._common.MeshFileError: /srv/coastcast/instance/data/systems/ab12/hgrid.gr3: line 7: bad node"""
+
+
+def _fail_cycle(app, cycle_id, error, log):
+    with sessions(app) as s:
+        c = s.get(Cycle, cycle_id)
+        c.status, c.error, c.log = "failed", error, log
+        s.commit()
+
+
+@SQLITE_ONLY
+def test_failed_cycle_error_is_one_line_without_paths_for_users(app, system_with_cycle):
+    ids = system_with_cycle
+    log = "2026-11-25 00:00:01 INFO coastcast.cycle: reading /srv/coastcast/instance/data/systems/ab12/hgrid.gr3\n" \
+          "2026-11-25 00:00:02 ERROR webapp.runner: cycle 1 failed\n" + TRACEBACK + "\n" \
+          "2026-11-25 00:00:02 INFO webapp.runner: cycle 1: failed"
+    _fail_cycle(app, ids["cycle"], TRACEBACK, log)
+    shown = "solver.formats._common.MeshFileError: hgrid.gr3: line 7: bad node"
+    c = app.test_client()
+    login(c, "alice@example.org")
+    for url in (f"/cycles/{ids['cycle']}", f"/systems/{ids['system']}"):
+        html = c.get(url).get_data(as_text=True)
+        assert f'<span class="error">{shown}</span>' in html or f'<p class="error">{shown}</p>' in html, url
+        assert "Traceback" not in html and "/srv/" not in html and "line 412" not in html, url
+    page = c.get(f"/cycles/{ids['cycle']}").get_data(as_text=True)
+    assert "INFO coastcast.cycle: reading hgrid.gr3" in page and "cycle 1: failed" in page
+    for url in (f"/api/cycles/{ids['cycle']}", f"/api/systems/{ids['system']}"):
+        body = c.get(url).get_data(as_text=True)
+        assert "Traceback" not in body and "/srv/" not in body, url
+    assert c.get(f"/api/cycles/{ids['cycle']}").json["error"] == shown
+    # the owner who is an administrator sees the whole record
+    with sessions(app) as s:
+        s.get(User, ids["user"]).is_admin = True
+        s.commit()
+    page = c.get(f"/cycles/{ids['cycle']}").get_data(as_text=True)
+    assert "Traceback (most recent call last):" in page and "/srv/coastcast/solver/formats/gr3.py" in page
+    assert c.get(f"/api/cycles/{ids['cycle']}").json["error"] == TRACEBACK
+
+
+@SQLITE_ONLY
+def test_a_cycle_that_raises_shows_its_owner_one_line(make_app, tmp_path):
+    """The real path: the runner logs the traceback; the owner sees one line and no server path."""
+    secret = tmp_path / "data" / "secret-place" / "tides.nc"
+
+    def broken_run(config_path, run_dir, *, progress=None):
+        progress(0.1, f"reading {config_path}")
+        raise FileNotFoundError(f"[Errno 2] No such file or directory: '{secret}'")
+
+    app = make_app(COASTCAST_RUN_FUNCTION=broken_run)
+    uid = add_user(app, "bob@example.org")
+    folder = tmp_path / "data" / "systems" / "bob1"
+    folder.mkdir(parents=True)
+    write_gr3(folder / "hgrid.gr3", *grid_mesh((-4.4, 50.1, -4.0, 50.4)))
+    with sessions(app) as s:
+        sysm = ForecastSystem(owner_id=uid, name="Bob's bay", region_kind="box", mesh_path=str(folder / "hgrid.gr3"),
+                              data_dir=str(folder), status="active", horizon_hours=6, run_hour_utc=0,
+                              settings={"tide_source": "none", "atmosphere": "none"})
+        s.add(sysm)
+        s.commit()
+        sid = sysm.id
+    c = app.test_client()
+    login(c, "bob@example.org")
+    assert c.post(f"/systems/{sid}/run").status_code == 302
+    with sessions(app) as s:
+        cyc = s.query(Cycle).filter_by(system_id=sid).one()
+        assert cyc.status == "failed" and "Traceback" in cyc.log and str(tmp_path) in cyc.log  # kept for admins
+    for url in (f"/systems/{sid}", f"/cycles/{cyc.id}", f"/api/cycles/{cyc.id}"):
+        body = c.get(url).get_data(as_text=True)
+        assert "Traceback" not in body and str(tmp_path) not in body, url
+        assert str(Path(__file__).parent) not in body and 'File "/' not in body, url
+    assert c.get(f"/api/cycles/{cyc.id}").json["error"] == \
+        "FileNotFoundError: [Errno 2] No such file or directory: 'tides.nc'"
+
+
+# ---------------------------------------------------------------- private instance files
+
+@SQLITE_ONLY
+def test_database_and_instance_files_are_private(make_app, tmp_path, monkeypatch):
+    monkeypatch.delenv("COASTCAST_SECRET_KEY", raising=False)
+    old = os.umask(0o022)
+    try:
+        instance = tmp_path / "fresh" / "instance"
+        url = f"sqlite:///{instance / 'coastcast.sqlite'}"
+        app = make_app(INSTANCE_PATH=str(instance), SECRET_KEY=None, COASTCAST_DATA_DIR=str(instance / "data"),
+                       COASTCAST_DATABASE_URL=url)
+        add_user(app, "gus@example.org")  # the database is written (WAL files appear)
+        mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+        assert mode(instance) == 0o700 and mode(instance / "data") == 0o700
+        assert mode(instance / "secret_key") == 0o600
+        db_files = sorted(instance.glob("coastcast.sqlite*"))
+        assert instance / "coastcast.sqlite" in db_files
+        assert {p.name: mode(p) for p in db_files} == {p.name: 0o600 for p in db_files}
+        app.extensions["coastcast_engine"].dispose()
+        # files left readable by an older version are tightened at start
+        for p in [instance / "secret_key", *db_files]:
+            if p.exists():
+                p.chmod(0o644)
+        make_app(INSTANCE_PATH=str(instance), SECRET_KEY=None, COASTCAST_DATA_DIR=str(instance / "data"),
+                 COASTCAST_DATABASE_URL=url)
+        assert mode(instance / "secret_key") == 0o600 and mode(instance / "coastcast.sqlite") == 0o600
+    finally:
+        os.umask(old)
+
+
