@@ -20,6 +20,8 @@ from .auth import login_required
 from .forms import AcceptMeshForm, ForcingsForm, ParametersForm, RegionForm, ReviewForm, StationsForm, ThresholdsForm
 from .systems import (MAX_THRESHOLDS, THRESHOLD_DATUMS, StationError, config_toml, new_system_dir, owned_system,
                       parse_stations, parse_thresholds, remove_dir, stale_thresholds)
+from .security import one_line
+from .uploads import UploadError, check_unpacked_size
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,25 @@ MIN_BOX_DEGREES = 0.01
 
 
 def _one_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return one_line(str(exc).strip()) or type(exc).__name__
+
+
+def _save_upload(upload, folder: Path) -> Path:
+    """The uploaded mesh saved as ``folder/upload/<safe name>``, refused (and removed) when it
+    unpacks to more than ``COASTCAST_MAX_UNPACKED_MB`` (:class:`webapp.uploads.UploadError`)."""
+    name = secure_filename(upload.filename) or "mesh"
+    updir = folder / "upload"
+    if updir.exists():
+        remove_dir(updir)
+    updir.mkdir(parents=True)
+    target = updir / name
+    upload.save(target)
+    try:
+        check_unpacked_size(target, int(float(current_app.config["COASTCAST_MAX_UNPACKED_MB"]) * (1 << 20)))
+    except UploadError:
+        target.unlink(missing_ok=True)
+        raise
+    return target
 
 
 def _gallery_choices():
@@ -159,13 +178,8 @@ def _region(system: ForecastSystem | None):
             settings["gallery"] = chosen.name
             settings.pop("pending_upload", None)
         else:
-            name = secure_filename(upload.filename) or "mesh"
-            updir = folder / "upload"
-            if updir.exists():
-                remove_dir(updir)
-            updir.mkdir(parents=True)
-            target = updir / name
-            upload.save(target)
+            target = _save_upload(upload, folder)
+            name = target.name
             mesh, summary = _read_and_summarise(target, max_nodes)
             report = services.check_mesh(mesh)
             settings["pending_upload"] = {"path": str(target), "filename": name, "summary": summary,
@@ -173,7 +187,7 @@ def _region(system: ForecastSystem | None):
             mesh_path, region_kind = None, None
     except Exception as exc:
         message = _one_line(exc)
-        log.info("wizard region step refused: %s", message)
+        log.info("wizard region step refused: %s", exc)
         {"box": form.east, "upload": form.mesh_file, "gallery": form.gallery}[kind].errors.append(message)
         if created_dir is not None:
             remove_dir(created_dir)

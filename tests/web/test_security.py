@@ -37,6 +37,72 @@ def _gzip_bomb(unpacked_mb: int, member_mb: int = 16) -> bytes:
     return member * (unpacked_mb // member_mb)
 
 
+# ---------------------------------------------------------------- uploads: decompression capped
+
+@SQLITE_ONLY
+def test_gzip_bomb_mesh_is_refused_before_the_reader(make_app, stub_services, monkeypatch):
+    app = make_app(COASTCAST_MAX_UNPACKED_MB=1)
+    calls = []
+    monkeypatch.setattr(stub_services, "read_mesh", lambda path: calls.append(path))
+    add_user(app, "gus@example.org")
+    c = app.test_client()
+    login(c, "gus@example.org")
+    r = _upload(c, gzip.compress(bytes(8 << 20), mtime=0), "mesh.gr3.gz")
+    assert r.status_code == 200
+    errors = re.findall(r'<p class="error" role="alert">([^<]*)</p>', r.get_data(as_text=True))
+    assert errors == ["mesh.gr3.gz: more than 1 MB when decompressed; this server accepts at most 1 MB "
+                      "(COASTCAST_MAX_UNPACKED_MB)"], errors
+    assert calls == []  # the mesh reader never saw it
+    with sessions(app) as s:
+        assert s.query(ForecastSystem).count() == 0
+    # a gzip whose first member is fine but whose stream is cut is refused in one line too
+    r = _upload(c, gzip.compress(b"x" * 1000, mtime=0)[:-12], "cut.gr3.gz")
+    assert b"cut.gr3.gz: the gzip stream is truncated or corrupt" in r.data and calls == []
+
+
+@SQLITE_ONLY
+def test_the_issue_s_1_mb_gzip_of_zeros_stays_small(app, stub_services, monkeypatch):
+    """1 MB packed, 1 GiB unpacked (the upload that took the server to 2.3 GiB): refused at the default
+    limit while Python's allocations stay under 16 MB."""
+    bomb = _gzip_bomb(1024)
+    assert len(bomb) < 1.5e6
+    monkeypatch.setattr(stub_services, "read_mesh", lambda path: pytest.fail("the reader was called"))
+    add_user(app, "gus@example.org")
+    c = app.test_client()
+    login(c, "gus@example.org")
+    tracemalloc.start()
+    try:
+        r = _upload(c, bomb, "hgrid.gr3.gz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert b"hgrid.gr3.gz: more than 256 MB when decompressed" in r.data
+    assert peak < 16e6 + 3 * len(bomb), peak
+
+
+@SQLITE_ONLY
+def test_small_gzip_mesh_and_netcdf_within_the_cap(make_app, tmp_path):
+    """The real reader (solver.formats) still gets a gzip-compressed gr3 under the cap; a NetCDF mesh
+    whose (compressed) variable unpacks past the cap is refused without reading it."""
+    netCDF4 = pytest.importorskip("netCDF4")
+    app = make_app(COASTCAST_MAX_UNPACKED_MB=1)
+    add_user(app, "gus@example.org")
+    c = app.test_client()
+    login(c, "gus@example.org")
+    lon, lat, faces = grid_mesh((-4.5, 50.0, -4.0, 50.4), 6, 5)
+    write_gr3(tmp_path / "m.gr3", lon, lat, faces)
+    r = _upload(c, gzip.compress((tmp_path / "m.gr3").read_bytes()), "m.gr3.gz")
+    assert r.status_code == 302, r.get_data(as_text=True)
+    with netCDF4.Dataset(tmp_path / "big.nc", "w", format="NETCDF4") as ds:
+        ds.createDimension("nMesh2d_node", 2_000_000)
+        ds.createVariable("mesh2d_node_x", "f8", ("nMesh2d_node",), zlib=True)  # never written: a few kB on disk
+    data = (tmp_path / "big.nc").read_bytes()
+    assert len(data) < 100_000
+    r = _upload(c, data, "big.nc")
+    assert (b"big.nc: variable mesh2d_node_x holds 15 MB when decompressed; this server accepts at most 1 MB "
+            b"(COASTCAST_MAX_UNPACKED_MB)") in r.data
+
+
 # ---------------------------------------------------------------- response headers
 
 def _csp(resp) -> dict[str, list[str]]:
