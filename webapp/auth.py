@@ -4,18 +4,28 @@ New users wait for approval (as on OPENCoastS). The first administrator is made 
 ``coastcast serve --create-admin EMAIL`` or by registering with an address listed in
 ``COASTCAST_ADMIN_EMAILS``. Passwords are stored as salted hashes (werkzeug). The session holds
 only the user id; the user row is loaded on each request.
+
+Logins are throttled per account and per address (``webapp.security``: failures in the
+database, one-line refusal with status 429); an unknown account costs one password check like a
+known one, and registering an e-mail that has an account answers as for a new one (nothing is
+stored), so neither form tells whether an account exists.
 """
 from __future__ import annotations
 
 import functools
+import logging
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 
-from workflows.db import User, create_user, normalise_email
+from workflows.db import User, create_user, hash_password, normalise_email
 
 from . import get_session
 from .forms import ActionForm, LoginForm, RegisterForm
+from .security import (client_address, dummy_password_check, forget_login_failures, login_refusal,
+                       record_login_failure)
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
 
@@ -76,18 +86,19 @@ def register():
     if form.validate_on_submit():
         db = get_session()
         email = normalise_email(form.email.data)
+        admins = {normalise_email(e) for e in current_app.config["COASTCAST_ADMIN_EMAILS"]}
+        is_admin = email in admins
         if db.query(User).filter_by(email=email).first() is not None:
-            form.email.errors.append("An account with this e-mail exists already; log in instead.")
+            hash_password(form.password.data)  # the same work and the same answer as for a new account
+            log.info("registration for an existing account %s: nothing stored", email)
         else:
-            admins = {normalise_email(e) for e in current_app.config["COASTCAST_ADMIN_EMAILS"]}
-            is_admin = email in admins
             create_user(db, email, form.password.data, is_admin=is_admin, is_approved=is_admin)
             db.commit()
-            if is_admin:
-                flash("Your administrator account is ready: log in.", "ok")
-            else:
-                flash("Thank you. An administrator will approve your account; you can log in once approved.", "ok")
-            return redirect(url_for("auth.login"))
+        if is_admin:
+            flash("Your administrator account is ready: log in.", "ok")
+        else:
+            flash("Thank you. An administrator will approve your account; you can log in once approved.", "ok")
+        return redirect(url_for("auth.login"))
     return render_template("auth/register.html", form=form)
 
 
@@ -95,12 +106,22 @@ def register():
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = get_session().query(User).filter_by(email=normalise_email(form.email.data)).first()
+        db = get_session()
+        email, address = normalise_email(form.email.data), client_address()
+        refusal = login_refusal(db, email, address)
+        if refusal is not None:
+            form.password.errors.append(refusal)
+            return render_template("auth/login.html", form=form), 429
+        user = db.query(User).filter_by(email=email).first()
+        if user is None:
+            dummy_password_check(form.password.data)
         if user is None or not user.check_password(form.password.data):
+            record_login_failure(db, email, address)
             form.password.errors.append("Wrong e-mail or password.")
         elif not user.is_approved:
             form.email.errors.append("This account waits for an administrator's approval.")
         else:
+            forget_login_failures(db, email)
             session.clear()
             session["uid"] = user.id
             return redirect(_safe_next(request.args.get("next")))

@@ -303,3 +303,95 @@ def test_database_and_instance_files_are_private(make_app, tmp_path, monkeypatch
         os.umask(old)
 
 
+# ---------------------------------------------------------------- logins: throttled, no enumeration
+
+def _fail(client, email, n=1):
+    for _ in range(n):
+        r = login(client, email, "not the password")
+        assert b"Wrong e-mail or password" in r.data
+
+
+def _client(app, address):
+    c = app.test_client()
+    c.environ_base["REMOTE_ADDR"] = address
+    return c
+
+
+def test_login_throttled_per_account(make_app):
+    app = make_app()
+    add_user(app, "bob@example.org")
+    c = _client(app, "192.0.2.1")
+    _fail(c, "bob@example.org", 5)
+    r = login(c, "bob@example.org")  # the right password, but too late
+    assert r.status_code == 429
+    errors = re.findall(r'<p class="error" role="alert">([^<]*)</p>', r.get_data(as_text=True))
+    assert errors == ["Too many failed logins for this account or from this address; try again in 15 minutes."]
+    assert c.get("/dashboard").status_code == 302
+    assert login(_client(app, "198.51.100.7"), "bob@example.org").status_code == 429  # from anywhere
+    # the state is in the database: a restarted server refuses too
+    app2 = make_app()
+    assert login(_client(app2, "192.0.2.1"), "bob@example.org").status_code == 429
+    # an unknown account gets the same answers
+    _fail(c, "nobody@example.org", 5)
+    assert login(c, "nobody@example.org").status_code == 429
+    # the window passes
+    with sessions(app) as s:
+        for f in s.query(LoginFailure).filter_by(email="bob@example.org"):
+            f.time = f.time - timedelta(minutes=11)
+        s.commit()
+    r = login(c, "bob@example.org")
+    assert r.status_code == 429 and b"try again in 4 minutes" in r.data
+    with sessions(app) as s:
+        for f in s.query(LoginFailure).filter_by(email="bob@example.org"):
+            f.time = f.time - timedelta(minutes=5)
+        s.commit()
+    r = login(c, "bob@example.org")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/dashboard")
+    with sessions(app) as s:  # a success forgets the account's failures
+        assert s.query(LoginFailure).filter_by(email="bob@example.org").count() == 0
+
+
+def test_login_throttled_per_address(make_app):
+    app = make_app(COASTCAST_LOGIN_MAX_FAILURES_ADDRESS=8)
+    add_user(app, "carol@example.org")
+    c = _client(app, "203.0.113.9")
+    for k in range(8):
+        _fail(c, f"guess{k}@example.org")
+    assert login(c, "carol@example.org").status_code == 429
+    assert login(_client(app, "203.0.113.10"), "carol@example.org").status_code == 302
+
+
+def test_unknown_account_costs_one_password_check(app, monkeypatch):
+    from workflows import db as dbm
+
+    add_user(app, "bob@example.org")
+    checked = []
+    real = dbm.check_password_hash
+    monkeypatch.setattr(dbm, "check_password_hash", lambda h, p: checked.append(h) or real(h, p))
+    c = app.test_client()
+    _fail(c, "bob@example.org")
+    _fail(c, "nobody@example.org")
+    assert len(checked) == 2
+    method = lambda h: h.split("$")[0]  # noqa: E731
+    assert method(checked[0]) == method(checked[1]) == "pbkdf2:sha256:1000"
+
+
+def test_registration_does_not_tell_whether_an_account_exists(app, monkeypatch):
+    from workflows import db as dbm
+
+    add_user(app, "bob@example.org", approved=False)
+    hashed = []
+    real = dbm.generate_password_hash
+    monkeypatch.setattr(dbm, "generate_password_hash", lambda p, **kw: hashed.append(p) or real(p, **kw))
+    answers = []
+    for email in ("new@example.org", "Bob@Example.org"):
+        c = app.test_client()
+        r = c.post("/register", data={"email": email, "password": "another pass 9", "confirm": "another pass 9"})
+        page = c.get(r.headers["Location"]).get_data(as_text=True)
+        answers.append((r.status_code, r.headers["Location"], re.findall(r'<p class="flash[^"]*"[^>]*>([^<]*)', page)))
+    assert answers[0] == answers[1], answers
+    assert hashed == ["another pass 9", "another pass 9"]  # the same work either way
+    with sessions(app) as s:
+        assert s.query(User).count() == 2
+        bob = s.query(User).filter_by(email="bob@example.org").one()
+        assert bob.check_password(PASSWORD) and not bob.check_password("another pass 9") and not bob.is_approved
