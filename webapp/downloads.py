@@ -4,10 +4,11 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 
-from flask import Blueprint, abort, render_template, send_file
+from flask import Blueprint, Response, abort, render_template, send_file
 
 from .auth import login_required
 from .outputs import list_files, safe_file
+from .security import is_admin, user_log
 from .systems import owned_cycle
 
 bp = Blueprint("downloads", __name__)
@@ -32,6 +33,9 @@ def file(cycle_id: int, name: str):
     path = safe_file(Path(cycle.run_dir), name)
     if path is None:
         abort(404)
+    if path.name == "run.log" and not is_admin():
+        # the owner's copy of the log: no tracebacks, server paths cut to file names (security.user_log)
+        return Response(user_log(path.read_text(encoding="utf-8", errors="replace")), mimetype="text/plain")
     mimetype = "application/x-netcdf" if path.suffix == ".nc" else (
         "text/plain" if path.suffix in (".log", ".toml") else mimetypes.guess_type(path.name)[0] or "application/octet-stream")
     # send_file streams the file in blocks and, with conditional=True, answers Range and If-* requests.

@@ -134,7 +134,7 @@ def redact_paths(text: str) -> str:
     return _PATH.sub(lambda m: m.group(1) or "…", text)
 
 
-def _is_admin() -> bool:
+def is_admin() -> bool:
     user = g.get("user")
     return bool(user is not None and user.is_admin)
 
@@ -159,13 +159,13 @@ def one_line(text: str | None) -> str | None:
 def user_error(text: str | None) -> str | None:
     """A cycle's (or any server) error as the current user may see it: the record for an
     administrator, :func:`one_line` for everyone else."""
-    return text if _is_admin() else one_line(text)
+    return text if is_admin() else one_line(text)
 
 
 def user_log(text: str | None) -> str | None:
     """A cycle's log for the current user: as recorded for an administrator; for everyone else
     without tracebacks (their exception line kept) and with server paths reduced to file names."""
-    if not text or _is_admin():
+    if not text or is_admin():
         return text
     out, in_tb = [], False
     for ln in str(text).splitlines():

@@ -265,12 +265,19 @@ def test_a_cycle_that_raises_shows_its_owner_one_line(make_app, tmp_path):
     with sessions(app) as s:
         cyc = s.query(Cycle).filter_by(system_id=sid).one()
         assert cyc.status == "failed" and "Traceback" in cyc.log and str(tmp_path) in cyc.log  # kept for admins
-    for url in (f"/systems/{sid}", f"/cycles/{cyc.id}", f"/api/cycles/{cyc.id}"):
+    assert "Traceback" in (Path(cyc.run_dir) / "run.log").read_text()  # the file keeps the record
+    for url in (f"/systems/{sid}", f"/cycles/{cyc.id}", f"/api/cycles/{cyc.id}", f"/cycles/{cyc.id}/files/run.log"):
         body = c.get(url).get_data(as_text=True)
         assert "Traceback" not in body and str(tmp_path) not in body, url
         assert str(Path(__file__).parent) not in body and 'File "/' not in body, url
     assert c.get(f"/api/cycles/{cyc.id}").json["error"] == \
         "FileNotFoundError: [Errno 2] No such file or directory: 'tides.nc'"
+    r = c.get(f"/cycles/{cyc.id}/files/run.log")
+    assert r.mimetype == "text/plain" and "reading config.toml" in r.get_data(as_text=True)
+    with sessions(app) as s:  # an administrator downloads the file as written
+        s.get(User, uid).is_admin = True
+        s.commit()
+    assert c.get(f"/cycles/{cyc.id}/files/run.log").get_data() == (Path(cyc.run_dir) / "run.log").read_bytes()
 
 
 # ---------------------------------------------------------------- private instance files
