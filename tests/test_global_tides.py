@@ -90,3 +90,97 @@ def test_short_global_run_stays_bounded_and_conserves_volume():
     assert np.isfinite(eta).all()
     assert 1e-4 < np.abs(eta).max() < 0.5
     assert model.volume(state) == pytest.approx(v0, rel=1e-12)
+
+
+def _strip(lon, lat):
+    """A strip of two faces whose southern edge is an open boundary at the given nodes."""
+    from solver.mesh import BoundarySegment, Mesh
+
+    x = np.array([lon, lon + 0.1, lon, lon + 0.1])
+    y = np.array([lat, lat, lat + 0.1, lat + 0.1])
+    return Mesh(x, y, [[0, 1, 3], [0, 3, 2]], np.full(4, 50.0), (BoundarySegment("open_1", "open", [0, 1]),))
+
+
+@pytest.mark.parametrize("where, expected", [
+    ((-5.5, 47.5), "JMJ Channel/Biscay atlas"),   # off Brittany: inside the regional atlas
+    ((-20.0, 64.0), "coastcast global atlas"),    # off Iceland
+    ((-63.0, 44.0), "coastcast global atlas"),    # off Halifax
+])
+def test_each_box_gets_the_best_tide_that_covers_it(where, expected):
+    from workflows.tide_choice import choose_tides
+
+    choice = choose_tides(_strip(*where))
+    assert choice.label == expected, choice
+    assert choice.reason and choice.table["kind"] == "atlas"
+
+
+def test_gallery_regions_keep_their_own_tides_and_the_others_get_the_global_atlas():
+    from workflows.config import region_tides
+    from workflows.gallery import load_region
+    from workflows.tide_choice import choose_tides
+
+    gironde = load_region("gironde")
+    choice = choose_tides(gironde.mesh(), gironde)
+    assert choice.table["kind"] == "telemac-cli" and "maree.cli" in choice.label
+    assert region_tides(load_region("north_sea")) == {"kind": "atlas", "model": "coastcast"}
+    assert region_tides(load_region("mersey")) == {"kind": "atlas", "model": "coastcast"}
+
+
+def test_a_semidiurnal_regional_source_is_supplemented_by_the_global_atlas():
+    """JMJ boundary forcing (M2 S2 N2 M4, K2 and other minor semidiurnals inferred) with
+    ``supplement = "coastcast"`` gains the diurnals and MS4/MN4 from coastcast's atlas, at those
+    nodes exactly as the atlas gives them; the JMJ constituents are untouched."""
+    from workflows.forcing.tide_atlases import open_atlas
+    from workflows.forcing.tides import tidal_forcing_for_boundary
+    from workflows.gallery import load_region
+
+    atlas_file = load_region("channel_biscay").tides.atlas_file
+    lon = np.array([-6.0, -5.8, -5.6])
+    lat = np.array([47.0, 47.1, 47.2])
+    base = {"kind": "atlas", "model": "jmj", "path": str(atlas_file), "constituents": ["M2", "S2", "N2", "M4"]}
+    plain = tidal_forcing_for_boundary(base, lon, lat, np.arange(3), START)
+    both = tidal_forcing_for_boundary({**base, "supplement": "coastcast"}, lon, lat, np.arange(3), START)
+    added = both.constants.constituents[len(plain.constants.constituents):]
+    assert set(added) >= {"K1", "O1", "P1", "Q1"} and "K2" not in added
+    ref = open_atlas("coastcast").interpolate(lon, lat, list(added))
+    np.testing.assert_allclose(both.constants.amplitude[len(plain.constants.constituents):], ref.amplitude)
+    np.testing.assert_allclose(both.constants.amplitude[: len(plain.constants.constituents)], plain.constants.amplitude)
+    assert "from the coastcast atlas" in both.description
+
+
+def test_a_box_off_reykjavik_runs_a_forecast_with_tides_from_the_global_atlas(tmp_path):
+    """A box drawn anywhere on the coast runs with tides and no licensed data: a generated mesh
+    of Faxaflói, [tides] from coastcast's atlas, a 3-hour cycle through the real ``run_cycle``.
+    The boundary carries the atlas's M2 (about 1.3 m at Reykjavík in the gauge catalogue) and the
+    forecast at the Reykjavík gauge moves by metres, as a 4 m spring range does."""
+    import json
+
+    import tomli_w
+
+    from solver.formats import write_mesh
+    from workflows.cycle import run_cycle
+    from workflows.meshgen import generate_mesh, write_depth_sources
+
+    g = generate_mesh((-22.20, 64.05, -21.75, 64.25))
+    mesh_file = tmp_path / "faxafloi.gr3"
+    write_mesh(g.mesh, mesh_file)
+    write_depth_sources(mesh_file, g.depth_sources)
+    opens = [b.name for b in g.mesh.boundaries if b.role == "open"]
+    cfg = {"name": "faxafloi", "mesh": str(mesh_file), "start": "2022-01-17T00:00:00Z", "hours": 3, "spinup_hours": 3,
+           "output_interval_minutes": 60, "atmosphere": "none", "boundaries": dict.fromkeys(opens, "tide"),
+           "tides": {"kind": "atlas", "model": "coastcast"}}
+    path = tmp_path / "faxafloi.toml"
+    path.write_text(tomli_w.dumps(cfg), encoding="utf-8")
+    info = run_cycle(path, tmp_path / "run", figures=False)
+    assert info["status"] == "succeeded"
+    tides = info["forcing"]["tides"]
+    assert tides and all("atlas/coastcast" in t["source"] and "K1" in t["source"] for t in tides)
+    assert info["depth_sources"]["global:OceanMesh2D (coarse)"] > 0.9 * g.mesh.n_node
+    assert not any("NOT FIT" in w for w in info["warnings"])
+    from workflows.gauge_stations import read_station_series
+
+    names, _, zeta = read_station_series(tmp_path / "run" / "stations.nc")
+    k = [i for i, n in enumerate(names) if "Reykjav" in n]
+    assert k, names
+    assert 0.5 < np.ptp(zeta[:, k[0]]) < 4.5
+    json.dumps(info)  # run.json content stays serialisable

@@ -128,27 +128,27 @@ def cotidal_figure(atlas, path, constituent: str = "M2", bbox=(-100.0, 0.0, 40.0
     w, s, e, n = bbox
     keep = ((lon[tri] >= w - 5) & (lon[tri] <= e + 5) & (lat[tri] >= s - 5) & (lat[tri] <= n + 5)).all(axis=1)
     t = mtri.Triangulation(lon, lat, tri[keep])
-    fig, ax = plt.subplots(figsize=(10, 7), dpi=110)
+    fig, ax = plt.subplots(figsize=(12, 8), dpi=110)
     cf = ax.tripcolor(t, np.abs(z), shading="gouraud", cmap="viridis", vmin=0, vmax=min(2.0, float(np.nanpercentile(np.abs(z), 99.5))))
-    # phase lines drawn from the complex field's angle, cut where it wraps
+    # phase lines every 30°: contour the phase where it does not wrap (triangles whose phase
+    # spans more than 180° are masked), the 0° line from the phase shifted by 180°
     ph = np.mod(-np.degrees(np.angle(z)), 360.0)
-    ax.tricontour(t, np.cos(np.radians(ph)), levels=[0.0], colors="w", linewidths=0.3)
-    for lvl in range(0, 360, 30):
-        d = np.angle(np.exp(1j * np.radians(ph - lvl)))
-        ax.tricontour(t, d, levels=[0.0], colors="k", linewidths=0.6 if lvl else 1.2)
-    fig.colorbar(cf, ax=ax, label=f"{constituent} amplitude (m)", shrink=0.8)
+    for field, levels, width in ((ph, np.arange(30, 360, 30), 0.6), (np.mod(ph + 180.0, 360.0), [180.0], 1.4)):
+        tt = mtri.Triangulation(lon, lat, tri[keep])
+        tt.set_mask(np.ptp(field[tri[keep]], axis=1) > 180.0)
+        ax.tricontour(tt, field, levels=levels, colors="k", linewidths=width)
+    fig.colorbar(cf, ax=ax, label=f"{constituent} amplitude (m)", shrink=0.7, pad=0.02)
     if gauges is not None:
         kk = gauges.constituents.index(constituent)
         ok = np.isfinite(gauges.error[:, kk])
         sc = ax.scatter(gauges.lon[ok], gauges.lat[ok], c=gauges.error[ok, kk], s=9, cmap="magma_r", vmin=0, vmax=0.5,
                         edgecolors="k", linewidths=0.2)
-        fig.colorbar(sc, ax=ax, label=f"{constituent} complex error at the gauges (m)", shrink=0.8)
+        fig.colorbar(sc, ax=ax, label=f"{constituent} complex error at the gauges (m)", shrink=0.7, pad=0.02)
     ax.set_xlim(w, e)
     ax.set_ylim(s, n)
-    ax.set_aspect(1.0 / np.cos(np.radians(0.5 * (s + n))))
+    ax.set_aspect(1.3)
     ax.set_title(f"coastcast global tide atlas: {constituent} co-tidal chart (phase lines every 30°, Greenwich, bold 0°)")
-    fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path
 
