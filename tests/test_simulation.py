@@ -42,6 +42,26 @@ def test_nan_check_names_time_and_face():
     assert "2026-11-25T00:00" in msg and "face" in msg and "iteration 1" in msg
 
 
+def test_a_runaway_speed_stops_the_run_before_it_reaches_nan():
+    """A face driven to 80 m/s is finite but unphysical: the check names it; with the bound
+    lifted the same run goes on (it is the bound, not the numbers, that stops it)."""
+    model = small_model()
+    state = model.initial_state(eta=0.0)
+    i = 7
+    state.hu[i] = 80.0 * state.h[i]
+    sim = Simulation(model, state, stop_time=5.0, clock=Clock(start="2026-11-25T00:00Z"), nan_check=IterationInterval(1))
+    with pytest.raises(NumericalInstability, match=r"above max_speed 50 m/s .* face \d+ at"):
+        sim.run()
+    state = model.initial_state(eta=0.0)
+    state.hu[i] = 80.0 * state.h[i]
+    Simulation(model, state, stop_time=0.5, nan_check=IterationInterval(1), max_speed=None).run()
+    assert np.isfinite(state.hu).all()
+    # a calm run never trips it
+    state = model.initial_state(eta=0.0)
+    state.hu[i] = 2.0 * state.h[i]
+    Simulation(model, state, stop_time=5.0, nan_check=IterationInterval(1)).run()
+
+
 def test_times_need_a_timezone():
     with pytest.raises(ValueError, match="no timezone"):
         utc("2026-11-25T00:00")

@@ -159,6 +159,7 @@ def reconstruct(
     empty array where all faces share one frame.
     """
     rotate = neighbour_rotation.shape[0] > 0
+    n_face = face_nodes.shape[0]
     for t in prange(faces.size):
         i = faces[t]
         n0 = neighbour_ext[i, 0]
@@ -169,6 +170,9 @@ def reconstruct(
         u = prim[i, 2]
         v = prim[i, 3]
         if wet[i] == 0 or wet[n0] == 0 or wet[n1] == 0 or wet[n2] == 0:
+            _first_order_face(i, eta, h, u, v, edge_values, bed_slope)
+            continue
+        if (n0 >= n_face) + (n1 >= n_face) + (n2 >= n_face) >= 2:
             _first_order_face(i, eta, h, u, v, edge_values, bed_slope)
             continue
         a = face_nodes[i, 0]
