@@ -6,11 +6,14 @@ form and shows messages next to the fields; a step that fails stores nothing.
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.utils import secure_filename
 
 from workflows.db import ForecastSystem, Station
@@ -103,8 +106,15 @@ def _read_and_summarise(path: Path, max_nodes: int) -> tuple[object, dict]:
 
 
 def _render_region(form, system, regions, gallery_error, pending=None):
+    pre = None
+    if pending and system is not None:
+        pre = preflight(pending.get("report"), pending.get("summary"), pending.get("path"), system.horizon_hours,
+                        url_for("wizard.mesh_preview", system_id=system.id, mesh="pending"),
+                        f"Pre-flight report: {pending.get('filename')}")
+    elif system is not None:
+        pre = system_preflight(system, "The region's mesh")
     return render_template("wizard/region.html", form=form, system=system, steps=STEPS, step="region",
-                           regions=regions, gallery_error=gallery_error, pending=pending,
+                           regions=regions, gallery_error=gallery_error, pending=pending, pre=pre,
                            accept_form=AcceptMeshForm())
 
 
@@ -326,7 +336,8 @@ def parameters(system_id: int):
             system.settings = settings
             get_session().commit()
             return redirect(url_for("wizard.stations", system_id=system.id))
-    return render_template("wizard/parameters.html", form=form, system=system, steps=STEPS, step="parameters")
+    return render_template("wizard/parameters.html", form=form, system=system, steps=STEPS, step="parameters",
+                           pre=system_preflight(system))
 
 
 def _region_bbox(system):
@@ -461,4 +472,306 @@ def review(system_id: int):
                   "or run one now.", "ok")
             return redirect(url_for("dashboard.system", system_id=system.id))
     return render_template("wizard/review.html", form=form, system=system, steps=STEPS, step="review",
-                           toml_text=toml_text, missing=missing, stale=stale, bbox=_region_bbox(system))
+                           toml_text=toml_text, missing=missing, stale=stale, bbox=_region_bbox(system),
+                           pre=system_preflight(system, "Pre-flight report of the mesh"))
+
+
+# ---------------------------------------------------------------- pre-flight: the report as a page, the map preview
+# The report (solver.quality.check_mesh(...).to_dict(), or any dict with some of its keys) becomes
+# labelled rows with rounded numbers and units; generated meshes add their depth sources; the map
+# preview is the JSON of mesh_preview (webapp/static/js/mesh_preview.js draws it).
+
+SKEW_ANGLE_DEG = 5.0          # solver.quality.SKEW_ANGLE_DEG
+DEFAULT_THROUGHPUT = 5e6      # triangle-updates per second, solver.quality.check_mesh's default
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 8
+
+
+def _cached(kind: str, path, make):
+    """``make()``, kept for the few latest (kind, file, modification time) keys."""
+    st = Path(path).stat()
+    key = (kind, str(path), st.st_mtime_ns, st.st_size, id(services.read_mesh), id(services.check_mesh))
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    value = make()
+    with _CACHE_LOCK:
+        _CACHE[key] = value
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return value
+
+
+def _f(v) -> float | None:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _length(m: float) -> str:
+    if m >= 10_000:
+        return f"{m / 1000:,.1f} km"
+    return f"{m:,.0f} m" if m >= 10 else f"{m:.1f} m"
+
+
+def _area(m2: float) -> str:
+    return f"{m2:,.0f} m²" if m2 < 10_000 else f"{m2 / 1e6:,.3g} km²"
+
+
+def _duration(s: float) -> str:
+    if s < 1:
+        return "under 1 s"
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.1f} h"
+
+
+def _lonlat(lon: float, lat: float) -> str:
+    return f"{abs(lon):.4f}° {'W' if lon < 0 else 'E'}, {abs(lat):.4f}° {'S' if lat < 0 else 'N'}"
+
+
+def run_time_estimate(report: dict, hours: float) -> dict | None:
+    """A rough wall-clock time of a ``hours`` forecast from the report (the model of
+    :mod:`solver.quality`): n_face × ceil(hours · 3600 / dt) / throughput, with dt the mesh's
+    stable (CFL) time step and throughput in triangle-updates per second. None without dt."""
+    dt, n_face = _f(report.get("dt_s")), _f(report.get("n_face"))
+    if not dt or not n_face or dt <= 0 or not hours:
+        return None
+    thr = _f(report.get("throughput")) or DEFAULT_THROUGHPUT
+    steps = math.ceil(hours * 3600 / dt)
+    wall = n_face * steps / thr
+    return {"hours": hours, "steps": steps, "wall_s": wall,
+            "text": f"about {_duration(wall)} for a {hours:g}-hour forecast",
+            "detail": (f"{int(n_face):,} triangles × {steps:,} steps of {dt:.2g} s at "
+                       f"{thr / 1e6:g} million triangle-updates per second")}
+
+
+def _report_rows(r: dict) -> list[dict]:
+    rows = []
+
+    def add(key, label, value, cls=""):
+        rows.append({"key": key, "label": label, "value": value, "cls": cls})
+
+    ok = r.get("ok", r.get("usable", r.get("passed")))
+    if ok is not None:
+        add("verdict", "Verdict", "usable" if ok else "refused: see the problems below", "" if ok else "bad")
+    if (v := _f(r.get("min_angle_deg"))) is not None:
+        pct = r.get("angle_percentiles_deg") or {}
+        more = [f"median {m:.1f}°" for m in [_f(pct.get("50"))] if m is not None]
+        more += [f"1 % of the triangles below {m:.1f}°" for m in [_f(pct.get("1"))] if m is not None]
+        add("min_angle", "Minimum angle", f"{v:.1f}°" + (f" ({', '.join(more)})" if more else ""),
+            "warn" if v < SKEW_ANGLE_DEG else "")
+    if r.get("n_skewed") is not None or r.get("n_tiny") is not None:
+        n_s, n_t = int(r.get("n_skewed") or 0), int(r.get("n_tiny") or 0)
+        add("skewed", "Skewed and tiny triangles",
+            f"{n_s:,} skewed (an angle below {SKEW_ANGLE_DEG:g}°), {n_t:,} tiny (under 1/1000 of the median area)",
+            "warn" if n_s or n_t else "")
+    edge = r.get("edge_length_m") or {}
+    if all(_f(edge.get(k)) is not None for k in ("min", "median", "max")):
+        add("edge", "Element size (side)", f"smallest {_length(edge['min'])}, median {_length(edge['median'])}, "
+                                           f"largest {_length(edge['max'])}")
+    area = r.get("area_m2") or {}
+    if all(_f(area.get(k)) is not None for k in ("min", "median", "max")):
+        add("area", "Element area", f"{_area(area['min'])} to {_area(area['max'])} (median {_area(area['median'])})")
+    depth = r.get("depth_range_m") or ()
+    if len(depth) == 2 and all(_f(d) is not None for d in depth):
+        dry = int(r.get("n_dry_nodes") or 0)
+        add("depth", "Depth range", f"{depth[0]:.1f}–{depth[1]:.1f} m (positive down)"
+            + (f"; {dry:,} nodes above the datum (dry at rest)" if dry else ""))
+    if r.get("n_parts") is not None:
+        n = int(r["n_parts"])
+        add("parts", "Connected parts", f"{n}" + (" (separate pieces of water)" if n > 1 else ""), "warn" if n > 1 else "")
+    bounds = [b for b in r.get("boundaries") or () if isinstance(b, dict)]
+    if bounds:
+        shown = "; ".join(f"{b.get('name')} ({b.get('role')}, {int(b.get('n_node') or 0):,} nodes)" for b in bounds[:20])
+        more = f"; and {len(bounds) - 20} more" if len(bounds) > 20 else ""
+        walls = int(r.get("n_unnamed_boundary_edges") or 0)
+        add("boundaries", "Boundary segments", shown + more + (f"; {walls:,} edges in none (walls)" if walls else ""))
+    defects = [(key, label) for key, label in (("n_reoriented", "faces reoriented"), ("n_duplicate_nodes", "duplicate nodes"),
+                                               ("n_unused_nodes", "unused nodes"), ("n_nonmanifold_edges", "non-manifold edges"))
+               if key in r]
+    if defects:
+        found = [f"{int(r[k]):,} {label}" for k, label in defects if r[k]]
+        add("repairs", "Repairs and defects", "; ".join(found) or "none", "warn" if found else "")
+    if (dt := _f(r.get("dt_s"))) is not None:
+        where = r.get("dt_limiting_lonlat")
+        at = f" at {_lonlat(*where)}" if where and len(where) == 2 and None not in where else ""
+        d = _f(r.get("dt_limiting_depth_m"))
+        by = f", limited by a {d:.1f} m deep triangle{at}" if d is not None else ""
+        cfl = _f(r.get("cfl"))
+        add("dt", "Stable time step", f"{dt:.2g} s" + (f" (CFL {cfl:g})" if cfl else "") + by)
+    if "crs" in r:
+        crs = r.get("crs")
+        add("crs", "Coordinates", "longitude/latitude (EPSG:4326)" if crs == "EPSG:4326" else (crs or "Cartesian metres"))
+    return rows
+
+
+def _depth_sources(mesh_path) -> dict | None:
+    """{source: node count} recorded beside a generated mesh, or None."""
+    if not mesh_path:
+        return None
+    try:
+        return services._load("workflows.meshgen", "read_depth_sources")(mesh_path)
+    except Exception as exc:  # noqa: BLE001 - the report still shows without them
+        log.info("depth sources of %s: %s", mesh_path, exc)
+        return None
+
+
+def preflight(report: dict | None, summary: dict | None, mesh_path, hours, preview_url=None, title="Pre-flight report",
+              error=None) -> dict:
+    """What the ``preflight`` macro shows: labelled rows, problems, warnings, notes, depth sources,
+    the run-time estimate and the preview's URL."""
+    r = report or {}
+    summary = summary or {}
+    sources = _depth_sources(mesh_path) or {}
+    total = sum(sources.values())
+    n_node, n_face = r.get("n_node", summary.get("n_node")), r.get("n_face", summary.get("n_face"))
+    opens = summary.get("open_boundaries")
+    if opens is None:
+        opens = [b.get("name") for b in r.get("boundaries") or () if isinstance(b, dict) and b.get("role") == "open"]
+    return {
+        "title": title, "error": error, "n_node": n_node, "n_face": n_face, "open_boundaries": opens,
+        "rows": _report_rows(r),
+        "problems": [str(m) for m in list(r.get("problems") or []) + list(r.get("errors") or [])],
+        "warnings": [str(m) for m in r.get("warnings") or []],
+        "notes": [str(m) for m in r.get("notes") or []],
+        "sources": [{"name": k, "nodes": v, "pct": 100.0 * v / total if total else 0.0}
+                    for k, v in sorted(sources.items(), key=lambda kv: -kv[1])],
+        "estimate": run_time_estimate(r, hours or _f(r.get("hours")) or 72),
+        "preview_url": preview_url,
+    }
+
+
+def _mesh_report(system) -> tuple[dict | None, str | None]:
+    """The pre-flight report of the system's mesh (kept from an upload, else computed), or (None, why)."""
+    settings = system.settings or {}
+    if settings.get("mesh_report"):
+        return settings["mesh_report"], None
+    if not system.mesh_path or not Path(system.mesh_path).is_file():
+        return None, None
+    try:
+        return _cached("report", system.mesh_path,
+                       lambda: services.check_mesh(services.read_mesh(Path(system.mesh_path)))), None
+    except Exception as exc:  # noqa: BLE001 - the page works without it
+        log.info("pre-flight report of system %s: %s", system.id, exc)
+        return None, f"The pre-flight report is not available: {_one_line(exc)}"
+
+
+def system_preflight(system, title="Pre-flight report") -> dict | None:
+    """The pre-flight of the system's chosen mesh (None before the region step)."""
+    if not system.mesh_path:
+        return None
+    report, error = _mesh_report(system)
+    return preflight(report, (system.settings or {}).get("mesh"), system.mesh_path, system.horizon_hours,
+                     url_for("wizard.mesh_preview", system_id=system.id), title, error)
+
+
+def _node_sources(lon, lat, counts: dict):
+    """(source names, per-node index) of a generated mesh, re-derived from the sources that
+    ``workflows.meshgen`` uses in the order it uses them; None where they do not give the
+    recorded counts (a bathymetry file given at generation, a gallery changed since)."""
+    import numpy as np
+
+    sources = services._load("workflows.meshgen", "bathymetry_sources")(
+        (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())))
+    synthetic = services._load("workflows.meshgen", "SYNTHETIC")
+    idx = np.full(lon.size, -1, dtype=np.int64)
+    names: list[str] = []
+    for src in sources:
+        todo = np.flatnonzero(idx < 0)
+        if todo.size == 0:
+            break
+        ok = np.isfinite(np.asarray(src(lon[todo], lat[todo]), dtype=float))
+        if ok.any():
+            names.append(src.name)
+            idx[todo[ok]] = len(names) - 1
+    if (idx < 0).any():
+        names.append(synthetic)
+        idx[idx < 0] = len(names) - 1
+    got = {n: int((idx == k).sum()) for k, n in enumerate(names)}
+    if got != counts:
+        log.info("per-node depth sources not re-derived: %s against the recorded %s", got, counts)
+        return None, None
+    return names, idx
+
+
+def mesh_preview_json(path) -> bytes:
+    """The map preview of the mesh at ``path``: node ``lon``/``lat`` (°) and ``depth`` (m, positive
+    down), flat ``triangles`` (3 node ids a face), ``open_boundaries`` (GeoJSON lines with their
+    ``name``), ``depth_sources`` ({source: nodes} of a generated mesh) and, where they can be
+    re-derived, ``source_names`` and ``node_source`` (an index into them per node)."""
+    import numpy as np
+
+    mesh = services.read_mesh(Path(path))
+    lon, lat = np.asarray(mesh.node_x, dtype=float), np.asarray(mesh.node_y, dtype=float)
+    crs = getattr(mesh, "crs", "EPSG:4326")
+    if crs != "EPSG:4326" and not getattr(mesh, "is_geographic", False):
+        if crs is None:
+            raise ValueError("a mesh in Cartesian metres (no coordinate system) has no map preview")
+        from pyproj import Transformer
+
+        lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(lon, lat)
+        lon, lat = np.asarray(lon), np.asarray(lat)
+    faces = np.asarray(mesh.face_node_connectivity, dtype=np.int64)
+    depth = getattr(mesh, "depth", None)
+    lines = []
+    for b in getattr(mesh, "boundaries", ()):
+        ids = getattr(b, "node_ids", None)
+        if b.role != "open" or ids is None or len(ids) < 2:
+            continue
+        ids = np.asarray(ids, dtype=np.int64)
+        lines.append({"type": "Feature", "properties": {"name": b.name},
+                      "geometry": {"type": "LineString",
+                                   "coordinates": np.round(np.column_stack([lon[ids], lat[ids]]), 6).tolist()}})
+    counts = _depth_sources(path)
+    names = node_source = None
+    if counts:
+        try:
+            names, node_source = _node_sources(lon, lat, counts)
+        except Exception as exc:  # noqa: BLE001 - the preview colours by depth only
+            log.info("per-node depth sources of %s: %s", path, exc)
+    data = {
+        "n_node": int(lon.size), "n_face": int(faces.shape[0]),
+        "bbox": [float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())],
+        "lon": np.round(lon, 6).tolist(), "lat": np.round(lat, 6).tolist(),
+        "depth": None if depth is None else np.round(np.asarray(depth, dtype=float), 2).tolist(),
+        "triangles": faces.ravel().tolist(),
+        "open_boundaries": {"type": "FeatureCollection", "features": lines},
+        "depth_sources": counts, "source_names": names,
+        "node_source": None if node_source is None else node_source.tolist(),
+    }
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def _preview_path(system, which: str) -> str | None:
+    if which == "pending":
+        path = ((system.settings or {}).get("pending_upload") or {}).get("path")
+    else:
+        path = system.mesh_path
+    return path if path and Path(path).is_file() else None
+
+
+@bp.route("/<int:system_id>/wizard/mesh.json")
+@login_required
+def mesh_preview(system_id: int):
+    """The map preview's JSON of the system's mesh (``?mesh=pending``: the upload under review)."""
+    system = owned_system(system_id)
+    path = _preview_path(system, request.args.get("mesh", "system"))
+    if path is None:
+        abort(404, description="this system has no such mesh")
+    try:
+        data = _cached("preview", path, lambda: mesh_preview_json(path))
+    except Exception as exc:  # noqa: BLE001 - one line for the page; the log keeps the detail
+        log.info("mesh preview of system %s: %s", system.id, exc)
+        return Response(json.dumps({"error": _one_line(exc)}), status=422, mimetype="application/json")
+    resp = Response(data, mimetype="application/json")
+    resp.cache_control.private = True
+    resp.cache_control.no_cache = True
+    resp.add_etag()
+    return resp.make_conditional(request)
