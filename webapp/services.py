@@ -49,6 +49,17 @@ def depth_warning(mesh_path) -> str | None:
     return _load("workflows.meshgen", "synthetic_warning")(sources)
 
 
+def depth_sources(mesh_path) -> dict:
+    """{source: node count} recorded beside a generated mesh (``<stem>.depth_sources.json``)."""
+    return _load("workflows.meshgen", "read_depth_sources")(mesh_path)
+
+
+def bathymetry_sources(bbox) -> tuple[list, str]:
+    """The depth sources mesh generation tries for ``bbox``, in its order, and the name of its
+    synthetic fallback."""
+    return _load("workflows.meshgen", "bathymetry_sources")(bbox), _load("workflows.meshgen", "SYNTHETIC")
+
+
 def read_mesh(path: Path):
     """Read a mesh file (any supported format) and return a :class:`solver.mesh.Mesh`."""
     result = _load("solver.formats", "read_mesh")(path)

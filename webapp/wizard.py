@@ -617,7 +617,7 @@ def _depth_sources(mesh_path) -> dict | None:
     if not mesh_path:
         return None
     try:
-        return services._load("workflows.meshgen", "read_depth_sources")(mesh_path)
+        return services.depth_sources(mesh_path)
     except Exception as exc:  # noqa: BLE001 - the report still shows without them
         log.info("depth sources of %s: %s", mesh_path, exc)
         return None
@@ -678,9 +678,8 @@ def _node_sources(lon, lat, counts: dict):
     recorded counts (a bathymetry file given at generation, a gallery changed since)."""
     import numpy as np
 
-    sources = services._load("workflows.meshgen", "bathymetry_sources")(
+    sources, synthetic = services.bathymetry_sources(
         (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())))
-    synthetic = services._load("workflows.meshgen", "SYNTHETIC")
     idx = np.full(lon.size, -1, dtype=np.int64)
     names: list[str] = []
     for src in sources:
