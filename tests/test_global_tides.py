@@ -102,7 +102,7 @@ def _strip(lon, lat):
 
 
 @pytest.mark.parametrize("where, expected", [
-    ((-5.5, 47.5), "JMJ Channel/Biscay atlas"),   # off Brittany: inside the regional atlas
+    ((-5.5, 47.5), "JMJ Channel/Biscay atlas + coastcast diurnals"),   # off Brittany: inside the regional atlas
     ((-20.0, 64.0), "coastcast global atlas"),    # off Iceland
     ((-63.0, 44.0), "coastcast global atlas"),    # off Halifax
 ])

@@ -5,7 +5,8 @@ The best source that covers the system's open boundaries, in this order:
 1. a gallery region's own forcing (its ``region.toml`` ``[tides]``: the Gironde's ``maree.cli``,
    the Western North Atlantic's ``fort.15``, the Channel/Biscay JMJ atlas) — tuned to that mesh;
 2. the JMJ regional atlas (Channel and Bay of Biscay) when every open-boundary node lies in it:
-   finer than the global atlas on the shelf;
+   finer than the global atlas on the shelf; its missing diurnal constituents supplemented from
+   the global atlas;
 3. coastcast's own global atlas (:mod:`workflows.global_tides`), shipped with the package: any
    North Atlantic coast;
 4. none, with the reason (a mesh without open boundaries needs no tide).
@@ -56,8 +57,12 @@ def choose_tides(mesh, region=None) -> TideChoice:
     _, _, inside, dist = open_atlas("jmj", jmj_file).stencil(lon, lat)
     outside = int((~inside & (dist > DEFAULT_MAX_DISTANCE_KM)).sum())
     if outside == 0:
-        return TideChoice({"kind": "atlas", "model": "jmj", "path": str(jmj_file)}, "JMJ Channel/Biscay atlas",
-                          f"the JMJ regional atlas covers all {ids.size} open-boundary nodes and resolves the shelf better than the global atlas")
+        table = {"kind": "atlas", "model": "jmj", "path": str(jmj_file)}
+        label, why = "JMJ Channel/Biscay atlas", f"the JMJ regional atlas covers all {ids.size} open-boundary nodes and resolves the shelf better than the global atlas"
+        if COASTCAST_ATLAS.is_file():  # JMJ is semidiurnal only: the diurnals from the global atlas
+            table["supplement"] = "coastcast"
+            label, why = label + " + coastcast diurnals", why + "; its missing diurnal tide (K1, O1, P1, Q1) comes from coastcast's global atlas"
+        return TideChoice(table, label, why)
     if COASTCAST_ATLAS.is_file():
         return TideChoice({"kind": "atlas", "model": "coastcast"}, "coastcast global atlas",
                           f"{outside} of {ids.size} open-boundary nodes lie outside the JMJ atlas (Channel/Biscay only), "
