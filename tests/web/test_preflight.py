@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from .conftest import PASSWORD, add_user, grid_mesh, login, write_gr3
@@ -27,20 +25,6 @@ def _section(html: str, id_: str = "preflight") -> str:
 
 def _text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-
-
-def _generate_plymouth(bbox, out):
-    """Stands in for the box mesh generator: the Plymouth Sound mesh (itself a generated one) with
-    the depth-source record workflows.meshgen would write beside it."""
-    from webapp import services
-    from workflows import meshgen
-
-    shutil.copy(PLYMOUTH, out)
-    mesh = services.read_mesh(out)
-    lon, lat = np.asarray(mesh.node_x), np.asarray(mesh.node_y)
-    srcs = meshgen.bathymetry_sources((lon.min(), lat.min(), lon.max(), lat.max()))
-    _, used = meshgen.interpolate_depth(lon, lat, np.full(lon.size, 1e4), srcs)
-    meshgen.write_depth_sources(out, used)
 
 
 def _upload(c, path: Path, name: str | None = None):
@@ -144,13 +128,11 @@ def test_accepted_upload_preflight_on_review_and_estimate_on_parameters(app):
     assert "js/mesh_preview.js" in html and "vendor/leaflet/leaflet.js" in html
 
 
-def test_box_mesh_shows_its_depth_sources(app, monkeypatch):
+def test_box_mesh_shows_its_depth_sources(app):
     """A generated mesh's sidecar gives the depth-source table and, re-derived node by node, the
-    preview's per-node sources (here the Plymouth Sound mesh stands in for a freshly generated one)."""
-    from webapp import services
+    preview's per-node sources (the real generator on the Plymouth Sound box)."""
     from workflows import meshgen
 
-    monkeypatch.setattr(services, "generate_mesh", _generate_plymouth)
     add_user(app, "uma@example.org")
     c = app.test_client()
     login(c, "uma@example.org")
@@ -177,11 +159,9 @@ def test_box_mesh_shows_its_depth_sources(app, monkeypatch):
     assert "The region&#39;s mesh" in region and "depth-sources" in region
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_browser_upload_preview_map(browser, live_server, artifacts):
-    app, base = live_server()
-    add_user(app, "uma@example.org")
+def _logged_in_page(browser, base, email):
+    """A new browser context logged in as ``email``, and the list its page errors and CSP
+    violations are collected in."""
     ctx = browser.new_context(viewport={"width": 1300, "height": 1000})
     page = ctx.new_page()
     errors = []
@@ -189,10 +169,19 @@ def test_browser_upload_preview_map(browser, live_server, artifacts):
     page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
     page.set_default_timeout(30_000)
     page.goto(base + "/login")
-    page.fill("#email", "uma@example.org")
+    page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_url(base + "/dashboard")
+    return ctx, page, errors
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_browser_upload_preview_map(browser, live_server, artifacts):
+    app, base = live_server()
+    add_user(app, "uma@example.org")
+    ctx, page, errors = _logged_in_page(browser, base, "uma@example.org")
     page.goto(base + "/systems/new")
     page.fill("#name", "Plymouth upload")
     page.check("input[name=kind][value=upload]")
@@ -218,23 +207,10 @@ def test_browser_upload_preview_map(browser, live_server, artifacts):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_browser_box_preview_colours_by_depth_source(browser, live_server, artifacts, monkeypatch):
-    from webapp import services
-
-    monkeypatch.setattr(services, "generate_mesh", _generate_plymouth)
+def test_browser_box_preview_colours_by_depth_source(browser, live_server, artifacts):
     app, base = live_server()
     add_user(app, "uma@example.org")
-    ctx = browser.new_context(viewport={"width": 1300, "height": 1000})
-    page = ctx.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-    page.set_default_timeout(30_000)
-    page.goto(base + "/login")
-    page.fill("#email", "uma@example.org")
-    page.fill("#password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(base + "/dashboard")
+    ctx, page, errors = _logged_in_page(browser, base, "uma@example.org")
     page.goto(base + "/systems/new")
     page.fill("#name", "Plymouth box")
     for k, v in zip(("west", "south", "east", "north"), (-4.35, 50.25, -4.05, 50.40)):
