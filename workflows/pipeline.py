@@ -266,6 +266,70 @@ class SegmentLease:
         return False
 
 
+# -- progress -------------------------------------------------------------------------------------
+STAGES = ("queued", "preparing", "spin-up", "forecast", "publishing")
+"""The stages a cycle's record names while it runs, in order (``run.json`` ``stage``)."""
+
+
+class CycleProgress:
+    """The honest progress of a running segment, written to ``run.json`` and ``work/progress.json``.
+
+    Called as ``progress(done_s, total_s, wall_s)`` by :func:`workflows.cycle.simulate_segment`,
+    where ``done_s`` is the model time simulated since the cycle's first step and ``total_s`` the
+    whole run's (spin-up included). It records ``progress`` = done_s / total_s (the fraction of
+    simulated time), ``stage`` = ``"spin-up"`` before the forecast start and ``"forecast"`` after,
+    the simulated and total hours, and an ETA from this segment's wall-clock rate (seconds of
+    model time per second of wall time since it started), at most every ``interval`` seconds.
+    Each call first checks that the run directory is still the driver's of ``token``
+    (:func:`~workflows.rundir.check_owner`), so an orphaned attempt stops.
+    """
+
+    def __init__(self, run_dir, k: int, token: str | None = None, interval: float = 0.5):
+        self.run_dir = Path(run_dir)
+        self.k = int(k)
+        self.token = token
+        self.interval = float(interval)
+        plan = read_json(self.run_dir / PLAN) or {}
+        segments = plan.get("segments") or [[0.0, 0.0]]
+        self.t_first = float(segments[0][0])
+        self.t_forecast = float(plan.get("t_forecast", self.t_first))
+        self.spinup_hours = (self.t_forecast - self.t_first) / 3600.0 if plan.get("cold_start", True) else 0.0
+        self.wall0 = time.monotonic()
+        self.done0: float | None = None
+        self.last = 0.0
+
+    def stage_at(self, done_s: float) -> str:
+        """``"spin-up"`` while the model time is before the forecast start, else ``"forecast"``."""
+        return "spin-up" if self.t_first + done_s < self.t_forecast - 1e-6 else "forecast"
+
+    def eta_seconds(self, done_s: float, total_s: float, now: float) -> float | None:
+        """Wall seconds left at this segment's rate so far; None before the rate is known."""
+        if self.done0 is None:
+            return None
+        simulated, wall = done_s - self.done0, now - self.wall0
+        if simulated <= 0 or wall <= 0:
+            return None
+        return max(total_s - done_s, 0.0) * wall / simulated
+
+    def __call__(self, done_s: float, total_s: float, wall_s: float | None = None) -> None:
+        now = time.monotonic()
+        if self.done0 is None:
+            self.done0 = float(done_s)
+        if now - self.last < self.interval and done_s < total_s:
+            return
+        self.last = now
+        rundir.check_owner(self.run_dir, self.token)
+        fraction = min(max(done_s / total_s, 0.0), 1.0) if total_s > 0 else 1.0
+        eta = self.eta_seconds(done_s, total_s, now)
+        record = {"segment": self.k, "fraction": fraction, "simulated_s": done_s, "total_s": total_s,
+                  "stage": self.stage_at(done_s), "eta_seconds": eta,
+                  "host": socket.gethostname(), "pid": os.getpid(), "time": time.time()}
+        _write_json(self.run_dir / PROGRESS, record)
+        update_run_record(self.run_dir, progress=fraction, stage=record["stage"], segment=self.k,
+                          simulated_hours=round(done_s / 3600.0, 4), total_hours=round(total_s / 3600.0, 4),
+                          spinup_hours=round(self.spinup_hours, 4), eta_seconds=None if eta is None else round(eta, 1))
+
+
 # -- tasks (module-level: importable on every worker) ---------------------------------------------
 def prepare_task(config_path: str, run_dir: str, token: str | None = None, overwrite: bool = False) -> str:
     """Task: :func:`workflows.cycle.prepare` for the driver whose lock ``token`` owns the run
@@ -287,20 +351,7 @@ def segment_task(previous: str, run_dir: str, k: int, lease_seconds: float = DEF
     run_dir = Path(run_dir)
     rundir.check_owner(run_dir, token)
     with _stage(run_dir, "segment", k):
-        last = [0.0]
-        progress_file = run_dir / PROGRESS
-
-        def progress(done_s, total_s, wall_s=None):
-            now = time.monotonic()
-            if now - last[0] < 0.5 and done_s < total_s:
-                return
-            last[0] = now
-            rundir.check_owner(run_dir, token)
-            fraction = min(max(done_s / total_s, 0.0), 1.0) if total_s > 0 else 1.0
-            _write_json(progress_file, {"segment": k, "fraction": fraction, "simulated_s": done_s, "total_s": total_s,
-                                        "host": socket.gethostname(), "pid": os.getpid(), "time": time.time()})
-            update_run_record(run_dir, progress=0.02 + 0.93 * fraction)
-
+        progress = CycleProgress(run_dir, k, token)
         with SegmentLease(run_dir, k, lease_seconds):
             return str(simulate_segment(run_dir, k, progress=progress))
 
