@@ -97,6 +97,9 @@ class User(Base):
     systems: Mapped[list["ForecastSystem"]] = relationship(
         back_populates="owner", cascade="all, delete-orphan", passive_deletes=True
     )
+    api_tokens: Mapped[list["ApiToken"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True, order_by="ApiToken.id"
+    )
 
     def set_password(self, password: str) -> None:
         self.password_hash = hash_password(password)
@@ -141,6 +144,10 @@ class ForecastSystem(Base):
     )
     stations: Mapped[list["Station"]] = relationship(
         back_populates="system", cascade="all, delete-orphan", passive_deletes=True, order_by="Station.id"
+    )
+    config_versions: Mapped[list["SystemConfigVersion"]] = relationship(
+        back_populates="system", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="SystemConfigVersion.version",
     )
 
     @property
@@ -229,6 +236,49 @@ class LoginFailure(Base):
     email: Mapped[str] = mapped_column(String(254), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class SystemConfigVersion(Base):
+    """One version of a forecast system's configuration: the TOML text as it stood from ``created``
+    until the next version. ``ForecastSystem.config_toml`` is always the newest version's text;
+    version 1 is the configuration the wizard wrote (recorded when the system is first edited),
+    each edit adds the next number with a one-line ``note`` of what changed. A cycle's run
+    directory keeps its own ``config.toml``, so cycles already run keep theirs.
+    """
+
+    __tablename__ = "system_config_versions"
+    __table_args__ = (UniqueConstraint("system_id", "version", name="uq_system_config_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("forecast_systems.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    config_toml: Mapped[str] = mapped_column(Text, default="")
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+    system: Mapped[ForecastSystem] = relationship(back_populates="config_versions")
+
+
+class ApiToken(Base):
+    """A personal token for the JSON API (``Authorization: Bearer <token>``).
+
+    Only the SHA-256 of the token is stored (``token_hash``, hex); the token itself is shown to its
+    owner once, at creation. ``prefix`` (its first characters) lets the owner tell tokens apart.
+    A revoked token (``revoked`` set) is refused; the row stays so that the owner sees when.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    prefix: Mapped[str] = mapped_column(String(16), default="")
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used: Mapped[Optional[datetime]] = mapped_column(UTCDateTime, nullable=True)
+    revoked: Mapped[Optional[datetime]] = mapped_column(UTCDateTime, nullable=True)
+
+    user: Mapped[User] = relationship(back_populates="api_tokens")
 
 
 PASSWORD_METHOD = "scrypt"
