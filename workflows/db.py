@@ -18,7 +18,9 @@ Typical use outside Flask::
 """
 from __future__ import annotations
 
+import logging
 import os
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
@@ -36,10 +38,14 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
+
+log = logging.getLogger(__name__)
 
 ENV_URL = "COASTCAST_DATABASE_URL"
 
@@ -93,6 +99,9 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_approved: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: bumped at logout (and password change): a session cookie carries the value it was issued
+    #: with and is refused once they differ, so a copied cookie dies with the logout
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     systems: Mapped[list["ForecastSystem"]] = relationship(
         back_populates="owner", cascade="all, delete-orphan", passive_deletes=True
@@ -342,14 +351,85 @@ def make_session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+SCHEMA_LOCK_KEY = 0x636F617374  # PostgreSQL advisory lock taken while the schema is brought up to date
+
+
 def init_db(engine: Engine) -> None:
-    """Create every table that does not exist yet (idempotent)."""
-    Base.metadata.create_all(engine)
+    """Bring the database's schema up to date (idempotent; called by the web app, the scheduler and
+    ``coastcast serve --init-db`` at start).
+
+    * no coastcast tables: the models are created and stamped with the newest migration;
+    * the tables of an older coastcast without ``alembic_version`` (made by ``create_all`` before
+      migrations): the migrations run from the baseline revision, which creates only the tables
+      that are missing, and on to the newest;
+    * otherwise the pending migrations run (none: nothing happens).
+
+    Several processes starting at once on one database take turns: a lock file beside an SQLite
+    database, an advisory lock on PostgreSQL, otherwise one retry after a failure.
+    """
+    from . import migrations
+
+    def bring_up_to_date() -> None:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            tables = set(inspect(conn).get_table_names())
+            if "alembic_version" not in tables and not tables & set(Base.metadata.tables):
+                Base.metadata.create_all(conn)
+                migrations.stamp(conn, "head")
+                log.info("database %s created at schema revision %s", _safe_url(engine), migrations.head_revision())
+                return
+            now, head = migrations.current_revision(conn), migrations.head_revision()
+            if now != head:
+                log.info("database %s: schema revision %s -> %s", _safe_url(engine), now or "none", head)
+                migrations.upgrade(conn, "head")
+
+    with _schema_lock(engine) as locked:
+        if locked:
+            bring_up_to_date()
+            return
+        try:
+            bring_up_to_date()
+        except Exception as exc:  # another process may have been creating the same tables
+            log.warning("bringing the schema up to date failed (%s); trying once more", str(exc).splitlines()[0])
+            bring_up_to_date()
+
+
+def _safe_url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+@contextmanager
+def _schema_lock(engine: Engine):
+    """Serialise schema changes across processes: an exclusive ``flock`` on ``<database>.lock``
+    beside an SQLite file; PostgreSQL locks inside :func:`init_db`'s transaction. Yields whether
+    the schema is protected by a lock."""
+    if engine.dialect.name == "postgresql":
+        yield True
+        return
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield False
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on Linux/macOS
+        yield False
+        return
+    lock_path = Path(database).with_name(Path(database).name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def drop_db(engine: Engine) -> None:
-    """Drop every table (tests only)."""
+    """Drop every table and the migration record (tests only)."""
     Base.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
 def create_user(session, email: str, password: str, *, is_admin: bool = False, is_approved: bool = False) -> User:

@@ -1,0 +1,5 @@
+import sys
+
+from workflows.migrations import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Revisions of the coastcast schema (one file each; Alembic skips this file)."""
