@@ -50,62 +50,38 @@ A forecast system is a mesh, forcings, parameters and stations. Its TOML file ho
     lon = -4.59
     lat = 48.32
 
-Every table rejects unknown keys with a one-line message naming the key and suggesting the
-nearest known one; wrong types, missing files, times without a timezone and boundaries that do
-not exist on the mesh are refused the same way (:class:`ConfigError`).
+Every key is declared once, on the dataclass field that holds it (:func:`setting`: type, default,
+bounds, allowed values, help). One parser (:func:`parse_section`) walks those declarations: it
+refuses unknown keys with a one-line message naming the file, the table and the key and
+suggesting the nearest known one, checks types and bounds the same way, and resolves every path
+key once, relative to the configuration file, so that a loaded :class:`ForecastConfig` holds
+absolute paths only. :func:`dump_toml` writes a configuration that loads back equal;
+:func:`with_overrides` changes keys of a loaded configuration through the same checks;
+:func:`key_table_markdown` is the user guide's key table.
 """
 from __future__ import annotations
 
 import csv
 import difflib
 import tomllib
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from solver.state import utc
 
 BOUNDARY_KINDS = ("tide", "river", "wall", "outflow")
 INITIAL_KINDS = ("rest", "restart", "elevation")
+BUILTIN_CATALOGUE = "builtin"
+TIDE_PATH_KEYS = ("path", "file", "u_path", "v_path")
+"""The keys of a ``[tides]`` table (and of each ``[[ensemble.tides]]``) that name files."""
 
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the file, the key and what to write."""
-
-
-def _check_keys(table: Mapping, allowed, where: str) -> None:
-    for key in table:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {', '.join(allowed)}"
-            raise ConfigError(f"{where}: unknown key {key!r}{hint}")
-
-
-def _typed(table: Mapping, key: str, kind, where: str, default=None, *, required=False):
-    if key not in table:
-        if required:
-            raise ConfigError(f"{where}: missing key {key!r}")
-        return default
-    value = table[key]
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if isinstance(value, bool) and bool not in kinds:
-        raise ConfigError(f"{where}: {key} must be {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
-    if float in kinds and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kinds):
-        raise ConfigError(f"{where}: {key} must be {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
-    return value
-
-
-def _positive(value, key, where, upper=None):
-    if value is None:
-        return value
-    if not value > 0 or (upper is not None and value > upper):
-        bound = f" and at most {upper}" if upper is not None else ""
-        raise ConfigError(f"{where}: {key} must be positive{bound}, got {value!r}")
-    return value
 
 
 def today_00z() -> datetime:
@@ -113,86 +89,465 @@ def today_00z() -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+# -- the schema layer ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Key:
+    """The declaration of one configuration key (see :func:`setting`)."""
+
+    help: str
+    kind: str = "str"
+    """``str``, ``float``, ``int``, ``bool``, ``path`` (a file, resolved relative to the
+    configuration file), ``time`` (ISO 8601 with a zone), ``strs``/``floats`` (arrays),
+    ``table``/``tables`` (a section or an array of sections of dataclass ``schema``), ``kinds``
+    (a table of names, each one of ``choices``) or ``delegated`` (a table checked by ``parse``,
+    whose ``paths`` keys are resolved here)."""
+    toml: str | None = None
+    """The key's name in TOML when it differs from the attribute's."""
+    minimum: float | None = None
+    maximum: float | None = None
+    positive: bool = False
+    choices: tuple | Callable[[], tuple] | None = None
+    special: Mapping | Callable[[], Mapping] | None = None
+    """TOML strings that stand for values, e.g. ``{"none": None}``."""
+    required: bool = False
+    unit: str = ""
+    default_text: str | None = None
+    """The default as the user guide states it (for defaults computed from other keys)."""
+    schema: type | None = None
+    paths: tuple[str, ...] = ()
+    parse: Callable | None = None
+    """``delegated``: ``parse(value, where, base)`` returns the held value (paths already absolute)."""
+    dump: Callable | None = None
+    """``delegated``: the TOML value of a held value."""
+    dumped: bool = True
+    """False for a key whose content :func:`to_mapping` writes under another key (``stations_file``)."""
+    input_file: bool = True
+    """``path``: the file is an input of the run (:func:`named_files`)."""
+
+    def allowed(self) -> tuple:
+        c = self.choices() if callable(self.choices) else self.choices
+        return tuple(c or ())
+
+    def specials(self) -> Mapping:
+        s = self.special() if callable(self.special) else self.special
+        return s or {}
+
+
+def setting(default=MISSING, *, factory=MISSING, compare: bool = True, kind: str | None = None, **declaration):
+    """A dataclass field that declares a configuration key: its ``default`` (or ``factory``),
+    ``kind`` (inferred from the default's type when omitted), ``help`` and the other attributes of
+    :class:`Key`."""
+    if kind is None:
+        kind = {bool: "bool", int: "int", float: "float"}.get(type(default), "str")
+    return field(default=default, default_factory=factory, compare=compare,
+                 metadata={"key": Key(kind=kind, **declaration)})
+
+
+def declared(schema) -> dict[str, tuple]:
+    """``{toml name: (dataclass field, Key)}`` of a section's declared keys, in declaration order."""
+    return {(f.metadata["key"].toml or f.name): (f, f.metadata["key"]) for f in fields(schema) if "key" in f.metadata}
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where a value sits: the file (or another origin) and the table, for one-line messages."""
+
+    file: str = ""
+    section: str = ""
+
+    def __str__(self) -> str:
+        return ": ".join(p for p in (self.file, self.section) if p) or "config"
+
+    def table(self, section: str) -> _Where:
+        return _Where(self.file, section)
+
+
+def _where(where) -> _Where:
+    """A ``where`` given as text: a table such as ``"[physics]"``, or a file (or another origin)
+    optionally followed by ``": [table]"``."""
+    if isinstance(where, _Where):
+        return where
+    text = str(where)
+    if text.startswith("["):
+        return _Where("", text)
+    head, sep, tail = text.rpartition(": [")
+    return _Where(head, "[" + tail) if sep else _Where(text)
+
+
+def _check_unknown(table: Mapping, known, where: _Where) -> None:
+    known = list(known)
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {', '.join(known)}"
+            raise ConfigError(f"{where}: unknown key {key!r}{hint}")
+
+
+def _bound_text(key: Key) -> str:
+    if key.positive:
+        return "positive" + (f" and at most {key.maximum}" if key.maximum is not None else "")
+    if key.minimum is not None and key.maximum is not None:
+        return f"between {key.minimum} and {key.maximum}"
+    if key.minimum is not None:
+        return f">= {key.minimum}"
+    if key.maximum is not None:
+        return f"at most {key.maximum}"
+    return ""
+
+
+def _in_bounds(key: Key, v: float) -> bool:
+    return not ((key.positive and not v > 0) or (key.minimum is not None and v < key.minimum)
+                or (key.maximum is not None and v > key.maximum))
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def resolve_path(value, base: Path) -> Path:
+    """``value`` (a path as written) relative to ``base`` unless absolute; ``~`` expanded."""
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else (base / p)
+
+
+def _existing(value, name: str, where: _Where, base: Path) -> Path:
+    if not isinstance(value, (str, Path)):
+        raise ConfigError(f"{where}: {name} must be a file path (a string), got {value!r}")
+    path = resolve_path(value, base)
+    if not path.exists():
+        label = f"{where.section} {name}".strip()
+        prefix = f"{where.file}: " if where.file else ""
+        raise ConfigError(f"{prefix}{label} {str(value)!r} does not exist" + (f" ({path})" if str(path) != str(value) else ""))
+    return path
+
+
+def _resolve_keys(table: Mapping, keys, where: _Where, base: Path) -> dict:
+    """``table`` with the file paths under ``keys`` (a string or a list of strings) made absolute."""
+    out = dict(table)
+    for k in keys:
+        v = out.get(k)
+        if isinstance(v, (list, tuple)):
+            out[k] = [str(_existing(x, k, where, base)) for x in v]
+        elif v is not None:
+            out[k] = str(_existing(v, k, where, base))
+    return out
+
+
+def _convert(key: Key, value, name: str, where: _Where, base: Path):
+    """The held value of ``name = value`` (one-line :class:`ConfigError` when it cannot be)."""
+    specials = key.specials()
+    if isinstance(value, str) and value in specials:
+        return specials[value]
+    kind = key.kind
+    if kind in ("float", "int"):
+        ok = _is_number(value) if kind == "float" else (isinstance(value, int) and not isinstance(value, bool))
+        if not ok or not _in_bounds(key, value):
+            what = ("a number" + (f" ({key.unit})" if key.unit else "")) if kind == "float" else "an integer"
+            bound = _bound_text(key)
+            if not ok and kind == "float":
+                raise ConfigError(f"{where}: {name} must be {what}, got {value!r}")
+            raise ConfigError(f"{where}: {name} must be {what + ' ' + bound if kind == 'int' else bound}, got {value!r}")
+        return float(value) if kind == "float" else int(value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {name} must be true or false, got {value!r}")
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: {name} must be a string, got {value!r}")
+        allowed = key.allowed()
+        if allowed and value not in allowed:
+            options = list(allowed) + [repr(s) for s in specials]
+            raise ConfigError(f"{where}: {name} {value!r} is not one of {', '.join(options)}")
+        return value
+    if kind == "path":
+        return _existing(value, name, where, base)
+    if kind == "time":
+        try:
+            return utc(value)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{where}: {name}: {exc}") from None
+    if kind == "strs":
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: {name} must be a list of strings, got {value!r}")
+        return tuple(value)
+    if kind == "floats":
+        if not isinstance(value, (list, tuple)) or not all(_is_number(v) and _in_bounds(key, v) for v in value):
+            bound = _bound_text(key)
+            raise ConfigError(f"{where}: {name} must be a list of numbers{' ' + bound if bound else ''}, got {value!r}")
+        return tuple(float(v) for v in value)
+    if kind == "table":
+        return parse_section(key.schema, value, where.table(f"[{name}]"), base)
+    if kind == "tables":
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: {name} must be an array of tables [[{name}]]")
+        return tuple(parse_section(key.schema, v, where.table(f"[[{name}]] #{i + 1}"), base) for i, v in enumerate(value))
+    if kind == "kinds":
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: {name} must be a table [{name}]")
+        for k, v in value.items():
+            if v not in key.allowed():
+                raise ConfigError(f"{where.file}: [{name}] {k} = {v!r}; write one of {', '.join(map(repr, key.allowed()))}")
+        return MappingProxyType(dict(value))
+    if kind == "delegated":
+        return key.parse(value, where.table(f"[{name}]"), base)
+    raise TypeError(f"key {name}: unknown kind {kind!r}")  # pragma: no cover - a declaration error
+
+
+def parse_section(schema, table, where, base=".", extra: Mapping | None = None):
+    """An instance of the section dataclass ``schema`` from a TOML table: unknown keys, missing
+    required keys, types, bounds and allowed values refused in one line naming ``where``; path
+    keys resolved relative to ``base``. A section with a ``checked(where)`` method gets it called
+    (checks across keys) and its result returned."""
+    where = _where(where)
+    base = Path(base)
+    keys = declared(schema)
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be a table with {', '.join(keys)}")
+    _check_unknown(table, keys, where)
+    values = dict(extra or {})
+    for name, (f, key) in keys.items():
+        if name in table:
+            values[f.name] = _convert(key, table[name], name, where, base)
+        elif key.required:
+            raise ConfigError(f"{where}: missing key {name!r}")
+    obj = schema(**values)
+    return obj.checked(where) if hasattr(obj, "checked") else obj
+
+
+def _dump_value(key: Key, value):
+    for text, v in key.specials().items():
+        if v == value:
+            return text
+    if value is None:
+        return None
+    kind = key.kind
+    if kind == "path":
+        return str(value)
+    if kind == "time":
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    if kind in ("strs", "floats"):
+        return list(value)
+    if kind == "table":
+        return to_mapping(value)
+    if kind == "tables":
+        return [to_mapping(v) for v in value]
+    if kind == "kinds":
+        return dict(value)
+    if kind == "delegated":
+        return key.dump(value) if key.dump is not None else _plain(value)
+    return value
+
+
+def _plain(value):
+    """A TOML-ready copy: mappings as dicts, tuples as lists, paths as strings."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def to_mapping(obj) -> dict:
+    """The TOML mapping of a section (or of a whole :class:`ForecastConfig`): every declared key
+    with its value, defaults included, paths absolute."""
+    out = {}
+    for name, (f, key) in declared(type(obj)).items():
+        if not key.dumped:
+            continue
+        v = _dump_value(key, getattr(obj, f.name))
+        if v is not None:
+            out[name] = v
+    return out
+
+
+def named_in(schema, data: Mapping, section: str = "") -> list[tuple[str, str]]:
+    """The input files that the TOML mapping ``data`` of section ``schema`` names, as
+    ``(key, path)`` pairs (paths as written)."""
+    out = []
+    if not isinstance(data, Mapping):
+        return out
+    for name, (_, key) in declared(schema).items():
+        v = data.get(name)
+        label = f"{section} {name}".strip()
+        if v is None or (isinstance(v, str) and v in key.specials()):
+            continue
+        if key.kind == "path" and key.input_file and isinstance(v, str):
+            out.append((label, v))
+        elif key.kind == "table":
+            out.extend(named_in(key.schema, v, f"[{name}]"))
+        elif key.kind == "tables" and isinstance(v, list):
+            for i, t in enumerate(v):
+                out.extend(named_in(key.schema, t, f"[[{name}]] #{i + 1}"))
+        elif key.kind == "delegated":
+            out.extend(_delegated_files(name, key, v))
+    return out
+
+
+def _delegated_files(name: str, key: Key, v) -> list[tuple[str, str]]:
+    if name == "atmosphere" and isinstance(v, str):
+        return [] if v in ("none", "gfs") else [("atmosphere", v)]
+    tables = v if isinstance(v, list) else [v]
+    out = []
+    for i, t in enumerate(tables):
+        if not isinstance(t, Mapping):
+            continue
+        label = f"[[{name}]] #{i + 1}" if isinstance(v, list) else f"[{name}]"
+        for k in key.paths:
+            p = t.get(k)
+            for x in (p if isinstance(p, list) else [p]):
+                if isinstance(x, str):
+                    out.append((f"{label} {k}", x))
+    return out
+
+
+# -- the tables whose objects live with their forcing ----------------------------------------------
+def _parse_tides(value, where: _Where, base: Path):
+    from workflows.forcing import ForcingError
+    from workflows.forcing.tides import TideSource
+
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a table (kind, path or model, constituents, ...)")
+    table = _resolve_keys(value, TIDE_PATH_KEYS, where, base)
+    try:
+        TideSource.from_mapping(table, base_dir=base, where=str(where))
+    except ForcingError as exc:
+        raise ConfigError(str(exc)) from None
+    return MappingProxyType(table)
+
+
+def _parse_atmosphere(value, where: _Where, base: Path):
+    if isinstance(value, str):
+        if value in ("none", "gfs"):
+            return value
+        return str(_existing(value, "atmosphere", _Where(where.file), base))
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where.file}: atmosphere must be \"none\", \"gfs\", a file path or a table, got {value!r}")
+    table = _resolve_keys(value, ("path",), where, base)
+    from workflows.forcing.gridded import AtmosphereError
+
+    from .forcing.atmosphere import AtmosphereConfig
+
+    try:
+        AtmosphereConfig.from_mapping(table, where=str(where))
+    except AtmosphereError as exc:
+        raise ConfigError(str(exc)) from None
+    return MappingProxyType(table)
+
+
+def _parse_rivers(value, where: _Where, base: Path):
+    if not isinstance(value, list) or not all(isinstance(r, Mapping) for r in value):
+        raise ConfigError(f"{where.file}: rivers must be an array of tables [[rivers]]")
+    out = []
+    for i, r in enumerate(value):
+        w = _Where(where.file, f"[[rivers]] #{i + 1}")
+        if "boundary" not in r:
+            raise ConfigError(f"{w} needs boundary = \"<open boundary name>\"")
+        out.append(MappingProxyType(_resolve_keys(r, ("file",), w, base)))
+    return tuple(out)
+
+
+def _parse_bathymetry(value, where: _Where, base: Path):
+    from .bathymetry import DatumError, VerticalDatum
+
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a table (datum, msl_above_datum, atlas_model, atlas_file)")
+    table = _resolve_keys(value, ("atlas_file",), where, base)
+    try:
+        return VerticalDatum.from_mapping(table, base_dir=base, where=str(where))
+    except DatumError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _dump_bathymetry(datum) -> dict:
+    return _plain({f.name: getattr(datum, f.name) for f in fields(datum)})
+
+
+def _parse_tide_tables(value, where: _Where, base: Path):
+    if not isinstance(value, list) or not all(isinstance(t, Mapping) for t in value):
+        raise ConfigError(f"{where.file + ': ' if where.file else ''}[ensemble]: tides must be an array of tables [[ensemble.tides]], one per member")
+    return tuple(MappingProxyType(_resolve_keys(t, TIDE_PATH_KEYS, _Where(where.file, f"[[ensemble.tides]] #{i + 1}"), base))
+                 for i, t in enumerate(value))
+
+
+# -- the sections --------------------------------------------------------------------------------
+def _riemann_solvers() -> tuple:
+    from solver.riemann import RIEMANN_SOLVERS
+
+    return tuple(RIEMANN_SOLVERS)
+
+
+def _limiters() -> tuple:
+    from solver.reconstruction import LIMITERS
+
+    return tuple(LIMITERS)
+
+
+def _time_steppers() -> tuple:
+    from solver.simulation import TIME_STEPPERS
+
+    return tuple(TIME_STEPPERS)
+
+
 @dataclass(frozen=True)
 class Physics:
     """Physical and numerical parameters (SI units)."""
 
-    manning: float = 0.025
-    coriolis: bool = True
-    wetting_drying_threshold: float = 1e-3
-    cfl: float = 0.9
-    riemann_solver: str = "hll"
-    limiter: str | None = "barth-jespersen"
-    gravity: float = 9.81
-    time_stepper: str = "lts-rk2"
-    deep_water_step: float = 2.0
-    deep_water_depth: float = 5.0
-
-    KEYS = ("manning", "coriolis", "wetting_drying_threshold", "cfl", "riemann_solver", "limiter", "gravity", "time_stepper",
-            "deep_water_step", "deep_water_depth")
+    manning: float = setting(0.025, minimum=0.0, unit="s m^-1/3", help="Manning's bed friction coefficient n; 0: no bed friction")
+    coriolis: bool = setting(True, help="the Coriolis force (meshes in lon/lat or a projected CRS)")
+    wetting_drying_threshold: float = setting(1e-3, positive=True, maximum=1.0, unit="m", help="water depth below which a face is dry")
+    cfl: float = setting(0.9, positive=True, maximum=1.0, help="Courant number of the time step")
+    riemann_solver: str = setting("hll", choices=_riemann_solvers,
+                                  help="`hll`, or `hllc` (less diffusive for shear, but grid-scale motion can grow over steep deep slopes: "
+                                       "docs/verification.md `steep-slope`)")
+    limiter: str | None = setting("barth-jespersen", choices=_limiters, special={"none": None},
+                                  help="slope limiter of the second-order reconstruction; `none`: unlimited")
+    gravity: float = setting(9.81, positive=True, unit="m s^-2", help="gravitational acceleration")
+    time_stepper: str = setting("lts-rk2", choices=_time_steppers,
+                                help="`lts-rk2`: local time steps, each face on one of four levels whose step is 1, 2, 4 or 8 times the "
+                                     "smallest (about 1.7x faster on the Channel/Biscay mesh); `ssp-rk2`: one global step (docs/performance.md)")
+    deep_water_step: float = setting(2.0, minimum=1.0, maximum=2.0,
+                                     help="each face's stable step is this many times the positivity bound where the face and its "
+                                          "neighbours are at least `deep_water_depth` deep; 1: the positivity bound everywhere "
+                                          "(solver.stability, docs/performance.md)")
+    deep_water_depth: float = setting(5.0, positive=True, unit="m", help="depth from which `deep_water_step` applies")
 
     @classmethod
-    def from_mapping(cls, table: Mapping, where="[physics]") -> "Physics":
-        _check_keys(table, cls.KEYS, where)
-        from solver.reconstruction import LIMITERS
-        from solver.riemann import RIEMANN_SOLVERS
-
-        p = cls(
-            manning=_typed(table, "manning", float, where, 0.025),
-            coriolis=_typed(table, "coriolis", bool, where, True),
-            wetting_drying_threshold=_positive(_typed(table, "wetting_drying_threshold", float, where, 1e-3), "wetting_drying_threshold", where, 1.0),
-            cfl=_positive(_typed(table, "cfl", float, where, 0.9), "cfl", where, 1.0),
-            riemann_solver=_typed(table, "riemann_solver", str, where, "hll"),
-            limiter=_typed(table, "limiter", str, where, "barth-jespersen"),
-            gravity=_positive(_typed(table, "gravity", float, where, 9.81), "gravity", where),
-            time_stepper=_typed(table, "time_stepper", str, where, "lts-rk2"),
-            deep_water_step=_typed(table, "deep_water_step", float, where, 2.0),
-            deep_water_depth=_positive(_typed(table, "deep_water_depth", float, where, 5.0), "deep_water_depth", where),
-        )
-        if not 1.0 <= p.deep_water_step <= 2.0:
-            raise ConfigError(f"{where}: deep_water_step must be between 1 (the positivity bound everywhere) and 2, got {p.deep_water_step}")
-        if p.manning < 0:
-            raise ConfigError(f"{where}: manning must be >= 0 s m^-1/3, got {p.manning}")
-        if p.riemann_solver not in RIEMANN_SOLVERS:
-            raise ConfigError(f"{where}: riemann_solver {p.riemann_solver!r} is not one of {', '.join(RIEMANN_SOLVERS)}")
-        from solver.simulation import TIME_STEPPERS
-
-        if p.time_stepper not in TIME_STEPPERS:
-            raise ConfigError(f"{where}: time_stepper {p.time_stepper!r} is not one of {', '.join(TIME_STEPPERS)}")
-        if p.limiter == "none":
-            p = replace(p, limiter=None)
-        elif p.limiter not in LIMITERS:
-            raise ConfigError(f"{where}: limiter {p.limiter!r} is not one of {', '.join(LIMITERS)} or 'none'")
-        return p
+    def from_mapping(cls, table: Mapping, where="[physics]") -> Physics:
+        return parse_section(cls, table, where)
 
 
 @dataclass(frozen=True)
 class Initial:
     """Initial state: ``rest`` (flat surface), ``restart`` (a coastcast restart.nc) or ``elevation`` (SCHISM elev.ic gr3)."""
 
-    kind: str = "rest"
-    file: Path | None = None
+    kind: str = setting("rest", choices=INITIAL_KINDS,
+                        help="`rest` (flat surface), `restart` (a previous cycle's restart.nc, valid at `start`: hot start, no "
+                             "spin-up) or `elevation` (a SCHISM elev.ic: gr3 layout, the elevation in the depth column)")
+    file: Path | None = setting(None, kind="path", help="the restart.nc or elev.ic of `restart` and `elevation`")
+
+    def checked(self, where) -> Initial:
+        if self.kind != "rest" and self.file is None:
+            raise ConfigError(f"{where}: kind = {self.kind!r} needs file = \"...\"")
+        if self.kind == "rest" and self.file is not None:
+            raise ConfigError(f"{where}: kind = \"rest\" takes no file; write kind = \"restart\" or \"elevation\"")
+        return self
 
     @classmethod
-    def from_mapping(cls, table: Mapping, base: Path, where="[initial]") -> "Initial":
-        _check_keys(table, ("kind", "file"), where)
-        kind = _typed(table, "kind", str, where, "rest")
-        if kind not in INITIAL_KINDS:
-            raise ConfigError(f"{where}: kind {kind!r} is not one of {', '.join(INITIAL_KINDS)}")
-        file = _typed(table, "file", str, where)
-        if kind != "rest":
-            if file is None:
-                raise ConfigError(f"{where}: kind = {kind!r} needs file = \"...\"")
-            path = _resolve(file, base)
-            if not path.is_file():
-                raise ConfigError(f"{where}: file {str(path)!r} does not exist")
-            return cls(kind, path)
-        if file is not None:
-            raise ConfigError(f"{where}: kind = \"rest\" takes no file; write kind = \"restart\" or \"elevation\"")
-        return cls(kind)
+    def from_mapping(cls, table: Mapping, base: Path, where="[initial]") -> Initial:
+        return parse_section(cls, table, where, base)
 
 
-BUILTIN_CATALOGUE = "builtin"
+def _builtin_catalogue() -> Path:
+    from .gauges import DEFAULT_CATALOGUE
+
+    return Path(DEFAULT_CATALOGUE)
+
+
+def _catalogue_specials() -> dict:
+    return {BUILTIN_CATALOGUE: _builtin_catalogue(), "none": None}
 
 
 @dataclass(frozen=True)
@@ -202,37 +557,27 @@ class GaugeOptions:
     the cycle reports its skill against the gauge's harmonic prediction and flags the datums in
     ``thresholds`` that the forecast exceeds. ``catalogue``: None for no gauge stations."""
 
-    catalogue: Path | None = None
-    max_distance_km: float = 10.0
-    min_depth_m: float = 2.0
-    thresholds: tuple[str, ...] = ("MHWS", "HAT")
+    catalogue: Path | None = setting(factory=_builtin_catalogue, kind="path", special=_catalogue_specials, default_text="builtin",
+                                     help="`builtin` (2,616 North Atlantic gauges of TICON-4 and NOAA CO-OPS with their harmonic constants "
+                                          "and datums, workflows/data/gauges/), `none`, or a catalogue NetCDF of the same layout")
+    max_distance_km: float = setting(10.0, positive=True, maximum=200.0, unit="km",
+                                     help="a gauge becomes a station on the nearest face at least `min_depth_m` below MSL when that face's "
+                                          "centroid is within this great-circle distance")
+    min_depth_m: float = setting(2.0, unit="m", help="the least depth below MSL of a gauge station's face")
+    thresholds: tuple[str, ...] = setting(("MHWS", "HAT"), kind="strs", help="the tidal datums whose exceedance a cycle flags at gauge stations")
 
-    KEYS = ("catalogue", "max_distance_km", "min_depth_m", "thresholds")
+    def checked(self, where) -> GaugeOptions:
+        from .gauges import DATUMS
 
-    @classmethod
-    def from_mapping(cls, table: Mapping, base: Path, where="[gauges]") -> "GaugeOptions":
-        from .gauges import DATUMS, DEFAULT_CATALOGUE
-
-        _check_keys(table, cls.KEYS, where)
-        name = _typed(table, "catalogue", str, where, BUILTIN_CATALOGUE)
-        if name == "none":
-            path = None
-        elif name == BUILTIN_CATALOGUE:
-            path = Path(DEFAULT_CATALOGUE)
-        else:
-            path = _resolve(name, base)
-            if not path.is_file():
-                raise ConfigError(f"{where}: catalogue {name!r} does not exist (write \"builtin\", \"none\" or a catalogue NetCDF)")
-        thresholds = tuple(str(t).upper() for t in _typed(table, "thresholds", list, where, ["MHWS", "HAT"]))
+        thresholds = tuple(t.upper() for t in self.thresholds)
         bad = [t for t in thresholds if t not in DATUMS]
         if bad:
             raise ConfigError(f"{where}: thresholds {', '.join(bad)}: not a tidal datum; use {', '.join(DATUMS)}")
-        return cls(
-            catalogue=path,
-            max_distance_km=_positive(_typed(table, "max_distance_km", float, where, 10.0), "max_distance_km", where, 200.0),
-            min_depth_m=_typed(table, "min_depth_m", float, where, 2.0),
-            thresholds=thresholds,
-        )
+        return replace(self, thresholds=thresholds)
+
+    @classmethod
+    def from_mapping(cls, table: Mapping, base: Path, where="[gauges]") -> GaugeOptions:
+        return parse_section(cls, table, where, base)
 
 
 @dataclass(frozen=True)
@@ -240,39 +585,59 @@ class ThresholdSpec:
     """A user's alert level at a station (``[[thresholds]]``): ``level_m`` above ``datum``
     (``MSL``, the model's datum; at gauge stations also ``chart`` or a datum such as ``LAT``)."""
 
-    station: str
-    level_m: float
-    datum: str = "MSL"
-    name: str = ""
+    station: str = setting(required=True, help="a station name, or a gauge id such as `ticon/brest-3-fra-refmar`")
+    level_m: float = setting(required=True, kind="float", unit="m", help="the alert level above `datum`")
+    datum: str = setting("MSL", help="`MSL`; at gauge stations also `chart` (the gauge's chart datum) or a tidal datum (`LAT`, `MHWS`, ...)")
+    name: str = setting("", default_text="\"<level> m above <datum>\"", help="the alert's name")
 
-    KEYS = ("station", "level_m", "datum", "name")
-
-    @classmethod
-    def from_mapping(cls, table: Mapping, where: str) -> "ThresholdSpec":
+    def checked(self, where) -> ThresholdSpec:
         from .gauges import CHART, DATUMS
 
-        if not isinstance(table, Mapping):
-            raise ConfigError(f"{where} must be a table with station, level_m (and datum, name)")
-        _check_keys(table, cls.KEYS, where)
-        datum = _typed(table, "datum", str, where, "MSL")
+        datum = self.datum
         if datum.upper() not in DATUMS and datum.lower() != CHART:
             raise ConfigError(f"{where}: datum {datum!r} is not one of {', '.join(DATUMS)} or {CHART!r}")
-        station = _typed(table, "station", str, where, required=True)
-        level = _typed(table, "level_m", float, where, required=True)
-        return cls(station, level, datum if datum.lower() == CHART else datum.upper(),
-                   _typed(table, "name", str, where, "") or f"{level:g} m above {datum}")
+        return replace(self, datum=datum if datum.lower() == CHART else datum.upper(),
+                       name=self.name or f"{self.level_m:g} m above {datum}")
+
+    @classmethod
+    def from_mapping(cls, table: Mapping, where: str) -> ThresholdSpec:
+        return parse_section(cls, table, _Where("", str(where)) if not str(where).startswith("[") else where)
 
 
 @dataclass(frozen=True)
 class StationSpec:
-    name: str
-    lon: float
-    lat: float
+    """A station where ``stations.nc`` records the water level and current."""
+
+    name: str = setting(required=True, help="the station's name")
+    lon: float = setting(required=True, kind="float", minimum=-360.0, maximum=360.0, unit="degrees east", help="longitude")
+    lat: float = setting(required=True, kind="float", minimum=-90.0, maximum=90.0, unit="degrees north", help="latitude")
 
 
-def _resolve(path: str, base: Path) -> Path:
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else (base / p)
+@dataclass(frozen=True)
+class EnsembleSpec:
+    """``members`` (≥ 2), per-member ``wind_factors`` and/or ``tides`` tables, and ``threshold_m`` (m)."""
+
+    members: int = setting(required=True, kind="int", minimum=2, help="the number of members")
+    wind_factors: tuple[float, ...] | None = setting(None, kind="floats", minimum=0,
+                                                     help="member k's 10 m wind is multiplied by `wind_factors[k]` "
+                                                          "(needs `[atmosphere]` source = \"file\": the files are scaled)")
+    tides: tuple[Mapping[str, Any], ...] | None = setting(None, kind="delegated", paths=TIDE_PATH_KEYS, parse=_parse_tide_tables,
+                                                         help="`[[ensemble.tides]]`: one `[tides]` table per member (other atlases, other tables)")
+    threshold_m: float = setting(0.5, unit="metres", help="`ensemble_stations.nc` gives the probability of zeta above this at each station and time")
+
+    def checked(self, where) -> EnsembleSpec:
+        n = self.members
+        if self.wind_factors is not None and len(self.wind_factors) != n:
+            raise ConfigError(f"{where}: wind_factors has {len(self.wind_factors)} values but members = {n}")
+        if self.tides is not None and len(self.tides) != n:
+            raise ConfigError(f"{where}: {len(self.tides)} [[ensemble.tides]] tables but members = {n}")
+        if self.wind_factors is None and self.tides is None:
+            raise ConfigError(f"{where}: members = {n} but no perturbation; give wind_factors = [...] or [[ensemble.tides]] tables")
+        return self
+
+    @classmethod
+    def from_mapping(cls, table: Mapping, where: str = "[ensemble]", base: Path | str = ".") -> EnsembleSpec:
+        return parse_section(cls, table, where, base)
 
 
 def read_stations_csv(path: Path) -> tuple[StationSpec, ...]:
@@ -294,41 +659,53 @@ def read_stations_csv(path: Path) -> tuple[StationSpec, ...]:
     return tuple(out)
 
 
-TOP_KEYS = (
-    "name", "mesh", "gallery", "crs", "start", "hours", "spinup_hours", "output_interval_minutes",
-    "station_interval_minutes", "restart_hours", "segment_hours", "boundaries", "tides", "atmosphere",
-    "rivers", "physics", "initial", "stations", "stations_file", "ensemble", "bathymetry", "gauges", "thresholds",
-)
-
-
 @dataclass(frozen=True)
 class ForecastConfig:
     """A validated forecast-system configuration. Build it with :func:`load_config` or :meth:`from_mapping`."""
 
-    name: str
-    mesh_path: Path
-    crs: str | None
-    start: datetime
-    hours: float
-    spinup_hours: float
-    output_interval_minutes: float
-    station_interval_minutes: float
-    restart_hours: float
-    segment_hours: float
-    boundaries: Mapping[str, str]
-    tides: Mapping[str, Any] | None
-    atmosphere: Mapping[str, Any] | str
-    rivers: tuple
-    physics: Physics
-    initial: Initial
-    stations: tuple[StationSpec, ...]
-    base_dir: Path
-    gallery: str | None = None
-    bathymetry: Any = None
+    name: str = setting(required=True, help="the system's name")
+    mesh_path: Path | None = setting(None, kind="path", toml="mesh", input_file=False, default_text="one of mesh, gallery",
+                                     help="a mesh file (gr3, fort.14, gmsh .msh, UGRID .nc)")
+    gallery: str | None = setting(None, default_text="one of mesh, gallery", help="a gallery region name (meshes/): its mesh, roles, "
+                                                                                  "tides, rivers, stations and datum")
+    crs: str | None = setting(None, default_text="from the mesh", help="EPSG code of a projected mesh without a sidecar `.crs` file")
+    start: datetime | None = setting(None, kind="time", default_text="today 00Z",
+                                     help="forecast start (UTC); a time without a zone is refused")
+    hours: float = setting(72.0, positive=True, maximum=24 * 366, unit="h", help="forecast horizon")
+    spinup_hours: float = setting(24.0, minimum=0.0, unit="h",
+                                  help="cold start: run from rest over this period before `start` (not published); the tide at the open "
+                                       "boundaries is ramped up smoothly (half cosine) over its first half")
+    output_interval_minutes: float = setting(60.0, positive=True, unit="min", help="`fields.nc` interval")
+    station_interval_minutes: float = setting(10.0, positive=True, unit="min", help="`stations.nc` interval")
+    restart_hours: float | None = setting(None, kind="float", positive=True, unit="h", default_text="min(24, hours)",
+                                          help="the forecast hour whose state is saved as `restart.nc` (the next cycle's hot start)")
+    segment_hours: float = setting(12.0, positive=True, unit="h",
+                                   help="checkpointed simulation segments (a crashed worker loses at most one)")
+    stations_file: Path | None = setting(None, kind="path", compare=False, dumped=False, help="CSV of stations with header `name,lon,lat`")
+    boundaries: Mapping[str, str] = setting(factory=lambda: MappingProxyType({}), kind="kinds", choices=BOUNDARY_KINDS,
+                                            default_text="from the region",
+                                            help="every open boundary segment of the mesh: `\"tide\"`, `\"river\"`, `\"wall\"` or `\"outflow\"`")
+    tides: Mapping[str, Any] | None = setting(None, kind="delegated", paths=TIDE_PATH_KEYS, parse=_parse_tides,
+                                              default_text="from the region", help="tidal forcing (below)")
+    atmosphere: Mapping[str, Any] | str = setting("none", kind="delegated", paths=("path",), parse=_parse_atmosphere,
+                                                  help="`\"none\"`, `\"gfs\"`, a file path or a table (below)")
+    rivers: tuple = setting((), kind="delegated", paths=("file",), parse=_parse_rivers, default_text="from the region",
+                            help="`[[rivers]]`: one table per river boundary (below)")
+    bathymetry: Any = setting(None, kind="delegated", paths=("atlas_file",), parse=_parse_bathymetry, dump=_dump_bathymetry,
+                              default_text="depths below MSL, or the region's", help="the vertical datum of the mesh's depths (below)")
     """:class:`workflows.bathymetry.VerticalDatum` of the mesh's depths (default: below MSL)."""
-    gauges: GaugeOptions = field(default_factory=GaugeOptions)
-    thresholds: tuple[ThresholdSpec, ...] = ()
+    physics: Physics = setting(factory=Physics, kind="table", schema=Physics, help="physical and numerical parameters")
+    initial: Initial = setting(factory=Initial, kind="table", schema=Initial, help="the initial state")
+    stations: tuple[StationSpec, ...] = setting((), kind="tables", schema=StationSpec, default_text="the region's",
+                                                help="`[[stations]]`: name, lon, lat; a station in a dry face gets fill values while dry")
+    gauges: GaugeOptions = setting(factory=GaugeOptions, kind="table", schema=GaugeOptions, help="tide gauges of a catalogue as stations")
+    thresholds: tuple[ThresholdSpec, ...] = setting((), kind="tables", schema=ThresholdSpec, help="`[[thresholds]]`: your own alert levels")
+    ensemble: EnsembleSpec | None = setting(None, kind="table", schema=EnsembleSpec,
+                                            help="an ensemble of perturbed members (workflows/ensemble.py)")
+    base_dir: Path = field(default=Path("."), compare=False)
+    """The configuration file's folder (every path above is already absolute)."""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The keys as given, paths absolute (what :func:`with_overrides` starts from)."""
 
     @property
     def end(self) -> datetime:
@@ -339,135 +716,68 @@ class ForecastConfig:
         return self.initial.kind != "restart"
 
     @classmethod
-    def from_mapping(cls, data: Mapping, base_dir=".", where: str = "config") -> "ForecastConfig":
+    def from_mapping(cls, data: Mapping, base_dir=".", where: str = "config") -> ForecastConfig:
         base = Path(base_dir).resolve()
-        _check_keys(data, TOP_KEYS, where)
-        _check_named_files(data, base, where)
-        name = _typed(data, "name", str, where, required=True).strip()
-        if not name:
+        w = _Where(str(where))
+        cfg = parse_section(cls, data, w, base, extra={"base_dir": base})
+        raw = {}
+        for name, (f, key) in declared(cls).items():
+            if name in data:
+                raw[name] = _dump_value(key, getattr(cfg, f.name)) if key.dumped else str(getattr(cfg, f.name))
+        return cfg._completed(data, raw, w)
+
+    def _completed(self, data: Mapping, raw: dict, where: _Where) -> ForecastConfig:
+        """Defaults that depend on other keys or on the gallery region, and checks across keys."""
+        if not self.name.strip():
             raise ConfigError(f"{where}: name must not be empty")
-        gallery = _typed(data, "gallery", str, where)
-        mesh = _typed(data, "mesh", str, where)
         region = None
-        if gallery and mesh:
+        if self.gallery and self.mesh_path:
             raise ConfigError(f"{where}: give either mesh = \"FILE\" or gallery = \"REGION\", not both")
-        if gallery:
+        mesh_path = self.mesh_path
+        if self.gallery:
             from .gallery import RegionError, load_region
 
             try:
-                region = load_region(gallery)
+                region = load_region(self.gallery)
             except (RegionError, KeyError, FileNotFoundError) as exc:
                 raise ConfigError(f"{where}: gallery: {exc}") from None
             mesh_path = region.mesh_path
-        elif mesh:
-            mesh_path = _resolve(mesh, base)
-        else:
+        elif mesh_path is None:
             raise ConfigError(f"{where}: missing key 'mesh' (a mesh file) or 'gallery' (a gallery region name)")
-        if not mesh_path.is_file():
+        if not Path(mesh_path).is_file():
             raise ConfigError(f"{where}: mesh file {str(mesh_path)!r} does not exist")
-        start_raw = data.get("start")
-        try:
-            start = today_00z() if start_raw is None else utc(start_raw if not isinstance(start_raw, datetime) else start_raw)
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(f"{where}: start: {exc}") from None
-        hours = _positive(_typed(data, "hours", float, where, 72.0), "hours", where, 24 * 366)
-        spin = _typed(data, "spinup_hours", float, where, 24.0)
-        if spin < 0:
-            raise ConfigError(f"{where}: spinup_hours must be >= 0, got {spin}")
-        out_min = _positive(_typed(data, "output_interval_minutes", float, where, 60.0), "output_interval_minutes", where)
-        sta_min = _positive(_typed(data, "station_interval_minutes", float, where, 10.0), "station_interval_minutes", where)
-        restart_h = _positive(_typed(data, "restart_hours", float, where, min(24.0, hours)), "restart_hours", where)
-        if restart_h > hours:
-            raise ConfigError(f"{where}: restart_hours ({restart_h}) is after the end of the forecast ({hours} h)")
-        seg_h = _positive(_typed(data, "segment_hours", float, where, 12.0), "segment_hours", where)
-        # boundaries: defaults from the gallery region's roles
-        defaults = {}
+        restart_h = self.restart_hours if self.restart_hours is not None else min(24.0, self.hours)
+        if restart_h > self.hours:
+            raise ConfigError(f"{where}: restart_hours ({restart_h}) is after the end of the forecast ({self.hours} h)")
+        boundaries, tides, rivers, stations = dict(self.boundaries), self.tides, self.rivers, list(self.stations)
+        bathymetry, crs = self.bathymetry, self.crs
         if region is not None:
             roles = {"ocean": "tide", "river": "river", "land": "wall"}
-            defaults = {k: roles[v] for k, v in region.boundary_roles.items()}
-        btable = _typed(data, "boundaries", dict, where, {})
-        for k, v in btable.items():
-            if v not in BOUNDARY_KINDS:
-                raise ConfigError(f"{where}: [boundaries] {k} = {v!r}; write one of {', '.join(map(repr, BOUNDARY_KINDS))}")
-        boundaries = {**defaults, **btable}
-        tides = _typed(data, "tides", dict, where)
-        if tides is None and region is not None and region.tides is not None and region.tides.source != "none":
-            tides = region_tides(region)
-        if tides:
-            from workflows.forcing import ForcingError
-            from workflows.forcing.tides import TideSource
+            boundaries = {**{k: roles[v] for k, v in region.boundary_roles.items()}, **boundaries}
+            if "tides" not in data and region.tides is not None and region.tides.source != "none":
+                tides = _parse_tides(region_tides(region), _Where(where.file, f"[tides] of gallery region {region.name}"), region.folder)
+            if "rivers" not in data:
+                rivers = _parse_rivers([region_river(r) for r in region.rivers], where, region.folder)
+            if "stations" not in data and "stations_file" not in data:
+                stations = [StationSpec(s.name, s.lon, s.lat) for s in region.stations]
+            if bathymetry is None:
+                bathymetry = region.bathymetry
+            crs = crs or region.crs
+        if bathymetry is None:
+            from .bathymetry import VerticalDatum
 
-            try:
-                TideSource.from_mapping(tides, base_dir=base)
-            except ForcingError as exc:
-                raise ConfigError(f"{where}: {exc}") from None
-        atmosphere = data.get("atmosphere", "none")
-        if not isinstance(atmosphere, (str, dict)):
-            raise ConfigError(f"{where}: atmosphere must be \"none\", \"gfs\", a file path or a table, got {atmosphere!r}")
-        rivers = data.get("rivers")
-        if rivers is None and region is not None:
-            rivers = [region_river(r) for r in region.rivers]
-        rivers = rivers or []
-        if not isinstance(rivers, list) or not all(isinstance(r, dict) for r in rivers):
-            raise ConfigError(f"{where}: rivers must be an array of tables [[rivers]]")
-        for i, r in enumerate(rivers):
-            if "boundary" not in r:
-                raise ConfigError(f"{where}: [[rivers]] #{i + 1} needs boundary = \"<open boundary name>\"")
-        from .bathymetry import DatumError, VerticalDatum
-
-        btab = _typed(data, "bathymetry", dict, where)
-        try:
-            if btab is not None:
-                bathymetry = VerticalDatum.from_mapping(btab, base_dir=base, where=f"{where}: [bathymetry]")
-            else:
-                bathymetry = region.bathymetry if region is not None and region.bathymetry is not None else VerticalDatum()
-        except DatumError as exc:
-            raise ConfigError(str(exc)) from None
-        physics = Physics.from_mapping(_typed(data, "physics", dict, where, {}))
-        initial = Initial.from_mapping(_typed(data, "initial", dict, where, {}), base)
-        stations = []
-        for i, s in enumerate(_typed(data, "stations", list, where, [])):
-            w = f"{where}: [[stations]] #{i + 1}"
-            if not isinstance(s, dict):
-                raise ConfigError(f"{w} must be a table with name, lon, lat")
-            _check_keys(s, ("name", "lon", "lat"), w)
-            stations.append(StationSpec(_typed(s, "name", str, w, required=True), _typed(s, "lon", float, w, required=True), _typed(s, "lat", float, w, required=True)))
-        sfile = _typed(data, "stations_file", str, where)
-        if sfile:
-            stations.extend(read_stations_csv(_resolve(sfile, base)))
-        if not stations and region is not None and "stations" not in data and not sfile:
-            stations = [StationSpec(s.name, s.lon, s.lat) for s in region.stations]
+            bathymetry = VerticalDatum()
+        if self.stations_file is not None:
+            stations.extend(read_stations_csv(self.stations_file))
         names = [s.name for s in stations]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ConfigError(f"{where}: station name(s) {', '.join(sorted(dup))} appear more than once")
-        gauges = GaugeOptions.from_mapping(_typed(data, "gauges", dict, where, {}), base)
-        thresholds = tuple(ThresholdSpec.from_mapping(t, f"{where}: [[thresholds]] #{i + 1}")
-                           for i, t in enumerate(_typed(data, "thresholds", list, where, [])))
-        return cls(
-            name=name,
-            mesh_path=mesh_path,
-            crs=_typed(data, "crs", str, where) or (region.crs if region is not None else None),
-            start=start,
-            hours=hours,
-            spinup_hours=spin if initial.kind != "restart" else 0.0,
-            output_interval_minutes=out_min,
-            station_interval_minutes=sta_min,
-            restart_hours=restart_h,
-            segment_hours=seg_h,
-            boundaries=MappingProxyType(boundaries),
-            tides=MappingProxyType(dict(tides)) if tides else None,
-            atmosphere=atmosphere,
-            rivers=tuple(MappingProxyType(dict(r)) for r in rivers),
-            physics=physics,
-            initial=initial,
-            stations=tuple(stations),
-            base_dir=region.folder if (region is not None and "tides" not in data) else base,
-            gallery=gallery,
-            bathymetry=bathymetry,
-            gauges=gauges,
-            thresholds=thresholds,
-            raw=MappingProxyType(dict(data)),
+        return replace(
+            self, mesh_path=Path(mesh_path), crs=crs, start=self.start if self.start is not None else today_00z(),
+            spinup_hours=self.spinup_hours if self.initial.kind != "restart" else 0.0, restart_hours=restart_h,
+            boundaries=MappingProxyType(boundaries), tides=tides, rivers=tuple(rivers), stations=tuple(stations),
+            bathymetry=bathymetry, raw=MappingProxyType(raw),
         )
 
     def check_against_mesh(self, mesh) -> None:
@@ -528,44 +838,12 @@ def region_river(r) -> dict:
 
 
 def named_files(data: Mapping) -> list[tuple[str, str]]:
-    """The input files a configuration mapping names, as ``(key, path)`` pairs in file order:
-    tides, atmosphere, rivers, bathymetry atlas, initial state, stations (paths as written)."""
-    out = []
-    tides = data.get("tides") or {}
-    for key in ("path", "file", "u_path", "v_path"):
-        if isinstance(tides.get(key), str):
-            out.append((f"[tides] {key}", tides[key]))
-    atm = data.get("atmosphere")
-    if isinstance(atm, str) and atm not in ("none", "gfs"):
-        out.append(("atmosphere", atm))
-    elif isinstance(atm, Mapping) and "path" in atm:
-        paths = [atm["path"]] if isinstance(atm["path"], str) else list(atm["path"])
-        out.extend(("[atmosphere] path", str(p)) for p in paths)
-    for i, r in enumerate(data.get("rivers") or []):
-        if isinstance(r, Mapping) and isinstance(r.get("file"), str):
-            out.append((f"[[rivers]] #{i + 1} file", r["file"]))
-    bathymetry = data.get("bathymetry") or {}
-    if isinstance(bathymetry, Mapping) and isinstance(bathymetry.get("atlas_file"), str):
-        out.append(("[bathymetry] atlas_file", bathymetry["atlas_file"]))
-    initial = data.get("initial") or {}
-    if isinstance(initial, Mapping) and isinstance(initial.get("file"), str):
-        out.append(("[initial] file", initial["file"]))
-    if isinstance(data.get("stations_file"), str):
-        out.append(("stations_file", data["stations_file"]))
-    gauges = data.get("gauges") or {}
-    if isinstance(gauges, Mapping) and isinstance(gauges.get("catalogue"), str) and gauges["catalogue"] not in ("builtin", "none"):
-        out.append(("[gauges] catalogue", gauges["catalogue"]))
-    return out
+    """The input files a configuration mapping names, as ``(key, path)`` pairs (paths as
+    written): every path key of the schema but the mesh."""
+    return named_in(ForecastConfig, data)
 
 
-def _check_named_files(data: Mapping, base: Path, where: str) -> None:
-    """A file the user named must exist: a typo is an error, never a silent fallback."""
-    for key, value in named_files(data):
-        path = _resolve(value, base)
-        if not path.exists():
-            raise ConfigError(f"{where}: {key} {value!r} does not exist" + (f" ({path})" if str(path) != value else ""))
-
-
+# -- loading, overriding, writing -----------------------------------------------------------------
 def load_config(path, **overrides) -> ForecastConfig:
     """Read and validate a forecast-system TOML file; ``overrides`` replace top-level keys."""
     path = Path(path)
@@ -579,3 +857,89 @@ def load_config(path, **overrides) -> ForecastConfig:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     data.update({k: v for k, v in overrides.items() if v is not None})
     return ForecastConfig.from_mapping(data, base_dir=path.parent, where=str(path))
+
+
+def with_overrides(cfg: ForecastConfig, overrides: Mapping[str, Any], where: str = "overrides") -> ForecastConfig:
+    """``cfg`` with keys replaced, checked by the same schema: ``{"hours": 24, "physics.manning":
+    0.03, "tides": {...}}`` (dotted names reach into tables; None removes a key, so that its
+    default applies). Defaults that depend on other keys (``restart_hours``, the gallery
+    region's tables) follow the new values; relative paths are taken from ``cfg.base_dir``."""
+    data = _plain(dict(cfg.raw))
+    for dotted, value in overrides.items():
+        *tables, key = dotted.split(".")
+        target = data
+        for t in tables:
+            target = target.setdefault(t, {})
+            if not isinstance(target, dict):
+                raise ConfigError(f"{where}: {dotted}: {t} is not a table")
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = _plain(value) if isinstance(value, (Mapping, list, tuple, Path)) else value
+    return ForecastConfig.from_mapping(data, base_dir=cfg.base_dir, where=f"{where} of {cfg.name}")
+
+
+def dump_toml(cfg: ForecastConfig) -> str:
+    """The configuration as TOML text, every key written (defaults included, paths absolute), that
+    :func:`load_config` reads back into an equal :class:`ForecastConfig`."""
+    import tomli_w
+
+    data = to_mapping(cfg)
+    if cfg.gallery:
+        data.pop("mesh", None)
+    return tomli_w.dumps(data)
+
+
+# -- the user guide's key table ------------------------------------------------------------------
+_KIND_TEXT = {"str": "string", "float": "number", "int": "integer", "bool": "true/false", "path": "file path",
+              "time": "ISO 8601 with zone", "strs": "list of strings", "floats": "list of numbers", "table": "table",
+              "tables": "array of tables", "kinds": "table", "delegated": "table"}
+
+
+def _default_text(f, key: Key) -> str:
+    if key.default_text is not None:
+        return key.default_text
+    if key.required:
+        return "required"
+    default = f.default if f.default is not MISSING else (f.default_factory() if f.default_factory is not MISSING else None)
+    if key.kind in ("table", "tables", "delegated") or default is None:
+        return "–"
+    for text, v in key.specials().items():
+        if v == default:
+            return text
+    if isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, tuple):
+        return "[" + ", ".join(f'"{v}"' if isinstance(v, str) else f"{v:g}" for v in default) + "]" if default else "–"
+    if isinstance(default, float):
+        return f"{default:g}"
+    return f"`{default}`" if isinstance(default, str) else str(default)
+
+
+def _allowed_text(key: Key) -> str:
+    parts = []
+    allowed = list(key.allowed()) + list(key.specials())
+    if allowed and key.kind != "path":
+        parts.append(", ".join(f"`{a}`" for a in allowed))
+    bound = _bound_text(key)
+    if bound:
+        parts.append(bound)
+    if key.unit:
+        parts.append(key.unit)
+    return "; ".join(parts) or "–"
+
+
+def key_table_markdown() -> str:
+    """The user guide's table of every declared key (docs/user-guide.md, between its markers)."""
+    rows = ["| key | type | default | allowed, unit | meaning |", "|---|---|---|---|---|"]
+
+    def add(schema, prefix):
+        for name, (f, key) in declared(schema).items():
+            label = f"`{prefix}{name}`" if key.kind not in ("table", "tables", "delegated", "kinds") else (
+                f"`[[{prefix}{name}]]`" if key.kind == "tables" or name == "rivers" else f"`[{prefix}{name}]`")
+            rows.append(f"| {label} | {_KIND_TEXT[key.kind]} | {_default_text(f, key)} | {_allowed_text(key)} | {key.help} |")
+            if key.kind in ("table", "tables"):
+                add(key.schema, f"{prefix}{name}.")
+
+    add(ForecastConfig, "")
+    return "\n".join(rows) + "\n"
