@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from pathlib import Path
 
 from flask import Flask, g, render_template, request
@@ -45,7 +44,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from workflows import db as dbm
 
-from .security import (add_security_headers, content_security_policy, private_dir, private_file, private_sqlite,
+from .security import (add_security_headers, content_security_policy, private_dir, private_sqlite, shared_secret,
                        user_error, user_log)
 
 log = logging.getLogger(__name__)
@@ -57,13 +56,7 @@ def _secret_key(instance: Path) -> str:
     env = os.environ.get("COASTCAST_SECRET_KEY")
     if env:
         return env
-    path = instance / "secret_key"
-    if path.exists():
-        private_file(path)
-        return path.read_text().strip()
-    key = secrets.token_hex(32)
-    private_file(path, key)
-    return key
+    return shared_secret(instance / "secret_key")
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -8,6 +8,7 @@ see of server errors, and login throttling.
   for the origin; paths, which carry ids, stay private).
 * :func:`private_dir` / :func:`private_file`: the instance folder, data folder, secret key and
   SQLite database are made 0700 / 0600; files left readable by others are tightened, with a warning.
+  :func:`shared_secret`: the session key created once, atomically, whichever process starts first.
 * :func:`user_error` / :func:`user_log`: a cycle's error and log as its owner sees them — one line,
   no traceback, absolute server paths reduced to their file name; administrators see the record.
 * :func:`login_refusal` / :func:`record_login_failure`: failures per account and per address in the
@@ -19,7 +20,9 @@ import logging
 import math
 import os
 import re
+import secrets
 import stat
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -104,6 +107,42 @@ def private_file(path: Path, text: str | None = None) -> Path:
             fh.write(text)
     os.chmod(path, 0o600)
     return path
+
+
+def shared_secret(path: Path, nbytes: int = 32) -> str:
+    """The secret kept in ``path`` (0600), created on first use: every process that calls this at
+    once gets the same value, and none ever reads a partly written file.
+
+    The new secret is written and synced to a private temporary file beside ``path``, then
+    hard-linked to ``path``: the link fails if another process linked first, and the loser reads the
+    winner's secret. An empty file at ``path`` is an error (one line naming it)."""
+    path = Path(path)
+    for _ in range(100):
+        try:
+            text = path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            text = None
+        if text:
+            _tighten(path, 0o600)
+            return text
+        if text == "":
+            raise RuntimeError(f"{path} is empty: delete it and a new secret is made at the next start")
+        secret = secrets.token_hex(nbytes)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(secret + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                continue  # another process won: read its secret
+            log.info("new secret in %s", path)
+            return secret
+        finally:
+            os.unlink(tmp)
+    raise RuntimeError(f"{path}: could not read or create the secret")
 
 
 def private_sqlite(url: str) -> None:
