@@ -221,15 +221,21 @@ def _existing(value, name: str, where: _Where, base: Path) -> Path:
     return path
 
 
-def _resolve_keys(table: Mapping, keys, where: _Where, base: Path) -> dict:
-    """``table`` with the file paths under ``keys`` (a string or a list of strings) made absolute."""
+def _resolve_keys(table: Mapping, keys, where: _Where, base: Path, must_exist: bool = True) -> dict:
+    """``table`` with the file paths under ``keys`` (a string or a list of strings) made absolute
+    (and refused when they do not exist, unless ``must_exist`` is false)."""
+    def one(x, k):
+        if must_exist or not isinstance(x, (str, Path)):
+            return str(_existing(x, k, where, base))
+        return str(resolve_path(x, base))
+
     out = dict(table)
     for k in keys:
         v = out.get(k)
         if isinstance(v, (list, tuple)):
-            out[k] = [str(_existing(x, k, where, base)) for x in v]
+            out[k] = [one(x, k) for x in v]
         elif v is not None:
-            out[k] = str(_existing(v, k, where, base))
+            out[k] = one(v, k)
     return out
 
 
@@ -468,7 +474,8 @@ def _dump_bathymetry(datum) -> dict:
 def _parse_tide_tables(value, where: _Where, base: Path):
     if not isinstance(value, list) or not all(isinstance(t, Mapping) for t in value):
         raise ConfigError(f"{where.file + ': ' if where.file else ''}[ensemble]: tides must be an array of tables [[ensemble.tides]], one per member")
-    return tuple(MappingProxyType(_resolve_keys(t, TIDE_PATH_KEYS, _Where(where.file, f"[[ensemble.tides]] #{i + 1}"), base))
+    # each member's configuration checks its files (a missing one is named with the member)
+    return tuple(MappingProxyType(_resolve_keys(t, TIDE_PATH_KEYS, _Where(where.file, f"[[ensemble.tides]] #{i + 1}"), base, must_exist=False))
                  for i, t in enumerate(value))
 
 

@@ -10,7 +10,7 @@ kept by the pipeline), never a dask future.
 
 Run directory::
 
-    config.toml          the system's configuration as given
+    config.toml          the system's configuration, every key written and paths absolute (prepare)
     work/plan.json       the resolved timeline, segments and forcing record (prepare)
     work/seg_000/        fields.nc, stations.nc, max.nc of segment 0 and end.nc, its final state
     fields.nc stations.nc max.nc restart.nc run.json figures/   (publish)
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ConfigError, ForecastConfig, load_config
+from .config import ConfigError, ForecastConfig, dump_toml, load_config
 
 log = logging.getLogger(__name__)
 
@@ -223,13 +223,8 @@ def prepare(config_path, run_dir, *, overwrite: bool = False, attempt: str | Non
     (run_dir / "work").mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     dst = run_dir / "config.toml"
-    same_file = dst.exists() and Path(config_path).resolve() == dst.resolve()
-    if same_file:
-        text = dst.read_text(encoding="utf-8")
-    else:
-        cfg0 = load_config(config_path)
-        # relative paths must keep pointing where they did
-        text = absolutise(Path(config_path).read_text(encoding="utf-8"), cfg0, Path(config_path).parent)
+    # every key written, paths absolute: the copy loads back equal wherever it lies
+    text = dump_toml(load_config(config_path))
     candidate = run_dir / "work" / "config.next.toml"
     candidate.write_text(text, encoding="utf-8")
     try:
@@ -404,43 +399,6 @@ def _bare_model(mesh):
     return ShallowWaterModel(mesh, boundary_conditions={s.name: Wall() for s in mesh.boundaries if s.role == "open"}, limiter=None)
 
 
-def absolutise(text: str, cfg: ForecastConfig, base: Path) -> str:
-    """The TOML text with relative file paths made absolute (so the copy in the run dir still works)."""
-    import tomllib
-
-    import tomli_w
-
-    data = tomllib.loads(text)
-    base = base.resolve()
-
-    def fix(v):
-        p = Path(v).expanduser()
-        return str(p if p.is_absolute() else (base / p).resolve())
-
-    if "mesh" in data:
-        data["mesh"] = fix(data["mesh"])
-    for key in ("stations_file",):
-        if key in data:
-            data[key] = fix(data[key])
-    for table, keys in (("tides", ("path", "file", "u_path", "v_path")), ("initial", ("file",)), ("bathymetry", ("atlas_file",))):
-        for k in keys:
-            if k in data.get(table, {}) or {}:
-                data[table][k] = fix(data[table][k])
-    if data.get("gauges", {}).get("catalogue") not in (None, "builtin", "none"):
-        data["gauges"]["catalogue"] = fix(data["gauges"]["catalogue"])
-    if isinstance(data.get("atmosphere"), dict) and "path" in data["atmosphere"]:
-        p = data["atmosphere"]["path"]
-        data["atmosphere"]["path"] = [fix(x) for x in p] if isinstance(p, list) else fix(p)
-    elif isinstance(data.get("atmosphere"), str) and data["atmosphere"] not in ("none", "gfs"):
-        data["atmosphere"] = fix(data["atmosphere"])
-    for r in data.get("rivers", []):
-        if "file" in r:
-            r["file"] = fix(r["file"])
-    if "start" not in data:
-        data["start"] = cfg.start.isoformat().replace("+00:00", "Z")
-    return tomli_w.dumps(data)
-
-
 def _segment_dir(run_dir: Path, k: int) -> Path:
     return run_dir / "work" / f"seg_{k:03d}"
 
@@ -472,7 +430,7 @@ def simulate_segment(run_dir, k: int, *, progress=None) -> Path:
     Idempotent: a segment whose ``end.nc`` exists is not run again. Returns the segment folder.
     ``progress(sim_seconds_done, sim_seconds_total, wall_seconds)`` is called as it goes.
     """
-    from solver import Callback, Clock, IterationInterval, Simulation, TimeInterval
+    from solver import Callback, IterationInterval, Simulation, TimeInterval
     from solver.output import MaximaWriter, StationWriter, UGRIDFieldWriter
     from solver.output.checkpoint import load_restart, write_restart
 

@@ -28,82 +28,28 @@ means and spreads skip dry members (missing where every member is dry) — Wilks
 """
 from __future__ import annotations
 
-import difflib
 import logging
 import os
-import tomllib
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from .config import ConfigError, load_config
+from .config import ConfigError, EnsembleSpec, dump_toml, load_config, with_overrides
 
 log = logging.getLogger(__name__)
 
-ENSEMBLE_KEYS = ("members", "wind_factors", "tides", "threshold_m")
 OUTPUT = "ensemble_stations.nc"
 
-
-@dataclass(frozen=True)
-class EnsembleSpec:
-    """``members`` (≥ 2), per-member ``wind_factors`` and/or ``tides`` tables, and ``threshold_m`` (m)."""
-
-    members: int
-    wind_factors: tuple[float, ...] | None = None
-    tides: tuple[Mapping[str, Any], ...] | None = None
-    threshold_m: float = 0.5
-
-    @classmethod
-    def from_mapping(cls, table: Mapping, where: str = "[ensemble]") -> EnsembleSpec:
-        if not isinstance(table, Mapping):
-            raise ConfigError(f"{where} must be a table with members, wind_factors or tides, threshold_m")
-        for key in table:
-            if key not in ENSEMBLE_KEYS:
-                close = difflib.get_close_matches(key, ENSEMBLE_KEYS, n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {', '.join(ENSEMBLE_KEYS)}"
-                raise ConfigError(f"{where}: unknown key {key!r}{hint}")
-        n = table.get("members")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-            raise ConfigError(f"{where}: members must be an integer >= 2, got {n!r}")
-        winds = table.get("wind_factors")
-        if winds is not None:
-            if not isinstance(winds, list) or not all(isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0 for w in winds):
-                raise ConfigError(f"{where}: wind_factors must be a list of numbers >= 0, got {winds!r}")
-            if len(winds) != n:
-                raise ConfigError(f"{where}: wind_factors has {len(winds)} values but members = {n}")
-            winds = tuple(float(w) for w in winds)
-        tides = table.get("tides")
-        if tides is not None:
-            if not isinstance(tides, list) or not all(isinstance(t, Mapping) for t in tides):
-                raise ConfigError(f"{where}: tides must be an array of tables [[ensemble.tides]], one per member")
-            if len(tides) != n:
-                raise ConfigError(f"{where}: {len(tides)} [[ensemble.tides]] tables but members = {n}")
-            tides = tuple(MappingProxyType(dict(t)) for t in tides)
-        if winds is None and tides is None:
-            raise ConfigError(f"{where}: members = {n} but no perturbation; give wind_factors = [...] or [[ensemble.tides]] tables")
-        thr = table.get("threshold_m", 0.5)
-        if isinstance(thr, bool) or not isinstance(thr, (int, float)):
-            raise ConfigError(f"{where}: threshold_m must be a number (metres), got {thr!r}")
-        return cls(n, winds, tides, float(thr))
+__all__ = ["EnsembleSpec", "ensemble_statistics", "load_ensemble", "member_configs", "run_ensemble", "scale_wind_file"]
 
 
 def load_ensemble(config_path) -> EnsembleSpec | None:
-    """The ``[ensemble]`` table of a configuration file, or None when it has none."""
-    path = Path(config_path)
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    if "ensemble" not in data:
-        return None
-    return EnsembleSpec.from_mapping(data["ensemble"], where=f"{path}: [ensemble]")
-
-
-def _absolute(value: str, base: Path) -> str:
-    p = Path(value).expanduser()
-    return str(p if p.is_absolute() else (base / p).resolve())
+    """The ``[ensemble]`` table of a configuration file (:class:`workflows.config.EnsembleSpec`,
+    declared with the other keys), or None when it has none."""
+    return load_config(config_path).ensemble
 
 
 def scale_wind_file(source: Path, destination: Path, factor: float) -> Path:
@@ -132,22 +78,18 @@ def scale_wind_file(source: Path, destination: Path, factor: float) -> Path:
 
 
 def member_configs(config_path, run_dir) -> list[tuple[str, Path, Path]]:
-    """Write each member's config.toml into ``<run_dir>/members/mNN``; returns ``(name, config, run_dir)``."""
-    import tomli_w
+    """Write each member's config.toml into ``<run_dir>/members/mNN``; returns ``(name, config, run_dir)``.
 
-    from .cycle import absolutise
-
+    A member is the loaded configuration with its name, tides and atmosphere replaced
+    (:func:`workflows.config.with_overrides`, checked like the file) and no ``[ensemble]``."""
     config_path = Path(config_path)
-    spec = load_ensemble(config_path)
+    cfg = load_config(config_path)
+    spec = cfg.ensemble
     if spec is None:
         raise ConfigError(f"{config_path}: no [ensemble] table")
-    cfg = load_config(config_path)
-    base = config_path.resolve().parent
-    data = tomllib.loads(absolutise(config_path.read_text(encoding="utf-8"), cfg, base))
-    data.pop("ensemble", None)
-    atmosphere = data.get("atmosphere", "none")
+    atmosphere = cfg.atmosphere
     if spec.wind_factors is not None:
-        source = atmosphere.get("source", "file" if "path" in atmosphere else "none") if isinstance(atmosphere, dict) else (
+        source = atmosphere.get("source", "file" if "path" in atmosphere else "none") if isinstance(atmosphere, Mapping) else (
             "file" if atmosphere not in ("none", "gfs") else atmosphere)
         if source != "file":
             raise ConfigError(f"{config_path}: [ensemble] wind_factors needs [atmosphere] source = \"file\" (got {source!r}); "
@@ -157,23 +99,19 @@ def member_configs(config_path, run_dir) -> list[tuple[str, Path, Path]]:
         name = f"m{k + 1:02d}"
         member_dir = Path(run_dir) / "members" / name
         member_dir.mkdir(parents=True, exist_ok=True)
-        m = dict(data)
-        m["name"] = f"{data['name']}-{name}"
+        overrides: dict[str, Any] = {"name": f"{cfg.name}-{name}", "ensemble": None}
         if spec.tides is not None:
-            t = dict(spec.tides[k])
-            for key in ("file", "path", "u_path", "v_path"):
-                if key in t:
-                    t[key] = _absolute(str(t[key]), base)
-            m["tides"] = t
+            overrides["tides"] = dict(spec.tides[k])
         if spec.wind_factors is not None:
-            table = dict(atmosphere) if isinstance(atmosphere, dict) else {"source": "file", "path": atmosphere}
+            table = dict(atmosphere) if isinstance(atmosphere, Mapping) else {"source": "file", "path": atmosphere}
             paths = table["path"] if isinstance(table["path"], list) else [table["path"]]
             scaled = [str(scale_wind_file(Path(p), member_dir / "forcing" / Path(p).name, spec.wind_factors[k])) for p in paths]
             table["source"], table["path"] = "file", scaled
-            m["atmosphere"] = table
+            overrides["atmosphere"] = table
+        # a bad member is refused now, named
+        member = with_overrides(cfg, overrides, where=f"{config_path} [ensemble] member {name}")
         path = member_dir / "member.toml"
-        path.write_text(tomli_w.dumps(m), encoding="utf-8")
-        load_config(path)  # refuse a bad member now, with its file in the message
+        path.write_text(dump_toml(member), encoding="utf-8")
         out.append((name, path, member_dir))
     return out
 

@@ -31,7 +31,7 @@ def default_run_dir(cfg) -> Path:
 def run(args) -> int:
     import signal
 
-    from ..config import load_config
+    from ..config import dump_toml, load_config, with_overrides
     from ..cycle import Interrupted
 
     def stop(signum, frame):  # SIGTERM (a batch system, systemd, kill): record "interrupted", then exit
@@ -39,17 +39,21 @@ def run(args) -> int:
 
     signal.signal(signal.SIGTERM, stop)
 
-    cfg = load_config(args.config, start=args.start, hours=args.hours)
+    cfg = load_config(args.config)
+    overrides = {k: v for k, v in (("start", args.start), ("hours", args.hours)) if v is not None}
+    if overrides:
+        cfg = with_overrides(cfg, overrides, where="command line")
     out = Path(args.out) if args.out else default_run_dir(cfg)
     with tempfile.TemporaryDirectory(prefix="coastcast-run-") as tmp:
         config_path = Path(args.config)
-        if args.start or args.hours:  # written aside: the run directory is only written under its lock
-            config_path = _with_overrides(config_path, Path(tmp), start=args.start, hours=args.hours)
+        if overrides:  # written aside: the run directory is only written under its lock
+            config_path = Path(tmp) / "config.requested.toml"
+            config_path.write_text(dump_toml(cfg), encoding="utf-8")
         return _run(args, cfg, config_path, out)
 
 
 def _run(args, cfg, config_path: Path, out: Path) -> int:
-    if cfg.raw.get("ensemble"):
+    if cfg.ensemble is not None:
         from ..ensemble import run_ensemble
 
         result = run_ensemble(config_path, out, scheduler=args.scheduler, figures=not args.no_figures)
@@ -66,21 +70,3 @@ def _run(args, cfg, config_path: Path, out: Path) -> int:
             info = run_cycle(config_path, out, progress=bar.update, figures=not args.no_figures, overwrite=args.overwrite)
     print(summary(info, out))
     return 0
-
-
-def _with_overrides(config_path: Path, folder: Path, **overrides) -> Path:
-    """The configuration with its file paths made absolute and ``overrides`` (top-level keys)
-    applied, written to ``folder/config.requested.toml``."""
-    import tomllib
-
-    import tomli_w
-
-    from ..config import load_config
-    from ..cycle import absolutise
-
-    text = absolutise(config_path.read_text(encoding="utf-8"), load_config(config_path), config_path.resolve().parent)
-    data = tomllib.loads(text)
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    path = folder / "config.requested.toml"
-    path.write_text(tomli_w.dumps(data), encoding="utf-8")
-    return path
