@@ -388,11 +388,11 @@ def named_in(schema, data: Mapping, section: str = "") -> list[tuple[str, str]]:
             for i, t in enumerate(v):
                 out.extend(named_in(key.schema, t, f"[[{name}]] #{i + 1}"))
         elif key.kind == "delegated":
-            out.extend(_delegated_files(name, key, v))
+            out.extend(_delegated_files(name, key, v, section))
     return out
 
 
-def _delegated_files(name: str, key: Key, v) -> list[tuple[str, str]]:
+def _delegated_files(name: str, key: Key, v, section: str = "") -> list[tuple[str, str]]:
     if name == "atmosphere" and isinstance(v, str):
         return [] if v in ("none", "gfs") else [("atmosphere", v)]
     tables = v if isinstance(v, list) else [v]
@@ -400,7 +400,8 @@ def _delegated_files(name: str, key: Key, v) -> list[tuple[str, str]]:
     for i, t in enumerate(tables):
         if not isinstance(t, Mapping):
             continue
-        label = f"[[{name}]] #{i + 1}" if isinstance(v, list) else f"[{name}]"
+        label = f"{section} " + (f"[[{name}]] #{i + 1}" if isinstance(v, list) else f"[{name}]")
+        label = label.strip()
         for k in key.paths:
             p = t.get(k)
             for x in (p if isinstance(p, list) else [p]):
@@ -694,7 +695,7 @@ class ForecastConfig:
                                             help="every open boundary segment of the mesh: `\"tide\"`, `\"river\"`, `\"wall\"` or `\"outflow\"`")
     tides: Mapping[str, Any] | None = setting(None, kind="delegated", paths=TIDE_PATH_KEYS, parse=_parse_tides,
                                               default_text="from the region", help="tidal forcing (below)")
-    atmosphere: Mapping[str, Any] | str = setting("none", kind="delegated", paths=("path",), parse=_parse_atmosphere,
+    atmosphere: Mapping[str, Any] | str = setting("none", kind="delegated", paths=("path",), parse=_parse_atmosphere, default_text="`none`",
                                                   help="`\"none\"`, `\"gfs\"`, a file path or a table (below)")
     rivers: tuple = setting((), kind="delegated", paths=("file",), parse=_parse_rivers, default_text="from the region",
                             help="`[[rivers]]`: one table per river boundary (below)")
