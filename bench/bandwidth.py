@@ -44,7 +44,7 @@ def triad_bandwidth(threads, repeats, n=40_000_000):
 
 def bytes_per_update(model):
     """Compulsory bytes per triangle per SSP-RK2 step, from the numba backend's arrays."""
-    k = model._kernels
+    k = model.backend
     nf = model.mesh.n_face
     state = 3 * nf * 8
     passes = {

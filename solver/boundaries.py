@@ -1,40 +1,105 @@
 """Boundary conditions, one class per kind, attached to named boundary segments.
 
 The model gives each condition the reconstructed interior values at the midpoints of its
-boundary edges (an :class:`EdgeStates`) and the edges' outward unit normals. A *ghost* condition
-returns the state on the outer side of each edge; the Riemann solver then computes the flux, so
-the condition acts through characteristics. A *flux* condition returns the fluxes directly.
+boundary edges (an :class:`EdgeStates`) and the edges' outward unit normals. Every condition
+returns the state on the outer side of each edge from :meth:`~BoundaryCondition.ghost`; the
+Riemann solver then computes the flux from the interior and ghost states, so the condition acts
+through characteristics. A condition may also return the fluxes themselves from
+:meth:`~BoundaryCondition.flux`, which then replace the Riemann flux on its edges (its ghost
+still serves the gradients of the reconstruction). Each condition brings its own behaviour
+(as ANUGA's boundary objects their ``evaluate_segment``); the backends loop over them without
+knowing their types.
+
+States are in one field order everywhere, (η, h, u, v): surface, depth, velocity components,
+the columns of the numba backend's work arrays.
 
 Model time ``t`` is seconds since the run's start. Values that vary along a segment are given at
 the segment's nodes (in ``node_ids`` order) and averaged to each edge.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 
-@dataclass
 class EdgeStates:
-    """Interior values at boundary-edge midpoints, each (n,): depth h, surface eta, bed b, velocity u, v."""
+    """Interior values at boundary-edge midpoints, each (n,): surface ``eta``, depth ``h``,
+    velocity ``u``, ``v`` (the one field order) and bed elevation ``b``."""
 
-    h: np.ndarray
-    eta: np.ndarray
-    b: np.ndarray
-    u: np.ndarray
-    v: np.ndarray
+    def __init__(self, eta, h, u, v, b):
+        self.eta = eta
+        self.h = h
+        self.u = u
+        self.v = v
+        self.b = b
+
+    @staticmethod
+    def gather(rows, index, bed=None) -> EdgeStates:
+        """The states of rows ``index`` of ``rows`` ((m, 4) columns η, h, u, v), read only when a
+        condition asks for them; the bed ``bed`` ((n,) m), or η − h of the rows when None."""
+        return GatheredEdgeStates(rows, index, bed)
+
+
+class GatheredEdgeStates(EdgeStates):
+    """:class:`EdgeStates` read from rows (η, h, u, v) of a work array on first access (a wall's
+    :meth:`~BoundaryCondition.flux` never touches them)."""
+
+    def __init__(self, rows, index, bed=None):  # noqa: D107 - fields are lazy
+        self.rows = rows
+        self.index = index
+        self.bed = bed
+
+    @cached_property
+    def values(self) -> np.ndarray:
+        return self.rows[self.index]
+
+    @property
+    def eta(self):
+        return self.values[:, 0]
+
+    @property
+    def h(self):
+        return self.values[:, 1]
+
+    @property
+    def u(self):
+        return self.values[:, 2]
+
+    @property
+    def v(self):
+        return self.values[:, 3]
+
+    @property
+    def b(self):
+        return self.values[:, 0] - self.values[:, 1] if self.bed is None else self.bed
 
 
 class BoundaryCondition:
-    """Base class. ``kind`` is ``"ghost"`` or ``"flux"``."""
+    """Base class: a ghost state, and optionally the edge fluxes, for the edges of one segment.
 
-    kind = "ghost"
+    ``ghost_kernel``: the name of a compiled kernel in :data:`solver.kernels.ghosts.GHOST_KERNELS`
+    that computes exactly :meth:`ghost` (the numba backend runs it over all such edges in one
+    pass), or None: the backend calls :meth:`ghost`.
+    """
+
+    ghost_kernel: str | None = None
 
     def bind(self, edge_node_positions: np.ndarray, n_segment_nodes: int) -> None:
         """Called once by the model: (n, 2) positions of each edge's nodes within the segment."""
         self._positions = edge_node_positions
         self._n_nodes = n_segment_nodes
+
+    def ghost(self, t, s: EdgeStates, normal, g):
+        """(η, h, u, v) of the ghost states, (n,) each, from the interior ``s`` and the outward
+        unit normals ``normal`` (n, 2) at model time ``t``."""
+        raise NotImplementedError
+
+    def flux(self, t, s: EdgeStates, lengths, g):
+        """The fluxes through the edges, (mass out m² s⁻¹, normal momentum deviation, tangential
+        momentum) (n,) each, replacing the Riemann flux; None (the default): the Riemann flux of
+        the interior and ghost states."""
+        return None
 
     def _at_edges(self, values):
         v = np.asarray(values, dtype=float)
@@ -50,16 +115,18 @@ class BoundaryCondition:
 class Wall(BoundaryCondition):
     """Impermeable, free-slip wall: the ghost mirrors the normal velocity, u_g = u − 2(u·n)n."""
 
+    ghost_kernel = "wall"
+
     def ghost(self, t, s: EdgeStates, normal, g):
         un = s.u * normal[:, 0] + s.v * normal[:, 1]
-        return s.h, s.eta, s.u - 2.0 * un * normal[:, 0], s.v - 2.0 * un * normal[:, 1]
+        return s.eta, s.h, s.u - 2.0 * un * normal[:, 0], s.v - 2.0 * un * normal[:, 1]
 
 
 class FreeOutflow(BoundaryCondition):
     """Transmissive boundary: the ghost copies the interior (zero normal gradient)."""
 
     def ghost(self, t, s: EdgeStates, normal, g):
-        return s.h, s.eta, s.u, s.v
+        return s.eta, s.h, s.u, s.v
 
 
 class TidalElevation(BoundaryCondition):
@@ -109,11 +176,11 @@ class TidalElevation(BoundaryCondition):
         if self.velocity is not None:
             uv = self.velocity(t) if callable(self.velocity) else self.velocity
             r = self._factor(t)
-            return h_g, s.b + h_g, r * self._at_edges(uv[0]), r * self._at_edges(uv[1])
+            return s.b + h_g, h_g, r * self._at_edges(uv[0]), r * self._at_edges(uv[1])
         nx, ny = normal[:, 0], normal[:, 1]
         un = s.u * nx + s.v * ny
         ut = np.where(un >= 0.0, -s.u * ny + s.v * nx, 0.0)
-        return h_g, s.b + h_g, un * nx - ut * ny, un * ny + ut * nx
+        return s.b + h_g, h_g, un * nx - ut * ny, un * ny + ut * nx
 
 
 class HalfCosineRamp:
@@ -133,16 +200,15 @@ class HalfCosineRamp:
         return 0.5 * (1.0 - np.cos(np.pi * t / self.duration))
 
 
-class RiverDischarge(BoundaryCondition):
+class RiverDischarge(Wall):
     """A river inflow Q(t) (m³ s⁻¹, positive into the domain) imposed as a flux.
 
     Q is spread over the segment's edges in proportion to L_e h_e (h_e = max(h, ``min_depth``)),
     so the inflow velocity U = Q / Σ L_e h_e is uniform across the section and the volume entering
     per second is exactly Q. Normal momentum enters with it (flux U² h_e); the edge's hydrostatic
-    pressure balances the interior's, as at a wall.
+    pressure balances the interior's, as at a wall. Its ghost, for the reconstruction's gradients,
+    is the wall's.
     """
-
-    kind = "flux"
 
     def __init__(self, discharge, min_depth: float = 0.1):
         self.discharge = discharge

@@ -33,7 +33,7 @@ J. Comput. Phys. 53) and Berger & Colella (1989, J. Comput. Phys. 82):
 
 Works with the numba backend (the kernels take index lists); the tendency of one level touches
 only that level's faces, the edges around them and the halo the reconstruction needs
-(:meth:`solver.kernels.backend.NumbaBackend.subset`).
+(:meth:`solver.backends.numba_backend.NumbaBackend.subset`).
 """
 from __future__ import annotations
 
@@ -98,12 +98,11 @@ class LocalSSPRK2:
     def _bind(self, model):
         if self._model is model:
             return
-        if model._kernels is None:
-            raise ValueError("time_stepper 'lts-rk2' needs the numba backend (ShallowWaterModel(..., backend='numba'))")
-        if not model._kernels.fused_friction:
-            raise ValueError("time_stepper 'lts-rk2' takes at most one ManningFriction as implicit term; use 'ssp-rk2'")
+        why = model.backend.local_steps_unsupported()
+        if why is not None:
+            raise ValueError(f"time_stepper 'lts-rk2' {why}")
         self._model = model
-        self.backend = model._kernels
+        self.backend = model.backend
         ne = model.mesh.n_edge
         self.flux1 = np.zeros((ne, 4))
         self.fine_int = np.zeros((ne, 4))

@@ -29,26 +29,14 @@ Discretisation (cell-centred finite volumes on triangles):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from .boundaries import EdgeStates, Wall
-from .kernels import default_backend, make_backend
+from .backends import default_backend, make_backend
+from .boundaries import Wall
 from .mesh import Mesh
 from .reconstruction import Reconstruction
 from .riemann import RIEMANN_SOLVERS
-from .state import State
-
-
-@dataclass
-class Tendency:
-    """Time derivatives of the state, (n_face,) each, and the outward volume flux (m³ s⁻¹) per boundary segment."""
-
-    h: np.ndarray
-    hu: np.ndarray
-    hv: np.ndarray
-    boundary_outflow: np.ndarray
+from .state import State, StateCheck, Tendency
 
 
 class ShallowWaterModel:
@@ -68,9 +56,12 @@ class ShallowWaterModel:
     limiter : name in :data:`solver.reconstruction.LIMITERS`, or None for first order
     gravity : m s⁻²
     dry_depth : m; faces shallower than this carry no momentum
-    backend : ``"numba"`` (compiled kernels, :mod:`solver.kernels`; the default when numba
-        imports) or ``"numpy"`` (the vectorised reference). Both compute the same tendency; the
-        numba one returns a :class:`Tendency` of work arrays that its next call overwrites.
+    backend : name in :data:`solver.backends.BACKENDS`: ``"numba"`` (compiled kernels,
+        :mod:`solver.kernels`; the default when numba imports) or ``"numpy"`` (the vectorised
+        reference). Both compute the same tendency; the numba one returns a
+        :class:`~solver.state.Tendency` of work arrays that its next call overwrites. The
+        attribute ``backend`` is the backend object (its ``name`` the name); every operator
+        method below is one call to it.
     deep_water_step : :class:`~solver.stability.DeepWaterStep` or None (the positivity bound
         in every face): a longer stable step in deep water.
     """
@@ -100,7 +91,6 @@ class ShallowWaterModel:
         self.gravity = float(gravity)
         self.dry_depth = float(dry_depth)
         self.riemann_solver = riemann_solver
-        self._flux = RIEMANN_SOLVERS[riemann_solver]
         self.limiter = limiter
         self.friction = friction
         self.coriolis = coriolis
@@ -122,14 +112,12 @@ class ShallowWaterModel:
             if limiter is None
             else Reconstruction(mesh.face_neighbour_offset, mesh.face_edge_offset, limiter, np.sqrt(mesh.face_area), mesh.face_node_connectivity)
         )
-        self.backend = default_backend() if backend is None else backend
-        self._kernels = make_backend(self, self.backend)
+        self.backend = make_backend(default_backend() if backend is None else backend, self)
 
     # -- set-up -------------------------------------------------------------------------------
     def _setup_geometry(self):
         m = self.mesh
         nf = m.n_face
-        ef = m.edge_face_connectivity
         fe = m.face_edge_connectivity
         self.area = np.ascontiguousarray(m.face_area)
         self.length = np.ascontiguousarray(m.edge_length)
@@ -244,176 +232,28 @@ class ShallowWaterModel:
         ``cfl_length`` / (|u| + √(g h)), lengthened in deep water by ``deep_water_step``."""
         if out is None:
             out = np.empty(self.mesh.n_face)
-        if self._kernels is not None:
-            self._kernels.wave_times(self, state, out, self.deep_water_step)
-            return out
-        s = self.wave_speed(state)
-        wet = state.h > self.dry_depth
-        out[:] = np.inf
-        out[wet] = self.cfl_length[wet] / s[wet]
-        if self.deep_water_step is not None:
-            self.deep_water_step.relax(state.h, self.mesh.face_face_connectivity, out)
+        self.backend.wave_times(self, state, out, self.deep_water_step)
         return out
 
     def stable_dt(self, state: State, cfl: float) -> float:
         """Largest time step allowed by ``cfl`` (≤ 1 keeps depths non-negative in the faces the
         positivity bound applies to); inf if all dry."""
-        if self._kernels is not None:
-            return self._kernels.stable_dt(self, state, cfl)
-        m = float(np.min(self.face_stable_times(state)))
-        return cfl * m if np.isfinite(m) else np.inf
+        return self.backend.stable_dt(self, state, cfl)
+
+    def speed_check(self, state: State) -> StateCheck:
+        """Non-finite faces and the highest speed of ``state`` (for the Simulation's check)."""
+        return StateCheck(*self.backend.speed_check(self, state))
 
     # -- the operator ---------------------------------------------------------------------------
     def tendency(self, state: State, t: float) -> Tendency:
         """d(state)/dt at model time ``t`` (s since start)."""
-        if self._kernels is not None:
-            return self._kernels.tendency(self, state, t)
-        g = self.gravity
-        nf = self.mesh.n_face
-        h = state.h
-        z = self.bed
-        u, v = self.velocity(state)
-        eta = h + z
-        wet = h > self.dry_depth
-        nb = self.n_boundary_edge
+        return self.backend.tendency(self, state, t)
 
-        # interior values at the boundary edges (first order), then the ghosts
-        bface = self.boundary_edge_slot // 3
-        if self.reconstruction is not None:
-            # second order: boundary-edge values come from the reconstruction below; ghosts need
-            # neighbour values first, so build them from first-order values for the gradient and
-            # again from the reconstructed edge values for the fluxes.
-            gh = self._ghosts(t, eta[bface], h[bface], z[bface], u[bface], v[bface])
-            ext = lambda q, qg: np.concatenate([q, qg])  # noqa: E731
-            nbr = self.neighbour_ext
-            dry_near = ~wet | ~ext(wet, gh[0] > self.dry_depth)[nbr].all(axis=1) | self.corner_faces
-            rec = self.reconstruction
-            eta_e = rec.edge_values(eta, ext(eta, gh[1])[nbr], dry_near)
-            # depth from the limited surface over the fixed piecewise-linear bed; a face whose
-            # reconstructed surface dips below the bed at an edge falls back to first order
-            h_e = eta_e - self.edge_bed
-            first = dry_near | (h_e < 0.0).any(axis=1)
-            eta_e[first] = eta[first, None]
-            h_e[first] = h[first, None]
-            u_nb, v_nb = ext(u, gh[2])[nbr], ext(v, gh[3])[nbr]
-            if self.neighbour_rotation is not None:  # neighbours' velocities into each face's frame
-                c, s_ = self.neighbour_rotation[..., 0], self.neighbour_rotation[..., 1]
-                u_nb, v_nb = c * u_nb - s_ * v_nb, s_ * u_nb + c * v_nb
-            u_e = rec.edge_values(u, u_nb, first)
-            v_e = rec.edge_values(v, v_nb, first)
-            eta_e = eta_e.ravel()
-            h_e = h_e.ravel()
-            u_e = u_e.ravel()
-            v_e = v_e.ravel()
-            s = self.boundary_edge_slot
-            z_b = eta_e[s] - h_e[s]
-            gh = self._ghosts(t, eta_e[s], h_e[s], z_b, u_e[s], v_e[s])
-        else:
-            eta_e = np.repeat(eta, 3)
-            h_e = np.repeat(h, 3)
-            u_e = np.repeat(u, 3)
-            v_e = np.repeat(v, 3)
-            gh = self._ghosts(t, eta[bface], h[bface], z[bface], u[bface], v[bface])
-        hg, etag, ug, vg = gh
-        eta_x = np.concatenate([eta_e, etag])
-        h_x = np.concatenate([h_e, hg])
-        u_x = np.concatenate([u_e, ug])
-        v_x = np.concatenate([v_e, vg])
-
-        L, R = self.left_slot, self.right_slot
-        etaL, etaR = eta_x[L], eta_x[R]
-        hL, hR = h_x[L], h_x[R]
-        zL, zR = etaL - hL, etaR - hR
-        zs = np.maximum(zL, zR)
-        hLs = np.maximum(etaL - zs, 0.0)
-        hRs = np.maximum(etaR - zs, 0.0)
-        nx, ny = self.normal[:, 0], self.normal[:, 1]
-        rx, ry = self.normal_right[:, 0], self.normal_right[:, 1]  # each side in its own frame
-        uL, vL, uR, vR = u_x[L], v_x[L], u_x[R], v_x[R]
-        unL = uL * nx + vL * ny
-        utL = -uL * ny + vL * nx
-        unR = uR * rx + vR * ry
-        utR = -uR * ry + vR * rx
-        fm, fn, ft = self._flux(hLs, hRs, unL, unR, utL, utR, g)
-
-        # flux boundary conditions replace the Riemann flux on their edges
-        be = self.mesh.boundary_edges
-        for bc, idx, _ in self.boundary_groups:
-            if bc.kind != "flux":
-                continue
-            slots = self.boundary_edge_slot[idx]
-            es = EdgeStates(h_e[slots], eta_e[slots], eta_e[slots] - h_e[slots], u_e[slots], v_e[slots])
-            m_out, mom, tang = bc.flux(t, es, self.boundary_length[idx], g)
-            e = be[idx]
-            fm[e], fn[e], ft[e] = m_out, mom, tang
-
-        dp = 0.5 * g * (hRs * hRs - hLs * hLs)
-        fxL = fn * nx - ft * ny
-        fyL = fn * ny + ft * nx
-        fxR = fn * rx - ft * ry
-        fyR = fn * ry + ft * rx
-        fe = self.face_edge
-        left = self.face_is_left
-        Lfe = self.face_edge_length
-        out_mass = np.where(left, fm[fe], -fm[fe])
-        out_x = np.where(left, fxL[fe], -(fxR[fe] - dp[fe] * rx[fe]))
-        out_y = np.where(left, fyL[fe], -(fyR[fe] - dp[fe] * ry[fe]))
-        inv_a = 1.0 / self.area
-        dh = -(Lfe * out_mass).sum(axis=1) * inv_a
-        dhu = -(Lfe * out_x).sum(axis=1) * inv_a
-        dhv = -(Lfe * out_y).sum(axis=1) * inv_a
-        if self.reconstruction is not None:
-            # centred bed-slope term of second-order hydrostatic reconstruction
-            w = 0.5 * g * (h_e.reshape(nf, 3) + h[:, None]) * (eta_e.reshape(nf, 3) - eta[:, None]) * Lfe
-            dhu -= (w * self.face_edge_normal_out[..., 0]).sum(axis=1) * inv_a
-            dhv -= (w * self.face_edge_normal_out[..., 1]).sum(axis=1) * inv_a
-        for term in self.explicit_terms:
-            sx, sy = term.momentum_tendency(self, h, u, v, wet, t)
-            dhu += sx
-            dhv += sy
-        outflow = np.bincount(
-            self.boundary_segment[self.boundary_segment >= 0],
-            weights=(fm[be] * self.boundary_length)[self.boundary_segment >= 0],
-            minlength=self.n_segments,
-        )
-        return Tendency(dh, dhu, dhv, outflow)
-
-    def _ghosts(self, t, eta_b, h_b, z_b, u_b, v_b):
-        """Ghost states (h, η, u, v), (n_boundary_edge,) each, from the interior values at the
-        boundary edges (the numba backend has its own, :mod:`solver.kernels.ghosts`)."""
-        nb = self.n_boundary_edge
-        hg = np.zeros(nb)
-        etag = np.zeros(nb)
-        ug = np.zeros(nb)
-        vg = np.zeros(nb)
-        for bc, idx, _ in self.boundary_groups:
-            es = EdgeStates(h_b[idx], eta_b[idx], z_b[idx], u_b[idx], v_b[idx])
-            if bc.kind == "flux":
-                res = Wall().ghost(t, es, self.boundary_normal[idx], self.gravity)
-            else:
-                res = bc.ghost(t, es, self.boundary_normal[idx], self.gravity)
-            hg[idx], etag[idx], ug[idx], vg[idx] = res
-        return hg, etag, ug, vg
-
-    def euler_stage(self, state: State, k, dt: float, out: State) -> None:
-        """``out`` = ``state`` + dt ``k`` (a :class:`Tendency`), then the implicit terms: one
-        forward-Euler stage of the time steppers (fused in one pass by the numba backend)."""
-        if self._kernels is not None and self._kernels.fused_friction:
-            self._kernels.euler_stage(self, state, k, dt, out)
-            return
-        np.add(state.h, dt * k.h, out=out.h)
-        np.add(state.hu, dt * k.hu, out=out.hu)
-        np.add(state.hv, dt * k.hv, out=out.hv)
-        self.apply_implicit(out, dt)
+    def euler_stage(self, state: State, k: Tendency, dt: float, out: State) -> None:
+        """``out`` = ``state`` + dt ``k`` (a :class:`~solver.state.Tendency`), then the implicit
+        terms: one forward-Euler stage of the time steppers (fused in one pass by the numba backend)."""
+        self.backend.euler_stage(self, state, k, dt, out)
 
     def apply_implicit(self, state: State, dt: float) -> None:
         """Implicit terms (friction) and the dry-face clean-up after an explicit stage."""
-        if self._kernels is not None:
-            self._kernels.apply_implicit(self, state, dt)
-            return
-        np.maximum(state.h, 0.0, out=state.h)
-        for term in self.implicit_terms:
-            term.implicit_update(self, state, dt)
-        dry = state.h <= self.dry_depth
-        state.hu[dry] = 0.0
-        state.hv[dry] = 0.0
+        self.backend.apply_implicit(self, state, dt)

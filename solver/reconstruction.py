@@ -63,7 +63,8 @@ class Reconstruction:
         self.edge_offset = np.ascontiguousarray(edge_offset)
         self.limit = LIMITERS[limiter]
         f = np.asarray(face_node_connectivity)
-        self._faces_by_node = np.argsort(f.ravel(), kind="stable") // 3
+        self.faces_by_node = np.argsort(f.ravel(), kind="stable") // 3
+        """Face ids around each node, node by node (offsets from the node counts)."""
         counts = np.bincount(f.ravel(), minlength=f.max() + 1)
         self._node_start = np.r_[0, np.cumsum(counts)[:-1]]
         self._fnc = f
@@ -78,7 +79,7 @@ class Reconstruction:
         dq = q_neighbours - q[:, None]
         grad = np.einsum("fik,fk->fi", self.operator, dq)
         delta = np.einsum("fkd,fd->fk", self.edge_offset, grad)
-        around = q[self._faces_by_node]
+        around = q[self.faces_by_node]
         node_min = np.minimum.reduceat(around, self._node_start)
         node_max = np.maximum.reduceat(around, self._node_start)
         q_min = np.minimum(node_min[self._fnc].min(axis=1), q_neighbours.min(axis=1))

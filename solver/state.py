@@ -1,8 +1,9 @@
-"""The prognostic state and the model clock."""
+"""The prognostic state, its tendency, the check of a state and the model clock."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,6 +36,29 @@ class State:
     def is_finite(self) -> np.ndarray:
         """(n_face,) True where all three variables are finite."""
         return np.isfinite(self.h) & np.isfinite(self.hu) & np.isfinite(self.hv)
+
+
+class StateCheck(NamedTuple):
+    """What :meth:`solver.model.ShallowWaterModel.speed_check` finds in a state."""
+
+    n_nonfinite: int
+    """Faces with a non-finite h, hu or hv."""
+    first_nonfinite: int
+    """The first of them, or -1."""
+    fastest_face: int
+    """The face of the highest speed among the finite ones."""
+    max_speed: float
+    """That speed, m s⁻¹."""
+
+
+@dataclass
+class Tendency:
+    """Time derivatives of the state, (n_face,) each, and the outward volume flux (m³ s⁻¹) per boundary segment."""
+
+    h: np.ndarray
+    hu: np.ndarray
+    hv: np.ndarray
+    boundary_outflow: np.ndarray
 
 
 def utc(value) -> datetime:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import solver.model
-from solver.boundaries import FreeOutflow, RiverDischarge, TidalElevation
+from solver.backends import BACKENDS
+from solver.boundaries import FreeOutflow, RiverDischarge, TidalElevation, Wall
 from solver.builders import rectangle
 from solver.connectivity import hilbert_order, node_order_by_faces
 from solver.mesh import Mesh, MeshError
@@ -17,6 +18,7 @@ from solver.model import ShallowWaterModel
 from solver.simulation import Simulation
 from solver.state import State
 from solver.terms import AtmosphereSample, AtmosphericPressureGradient, Coriolis, ManningFriction, WindStress
+from solver.terms.ramp import Ramped
 from solver.verification import run_case
 
 pytest.importorskip("numba")
@@ -138,10 +140,12 @@ def test_backends_agree_over_a_run():
     _close(a[2], b[2], "outflow volume")
 
 
-def test_lake_at_rest_is_exact_with_numba():
+@pytest.mark.parametrize("backend", list(BACKENDS))
+def test_lake_at_rest_is_exact_with_every_backend(backend):
     """Still water over a bumpy bed with dry land: the tendency is exactly zero in every face."""
     mesh = MESHES["lonlat"]
-    model = ShallowWaterModel(mesh, friction=ManningFriction(0.02), backend="numba")
+    model = ShallowWaterModel(mesh, friction=ManningFriction(0.02), backend=backend)
+    assert model.backend.name == backend and type(model.backend) is BACKENDS[backend]
     state = model.initial_state(0.0)
     assert (state.h == 0).any() and (state.h > 0).any()
     k = model.tendency(state, 0.0)
@@ -151,9 +155,38 @@ def test_lake_at_rest_is_exact_with_numba():
 
 def test_numba_is_the_default_and_bad_backend_is_named():
     mesh = MESHES["cartesian"]
-    assert ShallowWaterModel(mesh).backend == "numba"
+    assert ShallowWaterModel(mesh).backend.name == "numba"
     with pytest.raises(ValueError, match="unknown backend 'fortran'; choose one of numpy, numba"):
         ShallowWaterModel(mesh, backend="fortran")
+
+
+class _PythonWall(Wall):
+    """A wall whose ghost the backends must call in Python (no compiled kernel named)."""
+
+    ghost_kernel = None
+
+
+def test_terms_and_conditions_bring_their_own_behaviour():
+    """The numba backend asks each term and condition what it does, not what it is: Coriolis
+    offers a compiled source and joins the accumulation pass; the same Coriolis inside a ramp
+    (past its ramp, factor exactly 1) offers none and runs in Python; a wall that names no ghost
+    kernel runs its Python ghost. All give the numpy reference's tendency to round-off."""
+    mesh = MESHES["lonlat"]
+    bcs = {"west": TidalElevation(lambda t: 0.3), "south": RiverDischarge(30.0)}
+    ref = ShallowWaterModel(mesh, boundary_conditions=bcs, coriolis=Coriolis(), backend="numpy")
+    fused = ShallowWaterModel(mesh, boundary_conditions=bcs, coriolis=Coriolis(), backend="numba")
+    python = ShallowWaterModel(mesh, boundary_conditions={**bcs, "east": _PythonWall()}, coriolis=Ramped(Coriolis(), 1.0), backend="numba")
+    assert fused.backend.rotation_rate.shape == (mesh.n_face,) and fused.backend.python_terms == []
+    assert python.backend.rotation_rate.size == 0 and len(python.backend.python_terms) == 1
+    assert any(bc is python.boundary_conditions["east"] for bc, _, _ in python.backend.ghost_groups)
+    f = 2.0 * 7.2921159e-5 * np.sin(np.deg2rad(mesh.face_lonlat[1]))
+    np.testing.assert_allclose(fused.backend.rotation_rate, f, rtol=1e-15)
+    state = _random_state(ref, 11)
+    a = ref.tendency(state, 50.0)
+    for model in (fused, python):
+        b = model.tendency(state, 50.0)
+        for name in ("h", "hu", "hv", "boundary_outflow"):
+            _close(getattr(a, name), getattr(b, name), f"d{name}/dt")
 
 
 def test_dry_dry_edges_with_subnormal_momentum_stay_finite():
@@ -172,7 +205,7 @@ def test_dry_dry_edges_with_subnormal_momentum_stay_finite():
         assert flux[1, 0] == 0.0 and flux[1, 1] == 0.0 and flux[1, 3] == 0.0
 
 
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("backend", list(BACKENDS))
 @pytest.mark.parametrize("name, kwargs", [("lake-at-rest", {"geographic": True, "steps": 200}), ("conservation", {"steps": 200}), ("thacker", {"n": 16, "periods": 0.5})])
 def test_verification_subset(backend, name, kwargs, monkeypatch):
     monkeypatch.setattr(solver.model, "default_backend", lambda: backend)

@@ -14,7 +14,7 @@ import pytest
 from solver import ManningFriction, ShallowWaterModel, Simulation, TidalElevation
 from solver.builders import rectangle
 from solver.formats import read_mesh
-from solver.kernels import BACKENDS
+from solver.backends import BACKENDS
 
 PLYMOUTH = Path(__file__).resolve().parent / "data" / "meshes" / "plymouth_sound.gr3"
 

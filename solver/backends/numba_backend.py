@@ -4,18 +4,23 @@ One tendency evaluation is four parallel kernel passes over preallocated arrays 
 allocation of mesh-sized arrays):
 
 1. faces: primitives (η, h, u, v) and wet flags (:func:`~solver.kernels.reconstruct.face_primitives`);
-   Python: first-order ghost states from the boundary conditions (for the gradients);
+   first-order ghost states from the boundary conditions (for the gradients);
 2. nodes and faces: vertex-stencil extrema and the limited reconstruction to the edge midpoints,
    with the bed-slope term (:func:`~solver.kernels.reconstruct.reconstruct`);
-   Python: ghost states from the reconstructed boundary-edge values (for the fluxes);
+   ghost states from the reconstructed boundary-edge values (for the fluxes);
 3. edges: hydrostatic reconstruction and HLL/HLLC fluxes (:func:`~solver.kernels.fluxes.edge_fluxes`),
    one flux per edge in an (n_edge, 4) array, so there is no race in the accumulation;
-   Python: flux boundary conditions (river discharge) overwrite their edges;
-4. faces: accumulation of the three edge fluxes of each face (:func:`~solver.kernels.update.accumulate`);
-   Python: explicit physics terms (Coriolis, wind, pressure) and the boundary outflow per segment.
+   the boundary conditions' own fluxes (river discharge) overwrite their edges;
+4. faces: accumulation of the three edge fluxes of each face (:func:`~solver.kernels.update.accumulate`),
+   with the explicit terms that offer a compiled source (:mod:`solver.terms.base`, e.g. Coriolis);
+   Python: the other explicit terms (wind, pressure, tides) and the boundary outflow per segment.
 
-Boundary conditions and physics terms stay Python objects with the same interface as for the
-numpy backend; only the per-face, per-node and per-edge loops run in numba.
+Boundary conditions and physics terms are the same objects as for the numpy backend, asked for
+their own behaviour: a condition's ghost runs as the compiled kernel it names
+(``ghost_kernel``, :data:`solver.kernels.ghosts.GHOST_KERNELS`; walls) or as its Python
+``ghost`` on its own few edges (tides, free outflow), and every condition may replace the
+Riemann flux on its edges (``flux``); a term's ``kernel_source`` is computed inside the face
+passes, the others' ``momentum_tendency`` in Python. All states are rows (η, h, u, v).
 """
 from __future__ import annotations
 
@@ -23,8 +28,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..boundaries import EdgeStates, Wall
-from . import fluxes, ghosts, lts, reconstruct, update
+from ..boundaries import EdgeStates
+from ..kernels import fluxes, ghosts, lts, reconstruct, update
+from ..state import Tendency
+from ..terms.base import MANNING, ROTATION
+from .registry import register
+
+ACCUMULATED = (ROTATION,)
+"""The explicit kernel sources (:data:`solver.terms.base.KERNEL_SOURCES`) that the accumulation pass computes."""
 
 
 @dataclass(frozen=True)
@@ -39,13 +50,12 @@ class Subset:
     faces : faces whose tendency is wanted;
     seg, seg_edges, seg_length : segment id, edge id and length (m) of the boundary edges in
         ``edges`` that belong to a segment (for the boundary outflow);
-    wall_edges : boundary-edge indices (into the model's boundary-edge arrays) on ``prim_faces``
-        whose ghost is a wall's (walls, and flux conditions for the reconstruction), computed
-        by :func:`solver.kernels.ghosts.wall_ghosts`;
-    groups : the model's other boundary groups (tides, free outflow) with an edge on
-        ``prim_faces`` (the others' ghost states are not needed);
-    flux_groups : the flux conditions (condition, boundary-edge indices, edge ids) with an edge
-        in ``edges``.
+    kernel_ghosts : (kernel, boundary-edge indices into the model's boundary-edge arrays) for
+        each compiled ghost kernel, the edges on ``prim_faces`` whose condition names it;
+    groups : the model's boundary groups whose ghost is Python (tides, free outflow) with an
+        edge on ``prim_faces`` (the others' ghost states are not needed);
+    flux_groups : every boundary group (condition, boundary-edge indices, edge ids) with an
+        edge in ``edges``, asked for its own fluxes.
     """
 
     prim_faces: np.ndarray
@@ -56,23 +66,20 @@ class Subset:
     seg: np.ndarray
     seg_edges: np.ndarray
     seg_length: np.ndarray
-    wall_edges: np.ndarray
+    kernel_ghosts: list
     groups: list
     flux_groups: list
 
 
+@register("numba")
 class NumbaBackend:
     """Preallocated work arrays and kernel calls for one model (see the module docstring).
 
-    The :class:`~solver.model.Tendency` returned by :meth:`tendency` holds views of work arrays
+    The :class:`~solver.state.Tendency` returned by :meth:`tendency` holds views of work arrays
     that the next call overwrites.
     """
 
     def __init__(self, model):
-        from ..model import Tendency
-        from ..terms.coriolis import Coriolis
-        from ..terms.friction import ManningFriction
-
         m = model.mesh
         nf = m.n_face
         nb = model.n_boundary_edge
@@ -94,7 +101,7 @@ class NumbaBackend:
         self.inv_area = np.ascontiguousarray(1.0 / model.area)
         self.cfl_length = np.ascontiguousarray(model.cfl_length, dtype=np.float64)
         self.face_face = np.ascontiguousarray(m.face_face_connectivity, dtype=idx)
-        self._wave_time = np.empty(m.n_face)  # scratch of stable_dt
+        self.wave_time = np.empty(m.n_face)  # scratch of stable_dt
         self.bed = model.bed
         self.bface = np.ascontiguousarray(model.boundary_edge_slot // 3)
         self.bslot = np.ascontiguousarray(model.boundary_edge_slot)
@@ -102,6 +109,7 @@ class NumbaBackend:
         if self.second_order:
             rec = model.reconstruction
             self.neighbour_ext = np.ascontiguousarray(model.neighbour_ext, dtype=idx)
+            self.corner_faces = np.ascontiguousarray(model.corner_faces, dtype=np.uint8)
             self.face_nodes = np.ascontiguousarray(m.face_node_connectivity, dtype=idx)
             self.operator = np.ascontiguousarray(rec.operator)
             self.edge_offset = np.ascontiguousarray(rec.edge_offset)
@@ -109,7 +117,7 @@ class NumbaBackend:
             self.edge_bed = model.edge_bed
             counts = np.bincount(m.face_node_connectivity.ravel(), minlength=m.n_node)
             self.node_start = np.r_[0, np.cumsum(counts)].astype(idx)
-            self.node_faces = np.ascontiguousarray(rec._faces_by_node, dtype=idx)
+            self.node_faces = np.ascontiguousarray(rec.faces_by_node, dtype=idx)
             self.extrema = np.zeros((m.n_node, 6))
             self.bed_slope = np.zeros((nf, 2))
         else:
@@ -123,51 +131,62 @@ class NumbaBackend:
         self.dhu = np.zeros(nf)
         self.dhv = np.zeros(nf)
         self.wet_view = self.wet[:nf].view(np.bool_)
-        self._tendency = Tendency(self.dh, self.dhu, self.dhv, np.zeros(model.n_segments))
-        self.flux_groups = [(bc, idx_, m.boundary_edges[idx_]) for bc, idx_, _ in model.boundary_groups if bc.kind == "flux"]
+        self.result = Tendency(self.dh, self.dhu, self.dhv, np.zeros(model.n_segments))
+        self.flux_groups = [(bc, gidx, m.boundary_edges[gidx]) for bc, gidx, _ in model.boundary_groups]
         seg = model.boundary_segment
-        self._seg_mask = seg >= 0
-        self._seg = seg[self._seg_mask]
-        self._seg_edges = m.boundary_edges[self._seg_mask]
-        self._seg_length = model.boundary_length[self._seg_mask]
+        on_segment = seg >= 0
+        self.seg = seg[on_segment]
+        self.seg_edges = m.boundary_edges[on_segment]
+        self.seg_length = model.boundary_length[on_segment]
         self.normal_b = np.ascontiguousarray(model.boundary_normal, dtype=np.float64)
         self.no_wet = np.zeros(0, dtype=np.uint8)
-        self._is_wall = np.zeros(nb, dtype=bool)  # ghost of a wall (walls, and flux conditions)
-        self._ghost_groups = []  # the other conditions, evaluated in Python
+        # each condition's ghost: a compiled kernel it names, or its Python ghost on its own edges
+        self.kernel_edge_mask = {}  # kernel -> (n_boundary_edge,) bool
+        self.ghost_groups = []
         for group in model.boundary_groups:
-            bc, gidx = group[0], group[1]
-            if type(bc) is Wall or bc.kind == "flux":
-                self._is_wall[gidx] = True
+            kernel = ghosts.GHOST_KERNELS.get(group[0].ghost_kernel)
+            if kernel is None:
+                self.ghost_groups.append(group)
             else:
-                self._ghost_groups.append(group)
+                self.kernel_edge_mask.setdefault(kernel, np.zeros(nb, dtype=bool))[group[1]] = True
         faces = np.arange(nf, dtype=idx)
         self.full = Subset(
-            faces, np.arange(m.n_node, dtype=idx), faces, np.arange(m.n_edge, dtype=idx), faces, self._seg, self._seg_edges, self._seg_length,
-            np.flatnonzero(self._is_wall).astype(idx), self._ghost_groups, self.flux_groups,
+            faces, np.arange(m.n_node, dtype=idx), faces, np.arange(m.n_edge, dtype=idx), faces, self.seg, self.seg_edges, self.seg_length,
+            [(k, np.flatnonzero(mask).astype(idx)) for k, mask in self.kernel_edge_mask.items()], self.ghost_groups, self.flux_groups,
         )
-        # the Coriolis term is fused into the accumulation; wind and pressure stay Python objects
-        cor = [t for t in model.explicit_terms if type(t) is Coriolis]
-        self.coriolis_f = np.ascontiguousarray(cor[0].parameter(m), dtype=np.float64) if cor else np.zeros(0)
-        self.python_terms = [t for t in model.explicit_terms if type(t) is not Coriolis]
-        fr = model.implicit_terms
-        self.fused_friction = all(isinstance(t, ManningFriction) for t in fr) and len(fr) <= 1
-        self.manning_n2 = (
-            np.atleast_1d(np.asarray(fr[0].n, dtype=float) ** 2).ravel().copy() if fr and self.fused_friction else np.zeros(1)
-        )
+        # explicit terms with a compiled source join the accumulation pass; the others run in Python
+        fused = {}
+        self.python_terms = []
+        for term in model.explicit_terms:
+            src = term.kernel_source(model)
+            if src is not None and src.code in ACCUMULATED and src.code not in fused:
+                fused[src.code] = src.data
+            else:
+                self.python_terms.append(term)
+        self.rotation_rate = np.ascontiguousarray(fused[ROTATION], dtype=np.float64) if ROTATION in fused else np.zeros(0)
+        # implicit terms: one with a compiled Manning source is fused with the Euler stage
+        sources = [t.kernel_source(model) for t in model.implicit_terms]
+        self.fused_friction = not sources or (len(sources) == 1 and sources[0] is not None and sources[0].code == MANNING)
+        self.manning_n2 = sources[0].data if sources and self.fused_friction else np.zeros(1)
+
+    def local_steps_unsupported(self) -> str | None:
+        """Why local time stepping cannot use this backend, or None."""
+        if not self.fused_friction:
+            return "takes at most one ManningFriction as implicit term; use 'ssp-rk2'"
+        return None
 
     # -- the operator -------------------------------------------------------------------------
-    def _set_ghosts(self, model, t, src, src_row, dst, dst_start, sub, wet, bed=None):
+    def set_ghosts(self, model, t, src, src_row, dst, dst_start, sub, wet, bed=None):
         """Ghost rows ``dst[dst_start + b]`` (η, h, u, v) of the subset's boundary edges b from
         the interior rows ``src[src_row[b]]``; bed elevations ``bed`` (n_boundary_edge,), or
         η − h of the interior rows when None. ``wet`` (the primitives' flags, or an empty
         array) gets h_g > dry depth."""
         eps = model.dry_depth
-        ghosts.wall_ghosts(sub.wall_edges, src, src_row, dst, dst_start, self.normal_b, wet, eps)
+        for kernel, edges in sub.kernel_ghosts:
+            kernel(edges, src, src_row, dst, dst_start, self.normal_b, wet, eps)
         for bc, gidx, _ in sub.groups:
-            rows = src[src_row[gidx]]
-            b = rows[:, 0] - rows[:, 1] if bed is None else bed[gidx]
-            es = EdgeStates(rows[:, 1], rows[:, 0], b, rows[:, 2], rows[:, 3])
-            hg, etag, ug, vg = bc.ghost(t, es, self.normal_b[gidx], model.gravity)
+            es = EdgeStates.gather(src, src_row[gidx], None if bed is None else bed[gidx])
+            etag, hg, ug, vg = bc.ghost(t, es, self.normal_b[gidx], model.gravity)
             out = dst_start + gidx
             dst[out, 0] = etag
             dst[out, 1] = hg
@@ -194,15 +213,15 @@ class NumbaBackend:
         node_on = np.zeros(m.n_node, dtype=bool)
         node_on[m.face_node_connectivity[rec].ravel()] = True
         prim = node_on[m.face_node_connectivity].any(axis=1) | rec
-        seg_on = edge_on[self._seg_edges]
+        seg_on = edge_on[self.seg_edges]
         groups = []
-        for group in self._ghost_groups:  # whole groups: a condition's forcing is per group edge
+        for group in self.ghost_groups:  # whole groups: a condition's forcing is per group edge
             if prim[self.bface[group[1]]].any():
                 groups.append(group)
-        wall_edges = np.flatnonzero(self._is_wall & prim[self.bface]).astype(idx)
+        kernel_ghosts = [(k, np.flatnonzero(mask & prim[self.bface]).astype(idx)) for k, mask in self.kernel_edge_mask.items()]
         return Subset(
             np.flatnonzero(prim).astype(idx), np.flatnonzero(node_on).astype(idx), np.flatnonzero(rec).astype(idx), edges, np.asarray(faces, dtype=idx),
-            self._seg[seg_on], self._seg_edges[seg_on], self._seg_length[seg_on], wall_edges, groups,
+            self.seg[seg_on], self.seg_edges[seg_on], self.seg_length[seg_on], kernel_ghosts, groups,
             [g for g in self.flux_groups if edge_on[g[2]].any()],
         )
 
@@ -218,12 +237,13 @@ class NumbaBackend:
         reconstruct.face_primitives(sub.prim_faces, state.h, state.hu, state.hv, self.bed, eps, eps**4, prim, self.wet)
         ev = self.edge_values
         if self.second_order:
-            self._set_ghosts(model, t, prim, self.bface, prim, nf, sub, self.wet, self.bed_b)
+            self.set_ghosts(model, t, prim, self.bface, prim, nf, sub, self.wet, self.bed_b)
             reconstruct.node_extrema(sub.nodes, self.node_start, self.node_faces, prim, self.extrema)
             reconstruct.reconstruct(
                 sub.recon_faces,
                 prim,
                 self.wet,
+                self.corner_faces,
                 self.extrema,
                 self.neighbour_ext,
                 self.neighbour_rotation,
@@ -238,22 +258,19 @@ class NumbaBackend:
                 ev,
                 self.bed_slope,
             )
-            self._set_ghosts(model, t, ev, self.bslot, ev, 3 * nf, sub, self.no_wet)
+            self.set_ghosts(model, t, ev, self.bslot, ev, 3 * nf, sub, self.no_wet)
         else:
             reconstruct.first_order(sub.recon_faces, prim, ev)
-            self._set_ghosts(model, t, prim, self.bface, ev, 3 * nf, sub, self.no_wet, self.bed_b)
+            self.set_ghosts(model, t, prim, self.bface, ev, 3 * nf, sub, self.no_wet, self.bed_b)
         F = self.flux
         fluxes.edge_fluxes(sub.edges, ev, self.left_slot, self.right_slot, self.normal, self.normal_right, g, self.solver_code, F)
-        for bc, idx, edges in sub.flux_groups:
-            s = ev[self.bslot[idx]]
-            es = EdgeStates(s[:, 1], s[:, 0], s[:, 0] - s[:, 1], s[:, 2], s[:, 3])
-            m_out, mom, tang = bc.flux(t, es, model.boundary_length[idx], g)
-            F[edges, 0] = m_out
-            F[edges, 1] = mom
-            F[edges, 2] = tang
+        for bc, gidx, edges in sub.flux_groups:
+            imposed = bc.flux(t, EdgeStates.gather(ev, self.bslot[gidx]), model.boundary_length[gidx], g)
+            if imposed is not None:
+                F[edges, 0], F[edges, 1], F[edges, 2] = imposed
         update.accumulate(
             sub.faces, F, self.normal, self.normal_right, self.face_edge, self.face_is_left, self.face_edge_length, self.inv_area, self.second_order, self.bed_slope,
-            self.coriolis_f, prim, self.dh, self.dhu, self.dhv,
+            self.rotation_rate, prim, self.dh, self.dhu, self.dhv,
         )
         if self.python_terms:
             h = prim[:nf, 1]
@@ -269,9 +286,9 @@ class NumbaBackend:
                     self.dhu[sub.faces] += sx
                     self.dhv[sub.faces] += sy
         if outflow:
-            out = self._tendency.boundary_outflow
+            out = self.result.boundary_outflow
             out[:] = np.bincount(sub.seg, weights=F[sub.seg_edges, 0] * sub.seg_length, minlength=out.size)
-        return self._tendency
+        return self.result
 
     def wave_times(self, model, state, out, deep_water_step=None):
         """``out`` (n_face,) = each face's stable step at Courant number 1, s (inf where dry),
@@ -283,16 +300,27 @@ class NumbaBackend:
     def stable_dt(self, model, state, cfl):
         # per-face times into a scratch array, then numpy's min: 150 µs on 40 k faces, where a
         # prange min-reduction took 320 µs
-        self.wave_times(model, state, self._wave_time, model.deep_water_step)
-        m = self._wave_time.min()
+        self.wave_times(model, state, self.wave_time, model.deep_water_step)
+        m = self.wave_time.min()
         return float(cfl * m) if np.isfinite(m) else np.inf
 
+    def speed_check(self, model, state):
+        """(number of faces with a non-finite variable, the first of them or -1, the face of the
+        highest speed among the finite ones, that speed in m s⁻¹), in one pass without arrays."""
+        eps = model.dry_depth
+        return update.speed_check(state.h, state.hu, state.hv, eps, eps**4)
+
     def euler_stage(self, model, state, k, dt, out):
-        """``out`` = ``state`` + dt ``k`` with the fused Manning friction and the dry clean-up,
-        in one pass (only when :attr:`fused_friction`; the model falls back to the axpy and
-        :meth:`apply_implicit` otherwise)."""
-        update.euler_implicit(state.h, state.hu, state.hv, k.h, k.hu, k.hv, dt, out.h, out.hu, out.hv,
-                              model.dry_depth, self.manning_n2, dt * model.gravity, bool(model.implicit_terms))
+        """``out`` = ``state`` + dt ``k``, then the implicit terms: with the fused Manning friction
+        and the dry clean-up in one pass, else the axpy and :meth:`apply_implicit`."""
+        if self.fused_friction:
+            update.euler_implicit(state.h, state.hu, state.hv, k.h, k.hu, k.hv, dt, out.h, out.hu, out.hv,
+                                  model.dry_depth, self.manning_n2, dt * model.gravity, bool(model.implicit_terms))
+            return
+        np.add(state.h, dt * k.h, out=out.h)
+        np.add(state.hu, dt * k.hu, out=out.hu)
+        np.add(state.hv, dt * k.hv, out=out.hv)
+        self.apply_implicit(model, out, dt)
 
     def apply_implicit(self, model, state, dt, faces=None):
         """Implicit terms and the dry clean-up on ``faces`` (all by default; a subset only with the

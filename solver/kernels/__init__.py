@@ -1,9 +1,8 @@
-"""Compiled (numba) kernels of the shallow-water operator, and the backend registry.
+"""Compiled (numba) kernels of the shallow-water operator, and the size of their thread pool.
 
-``BACKENDS`` lists the backends of :class:`solver.model.ShallowWaterModel`: ``"numpy"`` (the
-vectorised reference) and ``"numba"`` (these kernels: same scheme, same arithmetic, fused loops,
-``parallel=True``; threads from ``NUMBA_NUM_THREADS`` or :func:`numba.set_num_threads`).
-:func:`default_backend` is ``"numba"`` when numba imports, else ``"numpy"``.
+The kernels are the passes of the numba backend (:mod:`solver.backends.numba_backend`): same
+scheme and arithmetic as the numpy reference, fused loops, ``parallel=True``; threads from
+``NUMBA_NUM_THREADS`` or :func:`use_threads`. ``NUMBA_AVAILABLE`` says whether numba imports.
 """
 from __future__ import annotations
 
@@ -21,26 +20,6 @@ try:  # numba is a project dependency; the numpy reference works without it
     NUMBA_AVAILABLE = True
 except ImportError:  # pragma: no cover
     NUMBA_AVAILABLE = False
-
-BACKENDS = ("numpy", "numba")
-
-
-def default_backend() -> str:
-    """``"numba"`` when numba is importable, else ``"numpy"``."""
-    return "numba" if NUMBA_AVAILABLE else "numpy"
-
-
-def make_backend(model, name: str):
-    """The backend object for ``model`` (None for the numpy reference); ValueError names the choices."""
-    if name not in BACKENDS:
-        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    if name == "numpy":
-        return None
-    if not NUMBA_AVAILABLE:
-        raise ValueError("backend 'numba' needs the numba package (pip install numba); or use backend='numpy'")
-    from .backend import NumbaBackend
-
-    return NumbaBackend(model)
 
 
 def owned_cores() -> int:

@@ -1,10 +1,11 @@
-"""Numba kernel of the wall ghost states (most of a coastal mesh's boundary is land).
+"""Numba kernels of ghost states, by the name a boundary condition gives as its ``ghost_kernel``.
 
-Same arithmetic as :meth:`solver.boundaries.Wall.ghost`: the ghost copies the interior depth
-and surface and mirrors the normal velocity, u_g = u − 2(u·n)n, so the Riemann solver sees an
-impermeable, free-slip wall. The edges of flux conditions (rivers) take the same ghost for the
-gradients and the reconstruction (their flux is set afterwards). Other conditions (tides, free
-outflow) stay Python objects, evaluated on their own few edges.
+``"wall"`` (most of a coastal mesh's boundary is land): the same arithmetic as
+:meth:`solver.boundaries.Wall.ghost`, the ghost copies the interior depth and surface and
+mirrors the normal velocity, u_g = u − 2(u·n)n, so the Riemann solver sees an impermeable,
+free-slip wall. A river's ghost is the wall's, for the gradients and the reconstruction (its
+flux is set afterwards). Conditions without a kernel (tides, free outflow) stay Python objects,
+evaluated on their own few edges.
 """
 from __future__ import annotations
 
@@ -38,3 +39,7 @@ def wall_ghosts(bidx, src, src_row, dst, dst_start, normal_b, wet, eps):
         dst[g, 3] = v - 2.0 * un * ny
         if set_wet:
             wet[g] = h > eps
+
+
+GHOST_KERNELS = {"wall": wall_ghosts}
+"""Compiled ghost kernels by name; each takes (bidx, src, src_row, dst, dst_start, normal_b, wet, eps)."""

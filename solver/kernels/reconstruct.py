@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit, prange
 
 SQRT2 = math.sqrt(2.0)
@@ -140,7 +139,7 @@ def _first_order_face(i, eta, h, u, v, edge_values, bed_slope):
 
 @njit(parallel=True, cache=True, error_model="numpy")
 def reconstruct(
-    faces, prim, wet, extrema, neighbour_ext, neighbour_rotation, face_nodes, operator, edge_offset, edge_bed, face_edge_length, outward_normal, inv_area, half_g, edge_values,
+    faces, prim, wet, corner_faces, extrema, neighbour_ext, neighbour_rotation, face_nodes, operator, edge_offset, edge_bed, face_edge_length, outward_normal, inv_area, half_g, edge_values,
     bed_slope,
 ):
     """Limited linear reconstruction of (η, h, u, v) to the edge midpoints, and the bed-slope term.
@@ -151,7 +150,8 @@ def reconstruct(
     vertex stencil (``extrema`` of the three nodes) and the edge neighbours. The surface η is
     limited; the depth is h_ik = η_ik − z_ik over the fixed piecewise-linear bed ``edge_bed``
     (n_face, 3), so the bed seen by the scheme does not change with the flow. A face that is dry,
-    has a dry neighbour, or whose surface dips below the bed at an edge stays first order. Writes
+    has a dry neighbour, is a coastal corner (``corner_faces`` (n_face,) nonzero, the model's
+    ``corner_faces``) or whose surface dips below the bed at an edge stays first order. Writes
     ``edge_values[3i+k]`` and the centred bed-slope term of second-order hydrostatic
     reconstruction divided by the area, ``bed_slope[i] = (1/A_i) Σ_k ½ g (h_ik + h_i)(η_ik − η_i) L_k n_ik``
     (n_face, 2), m² s⁻². ``neighbour_rotation`` (n_face, 3, 2) (cos, sin) turns each neighbour's
@@ -159,7 +159,6 @@ def reconstruct(
     empty array where all faces share one frame.
     """
     rotate = neighbour_rotation.shape[0] > 0
-    n_face = face_nodes.shape[0]
     for t in prange(faces.size):
         i = faces[t]
         n0 = neighbour_ext[i, 0]
@@ -169,10 +168,7 @@ def reconstruct(
         h = prim[i, 1]
         u = prim[i, 2]
         v = prim[i, 3]
-        if wet[i] == 0 or wet[n0] == 0 or wet[n1] == 0 or wet[n2] == 0:
-            _first_order_face(i, eta, h, u, v, edge_values, bed_slope)
-            continue
-        if (n0 >= n_face) + (n1 >= n_face) + (n2 >= n_face) >= 2:
+        if wet[i] == 0 or wet[n0] == 0 or wet[n1] == 0 or wet[n2] == 0 or corner_faces[i]:
             _first_order_face(i, eta, h, u, v, edge_values, bed_slope)
             continue
         a = face_nodes[i, 0]

@@ -132,3 +132,34 @@ def euler_implicit(h0, hu0, hv0, dh, dhu, dhv, dt, h, hu, hv, dry_depth, manning
         hu[i] = hu0[i] + dt * dhu[i]
         hv[i] = hv0[i] + dt * dhv[i]
         _implicit_face(i, h, hu, hv, dry_depth, manning_n2, k, apply_friction)
+
+
+@njit(cache=True, error_model="numpy")
+def speed_check(h, hu, hv, dry_depth, eps4):
+    """One pass over the faces for the Simulation's check of the state, allocating nothing:
+    (number of faces with a non-finite h, hu or hv, the first of them or -1, the face of the
+    highest speed √(u² + v²) among the finite ones (desingularised velocities, zero where
+    h ≤ ``dry_depth``, as :meth:`solver.model.ShallowWaterModel.velocity`), that speed)."""
+    n_bad = 0
+    first = -1
+    fastest = -1
+    top = -np.inf
+    for i in range(h.size):
+        hi = h[i]
+        a = hu[i]
+        b = hv[i]
+        if not (math.isfinite(hi) and math.isfinite(a) and math.isfinite(b)):
+            if first < 0:
+                first = i
+            n_bad += 1
+            continue
+        s = 0.0
+        if hi > dry_depth:
+            h2 = hi * hi
+            h4 = h2 * h2
+            inv = SQRT2 * hi / math.sqrt(h4 + max(h4, eps4))
+            s = math.hypot(a * inv, b * inv)
+        if s > top:
+            top = s
+            fastest = i
+    return n_bad, first, fastest, top

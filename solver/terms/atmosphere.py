@@ -10,6 +10,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .base import ExplicitTerm
+
 RHO_WATER = 1025.0
 RHO_AIR = 1.22
 
@@ -44,7 +46,7 @@ def large_pond_drag(speed):
 DRAG_LAWS = {"garratt": garratt_drag, "large-pond": large_pond_drag}
 
 
-class WindStress:
+class WindStress(ExplicitTerm):
     """Surface wind stress τ = ρ_a C_d |W| W (bulk formula), entering as τ/ρ_w in wet faces.
 
     ``drag``: a name in :data:`DRAG_LAWS` or a constant C_d.
@@ -75,7 +77,7 @@ class WindStress:
         return np.where(w, tx / self.rho_water, 0.0), np.where(w, ty / self.rho_water, 0.0)
 
 
-class AtmosphericPressureGradient:
+class AtmosphericPressureGradient(ExplicitTerm):
     """Pressure-gradient force −(h/ρ_w) ∇p_a, with ∇p_a the exact gradient of the linear node field on each face.
 
     In equilibrium it gives the inverse barometer, η = −(p_a − p_ref)/(ρ_w g) (about 1 cm per hPa).

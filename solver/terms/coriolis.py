@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .base import ROTATION, ExplicitTerm, KernelSource
+
 OMEGA = 7.2921159e-5
 """Earth's rotation rate, rad s⁻¹."""
 
 
-class Coriolis:
+class Coriolis(ExplicitTerm):
     """Coriolis term f k × (hu): d(hu)/dt += f hv, d(hv)/dt −= f hu.
 
     f = 2Ω sin φ at each face's latitude on geographic or projected meshes (Gill 1982,
@@ -40,6 +42,10 @@ class Coriolis:
         from ..geometry import unit_vectors
 
         return 2.0 * OMEGA * (unit_vectors(*ll) @ unit_vectors(*self.axis))
+
+    def kernel_source(self, model) -> KernelSource:
+        """f per face for the numba accumulation pass, which adds (f h v, −f h u) itself."""
+        return KernelSource(ROTATION, np.ascontiguousarray(self.parameter(model.mesh), dtype=np.float64))
 
     def momentum_tendency(self, model, h, u, v, wet, t, faces=None):
         """(f h v, −f h u); h, u, v are (n_face,); the result is for ``faces`` (default all)."""

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .base import MANNING, ImplicitTerm, KernelSource
 
-class ManningFriction:
+
+class ManningFriction(ImplicitTerm):
     """Manning bottom friction, integrated point-implicitly.
 
     τ_b/ρ = g n² |u| u / h^{1/3}, so d(hu)/dt = −g n² |u| (hu) / h^{4/3}
@@ -18,6 +20,10 @@ class ManningFriction:
     def __init__(self, n=0.025):
         self.n = n
 
+    def kernel_source(self, model) -> KernelSource:
+        """n² for the numba implicit pass (the same update, fused with the dry clean-up)."""
+        return KernelSource(MANNING, np.atleast_1d(np.asarray(self.n, dtype=float) ** 2).ravel().copy())
+
     def implicit_update(self, model, state, dt):
         h = state.h
         wet = h > model.dry_depth
@@ -30,7 +36,7 @@ class ManningFriction:
         state.hv /= factor
 
 
-class QuadraticFriction:
+class QuadraticFriction(ImplicitTerm):
     """Quadratic bottom friction with a drag coefficient, integrated point-implicitly.
 
     τ_b/ρ = C_d |u| u, so d(hu)/dt = −C_d |u| (hu) / h (e.g. Luettich & Westerink 2004, ADCIRC

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .base import ExplicitTerm
 
-class Ramped:
+
+class Ramped(ExplicitTerm):
     """An explicit term multiplied by r(t) = ½ (1 − cos(π t / T)) for t < T, 1 after.
 
     A model started from rest under its full forcing rings with free gravity waves; ramping the

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..geometry import EARTH_RADIUS
+from .base import ExplicitTerm
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def _species_shape(species, phi):
     return shape, over_cos, slope
 
 
-class TidalPotential:
+class TidalPotential(ExplicitTerm):
     """The tide-generating force of the Moon and Sun, reduced by the elastic body tide:
     S = +g h ∇η_eq — the surface slope enters the momentum equation as −g h ∇(η − η_eq), so the
     force pushes water towards high equilibrium tide (ADCIRC's g∇(ζ − αη) term; Luettich &
@@ -258,7 +259,7 @@ def face_gradient_matrices(mesh):
     return gx, gy
 
 
-class SelfAttractionLoading:
+class SelfAttractionLoading(ExplicitTerm):
     """Ocean self-attraction and loading in the scalar approximation η_SAL = β η (Accad &
     Pekeris 1978, *Phil. Trans. R. Soc. Lond. A* 290, 235–266; Ray 1998, *Marine Geodesy* 21,
     181–192): the momentum source S = +g h β ∇η, i.e. gravity reduced to g(1 − β) for the
@@ -316,7 +317,7 @@ class SelfAttractionLoading:
 
 
 # -- internal-tide drag ----------------------------------------------------------------------------
-class InternalTideDrag:
+class InternalTideDrag(ExplicitTerm):
     """Linear drag of barotropic-to-baroclinic conversion over rough topography,
     d(hu)/dt = −h F·u = −F·(hu), with F a symmetric positive semi-definite tensor in s⁻¹.
 
