@@ -110,9 +110,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     csrf.init_app(app)
 
-    from . import api, auth, dashboard, downloads, viewer, wizard
+    from . import account, api, auth, dashboard, downloads, viewer, wizard
 
-    for bp in (auth.bp, wizard.bp, dashboard.bp, viewer.bp, downloads.bp, api.bp):
+    for bp in (auth.bp, wizard.bp, dashboard.bp, viewer.bp, downloads.bp, api.bp, account.bp):
         app.register_blueprint(bp)
 
     app.before_request(auth.load_user)

@@ -1,22 +1,55 @@
-"""The JSON API (documented in docs/api.md). Read-only; login by session cookie; owner-scoped (404)."""
+"""The JSON API (documented in docs/api.md and, with examples, on the page /account/api).
+
+Read-only; owner-scoped (another user's system or cycle is 404). A request is authenticated by
+the web session cookie or by a personal token, ``Authorization: Bearer <token>``
+(:mod:`webapp.tokens`): a token request acts as the token's owner, needs no CSRF token and
+never touches the session; a wrong or revoked token is 401 even beside a valid cookie. Requests
+by cookie that change something (none today) must carry the CSRF token (``X-CSRFToken``).
+"""
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, g, jsonify, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request, url_for
 
 from workflows.db import ForecastSystem
 
-from . import get_session
+from . import csrf, get_session
 from .auth import login_required
 from .coastline import BBoxError, coastline_gzip, coastline_json, parse_bbox
+from .downloads import send_cycle_file
 from .outputs import (OutputError, cycle_alerts, cycle_skill, fields_info, frame_json, list_files, max_json, mesh_json,
                       point_series, stations_json)
 from .security import user_error, user_log
 from .systems import owned_cycle, owned_system
+from .tokens import TokenError, parse_authorization, user_for_token
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+csrf.exempt(bp)  # token requests need none; cookie requests that change something are checked below
+
+
+@bp.before_request
+def authenticate():
+    """``Authorization: Bearer <token>``: the token's owner becomes the request's user (a bad
+    token is 401). Without it the session's user stays, and an unsafe method needs the CSRF token."""
+    g.api_token = None
+    try:
+        token = parse_authorization(request.headers.get("Authorization"))
+        if token is None:
+            if g.get("user") is not None and current_app.config.get("WTF_CSRF_ENABLED", True):
+                csrf.protect()  # GET/HEAD/OPTIONS pass; anything else needs X-CSRFToken
+            return None
+        db = get_session()
+        g.user, g.api_token = user_for_token(db, token)
+        db.commit()  # last_used
+    except TokenError as exc:
+        g.user = None
+        resp = jsonify(error=str(exc), status=401)
+        resp.status_code = 401
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="coastcast"'
+        return resp
+    return None
 
 
 def _iso(dt):
@@ -47,7 +80,9 @@ def cycle_dict(c, full: bool = False) -> dict:
 def _files(c) -> list[dict]:
     if not c.run_dir:
         return []
-    return [{**f, "url": url_for("downloads.file", cycle_id=c.id, name=f["name"])} for f in list_files(Path(c.run_dir))]
+    return [{"name": f["name"], "size": f["size"], "description": f["description"],
+             "url": url_for("downloads.file", cycle_id=c.id, name=f["name"]),
+             "download_url": url_for("api.file", cycle_id=c.id, name=f["name"])} for f in list_files(Path(c.run_dir))]
 
 
 def _json_bytes(data: bytes, max_age: int = 3600) -> Response:
@@ -94,6 +129,12 @@ def cycle(cycle_id: int):
 @login_required
 def files(cycle_id: int):
     return jsonify(files=_files(owned_cycle(cycle_id)))
+
+
+@bp.route("/cycles/<int:cycle_id>/files/<path:name>")
+@login_required
+def file(cycle_id: int, name: str):
+    return send_cycle_file(owned_cycle(cycle_id), name)
 
 
 def _guard(fn):
@@ -185,3 +226,73 @@ def coastline():
     resp.cache_control.max_age = 86400
     resp.add_etag()
     return resp.make_conditional(request)
+
+
+# ---------------------------------------------------------------- documentation (the page /account/api)
+
+DOCS = {
+    "api.systems": ("Your forecast systems, newest first.", "/api/systems",
+                    '{"systems": [{"id": 3, "name": "Plymouth Sound", "status": "active", "region_kind": "box",\n'
+                    '  "bbox": [-4.4, 50.1, -4.0, 50.4], "run_hour_utc": 0, "horizon_hours": 48,\n'
+                    '  "created": "2026-11-24T09:12:40Z", "url": "/api/systems/3"}]}'),
+    "api.system": ("One system with its stations, current configuration (TOML) and cycles.", "/api/systems/3",
+                   '{"id": 3, "name": "Plymouth Sound", ..., "stations": [{"name": "Plymouth", "lon": -4.185, "lat": 50.366}],\n'
+                   ' "config_toml": "name = \\"Plymouth Sound\\"\\nhours = 48\\n...", "cycles": [cycle, ...]}'),
+    "api.system_cycles": ("A system's cycles, newest first.", "/api/systems/3/cycles", '{"cycles": [cycle, ...]}'),
+    "api.cycle": ("One cycle: status, progress, times, a one-line error, its log and its files.", "/api/cycles/7",
+                  '{"id": 7, "system_id": 3, "cycle": "2026-11-25T00Z", "cycle_time": "2026-11-25T00:00:00Z",\n'
+                  ' "status": "succeeded", "progress": 1.0, "started": "2026-11-25T00:00:05Z",\n'
+                  ' "finished": "2026-11-25T00:03:41Z", "error": null, "log": "...", "files": [file, ...]}'),
+    "api.files": ("The files a cycle published, with one-line descriptions (not its work/ internals).",
+                  "/api/cycles/7/files",
+                  '{"files": [{"name": "fields.nc", "size": 5242880, "description": "water level and depth-averaged\n'
+                  '  velocity on the mesh at every output time, CF/UGRID NetCDF", "url": "/cycles/7/files/fields.nc",\n'
+                  '  "download_url": "/api/cycles/7/files/fields.nc"}, ...]}'),
+    "api.file": ("Download one published file (streamed; Range requests resume).", "/api/cycles/7/files/fields.nc",
+                 "the file's bytes (application/x-netcdf for .nc)"),
+    "api.mesh": ("The mesh of fields.nc: node lon/lat, triangles, output times (s since 1970 UTC), ranges.",
+                 "/api/cycles/7/mesh",
+                 '{"n_node": 120, "n_face": 198, "location": "node", "lon": [...], "lat": [...], "triangles": [0, 1, 13, ...],\n'
+                 ' "times": [1795564800, ...], "bbox": [...], "has_velocity": true, "zeta_min": -0.8, "zeta_max": 0.9,\n'
+                 ' "speed_max": 0.36}'),
+    "api.frame": ("Water level (m) and velocity (m/s) on the mesh at output time i.", "/api/cycles/7/fields/3",
+                  '{"index": 3, "time": 1795575600, "location": "node", "zeta": [0.412, ...], "u": [0.21, ...], "v": [...]}'),
+    "api.maxima": ("Maximum water level and current speed over the forecast.", "/api/cycles/7/max",
+                   '{"location": "node", "source": "max.nc", "zeta_max": [...], "speed_max": [...],\n'
+                   ' "zeta_max_range": [0.2, 0.95], "speed_max_range": [0.0, 0.36]}'),
+    "api.stations": ("Time series at the stations (and tide gauges): water level, u, v, current speed and "
+                     "direction; times as seconds and ISO-8601 UTC.", "/api/cycles/7/stations",
+                     '{"stations": [{"name": "Plymouth", "lon": -4.185, "lat": 50.366, "gauge_id": null, ...}],\n'
+                     ' "times": [1795564800, ...], "times_iso": ["2026-11-25T00:00:00Z", ...],\n'
+                     ' "zeta": [[0.0, 0.41, ...]], "u": [[0.3, ...]], "v": [[-0.2, ...]],\n'
+                     ' "speed": [[0.361, ...]], "direction": [[123.7, ...]], "tide_prediction": [null], ...}'),
+    "api.skill": ("Skill at the tide gauges against their harmonic prediction.", "/api/cycles/7/skill",
+                  '{"cycle": "2022-03-18T00Z", "reference": "...", "n_gauges": 2, "rmse_median_m": 0.061, ...,\n'
+                  ' "stations": [{"station": "Brest", "rmse_m": 0.058, "bias_m": -0.01, ...}]}'),
+    "api.alerts": ("Threshold alerts (MHWS, HAT, your own thresholds).", "/api/cycles/7/alerts",
+                   '{"cycle": "2022-03-18T00Z", "checked": true, "n_alerts": 1, "alerts": [{"station": "Brest",\n'
+                   '  "threshold": "MHWS", "level": 2.8, "peak_time": "2022-03-18T03:46:26+00:00", "peak_height": 2.946, ...}]}'),
+    "api.series": ("Time series at any point (lon, lat in degrees): water level, u, v, speed and direction.",
+                   "/api/cycles/7/series?lon=-4.2&lat=50.3",
+                   '{"lon": -4.2, "lat": 50.3, "method": "face", "face": 57, "times": [...],\n'
+                   ' "times_iso": ["2026-11-25T00:00:00Z", ...], "zeta": [...], "u": [...], "v": [...],\n'
+                   ' "speed": [...], "direction": [...]}'),
+    "api.coastline": ("The coastline and land in a box (GeoJSON; no login needed).", "/api/coastline?bbox=-5,50,-4,51",
+                      '{"type": "FeatureCollection", "bbox": [-5, 50, -4, 51], "tolerance": 0.001, "land": true,\n'
+                      ' "source": "GSHHG ...", "features": [...]}'),
+}
+"""Per endpoint of this blueprint: (what it answers, an example request path, an example answer)."""
+
+
+def endpoint_docs(app) -> list[dict]:
+    """Every route of this blueprint, in :data:`DOCS`'s order (then any undocumented one):
+    ``{endpoint, methods, rule, summary, example_path, example}``."""
+    order = list(DOCS)
+    out = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith(bp.name + "."):
+            continue
+        summary, path, example = DOCS.get(rule.endpoint, ("", "", ""))
+        out.append({"endpoint": rule.endpoint, "methods": sorted(rule.methods - {"HEAD", "OPTIONS"}),
+                    "rule": rule.rule, "summary": summary, "example_path": path, "example": example})
+    return sorted(out, key=lambda d: (order.index(d["endpoint"]) if d["endpoint"] in order else len(order), d["rule"]))

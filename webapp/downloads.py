@@ -1,4 +1,5 @@
-"""Downloads of a cycle's files, streamed with HTTP range support; never outside the run directory."""
+"""Downloads of a cycle's published files (listed with one-line descriptions), streamed with HTTP range
+support; never outside the run directory, never its work/ internals."""
 from __future__ import annotations
 
 import mimetypes
@@ -27,7 +28,12 @@ def index(cycle_id: int):
 @bp.route("/cycles/<int:cycle_id>/files/<path:name>")
 @login_required
 def file(cycle_id: int, name: str):
-    cycle = owned_cycle(cycle_id)
+    return send_cycle_file(owned_cycle(cycle_id), name)
+
+
+def send_cycle_file(cycle, name: str):
+    """Stream the published file ``name`` of ``cycle`` (404 for anything else: outside the run
+    directory, hidden, a link, the work/ internals)."""
     if not cycle.run_dir:
         abort(404)
     path = safe_file(Path(cycle.run_dir), name)

@@ -17,6 +17,14 @@ from wtforms import (
 from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
 
 EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+PASSWORD_MIN = 8
+PASSWORD_MAX = 200
+
+
+def _new_password(label: str = "Password") -> PasswordField:
+    """A password field with the rules of registration (8 to 200 characters)."""
+    return PasswordField(label, validators=[InputRequired("Choose a password."), Length(
+        min=PASSWORD_MIN, max=PASSWORD_MAX, message=f"Use at least {PASSWORD_MIN} characters.")])
 
 
 class ActionForm(FlaskForm):
@@ -27,8 +35,7 @@ class RegisterForm(FlaskForm):
     email = StringField("E-mail", filters=[lambda v: v.strip() if isinstance(v, str) else v],
                         validators=[InputRequired("Enter your e-mail address."), Length(max=254),
                                                Regexp(EMAIL_RE, message="Enter an e-mail address such as name@example.org.")])
-    password = PasswordField("Password", validators=[InputRequired("Choose a password."),
-                                                     Length(min=8, max=200, message="Use at least 8 characters.")])
+    password = _new_password()
     confirm = PasswordField("Repeat password", validators=[InputRequired("Repeat the password."),
                                                            EqualTo("password", message="The passwords differ.")])
     submit = SubmitField("Register")
@@ -98,3 +105,20 @@ class ThresholdsForm(FlaskForm):
 class ReviewForm(FlaskForm):
     confirm = BooleanField("I have checked the settings")
     submit = SubmitField("Create forecast system")
+
+
+class PasswordChangeForm(FlaskForm):
+    """The account page's password change: the current password, the new one twice (the
+    registration's rules)."""
+    current = PasswordField("Current password", validators=[InputRequired("Enter your current password.")])
+    password = _new_password("New password")
+    confirm = PasswordField("Repeat the new password", validators=[InputRequired("Repeat the new password."),
+                                                                   EqualTo("password", message="The passwords differ.")])
+    submit = SubmitField("Change password")
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField("Token name", filters=[lambda v: " ".join(v.split()) if isinstance(v, str) else v],
+                       validators=[InputRequired("Name the token, e.g. the script that uses it."),
+                                   Length(max=80, message="Use at most 80 characters.")])
+    submit = SubmitField("Create token")

@@ -12,7 +12,9 @@ Variables are found by CF standard name first, then by usual names. Parsed meshe
 
 All netCDF access holds :data:`NC_LOCK` (the HDF5 library is not thread-safe and the server
 answers requests in threads; cycles run in other processes). Payloads are compact JSON: lon/lat rounded to 1e-5° (about 1 m), water level to 1 mm, velocity to
-1 mm/s, missing (dry) values as null. Times are seconds since 1970-01-01 UTC.
+1 mm/s, missing (dry) values as null. Times are seconds since 1970-01-01 UTC; the time series
+(stations, a point) also give them as ISO-8601 UTC strings (``times_iso``, ``...Z``) and add the
+current's speed and direction (towards, degrees clockwise from north) to ``u`` and ``v``.
 """
 from __future__ import annotations
 
@@ -164,6 +166,27 @@ def _rounded(a: np.ndarray | None, digits: int):
     for i in bad:
         out[i] = None
     return out
+
+
+def iso_times(times) -> list[str]:
+    """Seconds since 1970-01-01 UTC as ISO-8601 UTC strings with a ``Z``: ``2026-11-25T13:00:00Z``."""
+    return [np.datetime_as_string(np.datetime64(int(t), "s"), unit="s") + "Z" for t in np.asarray(times, dtype=np.int64)]
+
+
+def current_series(u, v) -> tuple[list | None, list | None]:
+    """Current speed (m/s, 1 mm/s) and direction (degrees clockwise from north the water flows
+    towards, 0.1°; None where the speed rounds to 0 or a component is missing) from ``u``
+    (eastward) and ``v`` (northward) arrays of any shape; (None, None) without both."""
+    if u is None or v is None:
+        return None, None
+    u, v = np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64)
+    speed = np.hypot(u, v)
+    with np.errstate(invalid="ignore"):
+        direction = np.where(np.round(speed, 3) > 0, np.mod(np.degrees(np.arctan2(u, v)), 360.0), np.nan)
+    direction = np.where(np.round(direction, 1) >= 360.0, 0.0, direction)
+    if speed.ndim == 2:
+        return [_rounded(r, 3) for r in speed], [_rounded(r, 1) for r in direction]
+    return _rounded(speed, 3), _rounded(direction, 1)
 
 
 @lru_cache(maxsize=16)
@@ -331,12 +354,17 @@ def _stations_cached(key) -> bytes:
                   "distance_km": round(dist[i] / 1000.0, 3) if dist[i] is not None else None}
             st.update({k: levels[k][i] for k in GAUGE_LEVELS})
             stations.append(st)
+        uname, vname = _find_var(ds, U_STANDARD, U_NAMES, st_dim), _find_var(ds, V_STANDARD, V_NAMES, st_dim)
+        speed, direction = current_series(array(uname) if uname else None, array(vname) if vname else None)
         payload = {
             "stations": stations,
             "times": times.tolist(),
+            "times_iso": iso_times(times),
             "zeta": series(zname),
-            "u": series(_find_var(ds, U_STANDARD, U_NAMES, st_dim)),
-            "v": series(_find_var(ds, V_STANDARD, V_NAMES, st_dim)),
+            "u": series(uname),
+            "v": series(vname),
+            "speed": speed,
+            "direction": direction,
         }
         payload.update({k: series(k, sparse=True) for k in GAUGE_SERIES})
     return _dumps(payload)
@@ -508,7 +536,8 @@ def point_series(path: Path, lon: float, lat: float) -> dict:
     the point (the face's value for face-located data), else the nearest node's values."""
     info = fields_info(path)
     method, nodes, weights, face = locate(info, lon, lat)
-    out = {"lon": lon, "lat": lat, "method": method, "times": info.times.tolist()}
+    out = {"lon": lon, "lat": lat, "method": method, "times": info.times.tolist(), "times_iso": iso_times(info.times)}
+    raw = {}
     with NC_LOCK, netCDF4.Dataset(path) as ds:
         for key, vname in (("zeta", info.zeta), ("u", info.u), ("v", info.v)):
             if vname is None:
@@ -522,7 +551,9 @@ def point_series(path: Path, lon: float, lat: float) -> dict:
             else:
                 idx, w = [int(i) for i in nodes], np.asarray(weights, dtype=np.float64)
             cols = np.stack([_filled(var[(slice(None), i) if tpos == 0 else (i, slice(None))]) for i in idx], axis=-1)
-            out[key] = _rounded(cols @ w, 3)
+            raw[key] = cols @ w
+            out[key] = _rounded(raw[key], 3)
+    out["speed"], out["direction"] = current_series(raw.get("u"), raw.get("v"))
     if method == "nearest_node":
         n = int(nodes[0])
         out["node"] = n
@@ -538,22 +569,86 @@ def _nearest_face(info: FieldsInfo, lon, lat) -> int:
     return int(np.nanargmin(((cx - lon) * np.cos(np.radians(lat))) ** 2 + (cy - lat) ** 2))
 
 
-HIDDEN_SUFFIXES = (".tmp", ".part", ".lock")
+HIDDEN_SUFFIXES = (".tmp", ".part", ".lock", ".lease")
+INTERNAL = ("work", "run.lock", "upload")
+"""Top-level names of a run directory that are the cycle's working files, not its publication:
+``work/`` (plan.json, segment folders and restarts, leases, events, progress) and the writer's
+lock. They are neither listed nor served."""
+
+FILE_DESCRIPTIONS = {
+    "fields.nc": "water level and depth-averaged velocity on the mesh at every output time, CF/UGRID NetCDF",
+    "stations.nc": "station time series of water level and depth-averaged velocity (at tide gauges also "
+                   "their harmonic tide and datum levels), CF timeSeries NetCDF",
+    "max.nc": "maximum water level and current speed on the mesh over the forecast, with their times, NetCDF",
+    "restart.nc": "the model state at the restart time, from which the next cycle continues (hot start), NetCDF",
+    "run.json": "the run's record: status, timings, configuration, forcing sources, warnings, skill and alerts, JSON",
+    "run.log": "the cycle's log, text",
+    "config.toml": "the configuration this cycle ran with, TOML",
+    "skill.csv": "skill at the tide gauges against their harmonic prediction, one row per gauge, CSV",
+}
+FIGURE_DESCRIPTIONS = {
+    "water_level_high_water.png": "figure: map of the water level and currents at high water, PNG",
+    "maxima.png": "figure: maps of the maximum water level and current speed, PNG",
+}
+
+
+def describe_file(name: str) -> str:
+    """A one-line description of a published file (``name`` relative to the run directory)."""
+    if name in FILE_DESCRIPTIONS:
+        return FILE_DESCRIPTIONS[name]
+    base = name.rsplit("/", 1)[-1]
+    if name.startswith("figures/"):
+        if base in FIGURE_DESCRIPTIONS:
+            return FIGURE_DESCRIPTIONS[base]
+        if base.startswith("station_") and base.endswith(".png"):
+            return f"figure: water level and current speed at station {base[len('station_'):-len('.png')]}, PNG"
+        return "figure, " + (base.rsplit(".", 1)[-1].upper() if "." in base else "file")
+    return {".nc": "NetCDF file", ".json": "JSON file", ".csv": "CSV table", ".png": "figure, PNG",
+            ".txt": "text", ".toml": "TOML file"}.get(Path(base).suffix.lower(), "file")
+
+
+def human_size(n: int) -> str:
+    """A byte count as people read it: ``812 B``, ``14.2 kB``, ``3.4 MB``, ``1.20 GB`` (powers of 1000)."""
+    n = int(n)
+    if n < 1000:
+        return f"{n} B"
+    for unit, scale in (("kB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12)):
+        if n < scale * 1000 or unit == "TB":
+            v = n / scale
+            return f"{v:.{2 if unit in ('GB', 'TB') else 1}f} {unit}"
+    return f"{n} B"  # pragma: no cover
+
+
+def _published(rel: Path) -> bool:
+    parts = rel.parts
+    return not (not parts or parts[0] in INTERNAL or any(part.startswith(".") for part in parts)
+                or rel.name.endswith(HIDDEN_SUFFIXES))
 
 
 def list_files(run_dir: Path) -> list[dict]:
-    """The published files of a run directory: [{name (posix, relative), size (bytes)}], sorted."""
+    """The published files of a run directory: [{name (posix, relative), size (bytes), size_text,
+    description (one line)}]: the outputs first in their usual order, then figures, then anything
+    else, by name. Not listed: ``work/``, the lock, hidden files, links and half-written files."""
     root = Path(run_dir)
     if not root.is_dir():
         return []
     out = []
-    for p in sorted(root.rglob("*")):
+    for p in root.rglob("*"):
         rel = p.relative_to(root)
-        if not p.is_file() or p.is_symlink() or any(part.startswith(".") for part in rel.parts) \
-                or p.name.endswith(HIDDEN_SUFFIXES):
+        if not p.is_file() or p.is_symlink() or not _published(rel):
             continue
-        out.append({"name": rel.as_posix(), "size": p.stat().st_size})
-    return out
+        size = p.stat().st_size
+        name = rel.as_posix()
+        out.append({"name": name, "size": size, "size_text": human_size(size), "description": describe_file(name)})
+    order = list(FILE_DESCRIPTIONS)
+
+    def key(f):
+        name = f["name"]
+        if name in order:
+            return (0, order.index(name), name)
+        return (1 if name.startswith("figures/") else 2, 0, name)
+
+    return sorted(out, key=key)
 
 
 def safe_file(run_dir: Path, name: str) -> Path | None:
@@ -561,7 +656,7 @@ def safe_file(run_dir: Path, name: str) -> Path | None:
     if not name or "\\" in name or "\x00" in name:
         return None
     parts = name.split("/")
-    if any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+    if any(p in ("", ".", "..") or p.startswith(".") for p in parts) or not _published(Path(*parts)):
         return None
     root = Path(run_dir).resolve()
     target = root.joinpath(*parts)
