@@ -17,8 +17,9 @@ variable of the same name where one is listed, else the default):
 ``COASTCAST_RUNNER_WORKERS``    cycles run at the same time (default 1)
 ``COASTCAST_RUN_FUNCTION``      callable ``(config_path, run_dir, *, progress)`` replacing
                                 ``workflows.cycle.run_cycle`` (tests)
-``COASTCAST_ADMIN_EMAILS``      e-mails that become approved admins when they register (env too,
-                                comma-separated)
+``COASTCAST_SESSION_HOURS``     a login lasts this long, active or not (env too; default 12)
+``COASTCAST_SECURE_COOKIES``    the session cookie is sent over HTTPS only (env too: 1/true/yes;
+                                default off): set it behind a TLS-terminating proxy
 ``MAX_CONTENT_LENGTH``          upload limit in bytes (env ``COASTCAST_MAX_UPLOAD_MB``); 200 MB
 ``COASTCAST_MAX_MESH_NODES``    largest mesh accepted (nodes); default 2 000 000
 ``COASTCAST_TILE_URL``          optional map tile URL template; default none (the coastline is
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, g, render_template, request
@@ -59,6 +61,36 @@ def _secret_key(instance: Path) -> str:
     return shared_secret(instance / "secret_key")
 
 
+def _env_number(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"environment variable {name}={text!r} is not a number") from None
+
+
+def _env_flag(name: str) -> bool:
+    text = os.environ.get(name, "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"environment variable {name}={text!r} is not one of 1/0, true/false, yes/no, on/off")
+
+
+def _session_settings(app: Flask, config: dict) -> None:
+    """The session cookie: HttpOnly, SameSite=Lax, Secure when asked; a login's lifetime in hours."""
+    hours = float(app.config["COASTCAST_SESSION_HOURS"])
+    if not hours > 0:
+        raise ValueError(f"COASTCAST_SESSION_HOURS must be a positive number of hours, got {hours}")
+    if "PERMANENT_SESSION_LIFETIME" not in config:
+        app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=hours)
+    if "SESSION_COOKIE_SECURE" not in config:
+        app.config["SESSION_COOKIE_SECURE"] = bool(app.config["COASTCAST_SECURE_COOKIES"])
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the web app. ``config`` overrides the defaults and environment (see module doc)."""
     config = dict(config or {})
@@ -66,14 +98,17 @@ def create_app(config: dict | None = None) -> Flask:
     instance = private_dir(Path(app.instance_path))
 
     max_mb = float(os.environ.get("COASTCAST_MAX_UPLOAD_MB", "200"))
-    admins = [e for e in os.environ.get("COASTCAST_ADMIN_EMAILS", "").split(",") if e.strip()]
+    if os.environ.get("COASTCAST_ADMIN_EMAILS"):
+        log.warning("COASTCAST_ADMIN_EMAILS is ignored: registering never makes an administrator "
+                    "(make one with coastcast serve --create-admin EMAIL)")
     app.config.update(
         COASTCAST_DATABASE_URL=dbm.database_url(instance),
         COASTCAST_DATA_DIR=os.environ.get("COASTCAST_DATA_DIR", str(instance / "data")),
         COASTCAST_RUNNER="process",
         COASTCAST_RUNNER_WORKERS=1,
         COASTCAST_RUN_FUNCTION=None,
-        COASTCAST_ADMIN_EMAILS=admins,
+        COASTCAST_SESSION_HOURS=_env_number("COASTCAST_SESSION_HOURS", 12.0),
+        COASTCAST_SECURE_COOKIES=_env_flag("COASTCAST_SECURE_COOKIES"),
         COASTCAST_MAX_MESH_NODES=2_000_000,
         COASTCAST_TILE_URL=os.environ.get("COASTCAST_TILE_URL", ""),
         COASTCAST_MAX_UNPACKED_MB=float(os.environ.get("COASTCAST_MAX_UNPACKED_MB", "256")),
@@ -88,6 +123,7 @@ def create_app(config: dict | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.config.update(config)
+    _session_settings(app, config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
     private_dir(Path(app.config["COASTCAST_DATA_DIR"]), tighten=False)

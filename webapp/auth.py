@@ -1,9 +1,15 @@
 """Accounts: register, log in and out, and the administrator's approval of new users.
 
-New users wait for approval (as on OPENCoastS). The first administrator is made with
-``coastcast serve --create-admin EMAIL`` or by registering with an address listed in
-``COASTCAST_ADMIN_EMAILS``. Passwords are stored as salted hashes (werkzeug). The session holds
-only the user id; the user row is loaded on each request.
+New users wait for approval (as on OPENCoastS). Administrators are made on the server, with
+``coastcast serve --create-admin EMAIL``: registering never makes one (an address on a list could
+be registered by whoever comes first; ``COASTCAST_ADMIN_EMAILS`` is no longer read). Passwords are
+stored as salted hashes (werkzeug).
+
+The session cookie (signed, HttpOnly, SameSite=Lax, Secure with ``COASTCAST_SECURE_COOKIES``)
+holds the user id, the account's ``session_epoch`` at login and the login time; the user row is
+loaded on each request and the session is refused when the epoch has moved on (logout, password
+change: a copied cookie stops working) or the login is older than ``PERMANENT_SESSION_LIFETIME``
+(``COASTCAST_SESSION_HOURS``, 12 h by default), however active the session was.
 
 Logins are throttled per account and per address (``webapp.security``: failures in the
 database, one-line refusal with status 429); an unknown account costs one password check like a
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
@@ -31,15 +38,46 @@ bp = Blueprint("auth", __name__)
 
 
 def load_user() -> None:
-    """Put the logged-in, approved user (or None) on ``g.user``."""
+    """Put the logged-in, approved user (or None) on ``g.user``; a session whose epoch is not the
+    account's or whose login is older than the session lifetime is cleared."""
     g.user = None
     uid = session.get("uid")
     if uid is not None:
         user = get_session().get(User, uid)
-        if user is not None and user.is_approved:
+        if user is not None and user.is_approved and _session_current(user):
             g.user = user
         else:
             session.clear()
+
+
+def _session_current(user: User) -> bool:
+    since = session.get("since")
+    if session.get("epoch") != user.session_epoch or not isinstance(since, (int, float)):
+        return False
+    age = time.time() - since
+    return 0 <= age <= current_app.permanent_session_lifetime.total_seconds()
+
+
+def start_session(user: User) -> None:
+    """Log ``user`` in on this browser: a new session cookie bound to the account's epoch."""
+    session.clear()
+    session["uid"] = user.id
+    session["epoch"] = user.session_epoch
+    session["since"] = int(time.time())
+    session.permanent = True  # the cookie carries the lifetime; load_user enforces it from "since"
+
+
+def end_sessions(user: User) -> None:
+    """End every session of ``user`` (all browsers, copied cookies too); the caller commits."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+
+
+def end_other_sessions(user: User) -> None:
+    """End ``user``'s sessions on other browsers and keep this one (password change); the caller
+    commits."""
+    end_sessions(user)
+    if session.get("uid") == user.id:
+        session["epoch"] = user.session_epoch
 
 
 def login_required(view):
@@ -86,18 +124,13 @@ def register():
     if form.validate_on_submit():
         db = get_session()
         email = normalise_email(form.email.data)
-        admins = {normalise_email(e) for e in current_app.config["COASTCAST_ADMIN_EMAILS"]}
-        is_admin = email in admins
         if db.query(User).filter_by(email=email).first() is not None:
             hash_password(form.password.data)  # the same work and the same answer as for a new account
             log.info("registration for an existing account %s: nothing stored", email)
         else:
-            create_user(db, email, form.password.data, is_admin=is_admin, is_approved=is_admin)
+            create_user(db, email, form.password.data)  # never an administrator: those are made on the server
             db.commit()
-        if is_admin:
-            flash("Your administrator account is ready: log in.", "ok")
-        else:
-            flash("Thank you. An administrator will approve your account; you can log in once approved.", "ok")
+        flash("Thank you. An administrator will approve your account; you can log in once approved.", "ok")
         return redirect(url_for("auth.login"))
     return render_template("auth/register.html", form=form)
 
@@ -122,8 +155,7 @@ def login():
             form.email.errors.append("This account waits for an administrator's approval.")
         else:
             forget_login_failures(db, email)
-            session.clear()
-            session["uid"] = user.id
+            start_session(user)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
@@ -131,6 +163,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     ActionForm().validate_on_submit()  # CSRF checked by CSRFProtect for every POST
+    if g.user is not None:
+        end_sessions(g.user)  # the cookie, and any copy of it, is dead from now on
+        get_session().commit()
     session.clear()
     flash("Logged out.", "ok")
     return redirect(url_for("auth.login"))
@@ -154,6 +189,8 @@ def set_approval(user_id: int, action: str):
         flash("You cannot change your own approval.", "error")
     else:
         user.is_approved = action == "approve"
+        if not user.is_approved:
+            end_sessions(user)  # approved again later, the old cookies stay dead
         db.commit()
         flash(f"{user.email} {'approved' if user.is_approved else 'revoked'}.", "ok")
     return redirect(url_for("auth.users"))

@@ -57,15 +57,6 @@ def test_register_form_errors_store_nothing(app):
         assert s.query(User).count() == 0
 
 
-def test_admin_emails_config_makes_admin(make_app):
-    app = make_app(COASTCAST_ADMIN_EMAILS=["Boss@example.org"])
-    c = app.test_client()
-    c.post("/register", data={"email": "boss@example.org", "password": "secret-pass-1", "confirm": "secret-pass-1"})
-    with sessions(app) as s:
-        u = s.query(User).one()
-        assert u.is_admin and u.is_approved
-
-
 def test_csrf_is_enforced_on_forms(make_app):
     app = make_app(WTF_CSRF_ENABLED=True, TESTING=False)
     add_user(app, "carol@example.org")

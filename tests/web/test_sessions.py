@@ -71,3 +71,124 @@ def test_app_keeps_its_key_and_refuses_an_empty_one(tmp_path, monkeypatch):
     (tmp_path / "instance" / "secret_key").write_text("")
     with pytest.raises(RuntimeError, match=r"secret_key is empty: delete it"):
         create_app(dict(cfg))
+
+
+# ---------------------------------------------------------------- sessions end at logout and expire
+
+
+def _cookie(client) -> str:
+    cookie = client.get_cookie("session")
+    assert cookie is not None, "no session cookie"
+    return cookie.value
+
+
+def _thief(app, value: str):
+    """Another browser replaying a copied session cookie."""
+    other = app.test_client()
+    other.set_cookie("session", value)
+    return other
+
+
+def test_copied_cookie_is_refused_after_logout(app):
+    add_user(app, "alice@example.org")
+    c = app.test_client()
+    assert login(c, "alice@example.org").status_code == 302
+    stolen = _cookie(c)
+    thief = _thief(app, stolen)
+    assert thief.get("/dashboard").status_code == 200  # a copied cookie works while the session lives
+    assert c.post("/logout").status_code == 302
+    r = thief.get("/dashboard")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert thief.get("/api/systems").status_code == 401
+    # a new login gets a working session; the old cookie stays dead
+    assert login(c, "alice@example.org").status_code == 302 and c.get("/dashboard").status_code == 200
+    assert _thief(app, stolen).get("/dashboard").status_code == 302
+    with app.extensions["coastcast_sessions"]() as s:
+        assert s.query(User).filter_by(email="alice@example.org").one().session_epoch == 1
+
+
+def test_revoked_account_s_old_cookie_stays_dead_after_approval(app):
+    add_user(app, "root@example.org", admin=True)
+    uid = add_user(app, "bob@example.org")
+    admin, bob = app.test_client(), app.test_client()
+    login(admin, "root@example.org")
+    login(bob, "bob@example.org")
+    stolen = _cookie(bob)
+    assert admin.post(f"/admin/users/{uid}/revoke").status_code == 302
+    assert admin.post(f"/admin/users/{uid}/approve").status_code == 302
+    assert _thief(app, stolen).get("/dashboard").status_code == 302
+    assert login(bob, "bob@example.org").status_code == 302 and bob.get("/dashboard").status_code == 200
+
+
+@SQLITE_ONLY
+def test_a_login_expires_however_active(make_app):
+    import time
+
+    app = make_app(COASTCAST_SESSION_HOURS=2.0 / 3600)  # two seconds
+    add_user(app, "alice@example.org")
+    c = app.test_client()
+    t0 = time.monotonic()
+    r = login(c, "alice@example.org")
+    cookie = r.headers["Set-Cookie"]
+    assert "Expires=" in cookie  # a lasting cookie with the lifetime, not a browser-session one
+    for _ in range(3):  # active all along: each request would refresh a sliding session
+        time.sleep(0.4)
+        assert c.get("/dashboard").status_code == 200
+    assert time.monotonic() - t0 < 2.0
+    time.sleep(max(0.0, 2.6 - (time.monotonic() - t0)))
+    r = c.get("/dashboard")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+@SQLITE_ONLY
+def test_default_lifetime_is_twelve_hours(app):
+    from datetime import timedelta
+
+    assert app.permanent_session_lifetime == timedelta(hours=12)
+
+
+def _set_cookie(app, email="alice@example.org") -> str:
+    add_user(app, email)
+    return login(app.test_client(), email).headers["Set-Cookie"]
+
+
+@SQLITE_ONLY
+def test_secure_cookie_setting(make_app, monkeypatch):
+    plain = _set_cookie(make_app())
+    assert "HttpOnly" in plain and "SameSite=Lax" in plain and "Secure" not in plain
+    secure = _set_cookie(make_app(COASTCAST_SECURE_COOKIES=True), "bob@example.org")
+    assert "Secure" in secure and "HttpOnly" in secure and "SameSite=Lax" in secure
+    monkeypatch.setenv("COASTCAST_SECURE_COOKIES", "yes")
+    assert "Secure" in _set_cookie(make_app(), "carol@example.org")
+
+
+@SQLITE_ONLY
+def test_bad_session_settings_are_one_line_errors(make_app, monkeypatch):
+    monkeypatch.setenv("COASTCAST_SECURE_COOKIES", "maybe")
+    with pytest.raises(ValueError, match=r"^environment variable COASTCAST_SECURE_COOKIES='maybe' is not one of"):
+        make_app()
+    monkeypatch.delenv("COASTCAST_SECURE_COOKIES")
+    monkeypatch.setenv("COASTCAST_SESSION_HOURS", "twelve")
+    with pytest.raises(ValueError, match=r"^environment variable COASTCAST_SESSION_HOURS='twelve' is not a number$"):
+        make_app()
+    monkeypatch.delenv("COASTCAST_SESSION_HOURS")
+    with pytest.raises(ValueError, match=r"COASTCAST_SESSION_HOURS must be a positive number of hours, got 0"):
+        make_app(COASTCAST_SESSION_HOURS=0)
+
+
+# ---------------------------------------------------------------- administrators only from the server
+
+
+def test_admin_list_cannot_be_claimed_by_registering_first(make_app, monkeypatch, caplog):
+    monkeypatch.setenv("COASTCAST_ADMIN_EMAILS", "boss@example.org")
+    app = make_app(COASTCAST_ADMIN_EMAILS=["boss@example.org"])
+    assert "COASTCAST_ADMIN_EMAILS is ignored" in caplog.text
+    c = app.test_client()
+    r = c.post("/register", data={"email": "Boss@example.org", "password": PASSWORD, "confirm": PASSWORD})
+    assert r.status_code == 302
+    with app.extensions["coastcast_sessions"]() as s:
+        user = s.query(User).one()
+        assert (user.email, user.is_admin, user.is_approved) == ("boss@example.org", False, False)
+    r = login(c, "boss@example.org")
+    assert r.status_code == 200 and b"waits for an administrator" in r.data
+    assert c.get("/admin/users").status_code == 302  # not logged in at all
