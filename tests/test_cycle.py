@@ -154,3 +154,91 @@ def test_solver_mesh_keeps_the_file_nodes_and_orders_faces_along_a_hilbert_curve
     ff = mesh.face_face_connectivity
     neighbours = (ff[:-1] == np.arange(1, mesh.n_face)[:, None]).any(axis=1)
     assert neighbours.mean() > 0.5
+
+
+def gfs_grib(cycle, hour, box, u10: float) -> bytes:
+    """A GFS-style GRIB2 file for ``cycle`` + ``hour`` over ``box``: uniform 10 m wind ``u10``
+    eastward, 0 northward, 101325 Pa."""
+    eccodes = pytest.importorskip("eccodes")
+    res = 0.25
+    lon0, lat_top = box.west % 360.0, box.north
+    ni = int(round((box.east - box.west) / res)) + 1
+    nj = int(round((box.north - box.south) / res)) + 1
+    out = b""
+    for short, level, value in (("10u", "heightAboveGround", u10), ("10v", "heightAboveGround", 0.0), ("prmsl", "meanSea", 101325.0)):
+        h = eccodes.codes_grib_new_from_samples("regular_ll_sfc_grib2")
+        try:
+            eccodes.codes_set_key_vals(h, {"Ni": ni, "Nj": nj})
+            eccodes.codes_set(h, "latitudeOfFirstGridPointInDegrees", lat_top)
+            eccodes.codes_set(h, "latitudeOfLastGridPointInDegrees", lat_top - res * (nj - 1))
+            eccodes.codes_set(h, "longitudeOfFirstGridPointInDegrees", lon0)
+            eccodes.codes_set(h, "longitudeOfLastGridPointInDegrees", (lon0 + res * (ni - 1)) % 360.0)
+            eccodes.codes_set(h, "iDirectionIncrementInDegrees", res)
+            eccodes.codes_set(h, "jDirectionIncrementInDegrees", res)
+            eccodes.codes_set(h, "dataDate", int(cycle.strftime("%Y%m%d")))
+            eccodes.codes_set(h, "dataTime", cycle.hour * 100)
+            eccodes.codes_set(h, "stepUnits", "h")
+            eccodes.codes_set(h, "forecastTime", hour)
+            eccodes.codes_set(h, "typeOfLevel", level)
+            eccodes.codes_set(h, "shortName", short)
+            eccodes.codes_set(h, "packingType", "grid_ieee")
+            eccodes.codes_set_values(h, np.full(ni * nj, value))
+            out += eccodes.codes_get_message(h)
+        finally:
+            eccodes.codes_release(h)
+    return out
+
+
+def test_the_forcing_is_resolved_once_at_prepare(tmp_path, monkeypatch):
+    """Prepare resolves the forcing once (here: GFS unreachable, so the older cycle in the cache);
+    a newer cycle that lands in the cache afterwards changes nothing: every segment opens the
+    recorded files, the run equals one made without the newer files, and run.json lists every
+    segment's sources. Resolving again with the newer files there would give other numbers."""
+    from datetime import datetime, timedelta, timezone
+
+    from tests.cycle_fixtures import basin_mesh
+    from workflows.cycle import PLAN, prepare, publish, simulate_segment
+    from workflows.forcing.gfs import Box, GfsDownloader, gfs_forecast_hours
+
+    monkeypatch.setenv("COASTCAST_CACHE", str(tmp_path / "cache"))
+    atmosphere = {"source": "gfs", "base_url": "http://127.0.0.1:9/filter_gfs_0p25.pl", "retries": 0, "timeout_seconds": 2.0,
+                  "backoff_seconds": 0.0, "extra_hours": 0, "fallback_cycles_hours": [6]}
+    cfg = write_inputs(tmp_path / "in", start="2026-01-10T07:00Z", atmosphere=atmosphere)  # model time from 06:00 (1 h spin-up)
+    mesh = basin_mesh()
+    box = Box.around(mesh.node_x, mesh.node_y, 1.0)
+    dl = GfsDownloader(tmp_path / "cache" / "gfs")
+    t0 = datetime(2026, 1, 10, 6, tzinfo=timezone.utc)
+    older_cycle, newer_cycle = t0 - timedelta(hours=6), t0
+
+    def fill(cycle, u10):
+        paths = []
+        for hour in gfs_forecast_hours(cycle, t0, t0 + timedelta(hours=3)):
+            p = dl.cache_path(cycle, hour, box)
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(gfs_grib(cycle, hour, box, u10))
+            paths.append(p)
+        return paths
+
+    older = [str(p) for p in fill(older_cycle, 5.0)]
+    run = tmp_path / "run"
+    prepare(cfg, run)
+    newer = fill(newer_cycle, 20.0)  # the 06Z cycle arrives after prepare
+    n = len(json.loads((run / PLAN).read_text())["segments"])
+    for k in range(n):
+        simulate_segment(run, k)
+    forcing = publish(run, figures=False)["forcing"]
+    assert forcing["atmosphere"]["used"] == "gfs-previous-cycle" and forcing["atmosphere"]["files"] == older
+    assert n == 3 and [s["segment"] for s in forcing["segments"]] == [0, 1, 2]
+    for s in forcing["segments"]:
+        assert s["atmosphere"]["used"] == "gfs-previous-cycle" and s["atmosphere"]["files"] == older
+        assert [t["source"] for t in s["tides"]] == [t["source"] for t in forcing["tides"]]
+    assert json.loads((run / "run.json").read_text())["forcing"] == forcing
+    for p in newer:
+        p.unlink()
+    run_cycle(cfg, tmp_path / "without", figures=False)
+    for f, v in (("stations.nc", "zeta"), ("fields.nc", "zeta"), ("fields.nc", "ubar")):
+        np.testing.assert_array_equal(read(run / f, v), read(tmp_path / "without" / f, v), err_msg=f"{f}:{v}")
+    fill(newer_cycle, 20.0)
+    late = run_cycle(cfg, tmp_path / "resolved-late", figures=False)
+    assert late["forcing"]["atmosphere"]["used"] == "gfs"
+    assert np.abs(read(tmp_path / "resolved-late" / "stations.nc", "zeta") - read(run / "stations.nc", "zeta")).max() > 1e-3

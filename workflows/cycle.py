@@ -11,7 +11,9 @@ kept by the pipeline), never a dask future.
 Run directory::
 
     config.toml          the system's configuration, every key written and paths absolute (prepare)
-    work/plan.json       the resolved timeline, segments and forcing record (prepare)
+    work/plan.json       the resolved timeline and segments (prepare)
+    work/forcing.json    the forcing resolved once (prepare): tide tables and constituents, river
+                         series, atmosphere files (the GFS cycle used); every segment uses it
     work/seg_000/        fields.nc, stations.nc, max.nc of segment 0 and end.nc, its final state
     fields.nc stations.nc max.nc restart.nc run.json figures/   (publish)
 
@@ -40,6 +42,7 @@ from .config import ConfigError, ForecastConfig, dump_toml, load_config
 log = logging.getLogger(__name__)
 
 PLAN = "work/plan.json"
+FORCING = "work/forcing.json"
 FINGERPRINT_ATTR = "coastcast_run_fingerprint"
 
 
@@ -93,26 +96,20 @@ def read_mesh_for(cfg: ForecastConfig):
 
 
 # -- model construction ---------------------------------------------------------------------------
-def build_model(cfg: ForecastConfig, mesh, model_start: datetime, duration_s: float):
-    """The :class:`~solver.model.ShallowWaterModel` of a configuration and its forcing record.
+def build_forcing(cfg: ForecastConfig, mesh, model_start: datetime, duration_s: float, forcing: dict | None = None):
+    """The boundary conditions and atmospheric forcing of a cycle, and the record of them.
 
-    Tides and rivers become boundary conditions; atmosphere (with its fallback) becomes the wind
-    stress and pressure-gradient terms. Returns ``(model, record)``.
+    ``forcing`` None: resolved now, from the configuration (prepare does this once per cycle:
+    which tide tables and constituents, which river series, which atmosphere files: the GFS cycle
+    downloaded or fallen back on). ``forcing`` given (the record that prepare wrote in
+    ``work/forcing.json``): exactly what it names is used and nothing is resolved again (no
+    "latest" GFS cycle, no fallback); a tide or river whose source no longer reads the same is a
+    :class:`CycleError`. Returns ``(boundary_conditions, atmosphere or None, record)``: the whole
+    record when resolving, else the sources this build used.
     """
-    from solver import (
-        AtmosphericPressureGradient,
-        Coriolis,
-        FreeOutflow,
-        ManningFriction,
-        RiverDischarge,
-        ShallowWaterModel,
-        TidalElevation,
-        Wall,
-        WindStress,
-    )
-    from solver.stability import DeepWaterStep
+    from solver import FreeOutflow, RiverDischarge, TidalElevation, Wall
 
-    record = {"tides": [], "rivers": [], "atmosphere": None, "warnings": []}
+    record = {"tides": [], "rivers": [], "atmosphere": None, "warnings": list((forcing or {}).get("warnings", []))}
     duration = timedelta(seconds=duration_s)
     # a cold start ramps the tide up over the first half of the spin-up (model time from 0)
     ramp = None
@@ -123,7 +120,9 @@ def build_model(cfg: ForecastConfig, mesh, model_start: datetime, duration_s: fl
         record["tide_ramp_hours"] = 0.5 * cfg.spinup_hours
     lonlat = mesh.node_lonlat
     bcs = {}
-    rivers = {r["boundary"]: r for r in cfg.rivers}
+    rivers = {r["boundary"]: dict(r) for r in cfg.rivers}
+    fixed_tides = {t["boundary"]: t for t in forcing["tides"]} if forcing is not None else {}
+    fixed_rivers = {r["boundary"]: r for r in forcing["rivers"]} if forcing is not None else {}
     for seg in mesh.boundaries:
         kind = cfg.boundaries.get(seg.name)
         if kind is None:
@@ -132,39 +131,73 @@ def build_model(cfg: ForecastConfig, mesh, model_start: datetime, duration_s: fl
             from workflows.forcing.tides import tidal_forcing_for_boundary
 
             ids = seg.node_ids
-            forcing = tidal_forcing_for_boundary(
-                dict(cfg.tides), lonlat[0][ids], lonlat[1][ids], ids, model_start, duration=duration, base_dir=cfg.base_dir
-            )
-            bcs[seg.name] = TidalElevation(forcing.elevation, forcing.velocity, ramp=ramp)
-            record["tides"].append({"boundary": seg.name, "source": forcing.description, "flather": forcing.velocity is not None})
+            table = dict(fixed_tides[seg.name]["table"]) if forcing is not None else dict(cfg.tides)
+            f = tidal_forcing_for_boundary(table, lonlat[0][ids], lonlat[1][ids], ids, model_start, duration=duration, base_dir=cfg.base_dir)
+            bcs[seg.name] = TidalElevation(f.elevation, f.velocity, ramp=ramp)
+            entry = {"boundary": seg.name, "source": f.description, "flather": f.velocity is not None,
+                     "constituents": list(f.constants.constituents), "table": table}
+            if forcing is not None and entry["source"] != fixed_tides[seg.name]["source"]:
+                raise CycleError(f"tides of {seg.name}: {entry['source']} is not what prepare resolved ({fixed_tides[seg.name]['source']})")
+            record["tides"].append(entry)
         elif kind == "river":
             from workflows.forcing.rivers import discharge_from_config
 
-            q = discharge_from_config(dict(rivers[seg.name]), start=model_start, base_dir=cfg.base_dir)
+            table = dict(fixed_rivers[seg.name]["table"]) if forcing is not None else rivers[seg.name]
+            q = discharge_from_config(table, start=model_start, base_dir=cfg.base_dir)
             bcs[seg.name] = RiverDischarge(q)
-            record["rivers"].append({"boundary": seg.name, "discharge_at_start_m3s": float(q(0.0))})
+            entry = {"boundary": seg.name, "table": table, "discharge_at_start_m3s": float(q(0.0))}
+            if forcing is not None and entry["discharge_at_start_m3s"] != fixed_rivers[seg.name]["discharge_at_start_m3s"]:
+                raise CycleError(f"river {seg.name}: {table.get('file', table.get('discharge'))} no longer gives the discharge prepare resolved")
+            record["rivers"].append(entry)
         elif kind == "wall":
             bcs[seg.name] = Wall()
         elif kind == "outflow":
             bcs[seg.name] = FreeOutflow()
     atmosphere = None
-    if cfg.atmosphere not in ("none", None) and lonlat is not None:
+    if forcing is not None:
+        fixed = forcing["atmosphere"] or {"used": "none"}
+        if fixed.get("used", "none") != "none" and lonlat is not None:
+            from workflows.forcing.atmosphere import open_atmosphere_file
+
+            atmosphere = open_atmosphere_file(fixed["files"], lonlat[0], lonlat[1], model_start, duration_s / 3600.0, fixed.get("format", "auto"))
+            record["atmosphere"] = {"used": fixed["used"], "files": list(fixed["files"]), **atmosphere.describe()}
+        else:
+            record["atmosphere"] = {"used": "none"}
+    elif cfg.atmosphere not in ("none", None) and lonlat is not None:
         from workflows.forcing.atmosphere import AtmosphereConfig, build_atmosphere
 
         acfg = AtmosphereConfig.from_mapping(cfg.atmosphere, base_dir=cfg.base_dir)
         cache = Path(os.environ.get("COASTCAST_CACHE", Path.home() / ".cache" / "coastcast")) / "gfs"
         atmosphere, arec = build_atmosphere(acfg, lonlat[0], lonlat[1], model_start, duration_s / 3600.0, cache)
+        if arec.get("used") == "file":
+            arec.update(files=[str(p) for p in acfg.path], format=acfg.format)
+        elif arec.get("used") in ("gfs", "gfs-previous-cycle"):
+            arec.update(files=list(arec["source"]["files"]), format="grib")
         record["atmosphere"] = arec
         if atmosphere is None and acfg.source != "none":
             record["warnings"].append(arec.get("message") or "atmospheric forcing unavailable: fell back to tides only")
     else:
         record["atmosphere"] = {"requested": "none", "used": "none"}
+    return bcs, atmosphere, record
+
+
+def build_model(cfg: ForecastConfig, mesh, model_start: datetime, duration_s: float, forcing: dict | None = None):
+    """The :class:`~solver.model.ShallowWaterModel` of a configuration and its forcing record.
+
+    Tides and rivers become boundary conditions; atmosphere (with its fallback) becomes the wind
+    stress and pressure-gradient terms (:func:`build_forcing`, which ``forcing`` is passed to).
+    Returns ``(model, record)``.
+    """
+    from solver import AtmosphericPressureGradient, Coriolis, ManningFriction, ShallowWaterModel, WindStress
+    from solver.stability import DeepWaterStep
+
+    bcs, atmosphere, record = build_forcing(cfg, mesh, model_start, duration_s, forcing)
     p = cfg.physics
     model = ShallowWaterModel(
         mesh,
         boundary_conditions=bcs,
         friction=ManningFriction(p.manning) if p.manning > 0 else None,
-        coriolis=Coriolis() if (p.coriolis and lonlat is not None) else None,
+        coriolis=Coriolis() if (p.coriolis and mesh.node_lonlat is not None) else None,
         wind_stress=WindStress(atmosphere) if atmosphere is not None else None,
         atmospheric_pressure=AtmosphericPressureGradient(atmosphere) if atmosphere is not None else None,
         riemann_solver=p.riemann_solver,
@@ -310,6 +343,15 @@ def prepare(config_path, run_dir, *, overwrite: bool = False, attempt: str | Non
         "resumed": _resumed(reused, old_plan, attempt),
         "prepare_seconds": time.perf_counter() - t0,
     }
+    forcing_path = run_dir / FORCING
+    if reused and forcing_path.is_file():
+        log.info("%s: the resumed segments' forcing record is kept (%s)", cfg.name, forcing_path)
+    else:
+        # resolved once: every segment (and every retry of one) uses exactly this record
+        _, atmosphere, forcing = build_forcing(cfg, mesh, model_start, t_end)
+        if atmosphere is not None and hasattr(atmosphere, "close"):
+            atmosphere.close()
+        _write_json(forcing_path, forcing)
     path = run_dir / PLAN
     _write_json(path, plan)
     log.info("%s: %d segments from %s, forecast %s + %g h%s", cfg.name, len(plan["segments"]), model_start.isoformat(),
@@ -452,7 +494,10 @@ def simulate_segment(run_dir, k: int, *, progress=None) -> Path:
     mesh = read_mesh_for(cfg)
     model_start = datetime.fromisoformat(plan["model_start"])
     t_a, t_b = plan["segments"][k]
-    model, record = build_model(cfg, mesh, model_start, plan["t_end"])
+    forcing_path = run_dir / FORCING
+    if not forcing_path.is_file():
+        raise CycleError(f"segment {k}: {forcing_path} (the forcing resolved by prepare) does not exist; prepare the cycle again")
+    model, record = build_model(cfg, mesh, model_start, plan["t_end"], forcing=_read_json(forcing_path))
     if k == 0:
         state, clock = initial_state(cfg, model, model_start)
     else:
@@ -564,9 +609,10 @@ def publish(run_dir, *, figures: bool = True) -> dict:
         except Exception as exc:  # figures are a convenience; the data are published anyway
             warnings.append(f"figures not drawn: {exc}")
             log.warning("figures not drawn: %s", exc)
-    # the forcing actually used, as recorded by the segments (no model rebuilt, nothing downloaded again)
-    record = dict(stats[0]["forcing"])
-    warnings = sorted({w for s in stats for w in s["forcing"].get("warnings", [])}) + warnings
+    # the forcing resolved by prepare, and what each segment used of it (no model rebuilt, nothing downloaded again)
+    record = _read_json(run_dir / FORCING)
+    warnings = sorted(set(record.get("warnings", [])) | {w for s in stats for w in s["forcing"].get("warnings", [])}) + warnings
+    record["segments"] = [{"segment": s["segment"], **{k: v for k, v in s["forcing"].items() if k != "warnings"}} for s in stats]
     from .meshgen import read_depth_sources, synthetic_warning
 
     depth_sources = read_depth_sources(cfg.mesh_path)

@@ -444,7 +444,8 @@ def build_atmosphere(config, node_lon, node_lat, start: datetime, hours: float, 
 def _gfs_source(dl: GfsDownloader, cycle, leads, box: Box, forcing: GriddedAtmosphere, requests: int) -> dict:
     return {"kind": "gfs", "cycle": cycle_label(cycle), "forecast_hours": [int(leads[0]), int(leads[-1])],
             "files": len(leads), "box": box.as_list(), "base_url": dl.base_url, "requests": int(requests),
-            "cache": str(dl.cache_path(cycle, leads[0], box).parent), **forcing.describe()}
+            "cache": str(dl.cache_path(cycle, leads[0], box).parent),
+            "files": [str(dl.cache_path(cycle, h, box)) for h in leads], **forcing.describe()}
 
 
 def _give_up(cfg: AtmosphereConfig, record: dict):
