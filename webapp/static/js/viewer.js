@@ -1,6 +1,7 @@
 /* Viewer: water level (triangles rasterised into a canvas, values interpolated inside each), currents (arrows), maxima, time slider and
    play button; station / point time series with uPlot (at tide gauges with the gauge's harmonic prediction, MHWS and HAT, above
-   MSL or chart datum). Data: the JSON API (docs/api.md). */
+   MSL or chart datum), and the current there (speed and direction); time axes in UTC, 24-hour clock, ISO dates. Data: the JSON
+   API (docs/api.md). */
 (function () {
   "use strict";
   const el = document.getElementById("viewer");
@@ -236,24 +237,66 @@
   const r3 = (x) => Math.round(x * 1000) / 1000;
   const shifted = (a, d) => a.map((x) => (x === null ? null : r3(x + d)));
   const level = (x, n) => new Array(n).fill(r3(x));
-  const tick = (v) => { const t = new Date(v * 1000).toISOString(); return t.slice(11, 16) === "00:00" ? t.slice(5, 10) : t.slice(11, 16); };
-  function plot(times, lines, name, unit) {
+  // Time axis in UTC, 24-hour clock, ISO dates: "13:00" at each tick, with the date (2026-11-25) under the
+  // first tick and under each midnight. The labels drawn are also kept in the chart box's data-xticks.
+  function utcTicks(box) {
+    return (u, splits) => {
+      let day = null;
+      const out = splits.map((v) => {
+        const t = new Date(v * 1000).toISOString(), d = t.slice(0, 10), hm = t.slice(11, 16);
+        const label = d !== day ? hm + "\n" + d : hm;
+        day = d;
+        return label;
+      });
+      box.dataset.xticks = out.join("|");
+      return out;
+    };
+  }
+  const timeValue = (u, v) => (v === null || v === undefined ? "–" : fmtTime(v));
+  const valueWith = (unit, digits) => (u, v) => (v === null || v === undefined ? "–" : v.toFixed(digits) + " " + unit);
+  function timeOpts(box, series, axes, scales) {
+    return { width: box.clientWidth || 800, height: 260, series: [{ label: "time (UTC)", value: timeValue }].concat(series),
+      axes: [{ label: "time (UTC)", values: utcTicks(box), size: 52 }].concat(axes), scales: Object.assign({ x: { time: true } }, scales || {}),
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC") };
+  }
+  function plot(times, lines, name, unit, current) {
     title.textContent = name;
     const box = document.getElementById("chart");
-    const opts = { width: box.clientWidth || 800, height: 300,
-      series: [{ label: "time", value: (u, v) => (v === null || v === undefined ? "–" : fmtTime(v)) }].concat(lines.map((l) => ({ label: l.label, stroke: l.stroke, width: l.width || 1.5, dash: l.dash,
-        points: { show: false }, value: (u, v) => (v === null || v === undefined ? "–" : v.toFixed(2) + " m") }))),
-      axes: [{ label: "UTC", values: (u, splits) => splits.map(tick) }, { label: unit, size: 60 }], scales: { x: { time: true } },
-      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC") };
+    const opts = timeOpts(box, lines.map((l) => ({ label: l.label, stroke: l.stroke, width: l.width || 1.5, dash: l.dash,
+      points: { show: false }, value: valueWith("m", 2) })), [{ label: unit, size: 60 }]);
+    opts.height = 300;
+    opts.padding = [12, 40, 0, 0];  // room for the last tick's date
     if (chart) chart.destroy();
     chart = new uPlot(opts, [times].concat(lines.map((l) => l.values)), box);
     window.coastcastChart = chart;
+    plotCurrent(times, current);
     if (frame) chartCursor(frame.time);
   }
+  // currents: speed (m/s, left axis) and the direction the water flows towards (° from north, right axis)
+  let currentChart = null;
+  function plotCurrent(times, current) {
+    const box = document.getElementById("chart-current"), note = document.getElementById("current-note");
+    if (currentChart) { currentChart.destroy(); currentChart = null; window.coastcastCurrentChart = null; }
+    const has = !!(current && current.speed && current.speed.some((x) => x !== null));
+    box.hidden = !has;
+    note.hidden = has;
+    if (!has) return;
+    const opts = timeOpts(box, [
+      { label: "current speed", stroke: "#1b7837", width: 2, points: { show: false }, value: valueWith("m/s", 2) },
+      { label: "direction (towards)", stroke: "#762a83", width: 0, scale: "deg", paths: () => null,
+        points: { show: true, size: 4, fill: "#762a83" }, value: valueWith("°", 0) }],
+      [{ label: "speed (m/s)", size: 60 }, { label: "direction (°, towards)", scale: "deg", side: 1, size: 64,
+        values: (u, splits) => splits.map((v) => v.toFixed(0) + "°"), grid: { show: false } }],
+      { y: { range: (u, lo, hi) => [0, hi > 0 ? hi * 1.1 : 1] }, deg: { auto: false, range: [0, 360] } });
+    currentChart = new uPlot(opts, [times, current.speed, current.direction], box);
+    window.coastcastCurrentChart = currentChart;
+  }
   function chartCursor(t) {
-    if (!chart) return;
-    const left = chart.valToPos(t, "x");
-    if (isFinite(left)) chart.setCursor({ left: left, top: 10 });
+    for (const c of [chart, currentChart]) {
+      if (!c) continue;
+      const left = c.valToPos(t, "x");
+      if (isFinite(left)) c.setCursor({ left: left, top: 10 });
+    }
   }
   function showStation(k) {
     const s = stations.stations[k], n = stations.times.length;
@@ -273,7 +316,8 @@
     }
     const where = " (" + s.lon.toFixed(3) + ", " + s.lat.toFixed(3) + ")";
     plot(stations.times, lines, "station " + s.name + where + (tide ? " · tide gauge " + s.gauge_id + " (" + s.distance_km + " km from this model point)" : ""),
-         onChart ? "m above chart datum (" + (s.chart_datum || "chart") + ")" : "m above MSL");
+         onChart ? "m above chart datum (" + (s.chart_datum || "chart") + ")" : "m above MSL",
+         { speed: stations.speed && stations.speed[k], direction: stations.direction && stations.direction[k] });
     shown = k;
     stationSel.value = k;
     el.dataset.plotted = "station:" + s.name;
@@ -313,7 +357,7 @@
       datumChoice.hidden = true; shown = -1;
       plot(d.times, [{ label: "model water level", values: d.zeta, stroke: "#0b6e99", width: 2 }],
            "point (" + lon.toFixed(3) + ", " + lat.toFixed(3) + ")" + (d.method === "nearest_node" ? ", nearest node " + d.distance_km + " km away" : ""),
-           "m above MSL");
+           "m above MSL", { speed: d.speed, direction: d.direction });
       el.dataset.plotted = "point";
     });
   });
