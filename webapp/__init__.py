@@ -9,14 +9,21 @@ variable of the same name where one is listed, else the default):
                                 ``<instance>/data``
 ``SECRET_KEY``                  session signing key (env ``COASTCAST_SECRET_KEY``); default a
                                 random key kept in ``<instance>/secret_key``
-``COASTCAST_RUNNER``            ``"process"`` (default: spawned worker processes calling
-                                ``workflows.cycle.run_cycle``), ``"thread"``, ``"inline"`` (runs
-                                in the request),
-                                ``"none"`` (cycles stay queued for an external scheduler) or an
+``COASTCAST_RUNNER``            how cycles run (env too; :mod:`webapp.runner`): ``"dask"``
+                                (default: the cycle service on an embedded LocalCluster, or on
+                                ``COASTCAST_DASK_SCHEDULER``), ``"inline"`` (the same pipeline
+                                on threads of this process; "run now" waits for the end: tests),
+                                ``"none"`` (cycles stay queued for ``coastcast scheduler``) or an
                                 object with ``submit(cycle_id)``
-``COASTCAST_RUNNER_WORKERS``    cycles run at the same time (default 1)
-``COASTCAST_RUN_FUNCTION``      callable ``(config_path, run_dir, *, progress)`` replacing
-                                ``workflows.cycle.run_cycle`` (tests)
+``COASTCAST_RUNNER_WORKERS``    worker processes of the embedded cluster: cycles at a time
+                                (default 1)
+``COASTCAST_DASK_SCHEDULER``    address of a dask scheduler to run the cycles on (env too)
+``COASTCAST_DAILY``             the embedded service also starts each active system's daily
+                                cycle at its run hour (default True)
+``COASTCAST_LEASE_SECONDS``     a cycle whose driver is silent this long is interrupted, then
+                                resumed (env too; default 60)
+``COASTCAST_TICK_SECONDS``      seconds between the cycle service's scheduling passes (env too;
+                                default 60; "run now" wakes it at once)
 ``COASTCAST_SESSION_HOURS``     a login lasts this long, active or not (env too; default 12)
 ``COASTCAST_SECURE_COOKIES``    the session cookie is sent over HTTPS only (env too: 1/true/yes;
                                 default off): set it behind a TLS-terminating proxy
@@ -104,9 +111,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(
         COASTCAST_DATABASE_URL=dbm.database_url(instance),
         COASTCAST_DATA_DIR=os.environ.get("COASTCAST_DATA_DIR", str(instance / "data")),
-        COASTCAST_RUNNER="process",
+        COASTCAST_RUNNER=os.environ.get("COASTCAST_RUNNER", "dask"),
         COASTCAST_RUNNER_WORKERS=1,
-        COASTCAST_RUN_FUNCTION=None,
+        COASTCAST_DASK_SCHEDULER=os.environ.get("COASTCAST_DASK_SCHEDULER", ""),
+        COASTCAST_DAILY=True,
+        COASTCAST_LEASE_SECONDS=float(os.environ.get("COASTCAST_LEASE_SECONDS", "60")),
+        COASTCAST_TICK_SECONDS=float(os.environ.get("COASTCAST_TICK_SECONDS", "60")),
         COASTCAST_SESSION_HOURS=_env_number("COASTCAST_SESSION_HOURS", 12.0),
         COASTCAST_SECURE_COOKIES=_env_flag("COASTCAST_SECURE_COOKIES"),
         COASTCAST_MAX_MESH_NODES=2_000_000,

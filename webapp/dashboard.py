@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from datetime import timezone
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, url_for
 
 from workflows.db import CYCLE_ACTIVE, Cycle, ForecastSystem, utcnow
 
@@ -12,6 +12,8 @@ from . import get_session
 from .auth import login_required
 from .forms import ActionForm
 from .outputs import cycle_summary
+from .progress import cycle_progress
+from .security import user_log
 from .systems import cycle_dir, owned_cycle, owned_system, remove_dir, write_cycle_config
 
 log = logging.getLogger(__name__)
@@ -25,7 +27,13 @@ def index():
     systems = (get_session().query(ForecastSystem).filter_by(owner_id=g.user.id)
                .order_by(ForecastSystem.created.desc()).all())
     latest = [s.cycles[0] for s in systems if s.cycles]
-    return render_template("dashboard/index.html", systems=systems, form=ActionForm(), summaries=_summaries(latest))
+    return render_template("dashboard/index.html", systems=systems, form=ActionForm(), summaries=_summaries(latest),
+                           live=_live(latest))
+
+
+def _live(cycles) -> dict:
+    """{cycle id: progress.cycle_progress} of the queued and running ones."""
+    return {c.id: cycle_progress(c) for c in cycles if c.status in CYCLE_ACTIVE}
 
 
 def _summaries(cycles) -> dict:
@@ -41,7 +49,7 @@ def system(system_id: int):
         return redirect(url_for("wizard.review", system_id=s.id))
     active = any(c.status in CYCLE_ACTIVE for c in s.cycles)
     return render_template("dashboard/system.html", system=s, form=ActionForm(), active=active,
-                           summaries=_summaries(s.cycles))
+                           summaries=_summaries(s.cycles), live=_live(s.cycles))
 
 
 def queue_cycle(system: ForecastSystem, cycle_time) -> Cycle | None:
@@ -116,4 +124,14 @@ def delete(system_id: int):
 @login_required
 def cycle(cycle_id: int):
     c = owned_cycle(cycle_id)
-    return render_template("dashboard/cycle.html", cycle=c, system=c.system, summary=_summaries([c]).get(c.id))
+    return render_template("dashboard/cycle.html", cycle=c, system=c.system, summary=_summaries([c]).get(c.id),
+                           progress=cycle_progress(c))
+
+
+@bp.route("/cycles/<int:cycle_id>/progress.json")
+@login_required
+def progress(cycle_id: int):
+    """The cycle's live progress (:func:`webapp.progress.cycle_progress`) and, with it, the tail
+    of its log as users see it; polled by js/progress.js."""
+    c = owned_cycle(cycle_id)
+    return jsonify({**cycle_progress(c), "log": user_log(c.log or "")[-20000:]})

@@ -42,7 +42,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from . import rundir
@@ -153,7 +153,8 @@ class _stage:
         label = self.stage if self.segment is None else f"{self.stage} {self.segment}"
         logging.getLogger("coastcast.pipeline").info("%s started on %s (pid %d)", label, socket.gethostname(), os.getpid())
         if self.stage != "prepare":  # prepare marks it once the directory is known to be this cycle's
-            update_run_record(self.run_dir, status="running", stage=label)
+            fields = {"stage": "publishing", "progress": 1.0, "eta_seconds": None} if self.stage == "publish" else {}
+            update_run_record(self.run_dir, status="running", task=label, **fields)
         return self
 
     def __exit__(self, kind, exc, tb):
@@ -165,7 +166,8 @@ class _stage:
         else:
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
             _event(self.run_dir, stage=self.stage, segment=self.segment, event="error", seconds=seconds, error=reason)
-            logging.getLogger("coastcast.pipeline").error("%s failed: %s", label, reason)
+            # the traceback goes to run.log (owners and admins; the web app shows users the one line)
+            logging.getLogger("coastcast.pipeline").error("%s failed: %s", label, reason, exc_info=(kind, exc, tb))
         root = logging.getLogger()
         root.removeHandler(self.handler)
         root.setLevel(self.old_level)
@@ -339,7 +341,7 @@ def prepare_task(config_path: str, run_dir: str, token: str | None = None, overw
     with _stage(run_dir, "prepare"):
         rundir.check_owner(run_dir, token)
         plan = prepare(config_path, run_dir, overwrite=overwrite, attempt=token)
-        update_run_record(run_dir, status="running", stage="prepare")
+        update_run_record(run_dir, status="running", stage="preparing", task="prepare")
         return str(plan)
 
 
@@ -473,7 +475,15 @@ class CycleDriver:
         if any(t.request.run_dir == run_dir for t in self.tracked.values()):
             raise ValueError(f"{run_dir} is already being run by this driver")
         run_dir.mkdir(parents=True, exist_ok=True)
-        lock = rundir.RunLock(run_dir, f"dask driver {self.owner}").acquire()  # RunLocked: another writer has it
+        claimed = self.session_factory is not None and request.cycle_id is not None
+        if claimed and not claim_cycle(self.session_factory, request.cycle_id, self.owner, lease_seconds=self.lease_seconds):
+            raise CycleTaken(f"cycle {request.cycle_id} is run by another driver (its lease is held and fresh)")
+        try:
+            lock = rundir.RunLock(run_dir, f"dask driver {self.owner}").acquire()  # RunLocked: another writer has it
+        except rundir.RunLocked:
+            if claimed:
+                release_cycle(self.session_factory, request.cycle_id, self.owner)
+            raise
         name, start = _name_and_start(request.config_path)
         system = _slug(request.system or name)
         label = f"{system}-{start}-{uuid.uuid4().hex[:8]}"
@@ -652,7 +662,7 @@ class CycleDriver:
                     if lease_row is None:
                         lease_row = CycleLease(cycle_id=t.request.cycle_id, resumes=0, attempts={})
                         s.add(lease_row)
-                    lease_row.owner = self.owner
+                    lease_row.owner = "" if fields.get("status") in TERMINAL else self.owner  # released when it ends
                     lease_row.heartbeat = datetime.now(UTC)
                     if stages is not None:
                         lease_row.attempts = {k: v["attempts"] for k, v in stages.items()}
@@ -701,6 +711,63 @@ def _tail(path: Path, limit: int = MAX_LOG_CHARS) -> str:
         return ""
 
 
+# -- claims ---------------------------------------------------------------------------------------
+class CycleTaken(rundir.RunLocked):
+    """Another live driver (a web server's embedded scheduler, ``coastcast scheduler``) holds the
+    cycle's lease: it runs that cycle, this driver must not."""
+
+
+def claim_cycle(session_factory, cycle_id: int, owner: str, *, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+                now: datetime | None = None) -> bool:
+    """Take the :class:`~workflows.db.CycleLease` of ``cycle_id`` for ``owner``, atomically.
+
+    Succeeds when the cycle has no lease row yet (an INSERT that a concurrent INSERT makes fail on
+    the primary key), or its lease is released (``owner == ""``), already ``owner``'s, or stale (no
+    heartbeat for ``lease_seconds``) — a conditional UPDATE, of which one of two concurrent
+    drivers wins. Returns whether ``owner`` now holds it; whoever loses leaves the cycle alone.
+    """
+    from sqlalchemy import or_, update
+    from sqlalchemy.exc import IntegrityError
+
+    from .db import CycleLease
+
+    now = now or datetime.now(UTC)
+    stale = now - timedelta(seconds=lease_seconds)
+    with session_factory() as s:
+        taken = s.execute(
+            update(CycleLease)
+            .where(CycleLease.cycle_id == cycle_id,
+                   or_(CycleLease.owner == "", CycleLease.owner == owner, CycleLease.heartbeat.is_(None),
+                       CycleLease.heartbeat < stale))
+            .values(owner=owner, heartbeat=now)
+        ).rowcount
+        if taken == 1:
+            s.commit()
+            return True
+        if s.get(CycleLease, cycle_id) is not None:
+            s.rollback()
+            return False
+        s.add(CycleLease(cycle_id=cycle_id, owner=owner, heartbeat=now, resumes=0, attempts={}))
+        try:
+            s.commit()
+            return True
+        except IntegrityError:
+            s.rollback()
+            return False
+
+
+def release_cycle(session_factory, cycle_id: int, owner: str) -> None:
+    """Give up ``owner``'s lease of ``cycle_id`` (``owner = ""``), so that the cycle, once queued
+    again (a later "run now"), can be claimed at once rather than after the lease expires."""
+    from sqlalchemy import update
+
+    from .db import CycleLease
+
+    with session_factory() as s:
+        s.execute(update(CycleLease).where(CycleLease.cycle_id == cycle_id, CycleLease.owner == owner).values(owner=""))
+        s.commit()
+
+
 # -- recovery -------------------------------------------------------------------------------------
 def recover_stale_cycles(session_factory, *, now: datetime | None = None, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[int]:
     """Mark ``running`` (or ``queued`` and leased) cycles whose driver stopped heart-beating more
@@ -719,6 +786,8 @@ def recover_stale_cycles(session_factory, *, now: datetime | None = None, lease_
         for cycle, lease in rows:
             beat = lease.heartbeat
             if beat is not None and (now - beat).total_seconds() <= lease_seconds:
+                continue
+            if not lease.owner and cycle.status == "queued":  # released: queued again, waiting for a driver
                 continue
             reason = f"its driver {lease.owner} stopped at {beat.isoformat() if beat else 'start'} (no heartbeat for {lease_seconds:.0f} s)"
             cycle.status, cycle.error, cycle.finished = "interrupted", reason, now

@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import tomli_w
+from sqlalchemy.exc import IntegrityError
 
 from .db import CYCLE_ACTIVE, Cycle, CycleLease, ForecastSystem, utcnow
 from .pipeline import (
@@ -165,11 +167,13 @@ def resumable_cycles(session, now: datetime, max_resumes: int = DEFAULT_MAX_RESU
 class DailyScheduler:
     """Applies the scheduling rules at each :meth:`tick` and runs the cycles with ``driver``
     (a :class:`~workflows.pipeline.CycleDriver`, or any object with ``submit``, ``poll``,
-    ``labels`` and ``tracked``)."""
+    ``labels`` and ``tracked``). ``daily`` False: no daily cycles, only the queued and the
+    interrupted ones."""
 
     def __init__(self, session_factory, driver, *, lease_seconds: float = DEFAULT_LEASE_SECONDS,
-                 max_resumes: int = DEFAULT_MAX_RESUMES):
+                 max_resumes: int = DEFAULT_MAX_RESUMES, daily: bool = True):
         self.session_factory = session_factory
+        self.daily = bool(daily)
         self.driver = driver
         self.lease_seconds = float(lease_seconds)
         self.max_resumes = int(max_resumes)
@@ -186,6 +190,46 @@ class DailyScheduler:
     def _driven_ids(self) -> set[int]:
         return {t.request.cycle_id for t in getattr(self.driver, "tracked", {}).values()}
 
+    def _plan(self, s, now: datetime, done: dict, driven: set[int]) -> list[tuple[Cycle, bool]]:
+        """The database changes of one tick (in session ``s``, not committed) and the cycles to submit."""
+        resume, give_up = resumable_cycles(s, now, self.max_resumes)
+        for cid in give_up:
+            c = s.get(Cycle, cid)
+            c.status = "failed"
+            c.error = f"interrupted {self.max_resumes + 1} times; not resumed again ({c.error})"
+            c.finished = now
+            update_run_record(c.run_dir, status="failed", error=c.error)
+            done["given_up"].append(cid)
+        to_submit = []
+        for cid in resume:
+            c = s.get(Cycle, cid)
+            lease = s.get(CycleLease, cid)
+            if lease is None:
+                lease = CycleLease(cycle_id=cid, resumes=0, attempts={})
+                s.add(lease)
+            lease.resumes = (lease.resumes or 0) + 1
+            c.status, c.error, c.finished = "queued", None, None
+            to_submit.append((c, True))
+            done["resumed"].append(cid)
+        for due in (due_cycles(s, now) if self.daily else []):
+            system = s.get(ForecastSystem, due.system_id)
+            c = enqueue(s, system, due.cycle_time, due.hot_start)
+            if c.status == "queued":
+                to_submit.append((c, False))
+                done["started"].append(c.id)
+        # queued cycles nobody drives: the web app's, or those a stopped driver released
+        fresh = now - timedelta(seconds=self.lease_seconds)
+        leased = {cid for (cid,) in s.query(CycleLease.cycle_id).filter(CycleLease.owner != "", CycleLease.heartbeat >= fresh)}
+        for c in s.query(Cycle).join(ForecastSystem).filter(Cycle.status == "queued").order_by(Cycle.created):
+            if c.id in leased or c.id in driven or any(c is x for x, _ in to_submit) or not c.run_dir:
+                continue
+            if not (Path(c.run_dir) / "config.toml").is_file():
+                c.status, c.error, c.finished = "failed", f"{c.run_dir}/config.toml does not exist", now
+                continue
+            to_submit.append((c, False))
+            done["picked_up"].append(c.id)
+        return to_submit
+
     def tick(self, now: datetime | None = None) -> dict:
         """One pass: recover stale cycles, resume interrupted ones, start due ones, pick up queued
         ones, poll the driver. Returns the cycle ids acted on, by action."""
@@ -194,42 +238,15 @@ class DailyScheduler:
         done["interrupted"] = recover_stale_cycles(self.session_factory, now=now, lease_seconds=self.lease_seconds)
         driven = self._driven_ids()
         with self.session_factory() as s:
-            resume, give_up = resumable_cycles(s, now, self.max_resumes)
-            for cid in give_up:
-                c = s.get(Cycle, cid)
-                c.status = "failed"
-                c.error = f"interrupted {self.max_resumes + 1} times; not resumed again ({c.error})"
-                c.finished = now
-                update_run_record(c.run_dir, status="failed", error=c.error)
-                done["given_up"].append(cid)
-            to_submit = []
-            for cid in resume:
-                c = s.get(Cycle, cid)
-                lease = s.get(CycleLease, cid)
-                if lease is None:
-                    lease = CycleLease(cycle_id=cid, resumes=0, attempts={})
-                    s.add(lease)
-                lease.resumes = (lease.resumes or 0) + 1
-                c.status, c.error, c.finished = "queued", None, None
-                to_submit.append((c, True))
-                done["resumed"].append(cid)
-            for due in due_cycles(s, now):
-                system = s.get(ForecastSystem, due.system_id)
-                c = enqueue(s, system, due.cycle_time, due.hot_start)
-                if c.status == "queued":
-                    to_submit.append((c, False))
-                    done["started"].append(c.id)
-            # cycles the web app queued for an external scheduler (no lease: nobody drives them)
-            leased = {cid for (cid,) in s.query(CycleLease.cycle_id).all()}
-            for c in s.query(Cycle).join(ForecastSystem).filter(Cycle.status == "queued").order_by(Cycle.created):
-                if c.id in leased or c.id in driven or any(c is x for x, _ in to_submit) or not c.run_dir:
-                    continue
-                if not (Path(c.run_dir) / "config.toml").is_file():
-                    c.status, c.error, c.finished = "failed", f"{c.run_dir}/config.toml does not exist", now
-                    continue
-                to_submit.append((c, False))
-                done["picked_up"].append(c.id)
-            s.commit()
+            try:
+                to_submit = self._plan(s, now, done, driven)
+                s.commit()
+            except IntegrityError as exc:  # another scheduler on this database created a due cycle first
+                s.rollback()
+                log.info("scheduler tick at %s undone, another scheduler acted first (%s); next tick", now.isoformat(),
+                         str(getattr(exc, "orig", exc)).splitlines()[0])
+                self.driver.poll()
+                return {k: [] for k in done}
         for c, resume in to_submit:
             self._submit(c, resume)
         self.driver.poll()
@@ -238,16 +255,22 @@ class DailyScheduler:
         return done
 
     def run_forever(self, *, interval_seconds: float = 60.0, poll_seconds: float = 1.0, stop: threading.Event | None = None,
-                    clock=utcnow) -> None:
-        """Tick every ``interval_seconds`` and poll the driver every ``poll_seconds`` until ``stop`` is set."""
+                    wake: threading.Event | None = None, clock=utcnow) -> None:
+        """Tick every ``interval_seconds`` (and at once when ``wake`` is set, e.g. by the web app's
+        "run now") and poll the driver every ``poll_seconds`` until ``stop`` is set. A tick that
+        raises (the database away for a moment) is logged and tried again at the next one."""
         stop = stop or threading.Event()
+        wake = wake or threading.Event()
         next_tick = 0.0
-        import time
-
         while not stop.is_set():
-            if time.monotonic() >= next_tick:
-                self.tick(clock())
-                next_tick = time.monotonic() + interval_seconds
-            else:
-                self.driver.poll()
-            stop.wait(poll_seconds)
+            try:
+                if time.monotonic() >= next_tick or wake.is_set():
+                    wake.clear()
+                    self.tick(clock())
+                    next_tick = time.monotonic() + interval_seconds
+                else:
+                    self.driver.poll()
+            except Exception:
+                log.exception("scheduler pass failed; trying again")
+                next_tick = time.monotonic() + poll_seconds
+            wake.wait(poll_seconds)

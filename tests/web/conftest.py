@@ -11,7 +11,6 @@ import json
 import math
 import os
 import re
-import tomllib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -127,21 +126,6 @@ def write_outputs(run_dir, lon, lat, faces, stations, start, hours=3, interval_m
     return {"t": t, "zeta": zeta, "lon0": lon0, "lat0": lat0}
 
 
-def fake_run_cycle(config_path, run_dir, *, progress=None):
-    """Stands in for workflows.cycle.run_cycle: reads the cycle's config and mesh, writes outputs."""
-    cfg = tomllib.loads(Path(config_path).read_text())
-    lon, lat, faces = read_gr3(cfg["mesh"])
-    start = datetime.fromisoformat(cfg["start"].replace("Z", "+00:00"))
-    stations = [(s["name"], s["lon"], s["lat"]) for s in cfg.get("stations", [])]
-    for k in range(5):
-        if progress:
-            progress(k / 5, f"step {k}")
-    write_outputs(run_dir, lon, lat, faces, stations, start, hours=cfg["hours"], interval_minutes=cfg["output_interval_minutes"])
-    if progress:
-        progress(1.0, "done")
-    return {"status": "succeeded"}
-
-
 def stub_generate_mesh(bbox, out_path, **kwargs):
     """Stands in for workflows.meshgen.generate_mesh: a structured mesh of the box."""
     lon, lat, faces = grid_mesh(bbox, 16, 12)
@@ -237,7 +221,8 @@ def make_app(tmp_path, db_url):
 
         cfg = {"INSTANCE_PATH": str(tmp_path / "instance"), "COASTCAST_DATABASE_URL": db_url,
                "COASTCAST_DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False,
-               "TESTING": True, "COASTCAST_RUNNER": "inline", "COASTCAST_RUN_FUNCTION": fake_run_cycle}
+               "TESTING": True, "COASTCAST_RUNNER": "inline", "COASTCAST_DAILY": False, "COASTCAST_FIGURES": False,
+               "COASTCAST_POLL_SECONDS": 0.2}
         cfg.update(config)
         app = create_app(cfg)
         apps.append(app)
@@ -245,6 +230,7 @@ def make_app(tmp_path, db_url):
 
     yield make
     for app in apps:
+        app.extensions["coastcast_runner"].shutdown(wait=True)
         app.extensions["coastcast_engine"].dispose()
 
 

@@ -6,12 +6,13 @@ import json
 import tomllib
 from pathlib import Path
 
+import netCDF4
 import numpy as np
 import pytest
 
 from workflows.db import Cycle, ForecastSystem, Station, User
 
-from .conftest import (PASSWORD, add_user, analytic_zeta, csrf_token, fake_run_cycle, grid_mesh, login, write_gr3)
+from .conftest import (PASSWORD, add_user, analytic_zeta, csrf_token, grid_mesh, login, write_gr3)
 
 
 def sessions(app):
@@ -331,12 +332,20 @@ def test_run_now_pause_resume_delete(app, system_with_cycle):
     assert r.status_code == 302
     with sessions(app) as s:
         cyc = s.query(Cycle).filter_by(system_id=ids["system"]).order_by(Cycle.created.desc()).first()
-        assert cyc.status == "succeeded" and cyc.progress == 1.0 and cyc.error is None
-        assert "step 3" in cyc.log and cyc.started <= cyc.finished
+        assert (cyc.status, cyc.progress, cyc.error) == ("succeeded", 1.0, None), (cyc.error, cyc.log[-2000:])
+        assert "segment 0 done" in cyc.log and "publish done" in cyc.log and cyc.started <= cyc.finished
         run_dir = Path(cyc.run_dir)
         cfg = tomllib.loads((run_dir / "config.toml").read_text())
         assert cfg["start"] == cyc.cycle_time.strftime("%Y-%m-%dT%H:00:00Z") and cfg["hours"] == 6
-    assert (run_dir / "fields.nc").is_file() and "step 4" in (run_dir / "run.log").read_text()
+    # the real pipeline ran (prepare, segments, publish) and published 6 h of hourly fields
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "succeeded" and record["spinup_hours"] == 24.0  # the default cold-start spin-up, said
+    last = json.loads((run_dir / "work" / "progress.json").read_text())  # the last progress the segment wrote
+    assert (last["fraction"], last["stage"]) == (1.0, "forecast")
+    assert last["simulated_s"] == last["total_s"] == pytest.approx((24 + 6) * 3600.0)
+    with netCDF4.Dataset(run_dir / "fields.nc") as ds:
+        assert ds.dimensions["time"].size == 7
+    assert "segment 0 done" in (run_dir / "run.log").read_text()
     page = c.get(f"/systems/{ids['system']}").data
     assert page.count(b'class="view"') == 2
     assert c.post(f"/systems/{ids['system']}/pause").status_code == 302
@@ -354,19 +363,22 @@ def test_run_now_pause_resume_delete(app, system_with_cycle):
     assert not ids["folder"].exists() and not run_dir.exists()
 
 
-def test_failed_run_records_one_line_error(make_app, system_with_cycle):
-    def broken(config_path, run_dir, *, progress=None):
-        progress(0.25)
-        raise RuntimeError("tide atlas missing: /data/fes2022\nmore detail")
-
-    app = make_app(COASTCAST_RUN_FUNCTION=broken)
+def test_failed_run_records_one_line_error(app, system_with_cycle):
+    """A cycle whose mesh is unreadable fails in prepare with one line naming the file and the
+    line; the run's log keeps the traceback for the owner and admins."""
     ids = system_with_cycle
+    mesh = ids["folder"] / "hgrid.gr3"
+    lines = mesh.read_text().splitlines()
+    lines[5] = "4 not-a-number 50.2 10.0"
+    mesh.write_text("\n".join(lines) + "\n")
     c = app.test_client()
     login(c, "alice@example.org")
     c.post(f"/systems/{ids['system']}/run")
     with sessions(app) as s:
         cyc = s.query(Cycle).filter(Cycle.system_id == ids["system"], Cycle.status != "succeeded").one()
-        assert cyc.status == "failed" and cyc.error == "RuntimeError: tide atlas missing: /data/fes2022"
+        assert cyc.status == "failed", cyc.error
+        assert cyc.error.startswith("prepare: ") and "\n" not in cyc.error and "hgrid.gr3" in cyc.error, cyc.error
+        assert "line 6" in cyc.error and "(after 3 attempts)" in cyc.error, cyc.error
         assert "Traceback" in cyc.log  # the log keeps the detail for the owner
 
 
@@ -389,20 +401,19 @@ def test_one_cycle_at_a_time_and_interrupted(make_app, system_with_cycle):
         assert s.query(Cycle).filter_by(status="interrupted").count() == 1
 
 
-def test_missing_engine_fails_cycle_with_reason(make_app, system_with_cycle, monkeypatch):
-    import webapp.runner as runner
-
-    def missing():
-        raise ModuleNotFoundError("No module named 'workflows.cycle'")
-
-    monkeypatch.setattr(runner, "default_run_function", missing)
-    app = make_app(COASTCAST_RUN_FUNCTION=None)
+def test_missing_mesh_fails_cycle_with_reason_and_keeps_the_old_cycle(app, system_with_cycle):
+    """The mesh file of the system is gone: the new cycle fails with the reason; the succeeded
+    cycle already stored keeps its outputs."""
+    ids = system_with_cycle
+    (ids["folder"] / "hgrid.gr3").unlink()
     c = app.test_client()
     login(c, "alice@example.org")
     c.post(f"/systems/{system_with_cycle['system']}/run")
     with sessions(app) as s:
         cyc = s.query(Cycle).filter_by(status="failed").one()
-        assert cyc.error == "ModuleNotFoundError: No module named 'workflows.cycle'"
+        assert cyc.error.startswith("prepare: ") and "hgrid.gr3" in cyc.error and "\n" not in cyc.error, cyc.error
+        assert s.get(Cycle, ids["cycle"]).status == "succeeded"
+    assert (ids["run_dir"] / "fields.nc").is_file()
 
 
 # ---------------------------------------------------------------- API and downloads

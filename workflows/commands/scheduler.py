@@ -29,10 +29,9 @@ def register(subparsers):
 
 
 def run(args) -> int:
-    from ..cluster import load_cluster_spec, open_client
+    from ..cluster import load_cluster_spec
     from ..db import database_url, init_db, make_engine, make_session_factory
-    from ..pipeline import CycleDriver
-    from ..scheduling import DailyScheduler
+    from ..service import CycleService
 
     if args.interval <= 0 or args.lease_seconds <= 0 or args.retries < 0 or args.max_resumes < 0:
         raise ValueError("--interval and --lease-seconds must be positive, --retries and --max-resumes >= 0")
@@ -41,32 +40,27 @@ def run(args) -> int:
     spec = load_cluster_spec(args.cluster) if args.cluster else None
     url = args.database or database_url()
     engine = make_engine(url)
-    init_db(engine)  # adds the tables it lacks (cycle_leases) to an existing database
+    init_db(engine)  # creates or upgrades the schema
     sessions = make_session_factory(engine)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    with open_client(scheduler=args.scheduler, spec=spec, workers=args.workers) as client:
-        driver = CycleDriver(client, session_factory=sessions, retries=args.retries, figures=not args.no_figures,
-                             lease_seconds=args.lease_seconds)
-        sched = DailyScheduler(sessions, driver, lease_seconds=args.lease_seconds, max_resumes=args.max_resumes)
-        print(f"coastcast scheduler: database {engine.url.render_as_string(hide_password=True)}, dask {client.scheduler.address}",
-              flush=True)
-        try:
-            if args.once:
-                acted = sched.tick()
-                outcomes = []
-                while driver.pending and not stop.is_set():
-                    outcomes += driver.poll()
-                    stop.wait(1.0)
-                n = sum(len(v) for k, v in acted.items() if k in ("started", "resumed", "picked_up"))
-                print(f"{n} cycle(s) run: " + ", ".join(f"{o.request.run_dir.name} {o.status}" for o in outcomes) if n else "no cycle due")
-                failed = [o for o in outcomes if o.status != "succeeded"]
-                return 1 if failed else 0
-            sched.run_forever(interval_seconds=args.interval, stop=stop)
-        finally:
-            left = driver.interrupt_all("the scheduler stopped while this cycle ran; it resumes when the scheduler restarts")
-            if left:
-                log.warning("%d cycle(s) interrupted by the shutdown", len(left))
-            engine.dispose()
+    service = CycleService(sessions, scheduler=args.scheduler, spec=spec, workers=args.workers or 2, retries=args.retries,
+                           figures=not args.no_figures, lease_seconds=args.lease_seconds, max_resumes=args.max_resumes,
+                           interval_seconds=args.interval)
+    try:
+        if args.once:
+            outcomes = service.run_pending()
+            print(f"{len(outcomes)} cycle(s) run: " + ", ".join(f"{o.request.run_dir.name} {o.status}" for o in outcomes)
+                  if outcomes else "no cycle due", flush=True)
+            return 1 if any(o.status != "succeeded" for o in outcomes) else 0
+        service.start()
+        print(f"coastcast scheduler: database {engine.url.render_as_string(hide_password=True)}, "
+              f"dask {service.client.scheduler.address}", flush=True)
+        stop.wait()
+    finally:
+        left = service.stop("the scheduler stopped while this cycle ran; it resumes when a scheduler starts again")
+        if left:
+            log.warning("%d cycle(s) interrupted by the shutdown", left)
+        engine.dispose()
     return 0

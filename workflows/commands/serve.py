@@ -1,15 +1,18 @@
-"""``coastcast serve``: the web app, and its database set-up.
+"""``coastcast serve``: the web app and its cycle service, and the database set-up.
 
 ::
 
-    coastcast serve [--host 127.0.0.1] [--port 5000] [--instance DIR]   # run the web app
-    coastcast serve --init-db                                           # create the tables, then exit
+    coastcast serve [--host 127.0.0.1] [--port 5000] [--instance DIR] [--workers N] [--dask ADDR]
+    coastcast serve --init-db                                           # create/upgrade the tables, then exit
     coastcast serve --create-admin EMAIL [--password-env VAR]            # add an approved admin, then exit
 
-The database is ``$COASTCAST_DATABASE_URL`` (SQLite in the instance folder by default). The server
-is werkzeug's threaded server, enough for a small team; behind a reverse proxy run the app with
-any WSGI server (``gunicorn 'webapp:create_app()'``). Cycles run in a thread pool in this process;
-cycles a previous server left running are marked ``interrupted`` at start.
+The database is ``$COASTCAST_DATABASE_URL`` (SQLite in the instance folder by default). One
+command runs the whole service: a production WSGI server (waitress, :mod:`webapp.serving`) and
+the cycle service (:mod:`workflows.service`) on an embedded dask LocalCluster of ``--workers``
+worker processes (or on the dask scheduler ``--dask ADDR``), which runs the cycles users ask for
+and, unless ``--no-daily``, each active system's daily cycle. Cycles a previous server left
+running are resumed from their last finished segment; ``coastcast scheduler`` may run beside it on
+the same database (each cycle is claimed by one of them).
 """
 from __future__ import annotations
 
@@ -30,7 +33,10 @@ def register(subparsers) -> None:
     p.add_argument("--create-admin", metavar="EMAIL", help="add an approved administrator and exit")
     p.add_argument("--password-env", metavar="VAR",
                    help="read the admin's password from this environment variable (default: ask)")
-    p.add_argument("--workers", type=int, default=1, help="cycles run at the same time (default 1)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes of the embedded dask cluster: cycles at a time (default 1)")
+    p.add_argument("--dask", metavar="ADDR", help="run the cycles on this dask scheduler (tcp://host:8786) instead of an embedded cluster")
+    p.add_argument("--no-daily", action="store_true", help="do not start the daily cycles here (a separate `coastcast scheduler` does)")
+    p.add_argument("--threads", type=int, default=8, help="threads of the web server (default 8)")
     p.set_defaults(func=run)
 
 
@@ -65,14 +71,21 @@ def run(args) -> int:
             print(f"administrator {args.create_admin.strip().lower()} created")
         return 0
 
+    if args.workers < 1 or args.threads < 1:
+        raise ValueError("--workers and --threads must be at least 1")
     from webapp.runner import mark_interrupted
+    from webapp.serving import serve
 
-    app = _app(args)
-    n = mark_interrupted(app.extensions["coastcast_sessions"])
+    app = _app(args, COASTCAST_RUNNER="dask", COASTCAST_DASK_SCHEDULER=args.dask or "", COASTCAST_DAILY=not args.no_daily)
+    n = mark_interrupted(app.extensions["coastcast_sessions"], lease_seconds=app.config["COASTCAST_LEASE_SECONDS"])
     if n:
-        log.warning("%d cycle(s) left running by a previous server marked interrupted", n)
-    print(f"coastcast web app on http://{args.host}:{args.port}/ (instance {app.instance_path})")
-    from werkzeug.serving import run_simple
-
-    run_simple(args.host, args.port, app, threaded=True, use_reloader=False, use_debugger=False)
+        log.warning("%d cycle(s) left running by a previous server marked interrupted; they resume", n)
+    runner = app.extensions["coastcast_runner"]
+    runner.start()
+    print(f"coastcast web app on http://{args.host}:{args.port}/ (instance {app.instance_path}); "
+          f"cycles on dask {runner.service.client.scheduler.address}", flush=True)
+    try:
+        serve(app, args.host, args.port, threads=args.threads)
+    finally:
+        runner.shutdown()
     return 0
