@@ -53,8 +53,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from workflows import db as dbm
 
-from .security import (add_security_headers, content_security_policy, private_dir, private_sqlite, shared_secret,
-                       user_error, user_log)
+from .security import (add_security_headers, compress_response, content_security_policy, private_dir, private_sqlite,
+                       shared_secret, user_error, user_log)
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +165,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.teardown_appcontext(_close_session)
     app.extensions["coastcast_csp"] = content_security_policy(app.config["COASTCAST_TILE_URL"])
     app.after_request(add_security_headers)
+    app.after_request(compress_response)
     _register_errors(app)
     app.jinja_env.globals["tile_url"] = app.config["COASTCAST_TILE_URL"]
     app.jinja_env.filters["user_error"] = user_error

@@ -6,6 +6,8 @@ see of server errors, and login throttling.
   configured tile server; ``X-Frame-Options: DENY``, ``X-Content-Type-Options: nosniff``,
   ``Referrer-Policy: strict-origin-when-cross-origin`` (tile servers such as OpenStreetMap's ask
   for the origin; paths, which carry ids, stay private).
+* :func:`compress_response` (an ``after_request`` hook): JSON, text and small NetCDF answers gzipped
+  when the client accepts it.
 * :func:`private_dir` / :func:`private_file`: the instance folder, data folder, secret key and
   SQLite database are made 0700 / 0600; files left readable by others are tightened, with a warning.
   :func:`shared_secret`: the session key created once, atomically, whichever process starts first.
@@ -16,6 +18,7 @@ see of server errors, and login throttling.
 """
 from __future__ import annotations
 
+import gzip
 import logging
 import math
 import os
@@ -64,6 +67,53 @@ def add_security_headers(response):
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    return response
+
+
+# ---------------------------------------------------------------- compression
+
+#: media types gzipped when the client accepts it: JSON and text from MIN_GZIP_BYTES, NetCDF up to
+#: MAX_GZIP_NETCDF_BYTES (its variables are zlib-compressed already, but a published stations.nc
+#: still shrinks to about a tenth and max.nc to half; a large fields.nc gains about a fifth and goes
+#: as it is, with byte ranges)
+GZIP_TYPES = frozenset({"application/json", "application/geo+json", "text/plain", "text/csv",
+                        "application/x-netcdf"})
+MIN_GZIP_BYTES = 2048
+MAX_GZIP_NETCDF_BYTES = 16 << 20
+GZIP_LEVEL = 5
+
+
+def compress_response(response):
+    """``after_request``: gzip a 200 answer of a :data:`GZIP_TYPES` type when the request accepts
+    gzip and asks for no byte range. The ETag becomes weak (the same resource, another encoding), so
+    ``If-None-Match`` still answers 304; ``Vary: Accept-Encoding`` on every answer of those types.
+    Answers already encoded (the coastline's cached gzip), streamed, or too small are left alone."""
+    if response.mimetype not in GZIP_TYPES:
+        return response
+    response.vary.add("Accept-Encoding")
+    if (response.status_code != 200 or (response.is_streamed and not response.direct_passthrough)
+            or "Content-Encoding" in response.headers or request.accept_encodings["gzip"] <= 0
+            or "Range" in request.headers):
+        return response
+    size = response.content_length
+    if response.mimetype == "application/x-netcdf":
+        if size is None or size > MAX_GZIP_NETCDF_BYTES:
+            return response
+    if size is not None and size < MIN_GZIP_BYTES:
+        return response
+    response.direct_passthrough = False  # a file from send_file is read here
+    data = response.get_data()
+    if len(data) < MIN_GZIP_BYTES:
+        return response
+    packed = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+    if len(packed) > 0.95 * len(data):
+        return response
+    response.set_data(packed)
+    response.content_encoding = "gzip"
+    response.headers.pop("Accept-Ranges", None)
+    etag, weak = response.get_etag()
+    if etag and not weak:
+        response.set_etag(etag, weak=True)
     return response
 
 
