@@ -87,6 +87,8 @@ class ParametersForm(FlaskForm):
         InputRequired("Give the Manning coefficient."), NumberRange(0.005, 0.2, "Manning's n is 0.005 to 0.2.")])
     output_interval_minutes = IntegerField("Output interval (minutes)", default=60, validators=[
         InputRequired("Give the output interval."), NumberRange(5, 360, "The output interval is 5 to 360 minutes.")])
+    spinup_hours = FloatField("Spin-up of a cold start (hours)", default=24.0, validators=[
+        InputRequired("Give the spin-up in hours."), NumberRange(0.25, 240, "The spin-up is 0.25 to 240 hours.")])
     submit = SubmitField("Next")
 
 

@@ -49,7 +49,10 @@ def cycle_progress(cycle: Cycle, now: datetime | None = None) -> dict:
     """
     now = now or datetime.now(timezone.utc)
     active = cycle.status in CYCLE_ACTIVE
-    record = _run_record(cycle.run_dir) if active and cycle.run_dir else {}
+    record = _run_record(cycle.run_dir) if cycle.run_dir else {}
+    spinup = record.get("spinup_hours")
+    if not active:  # the published record: only its spin-up is of interest here
+        record = {}
     stage = record.get("stage") if active else cycle.status
     if cycle.status == "queued" and stage not in ("preparing", "spin-up", "forecast", "publishing"):
         stage = "queued"
@@ -64,7 +67,7 @@ def cycle_progress(cycle: Cycle, now: datetime | None = None) -> dict:
         "stage_label": STAGE_LABELS.get(stage, stage),
         "simulated_hours": record.get("simulated_hours"),
         "total_hours": record.get("total_hours"),
-        "spinup_hours": record.get("spinup_hours"),
+        "spinup_hours": spinup,
         "eta_seconds": None,
         "eta": None,
     }

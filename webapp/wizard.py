@@ -326,13 +326,15 @@ def parameters(system_id: int):
     settings = dict(system.settings or {})
     form = ParametersForm(data={"horizon_hours": system.horizon_hours, "run_hour_utc": system.run_hour_utc,
                                 "manning": settings.get("manning", 0.025),
-                                "output_interval_minutes": settings.get("output_interval_minutes", 60)})
+                                "output_interval_minutes": settings.get("output_interval_minutes", 60),
+                                "spinup_hours": settings.get("spinup_hours", 24.0)})
     if form.validate_on_submit():
         if form.output_interval_minutes.data > form.horizon_hours.data * 60:
             form.output_interval_minutes.errors.append("The output interval is longer than the forecast.")
         else:
             system.horizon_hours, system.run_hour_utc = form.horizon_hours.data, form.run_hour_utc.data
-            settings.update(manning=float(form.manning.data), output_interval_minutes=form.output_interval_minutes.data)
+            settings.update(manning=float(form.manning.data), output_interval_minutes=form.output_interval_minutes.data,
+                            spinup_hours=float(form.spinup_hours.data))
             system.settings = settings
             get_session().commit()
             return redirect(url_for("wizard.stations", system_id=system.id))
