@@ -331,7 +331,8 @@ def _dump_value(key: Key, value):
     if kind == "path":
         return str(value)
     if kind == "time":
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        t = value.astimezone(timezone.utc)
+        return t.strftime("%Y-%m-%dT%H:%MZ") if not (t.second or t.microsecond) else t.isoformat().replace("+00:00", "Z")
     if kind in ("strs", "floats"):
         return list(value)
     if kind == "table":
