@@ -123,6 +123,8 @@ class Key:
     """False for a key whose content :func:`to_mapping` writes under another key (``stations_file``)."""
     input_file: bool = True
     """``path``: the file is an input of the run (:func:`named_files`)."""
+    array: bool = False
+    """``delegated``: an array of tables (``[[rivers]]``)."""
 
     def allowed(self) -> tuple:
         c = self.choices() if callable(self.choices) else self.choices
@@ -630,8 +632,8 @@ class EnsembleSpec:
     wind_factors: tuple[float, ...] | None = setting(None, kind="floats", minimum=0,
                                                      help="member k's 10 m wind is multiplied by `wind_factors[k]` "
                                                           "(needs `[atmosphere]` source = \"file\": the files are scaled)")
-    tides: tuple[Mapping[str, Any], ...] | None = setting(None, kind="delegated", paths=TIDE_PATH_KEYS, parse=_parse_tide_tables,
-                                                         help="`[[ensemble.tides]]`: one `[tides]` table per member (other atlases, other tables)")
+    tides: tuple[Mapping[str, Any], ...] | None = setting(None, kind="delegated", paths=TIDE_PATH_KEYS, parse=_parse_tide_tables, array=True,
+                                                         help="one `[tides]` table per member (other atlases, other tables)")
     threshold_m: float = setting(0.5, unit="metres", help="`ensemble_stations.nc` gives the probability of zeta above this at each station and time")
 
     def checked(self, where) -> EnsembleSpec:
@@ -698,17 +700,17 @@ class ForecastConfig:
                                               default_text="from the region", help="tidal forcing (below)")
     atmosphere: Mapping[str, Any] | str = setting("none", kind="delegated", paths=("path",), parse=_parse_atmosphere, default_text="`none`",
                                                   help="`\"none\"`, `\"gfs\"`, a file path or a table (below)")
-    rivers: tuple = setting((), kind="delegated", paths=("file",), parse=_parse_rivers, default_text="from the region",
-                            help="`[[rivers]]`: one table per river boundary (below)")
+    rivers: tuple = setting((), kind="delegated", paths=("file",), parse=_parse_rivers, array=True, default_text="from the region",
+                            help="one table per river boundary (below)")
     bathymetry: Any = setting(None, kind="delegated", paths=("atlas_file",), parse=_parse_bathymetry, dump=_dump_bathymetry,
                               default_text="depths below MSL, or the region's", help="the vertical datum of the mesh's depths (below)")
     """:class:`workflows.bathymetry.VerticalDatum` of the mesh's depths (default: below MSL)."""
     physics: Physics = setting(factory=Physics, kind="table", schema=Physics, help="physical and numerical parameters")
     initial: Initial = setting(factory=Initial, kind="table", schema=Initial, help="the initial state")
     stations: tuple[StationSpec, ...] = setting((), kind="tables", schema=StationSpec, default_text="the region's",
-                                                help="`[[stations]]`: name, lon, lat; a station in a dry face gets fill values while dry")
+                                                help="name, lon, lat; a station in a dry face gets fill values while dry")
     gauges: GaugeOptions = setting(factory=GaugeOptions, kind="table", schema=GaugeOptions, help="tide gauges of a catalogue as stations")
-    thresholds: tuple[ThresholdSpec, ...] = setting((), kind="tables", schema=ThresholdSpec, help="`[[thresholds]]`: your own alert levels")
+    thresholds: tuple[ThresholdSpec, ...] = setting((), kind="tables", schema=ThresholdSpec, help="your own alert levels")
     ensemble: EnsembleSpec | None = setting(None, kind="table", schema=EnsembleSpec,
                                             help="an ensemble of perturbed members (workflows/ensemble.py)")
     base_dir: Path = field(default=Path("."), compare=False)
@@ -945,8 +947,8 @@ def key_table_markdown() -> str:
     def add(schema, prefix):
         for name, (f, key) in declared(schema).items():
             label = f"`{prefix}{name}`" if key.kind not in ("table", "tables", "delegated", "kinds") else (
-                f"`[[{prefix}{name}]]`" if key.kind == "tables" or name == "rivers" else f"`[{prefix}{name}]`")
-            rows.append(f"| {label} | {_KIND_TEXT[key.kind]} | {_default_text(f, key)} | {_allowed_text(key)} | {key.help} |")
+                f"`[[{prefix}{name}]]`" if key.kind == "tables" or key.array else f"`[{prefix}{name}]`")
+            rows.append(f"| {label} | {_KIND_TEXT['tables' if key.array else key.kind]} | {_default_text(f, key)} | {_allowed_text(key)} | {key.help} |")
             if key.kind in ("table", "tables"):
                 add(key.schema, f"{prefix}{name}.")
 
