@@ -174,12 +174,11 @@ def _start(url: str, barrier) -> None:
 
 
 @pytest.mark.parametrize("old", [False, True], ids=["fresh", "old-schema"])
-def test_processes_starting_at_once_all_succeed(tmp_path, old):
-    url = f"sqlite:///{tmp_path / 'race.sqlite'}"
+def test_processes_starting_at_once_all_succeed(empty_db, old):
+    engine, dialect = empty_db
     if old:
-        engine = dbm.make_engine(url)
-        _old_database(engine, "sqlite")
-        engine.dispose()
+        _old_database(engine, dialect)
+    url = engine.url.render_as_string(hide_password=False)
     ctx = multiprocessing.get_context("spawn")
     n = 4
     barrier = ctx.Barrier(n)
@@ -189,12 +188,10 @@ def test_processes_starting_at_once_all_succeed(tmp_path, old):
     for p in procs:
         p.join(120)
     assert [p.exitcode for p in procs] == [0] * n
-    engine = dbm.make_engine(url)
     assert revision(engine) == migrations.head_revision() and differences(engine) == []
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
         assert conn.execute(sa.text("SELECT count(*) FROM users")).scalar() == (1 if old else 0)
-    engine.dispose()
 
 
 def test_revisions_ship_with_the_package():
