@@ -166,15 +166,15 @@ def test_the_graph_sees_relative_function_level_and_package_imports(tmp_path, mo
     assert "pkg.sub.b -> pkg.a (pkg/sub/b.py:2)" in describe(graph, cycles(graph))
 
 
-KNOWN_CYCLES = "issue 21 item 4: cycles listed in the failure message (run with --runxfail): workflows.forcing.tides <-> tide_atlases/tide_formats; the webapp blueprints <-> webapp/__init__"
+KNOWN = "issue 21 item 4: cycles listed in the failure message (pytest --runxfail tests/test_import_graph.py)"
 
 
 @pytest.mark.parametrize(
     "package",
     [
         "solver",
-        pytest.param("workflows", marks=pytest.mark.xfail(strict=True, reason=KNOWN_CYCLES)),
-        pytest.param("webapp", marks=pytest.mark.xfail(strict=True, reason=KNOWN_CYCLES)),
+        pytest.param("workflows", marks=pytest.mark.xfail(strict=True, reason=f"{KNOWN}: workflows.forcing.tides <-> tide_atlases, tide_formats")),
+        pytest.param("webapp", marks=pytest.mark.xfail(strict=True, reason=f"{KNOWN}: the blueprints <-> webapp/__init__")),
     ],
 )
 def test_no_import_cycles(package):
