@@ -11,6 +11,7 @@ each one with the import statements that close it.
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,7 +158,7 @@ def test_the_graph_sees_relative_function_level_and_package_imports(tmp_path, mo
     )
     (pkg / "c.py").write_text("from .a import f\n")
     (pkg / "helper.py").write_text("")
-    monkeypatch.setattr(__import__(__name__), "ROOT", tmp_path)
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     graph = import_graph(["pkg"])
     assert graph["pkg.a"] == {"pkg.sub.b": ["pkg/a.py:4"]}
     assert graph["pkg.sub.b"] == {"pkg.a": ["pkg/sub/b.py:2"], "pkg.helper": ["pkg/sub/b.py:7"]}
