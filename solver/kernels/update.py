@@ -15,10 +15,11 @@ SQRT2 = math.sqrt(2.0)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def accumulate(faces, flux, normal, normal_right, face_edge, face_is_left, face_edge_length, inv_area, second_order, bed_slope, coriolis_f, prim, dh, dhu, dhv):
+def accumulate(faces, flux, normal, normal_right, face_edge, face_is_left, face_edge_length, inv_area, second_order, bed_slope, rotation_rate, prim, dh, dhu, dhv):
     """dh/dt, d(hu)/dt, d(hv)/dt (n_face,) = −(1/A_i) Σ_k L_k F_ik (+ the bed-slope term)
-    (+ the Coriolis term f h v, −f h u of :class:`solver.terms.Coriolis` when ``coriolis_f``,
-    (n_face,) s⁻¹, has rows; h, u, v from the primitives ``prim`` (n, 4) = (η, h, u, v)).
+    (+ the rotation source f h v, −f h u (:data:`solver.terms.base.ROTATION`, offered by
+    :class:`solver.terms.Coriolis`) when ``rotation_rate`` f, (n_face,) s⁻¹, has rows; h, u, v
+    from the primitives ``prim`` (n, 4) = (η, h, u, v)).
 
     flux : (n_edge, 4) from :func:`solver.kernels.fluxes.edge_fluxes` (after any flux boundary
     conditions replaced it), for the faces listed in ``faces``; ``normal`` (n_edge, 2) in the left
@@ -59,8 +60,8 @@ def accumulate(faces, flux, normal, normal_right, face_edge, face_is_left, face_
         else:
             ax = -sx * ia
             ay = -sy * ia
-        if coriolis_f.size:
-            fh = coriolis_f[i] * prim[i, 1]
+        if rotation_rate.size:
+            fh = rotation_rate[i] * prim[i, 1]
             ax = ax + fh * prim[i, 3]
             ay = ay + -(fh * prim[i, 2])
         dhu[i] = ax
