@@ -156,9 +156,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     csrf.init_app(app)
 
-    from . import account, api, auth, dashboard, downloads, viewer, wizard
+    from . import account, api, auth, dashboard, downloads, system_edit, viewer, wizard
 
-    for bp in (auth.bp, wizard.bp, dashboard.bp, viewer.bp, downloads.bp, api.bp, account.bp):
+    for bp in (auth.bp, wizard.bp, dashboard.bp, viewer.bp, downloads.bp, api.bp, account.bp,
+               system_edit.bp):
         app.register_blueprint(bp)
 
     app.before_request(auth.load_user)

@@ -14,7 +14,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 PASSWORD_MIN = 8
@@ -90,6 +90,23 @@ class ParametersForm(FlaskForm):
     spinup_hours = FloatField("Spin-up of a cold start (hours)", default=24.0, validators=[
         InputRequired("Give the spin-up in hours."), NumberRange(0.25, 240, "The spin-up is 0.25 to 240 hours.")])
     submit = SubmitField("Next")
+
+    def validate_output_interval_minutes(self, field):
+        if self.horizon_hours.errors:
+            return
+        if field.data is not None and self.horizon_hours.data is not None and field.data > self.horizon_hours.data * 60:
+            raise ValidationError("The output interval is longer than the forecast.")
+
+
+class EditSystemForm(ParametersForm, ForcingsForm):
+    """A created system's settings, changed after creation: the wizard's parameters and forcings
+    forms (their fields and checks) with the name, the stations and a note on the change. The
+    open boundaries' rivers are read as in the forcings step (``boundary-<i>-role|discharge``)."""
+    name = StringField("System name", filters=[lambda v: v.strip() if isinstance(v, str) else v],
+                       validators=[DataRequired("Give the system a name."), Length(max=120)])
+    stations = TextAreaField("Stations (one per line: name, lon, lat)", validators=[Optional(), Length(max=200_000)])
+    note = StringField("What changed, and why (optional)", validators=[Optional(), Length(max=200)])
+    submit = SubmitField("Save as a new version")
 
 
 class StationsForm(FlaskForm):

@@ -17,7 +17,7 @@ from pathlib import Path
 import tomli_w
 from flask import abort, current_app, g
 
-from workflows.db import Cycle, ForecastSystem
+from workflows.db import Cycle, ForecastSystem, SystemConfigVersion
 
 from . import get_session
 
@@ -304,16 +304,159 @@ def config_toml(system: ForecastSystem, start: datetime | None = None) -> str:
     return tomli_w.dumps(config_dict(system, start))
 
 
+def river_rows(boundaries, rivers_now: dict, region_rivers: dict, form=None) -> list[dict]:
+    """The open boundaries as the forcings form shows them: ``{index, name, role ("tide"/"river"),
+    discharge (text), region (the region's own discharge text, or None)}``; from the posted
+    ``boundary-<i>-role``/``-discharge`` fields when ``form`` (request.form) is given, else from
+    the current rivers ``{boundary: discharge or None}``."""
+    rows = []
+    for i, b in enumerate(boundaries):
+        if form is not None:
+            role = form.get(f"boundary-{i}-role", "tide")
+            q = form.get(f"boundary-{i}-discharge", "").strip()
+        else:
+            role = "river" if b in rivers_now else "tide"
+            q = "" if rivers_now.get(b) is None else f"{rivers_now[b]:g}"
+        rows.append({"index": i, "name": b, "role": role, "discharge": q, "region": region_rivers.get(b)})
+    return rows
+
+
+MAX_DISCHARGE = 300_000.0
+
+
+def parse_river_rows(rows: list[dict]) -> tuple[list[dict], dict[int, str]]:
+    """The rivers of the forcings form's rows (:func:`river_rows`): ``[{boundary, discharge}]`` or,
+    for an empty discharge where the region has its own river, ``[{boundary, series: "region"}]``;
+    and {row index: one-line error}."""
+    rivers, errors = [], {}
+    for row in rows:
+        if row["role"] not in ("tide", "river"):
+            errors[row["index"]] = "Choose tide or river."
+        elif row["role"] == "river" and not row["discharge"] and row["region"]:
+            rivers.append({"boundary": row["name"], "series": "region"})  # the region's own discharge
+        elif row["role"] == "river":
+            try:
+                q = float(row["discharge"])
+                if not math.isfinite(q) or q < 0 or q > MAX_DISCHARGE:
+                    raise ValueError
+            except ValueError:
+                errors[row["index"]] = (f"Boundary {row['name']!r}: give the river discharge in m³/s "
+                                        f"(a number from 0 to {MAX_DISCHARGE:.0f}).")
+                continue
+            rivers.append({"boundary": row["name"], "discharge": q})
+    return rivers, errors
+
+
+# ---------------------------------------------------------------- configuration versions
+
+CONFIG_VERSION_FILE = ".config_version.json"
+"""Beside a cycle's config.toml: which version of its system's configuration it was queued with
+(hidden: neither listed nor served with the cycle's files)."""
+
+
+def check_config_text(text: str, system: ForecastSystem) -> None:
+    """Check a system's configuration TOML as a cycle will read it (``workflows.config``, with a
+    start filled in); raises ``ConfigError``/``ValueError`` with a one-line message."""
+    import tomllib
+
+    from workflows.config import ForecastConfig
+
+    data = tomllib.loads(text)
+    data.setdefault("start", datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+                    .strftime("%Y-%m-%dT%H:%M:%SZ"))
+    ForecastConfig.from_mapping(data, base_dir=system.data_dir or ".", where="the new configuration")
+
+
+def config_versions(system: ForecastSystem) -> list[dict]:
+    """The system's configuration versions, oldest first: ``{version, created, note, config_toml,
+    current}``. A system never edited has one, version 1 (its wizard's configuration), whether or
+    not its row exists yet."""
+    rows = [{"version": v.version, "created": v.created, "note": v.note, "config_toml": v.config_toml}
+            for v in system.config_versions]
+    if not rows:
+        rows = [{"version": 1, "created": system.created, "note": "created with the wizard",
+                 "config_toml": system.config_toml or ""}]
+    for r in rows:
+        r["current"] = r is rows[-1]
+    return rows
+
+
+def add_config_version(session, system: ForecastSystem, text: str, note: str) -> SystemConfigVersion:
+    """Make ``text`` the system's configuration as its next version (recording version 1 first
+    where the system has no rows yet); updates ``config_toml`` and the system folder's
+    config.toml. Not committed."""
+    if not system.config_versions:
+        system.config_versions.append(SystemConfigVersion(version=1, config_toml=system.config_toml or "",
+                                                          created=system.created, note="created with the wizard"))
+    row = SystemConfigVersion(version=system.config_versions[-1].version + 1, config_toml=text, note=note[:500])
+    system.config_versions.append(row)
+    system.config_toml = text
+    if system.data_dir:
+        folder = Path(system.data_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / "config.toml.part"
+        tmp.write_text(text)
+        tmp.replace(folder / "config.toml")
+    session.flush()
+    return row
+
+
+def cycle_config_version(cycle: Cycle) -> dict | None:
+    """The version of its system's configuration a cycle ran with: ``{version, created, note,
+    how}``, ``how`` "recorded" (written beside the cycle's config.toml when it was queued) or
+    "by date" (the version in force when the cycle was created); None before the system has any."""
+    system = cycle.system
+    versions = config_versions(system)
+    if not versions:
+        return None
+    by_number = {v["version"]: v for v in versions}
+    if cycle.run_dir:
+        try:
+            import json
+
+            rec = json.loads((Path(cycle.run_dir) / CONFIG_VERSION_FILE).read_text())
+            v = by_number.get(int(rec.get("version"))) if rec.get("system_id") == system.id else None
+            if v is not None:
+                return {"version": v["version"], "created": v["created"], "note": v["note"], "how": "recorded"}
+        except (OSError, ValueError, TypeError, AttributeError):
+            pass
+    when = cycle.created or cycle.cycle_time
+    chosen = versions[0]
+    for v in versions:
+        if v["created"] is not None and when is not None and v["created"] <= when:
+            chosen = v
+    return {"version": chosen["version"], "created": chosen["created"], "note": chosen["note"], "how": "by date"}
+
+
 def cycle_dir(system: ForecastSystem, cycle_time: datetime) -> Path:
     return Path(system.data_dir) / "cycles" / cycle_time.astimezone(timezone.utc).strftime("%Y%m%dT%HZ")
 
 
+def cycle_config_text(system: ForecastSystem, start: datetime) -> str:
+    """A cycle's configuration: the system's current version (``config_toml``) with ``start``;
+    built from its settings where it has none stored."""
+    import tomllib
+
+    if not (system.config_toml or "").strip():
+        return config_toml(system, start)
+    data = tomllib.loads(system.config_toml)
+    data["start"] = start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return tomli_w.dumps(data)
+
+
 def write_cycle_config(system: ForecastSystem, cycle: Cycle) -> Path:
-    """Write the cycle's own ``config.toml`` (start = cycle time) into its run directory."""
+    """Write the cycle's own ``config.toml`` (the system's current configuration version, start =
+    cycle time) into its run directory, and which version it is (:data:`CONFIG_VERSION_FILE`)."""
+    import json
+
     run_dir = Path(cycle.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / "config.toml"
     tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(config_toml(system, cycle.cycle_time))
+    tmp.write_text(cycle_config_text(system, cycle.cycle_time))
     tmp.replace(path)
+    stamp = run_dir / (CONFIG_VERSION_FILE + ".tmp")
+    stamp.write_text(json.dumps({"system_id": system.id, "version": config_versions(system)[-1]["version"],
+                                 "written": datetime.now(timezone.utc).isoformat()}))
+    stamp.replace(run_dir / CONFIG_VERSION_FILE)
     return path
