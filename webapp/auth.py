@@ -63,7 +63,7 @@ def start_session(user: User) -> None:
     session.clear()
     session["uid"] = user.id
     session["epoch"] = user.session_epoch
-    session["since"] = int(time.time())
+    session["since"] = round(time.time(), 3)
     session.permanent = True  # the cookie carries the lifetime; load_user enforces it from "since"
 
 
