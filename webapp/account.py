@@ -2,8 +2,8 @@
 
 ``/account``: change the password (the current one, the new one twice, the registration's rules).
 Wrong current passwords count as failed logins (``webapp.security``), so a stolen session cannot
-guess the password faster than the login form allows. Where the session mechanism can end the
-account's other sessions, a password change ends them.
+guess the password faster than the login form allows. A password change ends the account's
+sessions in other browsers (``webapp.auth.end_other_sessions``) and keeps this one.
 
 ``/account/api``: every endpoint of the API blueprint with an example request and answer (from
 ``webapp.api.DOCS``), and the user's tokens: create one (shown once, only its hash is stored),
@@ -17,8 +17,8 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 
 from workflows.db import ApiToken
 
-from . import auth, get_session
-from .auth import login_required
+from . import get_session
+from .auth import end_other_sessions, login_required
 from .forms import ActionForm, ApiTokenForm, PasswordChangeForm
 from .security import client_address, forget_login_failures, login_refusal, record_login_failure
 from .tokens import TokenError, create_token, revoke
@@ -26,16 +26,6 @@ from .tokens import TokenError, create_token, revoke
 log = logging.getLogger(__name__)
 
 bp = Blueprint("account", __name__, url_prefix="/account")
-
-
-def _end_other_sessions(user) -> bool:
-    """End ``user``'s other sessions where webapp.auth offers it (keeping this one); True if done."""
-    for name in ("end_other_sessions", "invalidate_other_sessions", "invalidate_sessions", "bump_session_epoch"):
-        fn = getattr(auth, name, None)
-        if callable(fn):
-            fn(user)
-            return True
-    return False
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -58,11 +48,11 @@ def index():
             form.password.errors.append("The new password is the current one; choose another.")
         else:
             user.set_password(form.password.data)
-            ended = _end_other_sessions(user)
+            end_other_sessions(user)  # other browsers (and copied cookies) are logged out; this one goes on
             db.commit()
             forget_login_failures(db, user.email)
             log.info("password changed for %s", user.email)
-            flash("Your password is changed." + (" You are logged out everywhere else." if ended else ""), "ok")
+            flash("Your password is changed. You are logged out everywhere else.", "ok")
             return redirect(url_for("account.index"))
     return render_template("account/index.html", form=form), status
 

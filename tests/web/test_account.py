@@ -46,17 +46,22 @@ def test_a_refused_change_says_why_and_changes_nothing(app, alice, data, message
     assert login(app.test_client(), "alice@example.org", PASSWORD).status_code == 302
 
 
-def test_the_password_changes(app, alice):
+def test_the_password_changes_and_other_sessions_end(app, alice):
     uid, c = alice
+    other = app.test_client()                       # alice in another browser (or a copied cookie)
+    login(other, "alice@example.org")
+    assert other.get("/dashboard").status_code == 200
     r = c.post("/account", data={"current": PASSWORD, "password": NEW, "confirm": NEW})
     assert r.status_code == 302 and r.headers["Location"].endswith("/account")
-    assert "Your password is changed." in c.get("/account").get_data(as_text=True)
+    assert "Your password is changed. You are logged out everywhere else." in c.get("/account").get_data(as_text=True)
     with sessions(app) as s:
         assert s.get(User, uid).check_password(NEW) and not s.get(User, uid).check_password(PASSWORD)
     fresh = app.test_client()
     assert login(fresh, "alice@example.org", PASSWORD).status_code == 200          # the old one: the form again
     assert login(fresh, "alice@example.org", NEW).status_code == 302
     assert c.get("/dashboard").status_code == 200                                   # this session goes on
+    assert other.get("/dashboard").status_code == 302                               # the other one is over
+    assert other.get("/api/systems").status_code == 401
 
 
 def test_wrong_current_passwords_count_as_failed_logins(make_app):
