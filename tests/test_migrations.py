@@ -166,6 +166,18 @@ def test_old_database_missing_later_tables_gains_them(tmp_path):
     engine.dispose()
 
 
+def test_database_from_a_newer_coastcast_is_refused_in_one_line(tmp_path):
+    engine = dbm.make_engine(f"sqlite:///{tmp_path / 'new.sqlite'}")
+    dbm.init_db(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(RuntimeError, match=r"is at schema revision 9999, which this coastcast does not know "
+                                           rf"\(its newest is {migrations.head_revision()}\)") as info:
+        dbm.init_db(engine)
+    assert "\n" not in str(info.value)
+    engine.dispose()
+
+
 def _start(url: str, barrier) -> None:
     engine = dbm.make_engine(url)
     barrier.wait()

@@ -380,6 +380,9 @@ def init_db(engine: Engine) -> None:
                 log.info("database %s created at schema revision %s", _safe_url(engine), migrations.head_revision())
                 return
             now, head = migrations.current_revision(conn), migrations.head_revision()
+            if now is not None and not migrations.is_known(now):
+                raise RuntimeError(f"database {_safe_url(engine)} is at schema revision {now}, which this coastcast "
+                                   f"does not know (its newest is {head}): run the coastcast that made it")
             if now != head:
                 log.info("database %s: schema revision %s -> %s", _safe_url(engine), now or "none", head)
                 migrations.upgrade(conn, "head")

@@ -63,6 +63,16 @@ def head_revision() -> str:
     return heads[0]
 
 
+def is_known(revision: str) -> bool:
+    """Whether ``revision`` is one of the shipped revisions."""
+    from alembic.util import CommandError
+
+    try:
+        return script_directory().get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 def current_revision(connection: Connection) -> str | None:
     """The revision the database is at (None: not under migrations)."""
     return MigrationContext.configure(connection).get_current_revision()
