@@ -85,7 +85,8 @@ def _old_database(engine, dialect: str) -> None:
         conn.execute(sa.text(
             "INSERT INTO cycles (id, system_id, cycle_time, status, progress, created, log) "
             "VALUES (11, 3, '2026-11-25 00:00:00', 'succeeded', 1.0, '2026-11-25 00:01:00', 'done')"))
-        conn.execute(sa.text("INSERT INTO stations (id, system_id, name, lon, lat) VALUES (1, 3, 'Cascais', -9.42, 38.69)"))
+        conn.execute(sa.text("INSERT INTO stations (id, system_id, name, lon, lat) "
+                             "VALUES (1, 3, 'Cascais', -9.42, 38.69)"))
         conn.execute(sa.text("INSERT INTO cycle_leases (cycle_id, owner, resumes, attempts) VALUES (11, 'w', 0, '{}')"))
 
 
@@ -115,7 +116,8 @@ def test_database_of_the_old_code_is_upgraded_with_its_rows(empty_db):
         system = s.get(dbm.ForecastSystem, 3)
         assert (system.name, system.owner_id, system.settings, system.bbox) == ("Tagus", 7, {"k": 1},
                                                                                  (-9.5, 38.5, -8.9, 39.0))
-        assert [(c.id, c.label, c.status, c.log) for c in system.cycles] == [(11, "2026-11-25T00Z", "succeeded", "done")]
+        assert [(c.id, c.label, c.status, c.log) for c in system.cycles] == \
+            [(11, "2026-11-25T00Z", "succeeded", "done")]
         assert [(st.name, st.lon) for st in system.stations] == [("Cascais", -9.42)]
         assert s.get(dbm.CycleLease, 11).owner == "w"
     # new rows go in beside the old ones; a second start changes nothing
