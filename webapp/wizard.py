@@ -22,7 +22,7 @@ from . import get_session, services
 from .auth import login_required
 from .forms import AcceptMeshForm, ForcingsForm, ParametersForm, RegionForm, ReviewForm, StationsForm, ThresholdsForm
 from .systems import (MAX_THRESHOLDS, THRESHOLD_DATUMS, StationError, config_toml, new_system_dir, owned_system,
-                      parse_stations, parse_thresholds, remove_dir, stale_thresholds)
+                      parse_river_rows, parse_stations, parse_thresholds, remove_dir, river_rows, stale_thresholds)
 from .security import one_line
 from .uploads import UploadError, check_unpacked_size
 
@@ -277,32 +277,10 @@ def forcings(system_id: int):
         rivers_now = {r["boundary"]: r.get("discharge") for r in settings["rivers"]}
     else:
         rivers_now = dict.fromkeys(region_rivers)
-    rows, river_errors = [], {}
-    for i, b in enumerate(boundaries):
-        if request.method == "POST":
-            role = request.form.get(f"boundary-{i}-role", "tide")
-            q = request.form.get(f"boundary-{i}-discharge", "").strip()
-        else:
-            role = "river" if b in rivers_now else "tide"
-            q = "" if rivers_now.get(b) is None else f"{rivers_now[b]:g}"
-        rows.append({"index": i, "name": b, "role": role, "discharge": q, "region": region_rivers.get(b)})
+    rows = river_rows(boundaries, rivers_now, region_rivers, request.form if request.method == "POST" else None)
+    river_errors = {}
     if form.validate_on_submit():
-        rivers = []
-        for row in rows:
-            if row["role"] not in ("tide", "river"):
-                river_errors[row["index"]] = "Choose tide or river."
-            elif row["role"] == "river" and not row["discharge"] and row["region"]:
-                rivers.append({"boundary": row["name"], "series": "region"})  # the region's own discharge
-            elif row["role"] == "river":
-                try:
-                    q = float(row["discharge"])
-                    if not math.isfinite(q) or q < 0 or q > 300_000:
-                        raise ValueError
-                except ValueError:
-                    river_errors[row["index"]] = (f"Boundary {row['name']!r}: give the river discharge in m³/s "
-                                                  "(a number from 0 to 300000).")
-                    continue
-                rivers.append({"boundary": row["name"], "discharge": q})
+        rivers, river_errors = parse_river_rows(rows)
         if not river_errors:
             settings.update(tide_source=form.tide_source.data, atmosphere=form.atmosphere.data, rivers=rivers)
             system.settings = settings

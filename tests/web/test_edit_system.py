@@ -162,3 +162,28 @@ def test_only_the_owner_edits(app, system):
     assert m.post(f"/systems/{sid}/edit", data=form_data(horizon_hours="12")).status_code == 404
     assert m.get(f"/systems/{sid}/versions").status_code == 404
     assert _state(app, sid) == before
+
+
+def test_rivers_are_edited_as_in_the_forcings_step(app, system):
+    """The open boundaries' rows (the wizard's forcings step parser): a bad discharge is refused
+    next to its boundary; a good one is in the new version's [[rivers]]."""
+    c, sid = system["client"], system["system"]
+    with sessions(app) as s:
+        sysm = s.get(ForecastSystem, sid)
+        sysm.settings = {**sysm.settings, "mesh": {"open_boundaries": ["ocean", "river_1"]}}
+        s.commit()
+    before = _state(app, sid)
+    page = c.get(f"/systems/{sid}/edit").get_data(as_text=True)
+    assert 'name="boundary-1-role"' in page and "river_1" in page
+    r = c.post(f"/systems/{sid}/edit", data=form_data(**{"boundary-0-role": "tide", "boundary-1-role": "river",
+                                                         "boundary-1-discharge": "lots"}))
+    assert r.status_code == 400
+    block = re.search(r'<div class="field row3 has-error" id="field-boundary-1">(.*?)</div>', r.get_data(as_text=True), re.S)
+    assert block and "Boundary &#39;river_1&#39;: give the river discharge in m³/s (a number from 0 to 300000)." in block.group(1)
+    assert _state(app, sid) == before
+    r = c.post(f"/systems/{sid}/edit", data=form_data(**{"boundary-0-role": "tide", "boundary-1-role": "river",
+                                                         "boundary-1-discharge": "250"}))
+    assert r.status_code == 302
+    st = _state(app, sid)
+    assert [v for v, _ in st["versions"]] == [1, 2] and st["settings"]["rivers"] == [{"boundary": "river_1", "discharge": 250.0}]
+    assert tomllib.loads(st["config"])["rivers"] == [{"boundary": "river_1", "discharge": 250.0}]
