@@ -172,7 +172,7 @@ def build_forcing(cfg: ForecastConfig, mesh, model_start: datetime, duration_s: 
         if arec.get("used") == "file":
             arec.update(files=[str(p) for p in acfg.path], format=acfg.format)
         elif arec.get("used") in ("gfs", "gfs-previous-cycle"):
-            arec.update(files=list(arec["source"]["files"]), format="grib")
+            arec.update(files=list(arec["source"]["paths"]), format="grib")
         record["atmosphere"] = arec
         if atmosphere is None and acfg.source != "none":
             record["warnings"].append(arec.get("message") or "atmospheric forcing unavailable: fell back to tides only")

@@ -91,7 +91,7 @@ def test_failing_task_is_retried_then_cycle_fails_while_other_system_succeeds(tm
             s.add(c)
             s.commit()
             ids[name] = c.id
-    # the broken system's tide file is damaged: the configuration reads, the segment cannot
+    # the broken system's tide file is damaged: the configuration reads, its forcing (resolved at prepare) cannot
     broken_run = tmp_path / "broken" / "run"
     (tmp_path / "broken" / "tides.csv").write_text("open_boundary,seq,node\n1,1,x\n")
     healthy_cfg = tmp_path / "healthy" / "basin.toml"
@@ -103,18 +103,18 @@ def test_failing_task_is_retried_then_cycle_fails_while_other_system_succeeds(tm
     bad, good = outcomes[ids["broken"]], outcomes[ids["healthy"]]
     assert good.status == "succeeded" and (tmp_path / "healthy" / "run" / "stations.nc").is_file()
     assert bad.status == "failed"
-    assert bad.error.startswith("segment-000: TideInputError: ") and bad.error.count("\n") == 0
+    assert bad.error.startswith("prepare: TideInputError: ") and bad.error.count("\n") == 0
     assert "tides.csv: line 1: missing column(s) lon, lat" in bad.error
     assert "(after 3 attempts)" in bad.error  # 1 + retries
-    assert stage_summary(read_events(broken_run))["segment-000"]["attempts"] == 3
+    assert stage_summary(read_events(broken_run))["prepare"]["attempts"] == 3
     assert read_json(broken_run / "run.json")["status"] == "failed"
     assert read_json(broken_run / "run.json")["error"] == bad.error
     with sf() as s:
         row_bad, row_good = s.get(Cycle, ids["broken"]), s.get(Cycle, ids["healthy"])
         assert (row_bad.status, row_bad.error) == ("failed", bad.error)
-        assert row_bad.finished is not None and "segment 0 failed" in row_bad.log
+        assert row_bad.finished is not None and "prepare failed" in row_bad.log
         assert (row_good.status, row_good.progress) == ("succeeded", 1.0)
-        assert s.get(CycleLease, ids["broken"]).attempts["segment-000"] == 3
+        assert s.get(CycleLease, ids["broken"]).attempts["prepare"] == 3
 
 
 DRIVER = textwrap.dedent("""

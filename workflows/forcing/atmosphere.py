@@ -445,7 +445,7 @@ def _gfs_source(dl: GfsDownloader, cycle, leads, box: Box, forcing: GriddedAtmos
     return {"kind": "gfs", "cycle": cycle_label(cycle), "forecast_hours": [int(leads[0]), int(leads[-1])],
             "files": len(leads), "box": box.as_list(), "base_url": dl.base_url, "requests": int(requests),
             "cache": str(dl.cache_path(cycle, leads[0], box).parent),
-            "files": [str(dl.cache_path(cycle, h, box)) for h in leads], **forcing.describe()}
+            "paths": [str(dl.cache_path(cycle, h, box)) for h in leads], **forcing.describe()}
 
 
 def _give_up(cfg: AtmosphereConfig, record: dict):
