@@ -22,7 +22,7 @@ from .downloads import send_cycle_file
 from .outputs import (OutputError, cycle_alerts, cycle_skill, fields_info, frame_json, list_files, max_json, mesh_json,
                       point_series, stations_json)
 from .security import user_error, user_log
-from .systems import owned_cycle, owned_system
+from .systems import config_versions, cycle_config_version, owned_cycle, owned_system
 from .tokens import TokenError, parse_authorization, user_for_token
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -63,6 +63,9 @@ def system_dict(s: ForecastSystem, full: bool = False) -> dict:
     if full:
         d["stations"] = [{"name": st.name, "lon": st.lon, "lat": st.lat} for st in s.stations]
         d["config_toml"] = s.config_toml
+        versions = config_versions(s)
+        d["config_version"] = versions[-1]["version"]
+        d["config_versions"] = [{"version": v["version"], "created": _iso(v["created"]), "note": v["note"]} for v in versions]
         d["cycles"] = [cycle_dict(c) for c in s.cycles]
     return d
 
@@ -74,6 +77,8 @@ def cycle_dict(c, full: bool = False) -> dict:
     if full:
         d["log"] = user_log(c.log)
         d["files"] = _files(c)
+        v = cycle_config_version(c)
+        d["config_version"] = v["version"] if v else None
     return d
 
 
@@ -235,14 +240,18 @@ DOCS = {
                     '{"systems": [{"id": 3, "name": "Plymouth Sound", "status": "active", "region_kind": "box",\n'
                     '  "bbox": [-4.4, 50.1, -4.0, 50.4], "run_hour_utc": 0, "horizon_hours": 48,\n'
                     '  "created": "2026-11-24T09:12:40Z", "url": "/api/systems/3"}]}'),
-    "api.system": ("One system with its stations, current configuration (TOML) and cycles.", "/api/systems/3",
+    "api.system": ("One system with its stations, current configuration (TOML) and its versions, and its cycles.",
+                   "/api/systems/3",
                    '{"id": 3, "name": "Plymouth Sound", ..., "stations": [{"name": "Plymouth", "lon": -4.185, "lat": 50.366}],\n'
-                   ' "config_toml": "name = \\"Plymouth Sound\\"\\nhours = 48\\n...", "cycles": [cycle, ...]}'),
+                   ' "config_toml": "name = \\"Plymouth Sound\\"\\nhours = 48\\n...", "config_version": 2,\n'
+                   ' "config_versions": [{"version": 1, "created": "2026-11-24T09:12:40Z", "note": "created with the wizard"},\n'
+                   '   {"version": 2, "created": "2026-11-26T08:00:12Z", "note": "horizon 24 → 48 h"}], "cycles": [cycle, ...]}'),
     "api.system_cycles": ("A system's cycles, newest first.", "/api/systems/3/cycles", '{"cycles": [cycle, ...]}'),
     "api.cycle": ("One cycle: status, progress, times, a one-line error, its log and its files.", "/api/cycles/7",
                   '{"id": 7, "system_id": 3, "cycle": "2026-11-25T00Z", "cycle_time": "2026-11-25T00:00:00Z",\n'
                   ' "status": "succeeded", "progress": 1.0, "started": "2026-11-25T00:00:05Z",\n'
-                  ' "finished": "2026-11-25T00:03:41Z", "error": null, "log": "...", "files": [file, ...]}'),
+                  ' "finished": "2026-11-25T00:03:41Z", "error": null, "log": "...", "files": [file, ...],\n'
+                  ' "config_version": 1}'),
     "api.files": ("The files a cycle published, with one-line descriptions (not its work/ internals).",
                   "/api/cycles/7/files",
                   '{"files": [{"name": "fields.nc", "size": 5242880, "description": "water level and depth-averaged\n'

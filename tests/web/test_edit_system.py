@@ -110,8 +110,13 @@ def test_edit_makes_version_2_old_cycle_keeps_1_next_cycle_uses_2(app, system):
     page = unescape(c.get(f"/systems/{sid}/versions").get_data(as_text=True))
     assert page.index('id="version-2"') < page.index('id="version-1"')
     assert "hours = 12" in page and "hours = 6" in page and "2026-11-25T00Z" in page
-    # the API's system is the current version
-    assert tomllib.loads(c.get(f"/api/systems/{sid}").get_json()["config_toml"])["hours"] == 12
+    # the API: the system's current version and its history, each cycle's version
+    d = c.get(f"/api/systems/{sid}").get_json()
+    assert tomllib.loads(d["config_toml"])["hours"] == 12 and d["config_version"] == 2
+    assert [(v["version"], v["note"]) for v in d["config_versions"]] == [
+        (1, "created with the wizard"), (2, "longer forecast, rougher bed")]
+    assert c.get(f"/api/cycles/{system['cycle']}").get_json()["config_version"] == 1
+    assert c.get(f"/api/cycles/{new_id}").get_json()["config_version"] == 2
 
 
 def test_a_change_outside_the_configuration_makes_no_version(app, system):
