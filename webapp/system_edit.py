@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from workflows.db import Station
+from workflows.db import CYCLE_ACTIVE, Station
 
 from . import get_session, services
 from .auth import login_required
@@ -149,10 +149,13 @@ def edit(system_id: int):
                         system.stations.append(Station(name=n, lon=x, lat=y))
                 if text != (system.config_toml or ""):
                     note = " ".join((form.note.data or "").split()) or "; ".join(changes) or "edited"
+                    before = config_versions(system)[-1]["version"]
+                    busy = [c.label for c in system.cycles if c.status in CYCLE_ACTIVE]
                     row = add_config_version(db, system, text, note)
                     db.commit()
                     flash(f"Saved as configuration version {row.version}: the next cycle uses it; cycles already "
-                          "run keep theirs.", "ok")
+                          "run keep theirs"
+                          + (f", and cycle {busy[0]}, already queued, runs with version {before}." if busy else "."), "ok")
                 else:
                     db.commit()
                     flash("Saved. The forecast configuration is unchanged "

@@ -94,7 +94,7 @@ def test_edit_makes_version_2_old_cycle_keeps_1_next_cycle_uses_2(app, system):
     old_cfg = tomllib.loads(c.get(f"/cycles/{system['cycle']}/files/config.toml").get_data(as_text=True))
     assert old_cfg["hours"] == 6 and old_cfg["physics"]["manning"] == 0.025
 
-    # the next cycle is queued with version 2
+    # the next cycle is queued with version 2; an edit now leaves that queued cycle as it is
     assert c.post(f"/systems/{sid}/run").status_code == 302
     with sessions(app) as s:
         new = s.query(Cycle).filter(Cycle.system_id == sid, Cycle.id != system["cycle"]).one()
@@ -106,15 +106,24 @@ def test_edit_makes_version_2_old_cycle_keeps_1_next_cycle_uses_2(app, system):
     assert {k: v for k, v in cfg.items() if k != "start"} == v2
     page = c.get(f"/cycles/{new_id}").get_data(as_text=True)
     assert 'id="config-version" data-version="2"' in page and "longer forecast, rougher bed" in page
+    r = c.post(f"/systems/{sid}/edit", data=form_data(
+        name="Plymouth Sound and Tamar", horizon_hours="24", manning="0.03", run_hour_utc="6",
+        stations="Plymouth, -4.185, 50.366\nOffshore, -4.3, 50.15\nDrake's Island, -4.153, 50.356"), follow_redirects=True)
+    assert (f"Saved as configuration version 3: the next cycle uses it; cycles already run keep theirs, and cycle "
+            f"{start.strftime('%Y-%m-%dT%HZ')}, already queued, runs with version 2.") in unescape(r.get_data(as_text=True))
+    assert tomllib.loads((run_dir / "config.toml").read_text())["hours"] == 12
+    assert 'data-version="2"' in c.get(f"/cycles/{new_id}").get_data(as_text=True)
+    with sessions(app) as s:
+        assert s.query(SystemConfigVersion).filter_by(system_id=sid, version=3).one().note == "horizon 12 → 24 h"
     # the versions page: both, newest first, each with the cycles that ran it
     page = unescape(c.get(f"/systems/{sid}/versions").get_data(as_text=True))
-    assert page.index('id="version-2"') < page.index('id="version-1"')
-    assert "hours = 12" in page and "hours = 6" in page and "2026-11-25T00Z" in page
+    assert page.index('id="version-3"') < page.index('id="version-2"') < page.index('id="version-1"')
+    assert "hours = 24" in page and "hours = 12" in page and "hours = 6" in page and "2026-11-25T00Z" in page
     # the API: the system's current version and its history, each cycle's version
     d = c.get(f"/api/systems/{sid}").get_json()
-    assert tomllib.loads(d["config_toml"])["hours"] == 12 and d["config_version"] == 2
+    assert tomllib.loads(d["config_toml"])["hours"] == 24 and d["config_version"] == 3
     assert [(v["version"], v["note"]) for v in d["config_versions"]] == [
-        (1, "created with the wizard"), (2, "longer forecast, rougher bed")]
+        (1, "created with the wizard"), (2, "longer forecast, rougher bed"), (3, "horizon 12 → 24 h")]
     assert c.get(f"/api/cycles/{system['cycle']}").get_json()["config_version"] == 1
     assert c.get(f"/api/cycles/{new_id}").get_json()["config_version"] == 2
 
