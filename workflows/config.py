@@ -116,7 +116,8 @@ class Key:
     schema: type | None = None
     paths: tuple[str, ...] = ()
     parse: Callable | None = None
-    """``delegated``: ``parse(value, where, base)`` returns the held value (paths already absolute)."""
+    """``delegated``: ``parse(value, where, base, paths)`` returns the held value, the ``paths``
+    keys made absolute."""
     dump: Callable | None = None
     """``delegated``: the TOML value of a held value."""
     dumped: bool = True
@@ -298,7 +299,7 @@ def _convert(key: Key, value, name: str, where: _Where, base: Path):
                 raise ConfigError(f"{where.file}: [{name}] {k} = {v!r}; write one of {', '.join(map(repr, key.allowed()))}")
         return MappingProxyType(dict(value))
     if kind == "delegated":
-        return key.parse(value, where.table(f"[{name}]"), base)
+        return key.parse(value, where.table(f"[{name}]"), base, key.paths)
     raise TypeError(f"key {name}: unknown kind {kind!r}")  # pragma: no cover - a declaration error
 
 
@@ -414,13 +415,13 @@ def _delegated_files(name: str, key: Key, v, section: str = "") -> list[tuple[st
 
 
 # -- the tables whose objects live with their forcing ----------------------------------------------
-def _parse_tides(value, where: _Where, base: Path):
+def _parse_tides(value, where: _Where, base: Path, paths=TIDE_PATH_KEYS):
     from workflows.forcing import ForcingError
     from workflows.forcing.tides import TideSource
 
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where} must be a table (kind, path or model, constituents, ...)")
-    table = _resolve_keys(value, TIDE_PATH_KEYS, where, base)
+    table = _resolve_keys(value, paths, where, base)
     try:
         TideSource.from_mapping(table, base_dir=base, where=str(where))
     except ForcingError as exc:
@@ -428,14 +429,14 @@ def _parse_tides(value, where: _Where, base: Path):
     return MappingProxyType(table)
 
 
-def _parse_atmosphere(value, where: _Where, base: Path):
+def _parse_atmosphere(value, where: _Where, base: Path, paths=("path",)):
     if isinstance(value, str):
         if value in ("none", "gfs"):
             return value
         return str(_existing(value, "atmosphere", _Where(where.file), base))
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where.file}: atmosphere must be \"none\", \"gfs\", a file path or a table, got {value!r}")
-    table = _resolve_keys(value, ("path",), where, base)
+    table = _resolve_keys(value, paths, where, base)
     from workflows.forcing.gridded import AtmosphereError
 
     from .forcing.atmosphere import AtmosphereConfig
@@ -447,7 +448,7 @@ def _parse_atmosphere(value, where: _Where, base: Path):
     return MappingProxyType(table)
 
 
-def _parse_rivers(value, where: _Where, base: Path):
+def _parse_rivers(value, where: _Where, base: Path, paths=("file",)):
     if not isinstance(value, list) or not all(isinstance(r, Mapping) for r in value):
         raise ConfigError(f"{where.file}: rivers must be an array of tables [[rivers]]")
     out = []
@@ -455,16 +456,16 @@ def _parse_rivers(value, where: _Where, base: Path):
         w = _Where(where.file, f"[[rivers]] #{i + 1}")
         if "boundary" not in r:
             raise ConfigError(f"{w} needs boundary = \"<open boundary name>\"")
-        out.append(MappingProxyType(_resolve_keys(r, ("file",), w, base)))
+        out.append(MappingProxyType(_resolve_keys(r, paths, w, base)))
     return tuple(out)
 
 
-def _parse_bathymetry(value, where: _Where, base: Path):
+def _parse_bathymetry(value, where: _Where, base: Path, paths=("atlas_file",)):
     from .bathymetry import DatumError, VerticalDatum
 
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where} must be a table (datum, msl_above_datum, atlas_model, atlas_file)")
-    table = _resolve_keys(value, ("atlas_file",), where, base)
+    table = _resolve_keys(value, paths, where, base)
     try:
         return VerticalDatum.from_mapping(table, base_dir=base, where=str(where))
     except DatumError as exc:
@@ -475,11 +476,11 @@ def _dump_bathymetry(datum) -> dict:
     return _plain({f.name: getattr(datum, f.name) for f in fields(datum)})
 
 
-def _parse_tide_tables(value, where: _Where, base: Path):
+def _parse_tide_tables(value, where: _Where, base: Path, paths=TIDE_PATH_KEYS):
     if not isinstance(value, list) or not all(isinstance(t, Mapping) for t in value):
         raise ConfigError(f"{where.file + ': ' if where.file else ''}[ensemble]: tides must be an array of tables [[ensemble.tides]], one per member")
     # each member's configuration checks its files (a missing one is named with the member)
-    return tuple(MappingProxyType(_resolve_keys(t, TIDE_PATH_KEYS, _Where(where.file, f"[[ensemble.tides]] #{i + 1}"), base, must_exist=False))
+    return tuple(MappingProxyType(_resolve_keys(t, paths, _Where(where.file, f"[[ensemble.tides]] #{i + 1}"), base, must_exist=False))
                  for i, t in enumerate(value))
 
 
