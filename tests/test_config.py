@@ -238,6 +238,7 @@ BOUNDS = [
     (lambda d: d.update(ensemble={"members": 1, "wind_factors": [1.0]}), "basin.toml: [ensemble]: members must be an integer >= 2, got 1"),
     (lambda d: d.update(thresholds=[{"station": "mouth", "level_m": "high"}]),
      "basin.toml: [[thresholds]] #1: level_m must be a number (m), got 'high'"),
+    (lambda d: d["physics"].update(manning=float("nan")), "basin.toml: [physics]: manning must be a number (s m^-1/3), got nan"),
     (lambda d: d["tides"].update(modl="jmj"), "basin.toml: [tides]: unknown key 'modl'; did you mean 'model'?"),
     (lambda d: d.update(gauges={"catalog": "none"}), "basin.toml: [gauges]: unknown key 'catalog'; did you mean 'catalogue'?"),
 ]

@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import math
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
@@ -204,7 +205,8 @@ def _in_bounds(key: Key, v: float) -> bool:
 
 
 def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    """A finite TOML number (``nan`` and ``inf`` are refused; a bool is not a number)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def resolve_path(value, base: Path) -> Path:
@@ -613,7 +615,7 @@ class ThresholdSpec:
 
     @classmethod
     def from_mapping(cls, table: Mapping, where: str) -> ThresholdSpec:
-        return parse_section(cls, table, _Where("", str(where)) if not str(where).startswith("[") else where)
+        return parse_section(cls, table, where)
 
 
 @dataclass(frozen=True)
