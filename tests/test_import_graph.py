@@ -167,17 +167,7 @@ def test_the_graph_sees_relative_function_level_and_package_imports(tmp_path, mo
     assert "pkg.sub.b -> pkg.a (pkg/sub/b.py:2)" in describe(graph, cycles(graph))
 
 
-KNOWN = "issue 21 item 4: cycles listed in the failure message (pytest --runxfail tests/test_import_graph.py)"
-
-
-@pytest.mark.parametrize(
-    "package",
-    [
-        "solver",
-        pytest.param("workflows", marks=pytest.mark.xfail(strict=True, reason=f"{KNOWN}: workflows.forcing.tides <-> tide_atlases, tide_formats")),
-        pytest.param("webapp", marks=pytest.mark.xfail(strict=True, reason=f"{KNOWN}: the blueprints <-> webapp/__init__")),
-    ],
-)
+@pytest.mark.parametrize("package", ["solver", "workflows", "webapp"])
 def test_no_import_cycles(package):
     graph = import_graph([package])
     found = cycles(graph)

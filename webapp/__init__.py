@@ -49,17 +49,15 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, g, render_template, request
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 
 from workflows import db as dbm
 
+from .extensions import close_session, csrf, get_session  # noqa: F401 (get_session: public here too)
 from .security import (add_security_headers, compress_response, content_security_policy, private_dir, private_sqlite,
                        shared_secret, user_error, user_log)
 
 log = logging.getLogger(__name__)
-
-csrf = CSRFProtect()
-
 
 def _secret_key(instance: Path) -> str:
     env = os.environ.get("COASTCAST_SECRET_KEY")
@@ -163,7 +161,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(bp)
 
     app.before_request(auth.load_user)
-    app.teardown_appcontext(_close_session)
+    app.teardown_appcontext(close_session)
     app.extensions["coastcast_csp"] = content_security_policy(app.config["COASTCAST_TILE_URL"])
     app.after_request(add_security_headers)
     app.after_request(compress_response)
@@ -197,23 +195,6 @@ def _metres(value, signed: bool = False, digits: int = 2) -> str:
         return "–"
     value = round(float(value), digits) + 0.0  # no "-0.00"
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
-
-
-def get_session():
-    """The request's database session (closed when the request ends)."""
-    if "db" not in g:
-        from flask import current_app
-
-        g.db = current_app.extensions["coastcast_sessions"]()
-    return g.db
-
-
-def _close_session(exc):
-    session = g.pop("db", None)
-    if session is not None:
-        if exc is not None:
-            session.rollback()
-        session.close()
 
 
 def _wants_json() -> bool:

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request, 
 
 from workflows.db import ForecastSystem
 
-from . import csrf, get_session
+from .extensions import csrf, get_session
 from .auth import login_required
 from .coastline import BBoxError, coastline_gzip, coastline_json, parse_bbox
 from .downloads import send_cycle_file

@@ -27,7 +27,7 @@ from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, re
 
 from workflows.db import User, create_user, hash_password, normalise_email
 
-from . import get_session
+from .extensions import get_session
 from .forms import ActionForm, LoginForm, RegisterForm
 from .security import (client_address, dummy_password_check, forget_login_failures, login_refusal,
                        record_login_failure)

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_te
 
 from workflows.db import CYCLE_ACTIVE, Cycle, ForecastSystem, utcnow
 
-from . import get_session
+from .extensions import get_session
 from .auth import login_required
 from .forms import ActionForm
 from .outputs import cycle_summary

@@ -20,7 +20,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from workflows.db import CYCLE_ACTIVE, Station
 
-from . import get_session, services
+from . import services
+from .extensions import get_session
 from .auth import login_required
 from .forms import EditSystemForm
 from .security import one_line

@@ -19,7 +19,7 @@ from flask import abort, current_app, g
 
 from workflows.db import Cycle, ForecastSystem, SystemConfigVersion
 
-from . import get_session
+from .extensions import get_session
 
 
 def data_root() -> Path:

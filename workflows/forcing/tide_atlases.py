@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .tides import (
+from .harmonics import (
     COASTCAST_ATLAS,
     HarmonicConstituents,
     TideInputError,

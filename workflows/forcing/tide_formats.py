@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .tides import (
+from .harmonics import (
     HarmonicConstituents,
     TideInputError,
     canonical_constituent,

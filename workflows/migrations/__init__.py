@@ -15,7 +15,6 @@ writes ``versions/NNNN_<slug>.py`` (docs/development.md, "Changing the database 
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 from alembic import command
@@ -44,14 +43,14 @@ def alembic_config(connection: Connection | None = None, url: str | None = None)
     return cfg
 
 
-_SCRIPTS: list[ScriptDirectory] = []
+SCRIPTS_CACHE: list[ScriptDirectory] = []
 
 
 def script_directory() -> ScriptDirectory:
     """The revisions shipped with coastcast (read once per process)."""
-    if not _SCRIPTS:
-        _SCRIPTS.append(ScriptDirectory.from_config(alembic_config()))
-    return _SCRIPTS[0]
+    if not SCRIPTS_CACHE:
+        SCRIPTS_CACHE.append(ScriptDirectory.from_config(alembic_config()))
+    return SCRIPTS_CACHE[0]
 
 
 def head_revision() -> str:
@@ -86,67 +85,3 @@ def upgrade(connection: Connection, revision: str = "head") -> None:
 def stamp(connection: Connection, revision: str = "head") -> None:
     """Record ``revision`` as the database's revision without running anything."""
     command.stamp(alembic_config(connection), revision)
-
-
-def new_revision(message: str) -> Path:
-    """Draft the next revision from the difference between the head schema and the models.
-
-    A scratch SQLite database is upgraded to the current head and compared with
-    ``workflows.db.Base.metadata``; the operations found are written to a new file in
-    ``versions/`` numbered after the head. Read it, fix what autogenerate cannot know (renames,
-    data moves, ``server_default`` for new NOT NULL columns of existing rows) and test it.
-    """
-    import tempfile
-
-    from workflows import db as dbm
-
-    number = f"{int(head_revision()) + 1:04d}"
-    words = re.sub(r"[^a-z0-9]+", " ", message.lower()).split()
-    slug = "_".join(words[:6]) or "change"
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'scratch.sqlite'}"
-        engine = dbm.make_engine(url)
-        try:
-            with engine.begin() as conn:
-                upgrade(conn)
-            with engine.begin() as conn:
-                script = command.revision(alembic_config(conn), message=message, autogenerate=True,
-                                          rev_id=number)
-        finally:
-            engine.dispose()
-    path = Path(script.path)
-    final = path.with_name(f"{number}_{slug}.py")
-    path.rename(final)
-    _SCRIPTS.clear()
-    log.info("wrote %s", final)
-    return final
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m workflows.migrations revision MESSAGE`` | ``heads`` | ``upgrade URL``."""
-    import argparse
-
-    p = argparse.ArgumentParser(prog="python -m workflows.migrations", description=main.__doc__)
-    sub = p.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("revision", help="draft the next revision from the models")
-    r.add_argument("message")
-    sub.add_parser("heads", help="print the newest revision")
-    u = sub.add_parser("upgrade", help="bring a database up to date (as the web app and scheduler do at start)")
-    u.add_argument("url")
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if args.cmd == "revision":
-        print(new_revision(args.message))
-    elif args.cmd == "heads":
-        print(head_revision())
-    else:
-        from workflows import db as dbm
-
-        engine = dbm.make_engine(args.url)
-        try:
-            dbm.init_db(engine)
-            with engine.connect() as conn:
-                print(current_revision(conn))
-        finally:
-            engine.dispose()
-    return 0
