@@ -294,6 +294,13 @@ class Mesh:
         return _readonly(self._centroids[1])
 
     @cached_property
+    def locator(self):
+        """The mesh's :class:`solver.locate.Locator` (built once): which face holds a point."""
+        from .locate import Locator
+
+        return Locator.for_mesh(self)
+
+    @cached_property
     def face_area(self) -> np.ndarray:
         """(n_face,) area in m²."""
         if self.is_sphere:

@@ -29,6 +29,8 @@ from pathlib import Path
 import netCDF4
 import numpy as np
 
+from solver.locate import Locator
+
 try:  # HDF5 is not thread-safe: share xarray's lock so in-process xarray I/O is serialised with ours
     from xarray.backends.locks import HDF5_LOCK as NC_LOCK
 except ImportError:  # pragma: no cover
@@ -507,24 +509,25 @@ def cycle_summary(run_dir: Path | str | None) -> dict:
     return {"alerts": alerts, "n_alerts": len(alerts or []), "skill": skill, "error": None}
 
 
+@lru_cache(maxsize=16)
+def _locator_cached(key) -> Locator:
+    info = _fields_cached(key)
+    return Locator(info.lon, info.lat, info.faces)
+
+
+def fields_locator(path: Path) -> Locator:
+    """The point locator of a fields.nc's mesh, in lon/lat degrees (built once per file version:
+    path, modification time and size)."""
+    return _locator_cached(_key(path))
+
+
 def locate(info: FieldsInfo, lon: float, lat: float):
     """Where (lon, lat) lies: ("face", node ids (3,), barycentric weights (3,), face id) or
-    ("nearest_node", [node id], [1.0], None). Containment is tested in lon/lat degrees."""
-    f = info.faces
-    x, y = info.lon[f], info.lat[f]                      # (n_face, 3)
-    x0, y0 = x[:, 0], y[:, 0]
-    d1x, d1y, d2x, d2y = x[:, 1] - x0, y[:, 1] - y0, x[:, 2] - x0, y[:, 2] - y0
-    det = d1x * d2y - d2x * d1y
-    px, py = lon - x0, lat - y0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        b1 = (px * d2y - d2x * py) / det
-        b2 = (d1x * py - px * d1y) / det
-    b0 = 1.0 - b1 - b2
-    eps = -1e-12
-    inside = np.flatnonzero((b0 >= eps) & (b1 >= eps) & (b2 >= eps) & np.isfinite(b1))
-    if inside.size:
-        k = int(inside[0])
-        return "face", f[k], np.array([b0[k], b1[k], b2[k]]), k
+    ("nearest_node", [node id], [1.0], None). Containment is tested in lon/lat degrees
+    (:class:`solver.locate.Locator`: a point on an edge or vertex is inside)."""
+    where = fields_locator(Path(info.path)).locate(lon, lat)
+    if where.face[0] >= 0:
+        return "face", where.nodes[0], where.weights[0], int(where.face[0])
     coslat = np.cos(np.radians(lat))
     d2 = ((info.lon - lon) * coslat) ** 2 + (info.lat - lat) ** 2
     n = int(np.nanargmin(d2))
@@ -546,7 +549,7 @@ def point_series(path: Path, lon: float, lat: float) -> dict:
             var = ds.variables[vname]
             tpos = var.dimensions.index(info.time_dim)
             if info.location == "face":
-                idx = [face if face is not None else _nearest_face(info, lon, lat)]
+                idx = [face if face is not None else int(fields_locator(path).nearest_face(lon, lat)[0])]
                 w = np.array([1.0])
             else:
                 idx, w = [int(i) for i in nodes], np.asarray(weights, dtype=np.float64)
@@ -562,11 +565,6 @@ def point_series(path: Path, lon: float, lat: float) -> dict:
     else:
         out["face"] = int(face)
     return out
-
-
-def _nearest_face(info: FieldsInfo, lon, lat) -> int:
-    cx, cy = info.lon[info.faces].mean(axis=1), info.lat[info.faces].mean(axis=1)
-    return int(np.nanargmin(((cx - lon) * np.cos(np.radians(lat))) ** 2 + (cy - lat) ** 2))
 
 
 HIDDEN_SUFFIXES = (".tmp", ".part", ".lock", ".lease")

@@ -17,8 +17,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-import numpy as np
-
 from solver.formats import read_mesh
 from solver.mesh import Mesh
 
@@ -139,19 +137,9 @@ def _msl_cached(path: str, mtime_ns: int, crs: str, datum) -> Mesh:
 
 
 def find_face(mesh: Mesh, lon: float, lat: float) -> int:
-    """Index of the face containing the point (mesh coordinates; lon/lat for a geographic mesh), or -1."""
-    f = mesh.face_node_connectivity
-    x, y = mesh.node_x[f], mesh.node_y[f]  # (n_face, 3)
-    near = (x.min(1) <= lon) & (x.max(1) >= lon) & (y.min(1) <= lat) & (y.max(1) >= lat)
-    cand = np.flatnonzero(near)
-    if cand.size == 0:
-        return -1
-    xc, yc = x[cand], y[cand]
-    def cross(i, j):
-        return (xc[:, j] - xc[:, i]) * (lat - yc[:, i]) - (yc[:, j] - yc[:, i]) * (lon - xc[:, i])
-    inside = (cross(0, 1) >= 0) & (cross(1, 2) >= 0) & (cross(2, 0) >= 0)
-    hit = cand[inside]
-    return int(hit[0]) if hit.size else -1
+    """Index of the face containing the point (mesh coordinates; lon/lat for a geographic mesh), or -1
+    (``mesh.locator``: a point on an edge or vertex is inside)."""
+    return int(mesh.locator.locate(lon, lat).face[0])
 
 
 def gallery_dir() -> Path:

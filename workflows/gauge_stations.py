@@ -127,7 +127,7 @@ def place_stations(stations, mesh, *, max_distance_km: float = STATION_MAX_KM,
     A Cartesian mesh (no geographic position) keeps the stations as given."""
     from scipy.spatial import cKDTree
 
-    from solver.output.stations import locate_points
+    from solver.locate import locate_points
 
     stations = list(stations)
     if not stations:

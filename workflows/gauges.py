@@ -242,7 +242,7 @@ class GaugeCatalogue:
         ``mesh``: a :class:`solver.mesh.Mesh` in lon/lat or a projected CRS (stations are
         transformed with pyproj); a Cartesian mesh (``crs=None``) has no position and raises.
         """
-        from solver.output.stations import locate_points
+        from solver.locate import locate_points
 
         if mesh.crs is None:
             raise GaugeError(

@@ -102,7 +102,7 @@ def jmj_tides(days: float = 30.0, spinup_days: float = 2.0, manning: float = 0.0
     fit = tuple(fit_constituents or constituents)
     from solver import Callback, Clock, Simulation, TimeInterval
     from solver.output.nodal import NodeAverager
-    from solver.output.stations import locate_points
+    from solver.locate import locate_points
 
     from .config import ForecastConfig
     from .cycle import build_model, read_mesh_for

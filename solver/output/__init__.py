@@ -13,11 +13,12 @@ writer                            default file    content
 :class:`Checkpointer`             ``restart.nc``  exact h, hu, hv and the clock (hot start)
 ================================  ==============  ==========================================
 """
+from ..locate import locate_points
 from .checkpoint import Checkpointer, RestartError, load_restart, mesh_fingerprint
 from .fields import UGRIDFieldWriter
 from .maxima import MaximaWriter
 from .nodal import NodeAverager
-from .stations import StationError, StationWriter, locate_points
+from .stations import StationError, StationWriter
 
 __all__ = [
     "Checkpointer",

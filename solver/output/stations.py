@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial import cKDTree
 
+from ..locate import locate_points
 from ..schedules import TimeInterval
 from ..state import utc
 from .cf import FILL_FLOAT, PartFile, global_attributes, seconds_since, time_attributes
@@ -20,44 +20,6 @@ log = logging.getLogger(__name__)
 
 class StationError(ValueError):
     """A station that cannot be sampled (outside the mesh, dry, malformed); one-line message."""
-
-
-def _barycentric(px, py, x, y):
-    """Barycentric coordinates (…, 3) of points (px, py) in triangles with corners x, y (…, 3)."""
-    x0, x1, x2 = x[..., 0], x[..., 1], x[..., 2]
-    y0, y1, y2 = y[..., 0], y[..., 1], y[..., 2]
-    det = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
-    l1 = ((px - x0) * (y2 - y0) - (x2 - x0) * (py - y0)) / det
-    l2 = ((x1 - x0) * (py - y0) - (px - x0) * (y1 - y0)) / det
-    return np.stack([1.0 - l1 - l2, l1, l2], axis=-1)
-
-
-def locate_points(mesh, x, y, *, candidates: int = 16) -> np.ndarray:
-    """The face containing each point, -1 where a point lies outside the mesh.
-
-    ``x, y``: (n,) in the mesh's own coordinates (degrees or metres). Candidates are the
-    ``candidates`` faces with the nearest centroids (scipy cKDTree); a point none of them contains
-    is tested against every face. A point on a shared edge gets one of the faces (the first found).
-    Returns (n,) int64.
-    """
-    px = np.atleast_1d(np.asarray(x, dtype=np.float64))
-    py = np.atleast_1d(np.asarray(y, dtype=np.float64))
-    f = mesh.face_node_connectivity
-    nx, ny = mesh.node_x[f], mesh.node_y[f]
-    tol = -1e-12  # barycentric tolerance: points on edges count as inside
-    k = min(candidates, mesh.n_face)
-    _, cand = cKDTree(np.column_stack([mesh.face_x, mesh.face_y])).query(np.column_stack([px, py]), k=k)
-    cand = np.asarray(cand).reshape(px.size, k)
-    lam = _barycentric(px[:, None], py[:, None], nx[cand], ny[cand])
-    inside = (lam >= tol).all(axis=-1)
-    found = inside.any(axis=1)
-    out = np.where(found, cand[np.arange(px.size), inside.argmax(axis=1)], -1)
-    for i in np.flatnonzero(~found):
-        lam = _barycentric(px[i], py[i], nx, ny)
-        hit = np.flatnonzero((lam >= tol).all(axis=-1))
-        if hit.size:
-            out[i] = hit[0]
-    return out.astype(np.int64)
 
 
 @dataclass(frozen=True)
