@@ -56,6 +56,10 @@ class RegionForm(FlaskForm):
     south = FloatField("South (°N)", validators=[Optional()])
     east = FloatField("East (°E)", validators=[Optional()])
     north = FloatField("North (°N)", validators=[Optional()])
+    detail = SelectField("Mesh detail", choices=[
+        ("standard", "standard: triangles of about the box diagonal / 60 (finer at the coast)"),
+        ("coarse", "coarse: three times larger triangles (several times fewer); quick trial runs")],
+        default="standard")
     mesh_file = FileField("Mesh file (gr3, fort.14, gmsh .msh, UGRID NetCDF; gzip allowed)")
     gallery = SelectField("Gallery mesh", choices=[], validate_choice=False)
     submit = SubmitField("Next")
@@ -88,7 +92,7 @@ class ParametersForm(FlaskForm):
     output_interval_minutes = IntegerField("Output interval (minutes)", default=60, validators=[
         InputRequired("Give the output interval."), NumberRange(5, 360, "The output interval is 5 to 360 minutes.")])
     spinup_hours = FloatField("Spin-up of a cold start (hours)", default=24.0, validators=[
-        InputRequired("Give the spin-up in hours."), NumberRange(0.25, 240, "The spin-up is 0.25 to 240 hours.")])
+        Optional(), NumberRange(0.25, 240, "The spin-up is 0.25 to 240 hours.")])  # left out: kept as it was
     submit = SubmitField("Next")
 
     def validate_output_interval_minutes(self, field):

@@ -138,6 +138,8 @@ def mark_interrupted(session_factory, lease_seconds: float = 120.0) -> int:
             if lease.owner and lease.heartbeat is not None and now - lease.heartbeat < timedelta(seconds=lease_seconds)
         }
         rows = [c for c in rows if c.id not in alive]
+        for lease in s.query(CycleLease).filter(CycleLease.cycle_id.in_([c.id for c in rows])).all():
+            lease.owner = ""  # no live driver: released for the service that resumes it
         for c in rows:
             c.status, c.finished = "interrupted", utcnow()
             c.error = "the server stopped while this cycle ran; it resumes when the cycle service starts"

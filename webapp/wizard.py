@@ -18,7 +18,8 @@ from werkzeug.utils import secure_filename
 
 from workflows.db import ForecastSystem, Station
 
-from . import get_session, services
+from . import services
+from .extensions import get_session
 from .auth import login_required
 from .forms import AcceptMeshForm, ForcingsForm, ParametersForm, RegionForm, ReviewForm, StationsForm, ThresholdsForm
 from .systems import (MAX_THRESHOLDS, THRESHOLD_DATUMS, StationError, config_toml, new_system_dir, owned_system,
@@ -170,7 +171,9 @@ def _region(system: ForecastSystem | None):
     try:
         if kind == "box":
             out = folder / "hgrid.gr3"
-            services.generate_mesh(bbox, out)
+            detail = form.detail.data if form.detail.data in services.MESH_DETAIL_FACTORS else "standard"
+            services.generate_mesh(bbox, out, **services.mesh_sizes(bbox, detail))
+            settings["mesh_detail"] = detail
             try:
                 _, summary = _read_and_summarise(out, max_nodes)
             except services.ServiceUnavailable:
@@ -311,8 +314,9 @@ def parameters(system_id: int):
             form.output_interval_minutes.errors.append("The output interval is longer than the forecast.")
         else:
             system.horizon_hours, system.run_hour_utc = form.horizon_hours.data, form.run_hour_utc.data
-            settings.update(manning=float(form.manning.data), output_interval_minutes=form.output_interval_minutes.data,
-                            spinup_hours=float(form.spinup_hours.data))
+            settings.update(manning=float(form.manning.data), output_interval_minutes=form.output_interval_minutes.data)
+            if form.spinup_hours.data is not None:  # left empty: kept as it was
+                settings["spinup_hours"] = float(form.spinup_hours.data)
             system.settings = settings
             get_session().commit()
             return redirect(url_for("wizard.stations", system_id=system.id))

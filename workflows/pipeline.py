@@ -791,6 +791,7 @@ def recover_stale_cycles(session_factory, *, now: datetime | None = None, lease_
                 continue
             reason = f"its driver {lease.owner} stopped at {beat.isoformat() if beat else 'start'} (no heartbeat for {lease_seconds:.0f} s)"
             cycle.status, cycle.error, cycle.finished = "interrupted", reason, now
+            lease.owner = ""  # its driver is gone: released, so that the next driver claims it at once
             out.append(cycle.id)
             if cycle.run_dir and Path(cycle.run_dir).is_dir():
                 update_run_record(cycle.run_dir, status="interrupted", error=reason, finished=now.isoformat())

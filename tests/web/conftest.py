@@ -163,7 +163,7 @@ def stub_services(monkeypatch):
     """Mesh generation, reading and checking replaced by the stubs above (webapp.services)."""
     from webapp import services
 
-    monkeypatch.setattr(services, "generate_mesh", lambda bbox, out: stub_generate_mesh(bbox, out))
+    monkeypatch.setattr(services, "generate_mesh", lambda bbox, out, **sizes: stub_generate_mesh(bbox, out))
     monkeypatch.setattr(services, "read_mesh", stub_read_mesh)
     monkeypatch.setattr(services, "check_mesh", stub_check_mesh)
     monkeypatch.setattr(services, "gallery_regions", lambda: [])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import tomllib
+from datetime import datetime
 from pathlib import Path
 
 import netCDF4
@@ -198,7 +199,7 @@ def test_region_step_messages_next_to_field_and_nothing_stored(app, stub_service
 
 
 def test_mesh_generation_error_is_shown_and_nothing_stored(app, stub_services, monkeypatch, tmp_path):
-    def boom(bbox, out):
+    def boom(bbox, out, **sizes):
         raise ValueError(f"box {bbox}: no water inside the box\nsecond line")
 
     monkeypatch.setattr(stub_services, "generate_mesh", boom)
@@ -336,7 +337,7 @@ def test_run_now_pause_resume_delete(app, system_with_cycle):
         assert "segment 0 done" in cyc.log and "publish done" in cyc.log and cyc.started <= cyc.finished
         run_dir = Path(cyc.run_dir)
         cfg = tomllib.loads((run_dir / "config.toml").read_text())
-        assert cfg["start"] == cyc.cycle_time.strftime("%Y-%m-%dT%H:00:00Z") and cfg["hours"] == 6
+        assert datetime.fromisoformat(cfg["start"].replace("Z", "+00:00")) == cyc.cycle_time and cfg["hours"] == 6
     # the real pipeline ran (prepare, segments, publish) and published 6 h of hourly fields
     record = json.loads((run_dir / "run.json").read_text())
     assert record["status"] == "succeeded" and record["spinup_hours"] == 24.0  # the default cold-start spin-up, said

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PASSWORD, add_user, fake_run_cycle, stub_check_mesh, stub_generate_mesh, stub_read_mesh
+from .conftest import PASSWORD, add_user, stub_check_mesh, stub_generate_mesh, stub_read_mesh
 
 pytestmark = pytest.mark.browser
 
@@ -66,7 +66,8 @@ def live_server(make_app):
     servers = []
 
     def start(**config):
-        cfg = {"WTF_CSRF_ENABLED": True, "TESTING": False, "COASTCAST_RUNNER": "process"}
+        # the cycle service as `coastcast serve` runs it: an embedded LocalCluster (one worker process)
+        cfg = {"WTF_CSRF_ENABLED": True, "TESTING": False, "COASTCAST_RUNNER": "dask", "COASTCAST_TICK_SECONDS": 5.0}
         cfg.update(config)
         app = make_app(**cfg)
         server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -89,7 +90,7 @@ def mesh_services(monkeypatch):
 
     real = {"generate": _have("workflows.meshgen"), "read": _have("solver.formats"), "check": _have("solver.quality")}
     if not real["generate"]:
-        monkeypatch.setattr(services, "generate_mesh", lambda bbox, out: stub_generate_mesh(bbox, out))
+        monkeypatch.setattr(services, "generate_mesh", lambda bbox, out, **sizes: stub_generate_mesh(bbox, out))
     if not real["read"]:
         monkeypatch.setattr(services, "read_mesh", stub_read_mesh)
     if not real["check"]:
@@ -107,7 +108,7 @@ def _shot(page, folder, name):
 # the full journey on PostgreSQL (the production database) and the real cycle on SQLite.
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_journey_register_to_download(browser, live_server, artifacts, mesh_services, request):
-    app, base = live_server(COASTCAST_RUN_FUNCTION=fake_run_cycle)
+    app, base = live_server()
     add_user(app, "admin@example.org", admin=True)
     errors = []
 
@@ -178,6 +179,7 @@ def test_journey_register_to_download(browser, live_server, artifacts, mesh_serv
     _shot(page, artifacts, "04b_region_coastline_iceland")
     for k, v in zip(("west", "south", "east", "north"), (-4.35, 50.25, -4.05, 50.40)):
         page.fill(f"#{k}", str(v))
+    page.select_option("#detail", "coarse")  # a quick trial run: 3,130 triangles instead of 13,030
     page.click("#region-form input[type=submit]")
     page.wait_for_url("**/wizard/forcings", timeout=120_000)
 
@@ -189,8 +191,9 @@ def test_journey_register_to_download(browser, live_server, artifacts, mesh_serv
     page.fill("#horizon_hours", "99")
     page.click("input[type=submit]")
     assert "1 to 72 hours" in page.inner_text("#field-horizon_hours")
-    page.fill("#horizon_hours", "6")
+    page.fill("#horizon_hours", "4")
     page.fill("#output_interval_minutes", "60")
+    page.fill("#spinup_hours", "0.5")
     _shot(page, artifacts, "06_parameters")
     page.click("input[type=submit]")
     page.wait_for_url("**/wizard/stations")
@@ -218,15 +221,16 @@ def test_journey_register_to_download(browser, live_server, artifacts, mesh_serv
     page.click("input[type=submit]")
     page.wait_for_url("**/wizard/review")
     assert "S1: road at 2.5 m above MSL" in page.inner_text("body")
+    assert page.inner_text("#review-spinup").startswith("0.5 h before the forecast")
     page.check("#confirm")
     _shot(page, artifacts, "08_review")
     page.click("input[type=submit]")
     page.wait_for_url("**/systems/*")
     assert "created" in page.inner_text(".flash")
 
-    # run a short cycle
+    # run a short cycle: the real pipeline on the cluster, its progress refreshed live
     page.click("#run-now")
-    page.wait_for_selector("a.view", timeout=60_000)
+    page.wait_for_selector("a.view", timeout=600_000)
     assert "succeeded" in page.inner_text("#cycles")
     _shot(page, artifacts, "09_system_cycle_succeeded")
 
@@ -288,7 +292,7 @@ def test_real_cycle(browser, live_server, artifacts, tmp_path):
     """Run now with the real workflows.cycle.run_cycle on a small generated box, then view it."""
     from workflows.db import Cycle, ForecastSystem, Station
 
-    app, base = live_server(COASTCAST_RUN_FUNCTION=None)
+    app, base = live_server()
     uid = add_user(app, "rita@example.org")
     from webapp import services
 
@@ -298,9 +302,9 @@ def test_real_cycle(browser, live_server, artifacts, tmp_path):
     services.generate_mesh((-4.35, 50.25, -4.05, 50.40), folder / "hgrid.gr3", resolution=1500.0, min_size=600.0)
     with app.extensions["coastcast_sessions"]() as s:
         sysm = ForecastSystem(owner_id=uid, name="Real", region_kind="box", mesh_path=str(folder / "hgrid.gr3"),
-                              data_dir=str(folder), status="active", horizon_hours=1,
+                              data_dir=str(folder), status="active", horizon_hours=3,
                               settings={"tide_source": "jmj", "atmosphere": "none", "manning": 0.025,
-                                        "output_interval_minutes": 15, "spinup_hours": 0.25})
+                                        "output_interval_minutes": 15, "spinup_hours": 0.5})
         sysm.stations = [Station(name="Plymouth", lon=-4.16, lat=50.34)]
         s.add(sysm)
         s.commit()
@@ -312,6 +316,10 @@ def test_real_cycle(browser, live_server, artifacts, tmp_path):
     page.click("input[type=submit]")
     page.goto(f"{base}/systems/{sid}")
     page.click("#run-now")
+    # the progress line refreshes while the cycle runs: hours of model time simulated, spin-up said
+    page.wait_for_function("() => /of 3\\.5 h simulated \\(0\\.5 h spin-up/.test("
+                           "(document.querySelector('#cycles .stage') || {}).textContent || '')", timeout=300_000)
+    _shot(page, artifacts, "20a_real_cycle_progress")
     page.wait_for_function("() => !document.querySelector('#cycles .badge.queued, #cycles .badge.running')", timeout=300_000)
     _shot(page, artifacts, "20_real_cycle")
     with app.extensions["coastcast_sessions"]() as s:
@@ -334,7 +342,7 @@ def test_viewer_skill_table_and_gauge_overlay(browser, live_server, artifacts, r
 
     from .conftest import add_real_system
 
-    app, base = live_server(COASTCAST_RUN_FUNCTION=None, COASTCAST_RUNNER="none")
+    app, base = live_server(COASTCAST_RUNNER="none")
     ids = add_real_system(app, real_cycle)
     run_dir = real_cycle["run_dir"]
     with open(run_dir / "skill.csv", newline="") as fh:
