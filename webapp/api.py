@@ -16,6 +16,7 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request, 
 from workflows.db import ForecastSystem
 
 from .extensions import csrf, get_session
+from .progress import cycle_progress
 from .auth import login_required
 from .coastline import BBoxError, coastline_gzip, coastline_json, parse_bbox
 from .downloads import send_cycle_file
@@ -75,6 +76,9 @@ def cycle_dict(c, full: bool = False) -> dict:
          "status": c.status, "progress": round(float(c.progress or 0.0), 4), "started": _iso(c.started),
          "finished": _iso(c.finished), "error": user_error(c.error), "url": url_for("api.cycle", cycle_id=c.id)}
     if full:
+        live = cycle_progress(c)  # the same progress the pages show (fraction of simulated time)
+        d.update(progress=live["progress"], stage=live["stage"], simulated_hours=live["simulated_hours"],
+                 total_hours=live["total_hours"], spinup_hours=live["spinup_hours"], eta=live["eta"])
         d["log"] = user_log(c.log)
         d["files"] = _files(c)
         v = cycle_config_version(c)

@@ -104,6 +104,11 @@ def test_progress_json_and_pages_show_stage_hours_and_eta(app, system_with_cycle
     assert "spin-up: 12.0 of 30.0 h simulated" in page and 'value="0.4"' in page
     assert "12.0 of 30.0 h simulated" in c.get(f"/systems/{system_with_cycle['system']}").get_data(as_text=True)
     assert "12.0 of 30.0 h simulated" in c.get("/dashboard").get_data(as_text=True)
+    api = c.get(f"/api/cycles/{cid}").json  # the JSON API answers the same progress
+    assert (api["stage"], api["progress"], api["simulated_hours"], api["total_hours"], api["spinup_hours"]) == \
+        ("spin-up", 0.4, 12.0, 30.0, 24.0)
+    eta_api, eta_page = (datetime.fromisoformat(e.replace("Z", "+00:00")) for e in (api["eta"], p["eta"]))
+    assert abs((eta_api - eta_page).total_seconds()) <= 1.0
     # someone else's cycle is not found
     add_user(app, "mallory@example.org")
     other = app.test_client()
