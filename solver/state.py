@@ -61,18 +61,24 @@ class Tendency:
     boundary_outflow: np.ndarray
 
 
-def utc(value) -> datetime:
-    """A timezone-aware UTC datetime from an aware datetime or an ISO string with a zone.
+def utc(value, what: str = "time", error: type[Exception] | None = None) -> datetime:
+    """A timezone-aware UTC datetime from an aware datetime or an ISO 8601 string with a zone.
 
-    Naive datetimes are refused: a forecast time without a zone is ambiguous.
+    The project's one rule for time zones: a naive datetime (or a string without a zone) is
+    refused, since a forecast time without a zone is ambiguous. ``what`` names the value in the
+    one-line message; ``error`` is the exception class raised (default: ValueError, and
+    TypeError for a value that is neither a datetime nor a string).
     """
     if isinstance(value, str):
         text = value.strip().replace("Z", "+00:00")
-        value = datetime.fromisoformat(text)
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise (error or ValueError)(f"{what} {text!r} is not an ISO 8601 time such as 2026-01-10T00:00Z") from None
     if not isinstance(value, datetime):
-        raise TypeError(f"expected a datetime or ISO 8601 string, got {value!r}")
+        raise (error or TypeError)(f"{what} must be a datetime or ISO 8601 string, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"time {value.isoformat()} has no timezone; write it in UTC, e.g. {value.isoformat()}Z")
+        raise (error or ValueError)(f"{what} {value.isoformat()} has no time zone; write it in UTC, e.g. {value.isoformat()}Z")
     return value.astimezone(timezone.utc)
 
 

@@ -210,7 +210,7 @@ def test_netcdf_errors_are_one_line_and_name_the_problem(tmp_path):
     (tmp_path / "junk.nc").write_bytes(b"not a netcdf file at all")
     one_line_error(lambda: CFNetCDFAtmosphere(tmp_path / "junk.nc", nl, na, START), "junk.nc", "cannot be read")
     one_line_error(lambda: open_atmosphere_file(tmp_path / "absent.nc", nl, na, START), "absent.nc", "not found")
-    one_line_error(lambda: CFNetCDFAtmosphere(ok, nl, na, datetime(2026, 11, 25)), "no timezone")
+    one_line_error(lambda: CFNetCDFAtmosphere(ok, nl, na, datetime(2026, 11, 25)), "no time zone")
 
 
 def test_constant_atmosphere():

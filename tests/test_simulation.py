@@ -110,7 +110,7 @@ def test_a_runaway_speed_stops_the_run_before_it_reaches_nan():
 
 
 def test_times_need_a_timezone():
-    with pytest.raises(ValueError, match="no timezone"):
+    with pytest.raises(ValueError, match="no time zone"):
         utc("2026-11-25T00:00")
     assert utc("2026-11-25T01:00+01:00").hour == 0
 

@@ -37,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
+from solver.state import utc
+
 from .forcing.tides import HarmonicConstituents, TidalElevation, TideInputError, canonical_constituent
 
 log = logging.getLogger(__name__)
@@ -82,9 +84,7 @@ def as_utc_datetime64(times) -> np.ndarray:
             continue
         if not isinstance(t, datetime):
             raise GaugeError(f"time {t!r} is neither a datetime nor a numpy datetime64")
-        if t.tzinfo is None or t.utcoffset() is None:
-            raise GaugeError(f"time {t.isoformat()} has no time zone: give aware UTC datetimes")
-        out[k] = np.datetime64(t.astimezone(_UTC).replace(tzinfo=None), "ns")
+        out[k] = np.datetime64(utc(t, "time", GaugeError).replace(tzinfo=None), "ns")
     return out
 
 

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from solver.state import utc
+
 log = logging.getLogger(__name__)
 
 GLOBAL_MESH_DIR = Path(__file__).parent / "data" / "global_oceanmesh2d"
@@ -69,8 +71,7 @@ class GlobalTideSetup:
     cfl: float = 0.9
 
     def __post_init__(self):
-        if self.start.tzinfo is None:
-            raise ValueError(f"start {self.start.isoformat()} has no time zone: give an aware UTC datetime")
+        utc(self.start, "start")
         if not 0 <= self.spinup_days < self.days:
             raise ValueError(f"spinup_days must be in [0, days), got {self.spinup_days} of {self.days}")
 

@@ -33,6 +33,8 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
+from solver.state import utc
+
 from .cfnetcdf import CFNetCDFRecords
 from .gfs import (NOMADS_GFS_0P25, Box, GfsDownloader, GfsDownloadError, cycle_label, gfs_forecast_hours,
                   latest_cycle, previous_cycles)
@@ -67,14 +69,6 @@ class AtmosphericForcing(Protocol):
     """What the solver needs: ``sample(t)`` with ``t`` in seconds since the run's start (float)."""
 
     def sample(self, t: float) -> AtmosphereSample: ...
-
-
-def _utc(start: datetime, what: str = "start") -> datetime:
-    if not isinstance(start, datetime):
-        raise AtmosphereError(f"{what} must be a datetime, got {type(start).__name__}")
-    if start.tzinfo is None:
-        raise AtmosphereError(f"{what} {start.isoformat()} has no timezone; give a UTC datetime")
-    return start.astimezone(timezone.utc)
 
 
 def _iso(t: np.datetime64 | datetime) -> str:
@@ -120,7 +114,7 @@ class GriddedAtmosphere:
                  cache_records: int = 4):
         self.records = records
         self.name = records.name
-        self.start = _utc(start)
+        self.start = utc(start, "start", AtmosphereError)
         self.n_node = int(np.asarray(node_lon).size)
         try:
             self.weights = bilinear_weights(records.lon, records.lat, node_lon, node_lat, where=self.name)
@@ -292,7 +286,7 @@ class AtmosphereConfig:
             raise AtmosphereError("[atmosphere] margin_degrees, retries, extra_hours must be >= 0 and "
                                   "timeout_seconds > 0")
         if self.cycle is not None:
-            c = _utc(self.cycle, "[atmosphere] cycle")
+            c = utc(self.cycle, "[atmosphere] cycle", AtmosphereError)
             if c.hour % 6 or c.minute or c.second:
                 raise AtmosphereError(f"[atmosphere] cycle {c.isoformat()} is not a 00/06/12/18Z GFS cycle")
             object.__setattr__(self, "cycle", c)
@@ -373,7 +367,7 @@ def build_atmosphere(config, node_lon, node_lat, start: datetime, hours: float, 
     raises :class:`AtmosphereError` instead.
     """
     cfg = _as_config(config)
-    start = _utc(start)
+    start = utc(start, "start", AtmosphereError)
     end = start + timedelta(hours=float(hours))
     attempts: list[dict] = []
     record = {"requested": cfg.source, "used": "none", "fallback": False, "source": None,

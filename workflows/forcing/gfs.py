@@ -24,10 +24,12 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+
+from solver.state import utc
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +48,14 @@ class GfsNotAvailable(GfsDownloadError):
     """The server does not have the file (yet): HTTP 404 or its 'data file is not present' page."""
 
 
-def _utc(t: datetime) -> datetime:
-    if t.tzinfo is None:
-        raise ValueError(f"time {t.isoformat()} has no timezone; give UTC times")
-    return t.astimezone(timezone.utc)
-
-
 def cycle_label(cycle: datetime) -> str:
     """``2026-11-25T00Z`` style label for messages and records."""
-    return _utc(cycle).strftime("%Y-%m-%dT%HZ")
+    return utc(cycle).strftime("%Y-%m-%dT%HZ")
 
 
 def latest_cycle(t: datetime) -> datetime:
     """The GFS cycle (00, 06, 12, 18 UTC) at or before ``t``."""
-    t = _utc(t)
+    t = utc(t)
     return t.replace(hour=t.hour - t.hour % 6, minute=0, second=0, microsecond=0)
 
 
@@ -68,7 +64,7 @@ def gfs_forecast_hours(cycle: datetime, start: datetime, end: datetime) -> list[
 
     Raises :class:`GfsDownloadError` when ``start`` precedes the cycle or ``end`` lies beyond 384 h.
     """
-    cycle, start, end = _utc(cycle), _utc(start), _utc(end)
+    cycle, start, end = utc(cycle), utc(start), utc(end)
     lead0 = (start - cycle).total_seconds() / 3600.0
     lead1 = (end - cycle).total_seconds() / 3600.0
     if lead0 < 0 or lead1 < lead0:
@@ -116,7 +112,7 @@ class Box:
 
 def filter_url(base_url: str, cycle: datetime, hour: int, box: Box) -> str:
     """The NOMADS GRIB-filter request for one forecast hour of a cycle, cropped to ``box``."""
-    c = _utc(cycle)
+    c = utc(cycle)
     query = [
         ("dir", f"/gfs.{c:%Y%m%d}/{c:%H}/atmos"),
         ("file", f"gfs.t{c:%H}z.pgrb2.0p25.f{hour:03d}"),
@@ -153,7 +149,7 @@ class GfsDownloader:
         self.requests = 0  # HTTP requests made, for the run record and for tests
 
     def cache_path(self, cycle: datetime, hour: int, box: Box) -> Path:
-        c = _utc(cycle)
+        c = utc(cycle)
         return self.cache_dir / "gfs" / f"{c:%Y%m%d%H}" / f"gfs.t{c:%H}z.pgrb2.0p25.f{hour:03d}.{box.tag}.grib2"
 
     def cached(self, cycle: datetime, hours: Iterable[int], box: Box) -> list[Path] | None:
@@ -222,4 +218,4 @@ class GfsDownloader:
 
 def previous_cycles(cycle: datetime, lags_hours: Sequence[int]) -> list[datetime]:
     """The cycles ``lags_hours`` before ``cycle`` (e.g. 6, 12, 24 h)."""
-    return [_utc(cycle) - timedelta(hours=int(h)) for h in lags_hours]
+    return [utc(cycle) - timedelta(hours=int(h)) for h in lags_hours]

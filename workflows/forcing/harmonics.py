@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from solver.state import utc
+
 from . import ForcingError
 
 MJD_EPOCH = datetime(1858, 11, 17, tzinfo=timezone.utc)
@@ -57,17 +59,9 @@ def constituent_frequency(constituents: Sequence[str], corrections: str = "FES")
     return out
 
 
-def as_utc(when: datetime, what: str) -> datetime:
-    if not isinstance(when, datetime):
-        raise TideInputError(f"{what} must be a datetime, got {type(when).__name__}")
-    if when.tzinfo is None or when.utcoffset() is None:
-        raise TideInputError(f"{what} {when.isoformat()} has no time zone: give an aware UTC datetime")
-    return when.astimezone(timezone.utc)
-
-
 def modified_julian_day(when: datetime) -> float:
     """MJD (days since 1858-11-17T00Z) of an aware datetime."""
-    return (as_utc(when, "time") - MJD_EPOCH).total_seconds() / 86400.0
+    return (utc(when, "time", TideInputError) - MJD_EPOCH).total_seconds() / 86400.0
 
 
 def readonly_array(a, dtype=float):

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from solver.state import utc
+
 from . import ForcingError
 
 log = logging.getLogger(__name__)
@@ -136,8 +138,8 @@ def _float(tok: str, where: str, what: str) -> float:
 
 
 def _check_start(start):
-    if start is not None and (start.tzinfo is None or start.utcoffset() is None):
-        raise RiverInputError(f"start {start.isoformat()} has no time zone: give an aware UTC datetime")
+    if start is not None:
+        utc(start, "start", RiverInputError)
     return start
 
 

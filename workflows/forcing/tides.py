@@ -76,6 +76,8 @@ from pathlib import Path
 
 import numpy as np
 
+from solver.state import utc
+
 from .harmonics import (  # noqa: F401 (re-exported: the public names of the tide package)
     COASTCAST_ATLAS,
     DEFAULT_DURATION,
@@ -83,7 +85,6 @@ from .harmonics import (  # noqa: F401 (re-exported: the public names of the tid
     MJD_EPOCH,
     NODAL_CORRECTIONS,
     TideInputError,
-    as_utc,
     pytmd_names,
     canonical_constituent,
     constituent_frequency,
@@ -119,14 +120,14 @@ class AstronomicalArguments:
         (or at ``nodal_time`` when given)."""
         import pyTMD.constituents as ptc
 
-        start = as_utc(start, "start")
+        start = utc(start, "start", TideInputError)
         if corrections not in NODAL_CORRECTIONS:
             raise TideInputError(f"nodal_corrections {corrections!r} is not one of {', '.join(NODAL_CORRECTIONS)}")
         names = tuple(canonical_constituent(c) for c in constituents)
         omega = constituent_frequency(names, corrections)
         if nodal_time is None:
             nodal_time = start + duration / 2
-        nodal_time = as_utc(nodal_time, "nodal_time")
+        nodal_time = utc(nodal_time, "nodal_time", TideInputError)
         phase0 = np.zeros(len(names))
         f = np.ones(len(names))
         tidal = [i for i, c in enumerate(names) if c != "Z0"]  # Z0: the mean level, f = 1, argument 0
@@ -414,7 +415,7 @@ def tidal_forcing_for_boundary(source: TideSource | Mapping, lon, lat, node_ids,
     """
     if not isinstance(source, TideSource):
         source = TideSource.from_mapping(source, base_dir=base_dir)
-    start = as_utc(start, "start")
+    start = utc(start, "start", TideInputError)
     wanted = constituents if constituents is not None else source.constituents
     constants = load_constants(source, lon, lat, node_ids, wanted).select(wanted)
     inferred = ()
