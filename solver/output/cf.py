@@ -148,3 +148,56 @@ class PartFile:
                 self.dataset = None
         if self.part.exists():
             self.part.unlink()
+
+
+class OutputWriter:
+    """What the writers of the published files share: their options, the ``.part`` file and
+    the spin-up window (``publish_start``).
+
+    Parameters (keywords after ``path`` and ``schedule``)
+    ------------------------------------------------------
+    path : final file name; records go to ``<path>.part``, renamed in ``close``
+    schedule : when to write or sample; default :meth:`default_schedule`
+    start : aware datetime of the time axis origin ("seconds since start", UTC); default the
+        simulation clock's start
+    datum : "mean sea level" or "geoid" (standard names of the water level and depth)
+    compression : zlib level 0-9 (0: none)
+    publish_start : seconds since the clock's start before which nothing is written (spin-up)
+    title, institution, comment : global attributes (``title`` defaults to the class's ``TITLE``)
+    """
+
+    TITLE = "coastcast output"
+    _datum_named = staticmethod(datum)  # the module's function: the keyword ``datum`` hides it
+
+    def default_schedule(self):
+        """The schedule when none is given (each writer its own)."""
+        raise NotImplementedError
+
+    def __init__(self, path, schedule=None, *, start=None, datum: str = "mean sea level", compression: int = 4,
+                 publish_start: float = 0.0, title: str | None = None, institution: str = "coastcast",
+                 comment: str = ""):
+        if not 0 <= int(compression) <= 9:
+            raise ValueError(f"compression must be a zlib level 0..9, got {compression}")
+        self.path = Path(path)
+        self.schedule = schedule or self.default_schedule()
+        self.start = None if start is None else utc(start)
+        self.datum = self._datum_named(datum)
+        self.compression = int(compression)
+        self.publish_start = float(publish_start)
+        self.title = self.TITLE if title is None else title
+        self.institution = institution
+        self.comment = comment
+        self._file = PartFile(self.path)
+
+    @property
+    def part_path(self) -> Path:
+        """Where the file is written until ``close``."""
+        return self._file.part
+
+    def before_publish_start(self, clock) -> bool:
+        """True while the clock is in the spin-up (before ``publish_start``): nothing is written."""
+        return clock.time < self.publish_start - 1e-9 * max(1.0, abs(self.publish_start))
+
+    def compression_options(self) -> dict:
+        """netCDF4 ``createVariable`` keywords for the zlib level (none at 0)."""
+        return {"zlib": True, "complevel": self.compression, "shuffle": True} if self.compression else {}

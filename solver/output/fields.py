@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from ..schedules import TimeInterval
-from ..state import utc
-from .cf import FILL_FLOAT, PartFile, global_attributes, seconds_since, time_attributes
-from .cf import datum as _datum
+from .cf import FILL_FLOAT, OutputWriter, global_attributes, seconds_since, time_attributes
+from .names import FACE, TIME, UBAR, VBAR, WET, ZETA
 from .nodal import NodeAverager
 from .ugrid import (
     FACE_COORDINATES,
@@ -42,19 +41,15 @@ def _velocity_names(coords):
     return (("barotropic_sea_water_x_velocity", "x"), ("barotropic_sea_water_y_velocity", "y"))
 
 
-class UGRIDFieldWriter:
+class UGRIDFieldWriter(OutputWriter):
     """Write water level and velocities on nodes and faces every ``schedule`` to ``path``.
 
     Parameters
     ----------
     path : final file name (``fields.nc``); records go to ``<path>.part`` (renamed in ``close``)
     schedule : :class:`~solver.schedules.TimeInterval` (default hourly) or ``IterationInterval``
-    start : aware datetime of the time axis origin ("seconds since start", UTC); default the
-        simulation clock's start
-    datum : "mean sea level" or "geoid" (standard names of zeta and depth)
-    compression : zlib level 0-9 (0: none); every variable is chunked one record per chunk
-    publish_start : seconds since the clock's start before which records are not written (spin-up)
-    title, institution, comment : global attributes
+    start, datum, compression, publish_start, title, institution, comment : as for every
+        writer (:class:`~solver.output.cf.OutputWriter`); every variable is chunked one record per chunk
 
     Variables (float32): ``zeta``, ``ubar``, ``vbar`` (time, nMesh2_node); ``zeta_face``,
     ``ubar_face``, ``vbar_face`` (time, nMesh2_face); ``wet`` / ``wet_face`` (int8 flags);
@@ -62,39 +57,16 @@ class UGRIDFieldWriter:
     projected meshes (grid components rotated to east/north per face), x/y on Cartesian ones.
     """
 
-    def __init__(
-        self,
-        path,
-        schedule=None,
-        *,
-        start=None,
-        datum: str = "mean sea level",
-        compression: int = 4,
-        publish_start: float = 0.0,
-        title: str = "coastcast water level and depth-averaged velocity",
-        institution: str = "coastcast",
-        comment: str = "",
-    ):
-        if not 0 <= int(compression) <= 9:
-            raise ValueError(f"compression must be a zlib level 0..9, got {compression}")
-        self.path = Path(path)
-        self.schedule = schedule or TimeInterval(3600.0)
-        self.start = None if start is None else utc(start)
-        self.datum = _datum(datum)
-        self.compression = int(compression)
-        self.publish_start = float(publish_start)
-        self.title = title
-        self.institution = institution
-        self.comment = comment
-        self._file = PartFile(self.path)
+    TITLE = "coastcast water level and depth-averaged velocity"
+
+    def default_schedule(self):
+        return TimeInterval(3600.0)
+
+    def __init__(self, path, schedule=None, **options):
+        super().__init__(path, schedule, **options)
         self._ds = None
         self._record = 0
         self._averager = None
-
-    @property
-    def part_path(self) -> Path:
-        """Where records are written until ``close``."""
-        return self._file.part
 
     # -- writer protocol ----------------------------------------------------------------------
     def open(self, simulation) -> None:
@@ -116,22 +88,22 @@ class UGRIDFieldWriter:
             )
         )
         coords = write_topology(ds, mesh, self.datum, compression=self.compression)
-        ds.createDimension("time", None)
-        t = ds.createVariable("time", "f8", ("time",))
+        ds.createDimension(TIME, None)
+        t = ds.createVariable(TIME, "f8", (TIME,))
         t.setncatts(time_attributes(start))
         nn, nf = mesh.n_node, mesh.n_face
-        z = {"zlib": True, "complevel": self.compression, "shuffle": True} if self.compression else {}
+        z = self.compression_options()
 
         def var(name, dtype, dim, n, attrs, fill=None):
-            v = ds.createVariable(name, dtype, ("time", dim), chunksizes=(1, n), fill_value=fill, **z)
+            v = ds.createVariable(name, dtype, (TIME, dim), chunksizes=(1, n), fill_value=fill, **z)
             loc, coord = ("node", NODE_COORDINATES) if dim == NODE_DIM else ("face", FACE_COORDINATES)
             v.setncatts({**attrs, "mesh": TOPOLOGY, "location": loc, "coordinates": coord})
             return v
 
         (su, lu), (sv, lv) = _velocity_names(coords)
-        for suffix, dim, n, where in (("", NODE_DIM, nn, "nodes"), ("_face", FACE_DIM, nf, "faces")):
+        for suffix, dim, n, where in (("", NODE_DIM, nn, "nodes"), (FACE, FACE_DIM, nf, "faces")):
             var(
-                "zeta" + suffix, "f4", dim, n,
+                ZETA + suffix, "f4", dim, n,
                 {
                     "standard_name": self.datum.elevation_standard_name,
                     "long_name": f"water level above {self.datum.name} at mesh {where}",
@@ -139,10 +111,10 @@ class UGRIDFieldWriter:
                 },
                 FILL_FLOAT,
             )
-            var("ubar" + suffix, "f4", dim, n, {"standard_name": su, "long_name": f"depth-averaged {lu} velocity at mesh {where}", "units": "m s-1"}, FILL_FLOAT)
-            var("vbar" + suffix, "f4", dim, n, {"standard_name": sv, "long_name": f"depth-averaged {lv} velocity at mesh {where}", "units": "m s-1"}, FILL_FLOAT)
+            var(UBAR + suffix, "f4", dim, n, {"standard_name": su, "long_name": f"depth-averaged {lu} velocity at mesh {where}", "units": "m s-1"}, FILL_FLOAT)
+            var(VBAR + suffix, "f4", dim, n, {"standard_name": sv, "long_name": f"depth-averaged {lv} velocity at mesh {where}", "units": "m s-1"}, FILL_FLOAT)
             var(
-                "wet" + suffix, "i1", dim, n,
+                WET + suffix, "i1", dim, n,
                 {
                     "long_name": f"wet/dry flag at mesh {where}",
                     "flag_values": np.array([0, 1], dtype=np.int8),
@@ -156,7 +128,7 @@ class UGRIDFieldWriter:
 
     def write(self, simulation) -> None:
         """Append one record (skipped before ``publish_start``)."""
-        if simulation.clock.time < self.publish_start - 1e-9 * max(1.0, abs(self.publish_start)):
+        if self.before_publish_start(simulation.clock):
             return
         if self._ds is None:
             self.open(simulation)
@@ -168,15 +140,15 @@ class UGRIDFieldWriter:
         node_wet, (zn, un, vn) = self._averager(wet, eta, u, v)
         ds = self._ds
         i = self._record
-        ds["time"][i] = seconds_since(simulation.clock, self._start)
-        ds["zeta"][i, :] = np.where(node_wet, zn, FILL_FLOAT).astype(np.float32)
-        ds["ubar"][i, :] = np.where(node_wet, un, 0.0).astype(np.float32)
-        ds["vbar"][i, :] = np.where(node_wet, vn, 0.0).astype(np.float32)
-        ds["wet"][i, :] = node_wet.astype(np.int8)
-        ds["zeta_face"][i, :] = np.where(wet, eta, FILL_FLOAT).astype(np.float32)
-        ds["ubar_face"][i, :] = u.astype(np.float32)
-        ds["vbar_face"][i, :] = v.astype(np.float32)
-        ds["wet_face"][i, :] = wet.astype(np.int8)
+        ds[TIME][i] = seconds_since(simulation.clock, self._start)
+        ds[ZETA][i, :] = np.where(node_wet, zn, FILL_FLOAT).astype(np.float32)
+        ds[UBAR][i, :] = np.where(node_wet, un, 0.0).astype(np.float32)
+        ds[VBAR][i, :] = np.where(node_wet, vn, 0.0).astype(np.float32)
+        ds[WET][i, :] = node_wet.astype(np.int8)
+        ds[ZETA + FACE][i, :] = np.where(wet, eta, FILL_FLOAT).astype(np.float32)
+        ds[UBAR + FACE][i, :] = u.astype(np.float32)
+        ds[VBAR + FACE][i, :] = v.astype(np.float32)
+        ds[WET + FACE][i, :] = wet.astype(np.int8)
         ds.sync()
         self._record += 1
 

@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from ..schedules import IterationInterval
-from ..state import utc
-from .cf import FILL_FLOAT, PartFile, global_attributes, seconds_since, time_attributes
-from .cf import datum as _datum
+from .cf import FILL_FLOAT, OutputWriter, global_attributes, seconds_since, time_attributes
+from .names import FACE, SPEED_MAX, TIME, ZETA_MAX, time_of
 from .nodal import NodeAverager
 from .ugrid import (
     FACE_COORDINATES,
@@ -36,7 +35,7 @@ class _Running:
         self.time[new] = t
 
 
-class MaximaWriter:
+class MaximaWriter(OutputWriter):
     """Track per node and per face the maximum water level and current speed and write ``max.nc``.
 
     Parameters
@@ -44,7 +43,7 @@ class MaximaWriter:
     path : final file name (``max.nc``), written (via ``<path>.part``) in ``close``
     schedule : when to sample; default every time step (``IterationInterval(1)``) so the maxima
         are not those of the output times only
-    start, datum, compression, title, institution, comment : as for the field writer
+    start, datum, compression, title, institution, comment : as for every writer (:class:`~solver.output.cf.OutputWriter`)
     publish_start : seconds since the clock start before which nothing is sampled (spin-up)
 
     Face values are the model's; node values are the area-weighted averages over wet faces used
@@ -54,34 +53,14 @@ class MaximaWriter:
     ``speed_max_time`` (nMesh2_node) and the same with ``_face`` (nMesh2_face).
     """
 
-    def __init__(
-        self,
-        path,
-        schedule=None,
-        *,
-        start=None,
-        datum: str = "mean sea level",
-        compression: int = 4,
-        publish_start: float = 0.0,
-        title: str = "coastcast maximum water level and current speed",
-        institution: str = "coastcast",
-        comment: str = "",
-    ):
-        self.path = Path(path)
-        self.schedule = schedule or IterationInterval(1)
-        self.start = None if start is None else utc(start)
-        self.datum = _datum(datum)
-        self.compression = int(compression)
-        self.publish_start = float(publish_start)
-        self.title = title
-        self.institution = institution
-        self.comment = comment
-        self._file = PartFile(self.path)
-        self._opened = False
+    TITLE = "coastcast maximum water level and current speed"
 
-    @property
-    def part_path(self) -> Path:
-        return self._file.part
+    def default_schedule(self):
+        return IterationInterval(1)
+
+    def __init__(self, path, schedule=None, **options):
+        super().__init__(path, schedule, **options)
+        self._opened = False
 
     def open(self, simulation) -> None:
         mesh = simulation.model.mesh
@@ -99,7 +78,7 @@ class MaximaWriter:
 
     def write(self, simulation) -> None:
         """Fold the current state into the running maxima."""
-        if simulation.clock.time < self.publish_start - 1e-9 * max(1.0, abs(self.publish_start)):
+        if self.before_publish_start(simulation.clock):
             return
         if not self._opened:
             self.open(simulation)
@@ -155,25 +134,25 @@ class MaximaWriter:
         )
         write_topology(ds, self._mesh, self.datum, compression=self.compression)
         tattrs = time_attributes(self._start)
-        t = ds.createVariable("time", "f8")
+        t = ds.createVariable(TIME, "f8")
         t.setncatts({**tattrs, "long_name": "end of the period of the maxima (UTC); the period is time_coverage_start to time_coverage_end"})
         t.assignValue(self.last_time if self.last_time is not None else 0.0)
-        z = {"zlib": True, "complevel": self.compression, "shuffle": True} if self.compression else {}
+        z = self.compression_options()
         units = tattrs["units"]
         for suffix, dim, coords, where, zr, sr in (
             ("", NODE_DIM, NODE_COORDINATES, "nodes", self.zeta, self.speed),
-            ("_face", FACE_DIM, FACE_COORDINATES, "faces", self.zeta_face, self.speed_face),
+            (FACE, FACE_DIM, FACE_COORDINATES, "faces", self.zeta_face, self.speed_face),
         ):
             loc = {"mesh": TOPOLOGY, "location": "node" if dim == NODE_DIM else "face"}
             for name, run, attrs in (
-                ("zeta_max", zr, {"standard_name": self.datum.elevation_standard_name, "long_name": f"maximum water level above {self.datum.name} at mesh {where}", "units": "m"}),
-                ("speed_max", sr, {"standard_name": "sea_water_speed", "long_name": f"maximum depth-averaged current speed at mesh {where}", "units": "m s-1"}),
+                (ZETA_MAX, zr, {"standard_name": self.datum.elevation_standard_name, "long_name": f"maximum water level above {self.datum.name} at mesh {where}", "units": "m"}),
+                (SPEED_MAX, sr, {"standard_name": "sea_water_speed", "long_name": f"maximum depth-averaged current speed at mesh {where}", "units": "m s-1"}),
             ):
                 ok = np.isfinite(run.value)
                 v = ds.createVariable(name + suffix, "f4", (dim,), fill_value=FILL_FLOAT, **z)
-                v.setncatts({**attrs, **loc, "coordinates": f"{coords} time", "cell_methods": "time: maximum"})
+                v.setncatts({**attrs, **loc, "coordinates": f"{coords} {TIME}", "cell_methods": "time: maximum"})
                 v[:] = np.where(ok, run.value, FILL_FLOAT).astype(np.float32)
-                vt = ds.createVariable(name + suffix.replace("_face", "") + "_time" + suffix, "f8", (dim,), fill_value=np.nan, **z)
+                vt = ds.createVariable(time_of(name + suffix), "f8", (dim,), fill_value=np.nan, **z)
                 vt.setncatts(
                     {
                         "long_name": f"time (UTC) of the {attrs['long_name']}",

@@ -10,9 +10,9 @@ import numpy as np
 
 from ..locate import locate_points
 from ..schedules import TimeInterval
-from ..state import utc
-from .cf import FILL_FLOAT, PartFile, global_attributes, seconds_since, time_attributes
-from .cf import datum as _datum
+from .cf import FILL_FLOAT, OutputWriter, global_attributes, seconds_since, time_attributes
+from .names import (DEPTH, FACE_INDEX, LAT, LON, STATION_DIM, STATION_NAME, STATION_NAME_DIM, TIME, U, V, X, Y,
+                    ZETA)
 from .ugrid import east_north_basis, velocity_components
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def _parse_stations(stations) -> tuple[Station, ...]:
     return tuple(out)
 
 
-class StationWriter:
+class StationWriter(OutputWriter):
     """Sample the model at stations every ``schedule`` and write ``stations.nc``.
 
     Parameters
@@ -64,41 +64,23 @@ class StationWriter:
     stations : sequence of (name, lon, lat) — (name, x, y) in metres for a Cartesian mesh
     mesh : locate the stations now (errors at construction); otherwise in ``open``
     allow_dry : accept stations whose face is dry at the start (intertidal gauges)
-    start, datum, title, institution, comment, publish_start : as for :class:`~solver.output.UGRIDFieldWriter`
+    start, datum, compression, title, institution, comment, publish_start : as for every writer
+        (:class:`~solver.output.cf.OutputWriter`)
 
     Each station takes the values of the face that contains it (the model is cell-centred):
     ``zeta`` = h + z_b of that face (fill value while it is dry), ``u``, ``v`` its depth-averaged
     velocity (0 while dry). Variables are (station, time), float32.
     """
 
-    def __init__(
-        self,
-        path,
-        schedule=None,
-        stations=(),
-        *,
-        mesh=None,
-        allow_dry: bool = False,
-        start=None,
-        datum: str = "mean sea level",
-        compression: int = 4,
-        title: str = "coastcast station time series",
-        institution: str = "coastcast",
-        comment: str = "",
-        publish_start: float = 0.0,
-    ):
-        self.path = Path(path)
-        self.publish_start = float(publish_start)
-        self.schedule = schedule or TimeInterval(600.0)
+    TITLE = "coastcast station time series"
+
+    def default_schedule(self):
+        return TimeInterval(600.0)
+
+    def __init__(self, path, schedule=None, stations=(), *, mesh=None, allow_dry: bool = False, **options):
+        super().__init__(path, schedule, **options)
         self.stations = _parse_stations(stations)
         self.allow_dry = allow_dry
-        self.start = None if start is None else utc(start)
-        self.datum = _datum(datum)
-        self.compression = int(compression)
-        self.title = title
-        self.institution = institution
-        self.comment = comment
-        self._file = PartFile(self.path)
         self._ds = None
         self._record = 0
         self.faces = None
@@ -106,10 +88,6 @@ class StationWriter:
         self._mesh = None
         if mesh is not None:
             self.locate(mesh)
-
-    @property
-    def part_path(self) -> Path:
-        return self._file.part
 
     @property
     def names(self) -> list[str]:
@@ -173,56 +151,56 @@ class StationWriter:
         )
         n = len(self.stations)
         strlen = max(1, max(len(s.name.encode("utf-8")) for s in self.stations))
-        ds.createDimension("station", n)
-        ds.createDimension("name_strlen", strlen)
-        ds.createDimension("time", None)
-        v = ds.createVariable("station_name", "S1", ("station", "name_strlen"))
+        ds.createDimension(STATION_DIM, n)
+        ds.createDimension(STATION_NAME_DIM, strlen)
+        ds.createDimension(TIME, None)
+        v = ds.createVariable(STATION_NAME, "S1", (STATION_DIM, STATION_NAME_DIM))
         v.setncatts({"long_name": "station name", "cf_role": "timeseries_id"})
         import netCDF4
 
         v[:] = netCDF4.stringtochar(np.array([s.name.encode("utf-8") for s in self.stations], dtype=f"S{strlen}"))
         v.setncattr("_Encoding", "utf-8")
         if geographic:
-            cx, cy = ("lon", "lat")
+            cx, cy = (LON, LAT)
             ax = {"standard_name": "longitude", "long_name": "station longitude", "units": "degrees_east"}
             ay = {"standard_name": "latitude", "long_name": "station latitude", "units": "degrees_north"}
         else:
-            cx, cy = ("x", "y")
+            cx, cy = (X, Y)
             ax = {"standard_name": "projection_x_coordinate", "long_name": "station x (Cartesian)", "units": "m"}
             ay = {"standard_name": "projection_y_coordinate", "long_name": "station y (Cartesian)", "units": "m"}
         for name, attrs, vals in ((cx, ax, [s.x for s in self.stations]), (cy, ay, [s.y for s in self.stations])):
-            c = ds.createVariable(name, "f8", ("station",))
+            c = ds.createVariable(name, "f8", (STATION_DIM,))
             c.setncatts(attrs)
             c[:] = vals
-        fi = ds.createVariable("face_index", "i4", ("station",))
+        fi = ds.createVariable(FACE_INDEX, "i4", (STATION_DIM,))
         fi.setncatts({"long_name": "0-based index of the mesh face sampled for each station"})
         fi[:] = self.faces.astype(np.int32)
-        dp = ds.createVariable("depth", "f4", ("station",))
+        dp = ds.createVariable(DEPTH, "f4", (STATION_DIM,))
         dp.setncatts(
             {
                 "standard_name": self.datum.depth_standard_name,
                 "long_name": f"model still-water depth below {self.datum.name} at the station's face",
                 "units": "m",
                 "positive": "down",
-                "coordinates": f"{cy} {cx} station_name",
+                "coordinates": f"{cy} {cx} {STATION_NAME}",
             }
         )
         dp[:] = np.asarray(-model.bed[self.faces], dtype=np.float32)
-        t = ds.createVariable("time", "f8", ("time",))
+        t = ds.createVariable(TIME, "f8", (TIME,))
         t.setncatts(time_attributes(start))
         self._basis = east_north_basis(mesh)
         if geographic:
             vel = (("barotropic_eastward_sea_water_velocity", "eastward"), ("barotropic_northward_sea_water_velocity", "northward"))
         else:
             vel = (("barotropic_sea_water_x_velocity", "x"), ("barotropic_sea_water_y_velocity", "y"))
-        z = {"zlib": True, "complevel": self.compression, "shuffle": True} if self.compression else {}
-        coords = f"time {cy} {cx} station_name"
+        z = self.compression_options()
+        coords = f"{TIME} {cy} {cx} {STATION_NAME}"
         for name, attrs in (
-            ("zeta", {"standard_name": self.datum.elevation_standard_name, "long_name": f"water level above {self.datum.name}", "units": "m"}),
-            ("u", {"standard_name": vel[0][0], "long_name": f"depth-averaged {vel[0][1]} velocity", "units": "m s-1"}),
-            ("v", {"standard_name": vel[1][0], "long_name": f"depth-averaged {vel[1][1]} velocity", "units": "m s-1"}),
+            (ZETA, {"standard_name": self.datum.elevation_standard_name, "long_name": f"water level above {self.datum.name}", "units": "m"}),
+            (U, {"standard_name": vel[0][0], "long_name": f"depth-averaged {vel[0][1]} velocity", "units": "m s-1"}),
+            (V, {"standard_name": vel[1][0], "long_name": f"depth-averaged {vel[1][1]} velocity", "units": "m s-1"}),
         ):
-            var = ds.createVariable(name, "f4", ("station", "time"), fill_value=FILL_FLOAT, chunksizes=(n, 256), **z)
+            var = ds.createVariable(name, "f4", (STATION_DIM, TIME), fill_value=FILL_FLOAT, chunksizes=(n, 256), **z)
             var.setncatts({**attrs, "coordinates": coords})
         self._ds = ds
         self._record = 0
@@ -238,17 +216,17 @@ class StationWriter:
 
     def write(self, simulation) -> None:
         """Append one record (skipped before ``publish_start``)."""
-        if simulation.clock.time < self.publish_start - 1e-9 * max(1.0, abs(self.publish_start)):
+        if self.before_publish_start(simulation.clock):
             return
         if self._ds is None:
             self.open(simulation)
         zeta, u, v = self.sample(simulation)
         ds = self._ds
         i = self._record
-        ds["time"][i] = seconds_since(simulation.clock, self._start)
-        ds["zeta"][:, i] = np.where(np.isnan(zeta), FILL_FLOAT, zeta).astype(np.float32)
-        ds["u"][:, i] = u.astype(np.float32)
-        ds["v"][:, i] = v.astype(np.float32)
+        ds[TIME][i] = seconds_since(simulation.clock, self._start)
+        ds[ZETA][:, i] = np.where(np.isnan(zeta), FILL_FLOAT, zeta).astype(np.float32)
+        ds[U][:, i] = u.astype(np.float32)
+        ds[V][:, i] = v.astype(np.float32)
         self._record += 1
 
     def close(self, simulation=None) -> Path:

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-TOPOLOGY = "mesh2d"
-NODE_DIM = "nMesh2_node"
-FACE_DIM = "nMesh2_face"
-FACE_NODES_DIM = "nMesh2_face_nodes"
-NODE_COORDINATES = "mesh2d_node_x mesh2d_node_y"
-FACE_COORDINATES = "mesh2d_face_x mesh2d_face_y"
+from .names import (DEPTH, FACE, FACE_DIM, FACE_NODES, FACE_NODES_DIM, FACE_X, FACE_Y, NODE_DIM, NODE_X, NODE_Y,
+                    TOPOLOGY)
+
+NODE_COORDINATES = f"{NODE_X} {NODE_Y}"
+FACE_COORDINATES = f"{FACE_X} {FACE_Y}"
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ def write_topology(ds, mesh, datum, *, compression: int = 4) -> Coordinates:
             "long_name": "Topology data of 2D unstructured mesh",
             "topology_dimension": np.int32(2),
             "node_coordinates": NODE_COORDINATES,
-            "face_node_connectivity": "mesh2d_face_nodes",
+            "face_node_connectivity": FACE_NODES,
             "face_dimension": FACE_DIM,
             "face_coordinates": FACE_COORDINATES,
             "coastcast_mesh_name": mesh.name or "",
@@ -88,7 +87,7 @@ def write_topology(ds, mesh, datum, *, compression: int = 4) -> Coordinates:
     )
     topo.assignValue(np.int32(0))
 
-    fn = ds.createVariable("mesh2d_face_nodes", "i4", (FACE_DIM, FACE_NODES_DIM), **zlib)
+    fn = ds.createVariable(FACE_NODES, "i4", (FACE_DIM, FACE_NODES_DIM), **zlib)
     fn.setncatts(
         {
             "cf_role": "face_node_connectivity",
@@ -99,18 +98,18 @@ def write_topology(ds, mesh, datum, *, compression: int = 4) -> Coordinates:
     fn[:] = np.asarray(mesh.face_node_connectivity, dtype=np.int32)
 
     for name, dim, values, axis, where in (
-        ("mesh2d_node_x", NODE_DIM, c.node_x, "x", "nodes"),
-        ("mesh2d_node_y", NODE_DIM, c.node_y, "y", "nodes"),
-        ("mesh2d_face_x", FACE_DIM, c.face_x, "x", "face centroids"),
-        ("mesh2d_face_y", FACE_DIM, c.face_y, "y", "face centroids"),
+        (NODE_X, NODE_DIM, c.node_x, "x", "nodes"),
+        (NODE_Y, NODE_DIM, c.node_y, "y", "nodes"),
+        (FACE_X, FACE_DIM, c.face_x, "x", "face centroids"),
+        (FACE_Y, FACE_DIM, c.face_y, "y", "face centroids"),
     ):
         v = ds.createVariable(name, "f8", (dim,), **zlib)
         v.setncatts(_coord_attrs(c.geographic, axis, where))
         v[:] = values
 
     for name, dim, values, location, coords in (
-        ("depth", NODE_DIM, mesh.depth, "node", NODE_COORDINATES),
-        ("depth_face", FACE_DIM, mesh.face_depth, "face", FACE_COORDINATES),
+        (DEPTH, NODE_DIM, mesh.depth, "node", NODE_COORDINATES),
+        (DEPTH + FACE, FACE_DIM, mesh.face_depth, "face", FACE_COORDINATES),
     ):
         v = ds.createVariable(name, "f4", (dim,), **zlib)
         v.setncatts(
