@@ -102,7 +102,8 @@ class LocalSSPRK2:
         self._epoch = None
         self._model = None
         self._fresh = False  # wave_time matches the state
-        self._rebuild = False  # max_step chose the best step: step() regroups
+        self._planned = False  # max_step chose the step and the levels for it
+        self._planned_global = False  # ... and it is a global step
         self._t_next = None  # model time at the end of the last step
         self.rebuilds = 0
         self.level_steps = np.zeros(self.K + 1, dtype=np.int64)
@@ -130,25 +131,31 @@ class LocalSSPRK2:
         model.face_stable_times(state, out=self.wave_time)
 
     def max_step(self, model, state, cfl: float) -> float:
-        """Δ = 2^K δ (s), inf if every face is dry. Within a regrouping interval δ is the largest
-        step the current levels allow, cfl · min_i Δt_i / 2^level_i, while that is no more than
-        ``max_slowdown`` times shorter than the best, δ* = cfl · min_i Δt_i; otherwise (and at
-        the first step of an interval) δ = δ* and :meth:`step` rebuilds the levels."""
+        """The next step (s), inf if every face is dry. Within a regrouping interval it is
+        Δ = 2^K δ with δ the largest step the current levels allow, cfl · min_i Δt_i / 2^level_i,
+        while that is no more than ``max_slowdown`` times shorter than the best one,
+        δ* = cfl · min_i Δt_i; otherwise (and at the first step of an interval) the levels are
+        reassigned here for δ = δ*. While :attr:`global_steps`, the step is δ* itself."""
         self._bind(model)
         self.cfl = cfl
         self._wave_times(model, state)
         self._fresh = True
         best = float(self.wave_time.min())
-        self._rebuild = True
-        if self.level is not None and self._t_next is not None and self._epoch_of(self._t_next) == self._epoch and np.isfinite(best):
+        if not np.isfinite(best):
+            return np.inf
+        same = self.level is not None and self._t_next is not None and self._epoch_of(self._t_next) == self._epoch
+        if same:
             if self.global_steps:
-                self._rebuild = False
+                self._planned = self._planned_global = True
                 return float(cfl * best)
             held = float(np.min(self.wave_time * self._inv_pow))
             if held * self.max_slowdown >= best:
-                self._rebuild = False
+                self._planned = True
                 return float(cfl * held * 2**self.K)
-        return float(cfl * best * 2**self.K)
+        self._regroup(model, state, cfl * best, same)
+        self._planned = True
+        self._planned_global = self.global_steps
+        return float(cfl * best) if self.global_steps else float(cfl * best * 2**self.K)
 
     def _epoch_of(self, t):
         return int(np.floor(t / self.regroup + 1e-9))
@@ -182,24 +189,24 @@ class LocalSSPRK2:
             band = band | (has & band[nb]).any(axis=1)
         return band
 
-    def _assign(self, model, state, delta, t):
-        """(Re)build the levels for base step ``delta`` at model time ``t`` when due (module docstring)."""
+    def _required(self, delta):
+        """The coarsest stable level of each face for base step ``delta`` (K where dry)."""
         with np.errstate(divide="ignore"):
-            ratio = self.cfl * self.wave_time / delta
-            required = np.floor(np.log2(ratio))
+            required = np.floor(np.log2(self.cfl * self.wave_time / delta))
         required = np.minimum(required, self.K)  # inf (dry) -> K
         if required.min() < 0:
             raise ValueError(f"step {delta * 2**self.K:g} s exceeds the stable step of {int((required < 0).sum())} faces")
-        epoch = self._epoch_of(t)
-        if self.level is not None and epoch == self._epoch and not self._rebuild and not (self.level > required).any():
-            return
+        return required
+
+    def _regroup(self, model, state, delta, same_epoch):
+        """Assign the levels for base step ``delta`` (module docstring); ``same_epoch``: within
+        the regrouping interval of the current levels, where faces only move to finer levels."""
         self.rebuilds += 1
-        same_epoch = self.level is not None and epoch == self._epoch
-        self._epoch = epoch
+        required = self._required(delta)
         with np.errstate(divide="ignore"):
             lev = np.clip(np.floor(np.log2(self.cfl * self._assignment_times(model, state) / delta / self.margin)), 0, self.K)
         lev = np.minimum(lev, required).astype(np.int64)
-        if same_epoch:  # within a regrouping interval a face only moves to finer levels
+        if same_epoch:
             lev = np.minimum(lev, self.level)
         band = self._shoreline_band(model, state)
         if band is not None:
@@ -261,19 +268,30 @@ class LocalSSPRK2:
 
     # -- stepping -------------------------------------------------------------------------------
     def step(self, model, state: State, t: float, dt: float):
-        """Advance every face by ``dt`` = 2^K δ; returns the volume out of each segment (m³)."""
+        """Advance every face by ``dt`` (2^K δ; δ while :attr:`global_steps`); returns the volume
+        out of each segment (m³). Without :meth:`max_step` before it (a fixed step), the levels
+        are assigned here: at the first step of each regrouping interval and whenever a face
+        would be unstable on its level."""
         self._bind(model)
         if not self._fresh:
             self._wave_times(model, state)
-        delta = dt / 2**self.K
-        if self.global_steps and self._epoch_of(t) == self._epoch and not self._rebuild:
+        epoch = self._epoch_of(t)
+        if not self._planned:
+            if self.level is None or epoch != self._epoch:
+                self._regroup(model, state, dt / 2**self.K, False)
+            elif not self.global_steps and (self.level > self._required(dt / 2**self.K)).any():
+                self._regroup(model, state, dt / 2**self.K, True)
+        self._epoch = epoch
+        if self.global_steps and self._planned_global:
             self.outflow = self._heun.step(model, state, t, dt)
             self.level_steps[0] += 1
             self.face_updates += state.h.size
         else:
-            self._assign(model, state, delta, t)
+            delta = dt / 2**self.K
+            if not self.global_steps and (self.level > self._required(delta)).any():  # dt longer than planned
+                self._regroup(model, state, delta, True)
             self.outflow = np.zeros(model.n_segments)
-            if self.global_steps:  # the first step after the levels stopped paying: 2^K Heun steps of δ
+            if self.global_steps:  # a step meant for the levels: 2^K global steps of δ
                 for i in range(2**self.K):
                     self.outflow += self._heun.step(model, state, t + i * delta, delta)
                 self.level_steps[0] += 2**self.K
@@ -282,7 +300,7 @@ class LocalSSPRK2:
                 self.level_step = delta * 2.0 ** np.arange(self.K + 1)
                 self._advance(model, state, self.K, t)
         self._fresh = False
-        self._rebuild = False
+        self._planned = self._planned_global = False
         self._t_next = t + dt
         return self.outflow
 
