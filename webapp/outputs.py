@@ -7,7 +7,7 @@ also ``gauge_id``, ``gauge_chart_datum``, ``gauge_distance``, ``tide_prediction`
 levels and ``zeta_above_chart_datum``/``zeta_above_lat``) and ``max.nc``; the dashboard and the
 API read the skill and alerts the cycle recorded in ``run.json`` (``skill.csv`` when run.json
 has no skill section). Nothing here computes: values are read, rounded and passed on.
-Variables are found by CF standard name first, then by usual names. Parsed meshes are cached per
+Variables are read by the names the writers write (:mod:`solver.output.names`), not guessed. Parsed meshes are cached per
 (path, modification time, size), so a republished file is read again.
 
 All netCDF access holds :data:`NC_LOCK` (the HDF5 library is not thread-safe and the server
@@ -30,6 +30,8 @@ import netCDF4
 import numpy as np
 
 from solver.locate import Locator
+from solver.output.names import (FACE, GAUGE_CHART_DATUM, GAUGE_DISTANCE, GAUGE_ID, GAUGE_LEVELS, GAUGE_SERIES, LAT, LON, SPEED_MAX,
+                                 STATION_NAME, U, UBAR, V, VBAR, ZETA, ZETA_MAX)
 
 try:  # HDF5 is not thread-safe: share xarray's lock so in-process xarray I/O is serialised with ours
     from xarray.backends.locks import HDF5_LOCK as NC_LOCK
@@ -37,18 +39,6 @@ except ImportError:  # pragma: no cover
     import threading
 
     NC_LOCK = threading.Lock()
-
-ZETA_STANDARD = ("sea_surface_height_above_mean_sea_level", "sea_surface_height_above_geoid",
-                 "sea_surface_height", "sea_surface_height_above_reference_datum",
-                 "water_surface_height_above_reference_datum")
-U_STANDARD = ("barotropic_eastward_sea_water_velocity", "eastward_sea_water_velocity",
-              "depth_averaged_eastward_sea_water_velocity")
-V_STANDARD = ("barotropic_northward_sea_water_velocity", "northward_sea_water_velocity",
-              "depth_averaged_northward_sea_water_velocity")
-ZETA_NAMES = ("zeta", "eta", "elev", "elevation", "ssh", "water_level")
-U_NAMES = ("u", "ubar", "uvel", "u_velocity")
-V_NAMES = ("v", "vbar", "vvel", "v_velocity")
-
 
 class OutputError(ValueError):
     """A published file the viewer cannot read; the message names the file and what is missing."""
@@ -59,14 +49,11 @@ def _key(path: Path):
     return (str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
 
 
-def _find_var(ds, standard_names, names, dims_with=None):
-    for v in ds.variables.values():
-        if getattr(v, "standard_name", None) in standard_names and (dims_with is None or dims_with in v.dimensions):
-            return v.name
-    for n in names:
-        if n in ds.variables and (dims_with is None or dims_with in ds.variables[n].dimensions):
-            return n
-    return None
+def _var_on(ds, name, dim=None):
+    """``name`` where the file has it (on dimension ``dim`` when given), else None: the names
+    are those the writers write (:mod:`solver.output.names`), never guessed."""
+    v = ds.variables.get(name)
+    return name if v is not None and (dim is None or dim in v.dimensions) else None
 
 
 def _filled(a) -> np.ndarray:
@@ -130,9 +117,9 @@ def _fields_cached(key) -> FieldsInfo:
         faces = faces[(faces >= start).all(axis=1)] - start
         face_dim = fv.dimensions[0] if fv.shape[0] == faces.shape[0] else fv.dimensions[-1]
         node_dim = x.dimensions[0]
-        zeta = _find_var(ds, ZETA_STANDARD, ZETA_NAMES)
+        zeta = _var_on(ds, ZETA)
         if zeta is None:
-            raise OutputError(f"{name}: no water-level variable (standard_name {ZETA_STANDARD[0]} or name zeta)")
+            raise OutputError(f"{name}: no water-level variable {ZETA!r}")
         zv = ds.variables[zeta]
         location = "face" if face_dim in zv.dimensions else "node"
         if location == "node" and node_dim not in zv.dimensions:
@@ -142,8 +129,7 @@ def _fields_cached(key) -> FieldsInfo:
             raise OutputError(f"{name}: {zeta} has no time dimension with a CF time coordinate")
         times = _epoch_seconds(ds.variables[time_dim])
         dim = face_dim if location == "face" else node_dim
-        u = _find_var(ds, U_STANDARD, U_NAMES, dim)
-        v = _find_var(ds, V_STANDARD, V_NAMES, dim)
+        u, v = _var_on(ds, UBAR, dim), _var_on(ds, VBAR, dim)
     return FieldsInfo(path, lon, lat, faces, times, time_dim, zeta, u, v, location)
 
 
@@ -250,17 +236,13 @@ def max_json(max_path: Path | None, fields_path: Path) -> bytes:
     source = "fields.nc"
     if max_path is not None and Path(max_path).exists():
         with NC_LOCK, netCDF4.Dataset(max_path) as ds:
-            cands = [v for v in ds.variables.values() if v.ndim == 1 and v.shape[0] == n and v.dtype.kind == "f"]
+            suffix = FACE if info.location == "face" else ""
 
-            def pick(words, avoid=("time",)):
-                for v in cands:
-                    label = (v.name + " " + getattr(v, "long_name", "") + " " + getattr(v, "standard_name", "")).lower()
-                    if any(w in label for w in words) and not any(a in v.name.lower() for a in avoid):
-                        return _filled(v[:])
-                return None
+            def pick(vname):
+                v = ds.variables.get(vname + suffix)
+                return _filled(v[:]) if v is not None and v.shape == (n,) else None
 
-            zmax = pick(("zeta", "elev", "sea_surface_height", "water_level", "eta"))
-            smax = pick(("speed", "velocity", "current"))
+            zmax, smax = pick(ZETA_MAX), pick(SPEED_MAX)
             source = "max.nc"
     if zmax is None or smax is None:
         with NC_LOCK, netCDF4.Dataset(fields_path) as ds:
@@ -286,12 +268,6 @@ def _char_names(var) -> list[str]:
     return [str(s).strip() for s in np.atleast_1d(data)]
 
 
-GAUGE_LEVELS = ("msl_above_chart_datum", "msl_above_lat", "mhws_above_msl", "hat_above_msl")
-"""Per-station datum levels of stations.nc (m), passed on as they are (rounded to 1 mm)."""
-GAUGE_SERIES = ("tide_prediction", "zeta_above_chart_datum", "zeta_above_lat")
-"""Per-station series of stations.nc at gauge stations (m); NaN (absent) at the user's stations."""
-
-
 def stations_json(path: Path) -> bytes:
     """JSON: ``stations`` [{name, lon, lat, gauge_id, chart_datum, distance_km, datum levels}],
     ``times`` (s), ``zeta``/``u``/``v`` and the gauge series [station][time] (a station without
@@ -304,20 +280,15 @@ def _stations_cached(key) -> bytes:
     path = key[0]
     name = Path(path).name
     with NC_LOCK, netCDF4.Dataset(path) as ds:
-        sn = next((v for v in ds.variables.values() if getattr(v, "cf_role", None) == "timeseries_id"), None)
-        if sn is None:
-            sn = ds.variables.get("station_name")
-        if sn is None:
-            raise OutputError(f"{name}: no station names (cf_role = 'timeseries_id')")
+        missing = [v for v in (STATION_NAME, LON, LAT) if v not in ds.variables]
+        if missing:
+            raise OutputError(f"{name}: no variable {', '.join(missing)} (station names and positions)")
+        sn, lon, lat = ds.variables[STATION_NAME], ds.variables[LON], ds.variables[LAT]
         names = _char_names(sn)
-        lon = next((v for v in ds.variables.values() if getattr(v, "standard_name", "") == "longitude"), None)
-        lat = next((v for v in ds.variables.values() if getattr(v, "standard_name", "") == "latitude"), None)
-        lon = lon if lon is not None else ds.variables["lon"]
-        lat = lat if lat is not None else ds.variables["lat"]
         st_dim = sn.dimensions[0]
-        zname = _find_var(ds, ZETA_STANDARD, ZETA_NAMES, st_dim)
+        zname = _var_on(ds, ZETA, st_dim)
         if zname is None:
-            raise OutputError(f"{name}: no water-level variable on dimension {st_dim}")
+            raise OutputError(f"{name}: no water-level variable {ZETA!r} on dimension {st_dim}")
         zv = ds.variables[zname]
         tdim = next(d for d in zv.dimensions if d != st_dim)
         times = _epoch_seconds(ds.variables[tdim])
@@ -346,8 +317,8 @@ def _stations_cached(key) -> bytes:
                 return [None] * n
             return [t or None for t in _char_names(ds.variables[vname])]
 
-        gauge_id, datum = text("gauge_id"), text("gauge_chart_datum")
-        dist = per_station("gauge_distance", 0)
+        gauge_id, datum = text(GAUGE_ID), text(GAUGE_CHART_DATUM)
+        dist = per_station(GAUGE_DISTANCE, 0)
         levels = {k: per_station(k) for k in GAUGE_LEVELS}
         stations = []
         for i, (nm, x, y) in enumerate(zip(names, _filled(lon[:]), _filled(lat[:]))):
@@ -356,7 +327,7 @@ def _stations_cached(key) -> bytes:
                   "distance_km": round(dist[i] / 1000.0, 3) if dist[i] is not None else None}
             st.update({k: levels[k][i] for k in GAUGE_LEVELS})
             stations.append(st)
-        uname, vname = _find_var(ds, U_STANDARD, U_NAMES, st_dim), _find_var(ds, V_STANDARD, V_NAMES, st_dim)
+        uname, vname = _var_on(ds, U, st_dim), _var_on(ds, V, st_dim)
         speed, direction = current_series(array(uname) if uname else None, array(vname) if vname else None)
         payload = {
             "stations": stations,

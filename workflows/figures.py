@@ -24,6 +24,9 @@ import pandas as pd
 import xarray as xr
 from matplotlib.tri import Triangulation
 
+from solver.output.names import (FACE, FACE_NODES, FACE_X, FACE_Y, NODE_X, NODE_Y, SPEED_MAX, STATION_NAME, TIDE_PREDICTION,
+                                 TIME, U, UBAR, V, VBAR, ZETA, ZETA_MAX)
+
 log = logging.getLogger(__name__)
 
 DIVERGING = "RdBu_r"
@@ -49,11 +52,11 @@ def _open(path, needed):
 
 
 def _triangulation(ds):
-    x = ds["mesh2d_node_x"].values
-    y = ds["mesh2d_node_y"].values
-    faces = ds["mesh2d_face_nodes"].values.astype(np.int64)
-    start = int(ds["mesh2d_face_nodes"].attrs.get("start_index", 0))
-    geographic = ds["mesh2d_node_x"].attrs.get("units", "") == "degrees_east"
+    x = ds[NODE_X].values
+    y = ds[NODE_Y].values
+    faces = ds[FACE_NODES].values.astype(np.int64)
+    start = int(ds[FACE_NODES].attrs.get("start_index", 0))
+    geographic = ds[NODE_X].attrs.get("units", "") == "degrees_east"
     return Triangulation(x, y, faces - start), geographic
 
 
@@ -115,8 +118,8 @@ def high_water_index(fields_path, statistic: str = "max") -> int:
     """
     if statistic not in ("max", "mean"):
         raise ValueError(f"statistic must be 'max' or 'mean', got {statistic!r}")
-    with _open(fields_path, ["zeta_face", "time"]) as ds:
-        z = ds["zeta_face"].values
+    with _open(fields_path, [ZETA + FACE, TIME]) as ds:
+        z = ds[ZETA + FACE].values
     if z.shape[0] == 0:
         raise FigureError(f"{fields_path} has no output times")
     s = np.nanmax(z, axis=1) if statistic == "max" else np.nanmean(z, axis=1)
@@ -126,18 +129,18 @@ def high_water_index(fields_path, statistic: str = "max") -> int:
 def plot_water_level_map(fields_path, time_index: int, out_png, *, show_velocity: bool = False) -> Path:
     """Map of the water level (face values) at output ``time_index`` of ``fields.nc``; returns the PNG path."""
     out_png = Path(out_png)
-    with _open(fields_path, ["zeta_face", "time", "mesh2d_face_nodes"]) as ds:
-        nt = ds.sizes["time"]
+    with _open(fields_path, [ZETA + FACE, TIME, FACE_NODES]) as ds:
+        nt = ds.sizes[TIME]
         if not -nt <= time_index < nt:
             raise FigureError(f"{fields_path}: time index {time_index} outside 0..{nt - 1}")
         tri, geographic = _triangulation(ds)
-        z = ds["zeta_face"].isel(time=time_index)
-        when = ds["time"].values[time_index]
+        z = ds[ZETA + FACE].isel({TIME: time_index})
+        when = ds[TIME].values[time_index]
         fig, ax = plt.subplots(figsize=(8, 6), dpi=100, layout="constrained")
-        _face_map(ax, tri, z.values, diverging=True, label=_label(ds["zeta_face"]).replace(" at mesh faces", ""))
-        if show_velocity and "ubar_face" in ds:
-            fx, fy = ds["mesh2d_face_x"].values, ds["mesh2d_face_y"].values
-            ax.quiver(fx, fy, ds["ubar_face"].values[time_index], ds["vbar_face"].values[time_index], width=0.002)
+        _face_map(ax, tri, z.values, diverging=True, label=_label(ds[ZETA + FACE]).replace(" at mesh faces", ""))
+        if show_velocity and UBAR + FACE in ds:
+            fx, fy = ds[FACE_X].values, ds[FACE_Y].values
+            ax.quiver(fx, fy, ds[UBAR + FACE].values[time_index], ds[VBAR + FACE].values[time_index], width=0.002)
         _decorate(ax, tri, geographic)
         ax.set_title(f"Water level, {_utc(when)}")
     return _save(fig, out_png)
@@ -146,13 +149,13 @@ def plot_water_level_map(fields_path, time_index: int, out_png, *, show_velocity
 def plot_maxima_map(max_path, out_png) -> Path:
     """Two maps from ``max.nc``: maximum water level and maximum current speed; returns the PNG path."""
     out_png = Path(out_png)
-    with _open(max_path, ["zeta_max_face", "speed_max_face", "mesh2d_face_nodes"]) as ds:
+    with _open(max_path, [ZETA_MAX + FACE, SPEED_MAX + FACE, FACE_NODES]) as ds:
         tri, geographic = _triangulation(ds)
         t0, t1 = ds.attrs.get("time_coverage_start"), ds.attrs.get("time_coverage_end")
         period = f"{_utc(t0)} – {_utc(t1)}" if t0 and t1 else ""
         fig, axes = plt.subplots(1, 2, figsize=(14, 6), dpi=100, layout="constrained")
-        _face_map(axes[0], tri, ds["zeta_max_face"].values, diverging=True, label="maximum water level (m)")
-        _face_map(axes[1], tri, ds["speed_max_face"].values, diverging=False, label="maximum current speed (m s-1)")
+        _face_map(axes[0], tri, ds[ZETA_MAX + FACE].values, diverging=True, label="maximum water level (m)")
+        _face_map(axes[1], tri, ds[SPEED_MAX + FACE].values, diverging=False, label="maximum current speed (m s-1)")
         for ax, what in zip(axes, ("Maximum water level", "Maximum depth-averaged speed")):
             _decorate(ax, tri, geographic)
             ax.set_title(f"{what}\n{period}")
@@ -186,20 +189,20 @@ def plot_stations(stations_path, out_dir, observations=None) -> list[Path]:
     out_dir = Path(out_dir)
     observations = dict(observations or {})
     paths = []
-    with _open(stations_path, ["station_name", "zeta", "u", "v", "time"]) as ds:
-        names = [n.decode() if isinstance(n, bytes) else str(n) for n in ds["station_name"].values]
+    with _open(stations_path, [STATION_NAME, ZETA, U, V, TIME]) as ds:
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in ds[STATION_NAME].values]
         unknown = sorted(set(observations) - set(names))
         if unknown:
             raise FigureError(f"observations for unknown station {', '.join(map(repr, unknown))}; {stations_path} has {', '.join(names)}")
-        t = ds["time"].values
-        zlabel = _label(ds["zeta"])
+        t = ds[TIME].values
+        zlabel = _label(ds[ZETA])
         for i, name in enumerate(names):
-            z = ds["zeta"].values[i]
-            speed = np.hypot(ds["u"].values[i], ds["v"].values[i])
+            z = ds[ZETA].values[i]
+            speed = np.hypot(ds[U].values[i], ds[V].values[i])
             fig, (a1, a2) = plt.subplots(2, 1, figsize=(9, 6), dpi=100, sharex=True, height_ratios=[2, 1], layout="constrained")
             a1.plot(t, z, color="C0", label="model")
-            if "tide_prediction" in ds.variables and np.isfinite(ds["tide_prediction"].values[i]).any():
-                a1.plot(t, ds["tide_prediction"].values[i], color="k", lw=0.9, ls="--", label="gauge tide (harmonic prediction)")
+            if TIDE_PREDICTION in ds.variables and np.isfinite(ds[TIDE_PREDICTION].values[i]).any():
+                a1.plot(t, ds[TIDE_PREDICTION].values[i], color="k", lw=0.9, ls="--", label="gauge tide (harmonic prediction)")
             for level, colour, label in (("mhws_above_msl", "C2", "MHWS"), ("hat_above_msl", "C3", "HAT")):
                 if level in ds.variables and np.isfinite(ds[level].values[i]):
                     a1.axhline(float(ds[level].values[i]), color=colour, lw=0.8, ls=":", label=label)

@@ -31,6 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
+from solver.output.names import (GAUGE_CHART_DATUM, GAUGE_DISTANCE, GAUGE_ID, HAT_ABOVE_MSL, MHWS_ABOVE_MSL, MSL_ABOVE_CHART_DATUM,
+                                 MSL_ABOVE_LAT, STATION_DIM, STATION_NAME, TIDE_PREDICTION, TIME, ZETA, ZETA_ABOVE_CHART_DATUM,
+                                 ZETA_ABOVE_LAT)
+
 from .gauges import CHART, GaugeCatalogue, load_catalogue
 
 log = logging.getLogger(__name__)
@@ -222,7 +226,7 @@ def _catalogue_of(stations: list[GaugeStation], path) -> GaugeCatalogue:
     return load_catalogue(path).select([s.gauge_id for s in stations])
 
 
-def read_station_series(path: Path, variable: str = "zeta"):
+def read_station_series(path: Path, variable: str = ZETA):
     """``(names, times, values)`` of a ``stations.nc``: station names (n_station,) str, UTC times
     (n_time,) ``datetime64[ns]``, and ``variable`` (n_station, n_time) float64 with NaN where
     missing."""
@@ -230,9 +234,9 @@ def read_station_series(path: Path, variable: str = "zeta"):
 
     with netCDF4.Dataset(path) as ds:
         ds.set_auto_mask(False)
-        raw = ds["station_name"][:]
+        raw = ds[STATION_NAME][:]
         names = [str(n) for n in (netCDF4.chartostring(raw) if raw.dtype.kind == "S" and raw.ndim == 2 else raw)]
-        t = ds["time"]
+        t = ds[TIME]
         times = netCDF4.num2date(t[:], t.units, calendar=getattr(t, "calendar", "standard"),
                                  only_use_cftime_datetimes=False, only_use_python_datetimes=True)
         values = np.asarray(ds[variable][:], dtype=np.float64)
@@ -290,45 +294,45 @@ def add_gauge_variables(stations_nc: Path, stations: list[GaugeStation], catalog
             encoded = {name: [x.encode("utf-8") for x in values] for name, values in (("id", gauge_ids), ("datum", chart_names))}
             width = max(1, max(len(b) for values in encoded.values() for b in values))
             ds.createDimension("gauge_strlen", width)
-            coords = ds["zeta"].getncattr("coordinates") if "coordinates" in ds["zeta"].ncattrs() else None
+            coords = ds[ZETA].getncattr("coordinates") if "coordinates" in ds[ZETA].ncattrs() else None
 
             def text(name, values, long_name):
-                v = ds.createVariable(name, "S1", ("station", "gauge_strlen"))
+                v = ds.createVariable(name, "S1", (STATION_DIM, "gauge_strlen"))
                 v.long_name = long_name
                 v[:] = netCDF4.stringtochar(np.array([x.encode("utf-8") for x in values], dtype=f"S{width}"))
 
-            text("gauge_id", gauge_ids, "tide-gauge catalogue id of the station (empty for the user's stations)")
-            text("gauge_chart_datum", chart_names, "name of the chart datum at the gauge")
+            text(GAUGE_ID, gauge_ids, "tide-gauge catalogue id of the station (empty for the user's stations)")
+            text(GAUGE_CHART_DATUM, chart_names, "name of the chart datum at the gauge")
 
             def scalar(name, values, long_name, units="m", comment=None):
-                v = ds.createVariable(name, "f4", ("station",), fill_value=np.float32(np.nan))
+                v = ds.createVariable(name, "f4", (STATION_DIM,), fill_value=np.float32(np.nan))
                 v.long_name, v.units = long_name, units
                 if comment:
                     v.comment = comment
                 v[:] = values
                 return v
 
-            scalar("gauge_distance", dist, "distance from the tide gauge to the model face that stands for it",
+            scalar(GAUGE_DISTANCE, dist, "distance from the tide gauge to the model face that stands for it",
                    comment="great-circle distance between the gauge and the centroid of the nearest face deep enough to stay wet")
-            scalar("msl_above_chart_datum", column(msl_cd), "height of mean sea level above the gauge's chart datum")
-            scalar("msl_above_lat", column(msl_lat), "height of mean sea level above lowest astronomical tide (LAT)")
-            scalar("mhws_above_msl", column(mhws), "height of mean high water springs (MHWS) above mean sea level")
-            scalar("hat_above_msl", column(hat), "height of highest astronomical tide (HAT) above mean sea level")
+            scalar(MSL_ABOVE_CHART_DATUM, column(msl_cd), "height of mean sea level above the gauge's chart datum")
+            scalar(MSL_ABOVE_LAT, column(msl_lat), "height of mean sea level above lowest astronomical tide (LAT)")
+            scalar(MHWS_ABOVE_MSL, column(mhws), "height of mean high water springs (MHWS) above mean sea level")
+            scalar(HAT_ABOVE_MSL, column(hat), "height of highest astronomical tide (HAT) above mean sea level")
 
             def series(name, values, long_name, comment):
-                v = ds.createVariable(name, "f4", ("station", "time"), fill_value=np.float32(np.nan), zlib=True, complevel=4)
+                v = ds.createVariable(name, "f4", (STATION_DIM, TIME), fill_value=np.float32(np.nan), zlib=True, complevel=4)
                 v.long_name, v.units, v.comment = long_name, "m", comment
                 if coords:
                     v.coordinates = coords
                 v[:] = values
                 return v
 
-            series("tide_prediction", prediction, "astronomical tide at the gauge predicted from its harmonic constants, above mean sea level",
+            series(TIDE_PREDICTION, prediction, "astronomical tide at the gauge predicted from its harmonic constants, above mean sea level",
                    "the gauge's own harmonic constants (catalogue), nodal corrections for the forecast dates; "
                    "a model of the tide, not an observation")
-            series("zeta_above_chart_datum", zeta + column(msl_cd)[:, None], "model water level above the gauge's chart datum",
+            series(ZETA_ABOVE_CHART_DATUM, zeta + column(msl_cd)[:, None], "model water level above the gauge's chart datum",
                    "zeta + msl_above_chart_datum")
-            series("zeta_above_lat", zeta + column(msl_lat)[:, None], "model water level above lowest astronomical tide (LAT)",
+            series(ZETA_ABOVE_LAT, zeta + column(msl_lat)[:, None], "model water level above lowest astronomical tide (LAT)",
                    "zeta + msl_above_lat")
         os.replace(part, stations_nc)
     except BaseException:

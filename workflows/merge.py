@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from solver.output.names import FACE, SPEED_MAX, TIME, ZETA_MAX, time_of
+
 
 def merge_time_records(sources, destination) -> Path:
     """Concatenate the time records of ``sources`` (in order) into ``destination``."""
@@ -25,18 +27,18 @@ def merge_time_records(sources, destination) -> Path:
     part = dst.with_name(dst.name + ".part")
     shutil.copyfile(sources[0], part)
     with netCDF4.Dataset(part, "a") as out:
-        timed = [name for name, v in out.variables.items() if "time" in v.dimensions]
-        last = float(out["time"][-1]) if out.dimensions["time"].size else -np.inf
+        timed = [name for name, v in out.variables.items() if TIME in v.dimensions]
+        last = float(out[TIME][-1]) if out.dimensions[TIME].size else -np.inf
         for src in sources[1:]:
             with netCDF4.Dataset(src, "r") as ds:
                 ds.set_auto_mask(False)
-                times = ds["time"][:]
+                times = ds[TIME][:]
                 keep = np.flatnonzero(times > last + 1e-6)
                 for i in keep:
-                    n = out.dimensions["time"].size
+                    n = out.dimensions[TIME].size
                     for name in timed:
                         v = ds[name]
-                        axis = v.dimensions.index("time")
+                        axis = v.dimensions.index(TIME)
                         index = [slice(None)] * v.ndim
                         index[axis] = i
                         dest = [slice(None)] * v.ndim
@@ -59,7 +61,7 @@ def merge_maxima(sources, destination) -> Path:
     dst = Path(destination)
     part = dst.with_name(dst.name + ".part")
     shutil.copyfile(sources[0], part)
-    pairs = [("zeta_max", "zeta_max_time"), ("speed_max", "speed_max_time"), ("zeta_max_face", "zeta_max_time_face"), ("speed_max_face", "speed_max_time_face")]
+    pairs = [(name, time_of(name)) for name in (ZETA_MAX, SPEED_MAX, ZETA_MAX + FACE, SPEED_MAX + FACE)]
     with netCDF4.Dataset(part, "a") as out:
         out.set_auto_mask(False)
         for src in sources[1:]:
@@ -78,7 +80,7 @@ def merge_maxima(sources, destination) -> Path:
                     out[when][:] = np.where(take, tb, ta)
                 if "time_coverage_end" in ds.ncattrs():
                     out.setncattr("time_coverage_end", ds.getncattr("time_coverage_end"))
-                if "time" in ds.variables and "time" in out.variables:
-                    out["time"].assignValue(float(ds["time"][...]))
+                if TIME in ds.variables and TIME in out.variables:
+                    out[TIME].assignValue(float(ds[TIME][...]))
     os.replace(part, dst)
     return dst

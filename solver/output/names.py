@@ -57,8 +57,11 @@ U, V = "u", "v"
 GAUGE_ID = "gauge_id"
 GAUGE_CHART_DATUM = "gauge_chart_datum"
 GAUGE_DISTANCE = "gauge_distance"
-GAUGE_LEVELS = ("msl_above_chart_datum", "msl_above_lat", "mhws_above_msl", "hat_above_msl")
+MSL_ABOVE_CHART_DATUM, MSL_ABOVE_LAT = "msl_above_chart_datum", "msl_above_lat"
+MHWS_ABOVE_MSL, HAT_ABOVE_MSL = "mhws_above_msl", "hat_above_msl"
+GAUGE_LEVELS = (MSL_ABOVE_CHART_DATUM, MSL_ABOVE_LAT, MHWS_ABOVE_MSL, HAT_ABOVE_MSL)
 """Per-station datum levels at the tide-gauge stations (m)."""
 TIDE_PREDICTION = "tide_prediction"
-GAUGE_SERIES = (TIDE_PREDICTION, "zeta_above_chart_datum", "zeta_above_lat")
+ZETA_ABOVE_CHART_DATUM, ZETA_ABOVE_LAT = "zeta_above_chart_datum", "zeta_above_lat"
+GAUGE_SERIES = (TIDE_PREDICTION, ZETA_ABOVE_CHART_DATUM, ZETA_ABOVE_LAT)
 """Per-station series at the tide-gauge stations (m); NaN at the user's stations."""
