@@ -25,13 +25,14 @@ may override it with its own ``[bathymetry]`` table (same keys).
 """
 from __future__ import annotations
 
-import difflib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
+
+from .keys import check_keys
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +74,7 @@ class VerticalDatum:
 
     @classmethod
     def from_mapping(cls, table: Mapping, base_dir=".", where: str = "[bathymetry]") -> VerticalDatum:
-        for k in table:
-            if k not in KEYS:
-                close = difflib.get_close_matches(k, KEYS, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; the keys are {', '.join(KEYS)}"
-                raise DatumError(f"{where}: unknown key {k!r}{hint}")
+        check_keys(table, KEYS, where, DatumError)
         atlas_file = table.get("atlas_file")
         if atlas_file is not None:
             atlas_file = Path(atlas_file)

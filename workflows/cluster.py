@@ -31,7 +31,6 @@ See ``docs/operations.md`` and the examples in ``docs/examples/``.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import logging
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -39,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from .keys import check_keys
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +83,7 @@ class ClusterSpec:
     def from_mapping(cls, data: Mapping, where: str = "cluster") -> ClusterSpec:
         if not isinstance(data, Mapping):
             raise ClusterError(f"{where}: expected a table of keys ({', '.join(SPEC_KEYS)}), got {type(data).__name__}")
-        for key in data:
-            if key not in SPEC_KEYS:
-                close = difflib.get_close_matches(str(key), SPEC_KEYS, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {', '.join(SPEC_KEYS)}"
-                raise ClusterError(f"{where}: unknown key {key!r}{hint}")
+        check_keys(data, SPEC_KEYS, where, ClusterError)
         kind = data.get("kind", "local")
         if kind not in KINDS:
             raise ClusterError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")

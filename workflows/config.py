@@ -62,7 +62,6 @@ absolute paths only. :func:`dump_toml` writes a configuration that loads back eq
 from __future__ import annotations
 
 import csv
-import difflib
 import math
 import tomllib
 from collections.abc import Callable, Mapping
@@ -73,6 +72,8 @@ from types import MappingProxyType
 from typing import Any
 
 from solver.state import utc
+
+from .keys import check_keys
 
 BOUNDARY_KINDS = ("tide", "river", "wall", "outflow")
 INITIAL_KINDS = ("rest", "restart", "elevation")
@@ -179,12 +180,7 @@ def _where(where) -> _Where:
 
 
 def _check_unknown(table: Mapping, known, where: _Where) -> None:
-    known = list(known)
-    for key in table:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {', '.join(known)}"
-            raise ConfigError(f"{where}: unknown key {key!r}{hint}")
+    check_keys(table, known, where, ConfigError)
 
 
 def _bound_text(key: Key) -> str:

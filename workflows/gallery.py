@@ -7,7 +7,6 @@ a message naming the file and key.
 """
 from __future__ import annotations
 
-import difflib
 import functools
 import logging
 import os
@@ -19,6 +18,8 @@ from typing import Mapping
 
 from solver.formats import read_mesh
 from solver.mesh import Mesh
+
+from .keys import check_keys, suggest
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +163,8 @@ def load_region(name: str) -> Region:
     path = root / name / "region.toml"
     if not path.is_file():
         have = sorted(p.parent.name for p in root.glob("*/region.toml"))
-        close = difflib.get_close_matches(name, have, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        close = suggest(name, have)
+        hint = f" (did you mean {close!r}?)" if close else ""
         raise KeyError(f"no gallery region {name!r}{hint}; the gallery {root} has: {', '.join(have) or 'none'}")
     return parse_region(path)
 
@@ -175,11 +176,7 @@ _STATION_KEYS = {"name", "lon", "lat"}
 
 
 def _unknown(keys, allowed, where):
-    for k in keys:
-        if k not in allowed:
-            close = difflib.get_close_matches(k, sorted(allowed), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(sorted(allowed))}"
-            raise RegionError(f"{where}: unknown key {k!r}{hint}")
+    check_keys(dict.fromkeys(keys), sorted(allowed), where, RegionError)
 
 
 def parse_region(path) -> Region:

@@ -27,7 +27,6 @@ Missing datums give NaN, never an error.
 """
 from __future__ import annotations
 
-import difflib
 import functools
 import logging
 from collections.abc import Iterable, Sequence
@@ -40,6 +39,7 @@ import numpy as np
 from solver.state import utc
 
 from .forcing.tides import HarmonicConstituents, TidalElevation, TideInputError, canonical_constituent
+from .keys import did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -175,9 +175,7 @@ class GaugeCatalogue:
         for k, sid in enumerate(wanted):
             pos = self._index.get(sid)
             if pos is None:
-                close = difflib.get_close_matches(sid, list(self._index), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise GaugeError(f"unknown gauge id {sid!r} in {self._where()}{hint}")
+                raise GaugeError(f"unknown gauge id {sid!r} in {self._where()}{did_you_mean(sid, self._index)}")
             out[k] = pos
         return int(out[0]) if single else out
 

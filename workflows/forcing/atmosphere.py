@@ -22,7 +22,6 @@ and interpolated to the nodes the first time it is needed and kept in a small LR
 """
 from __future__ import annotations
 
-import difflib
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -39,6 +38,7 @@ from .cfnetcdf import CFNetCDFRecords
 from .gfs import (NOMADS_GFS_0P25, Box, GfsDownloader, GfsDownloadError, cycle_label, gfs_forecast_hours,
                   latest_cycle, previous_cycles)
 from .grib import GribRecords
+from ..keys import unknown_key_message
 from .gridded import AtmosphereError, bilinear_weights, check_plausible
 
 __all__ = [
@@ -307,9 +307,7 @@ class AtmosphereConfig:
         kw = {}
         for key, v in value.items():
             if key not in known:
-                close = difflib.get_close_matches(key, sorted(known), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise AtmosphereError(f"{where}: unknown key {key!r}{hint} (known: {', '.join(sorted(known))})")
+                raise AtmosphereError(unknown_key_message(key, sorted(known), where))
             kw[key] = v
         if "source" not in kw and "path" in kw:
             kw["source"] = "file"

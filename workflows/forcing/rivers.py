@@ -23,7 +23,6 @@ missing columns).
 from __future__ import annotations
 
 import csv
-import difflib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ import numpy as np
 from solver.state import utc
 
 from . import ForcingError
+from ..keys import check_keys, did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -174,9 +174,8 @@ def read_discharge_csv(path, start: datetime | None = None, column: str | None =
                                   f"(columns: {', '.join(header)})")
     else:
         if column not in header:
-            close = difflib.get_close_matches(column, header, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise RiverInputError(f"{_where(path, hline)}no column {column!r} (columns: {', '.join(header)}){hint}")
+            raise RiverInputError(f"{_where(path, hline)}no column {column!r} (columns: {', '.join(header)})"
+                                  f"{did_you_mean(column, header)}")
         iq = header.index(column)
     times, values = [], []
     for line, row in rows[1:]:
@@ -240,11 +239,7 @@ def discharge_from_config(mapping: Mapping, start: datetime | None = None, base_
     """A discharge callable from one ``[[rivers]]`` table (keys: ``discharge`` or ``file``,
     ``format``, ``column``; ``boundary`` and ``name`` are accepted and ignored here)."""
     _check_start(start)
-    for key in mapping:
-        if key not in _RIVER_KEYS:
-            close = difflib.get_close_matches(key, _RIVER_KEYS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(_RIVER_KEYS)}"
-            raise RiverInputError(f"{where}: unknown key {key!r}{hint}")
+    check_keys(mapping, _RIVER_KEYS, where, RiverInputError)
     name = str(mapping.get("name", mapping.get("boundary", "river")))
     has_q, has_f = "discharge" in mapping, "file" in mapping
     if has_q == has_f:

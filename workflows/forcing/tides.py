@@ -67,7 +67,6 @@ inference, e.g. the diurnals of a semidiurnal regional atlas, from coastcast's g
 """
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -78,6 +77,7 @@ import numpy as np
 
 from solver.state import utc
 
+from ..keys import check_keys
 from .harmonics import (  # noqa: F401 (re-exported: the public names of the tide package)
     COASTCAST_ATLAS,
     DEFAULT_DURATION,
@@ -281,11 +281,7 @@ class TideSource:
             data["path"] = data.pop("file")
         if isinstance(data.get("kind"), str):
             data["kind"] = data["kind"].replace("_", "-")
-        for key in data:
-            if key not in _SOURCE_KEYS:
-                close = difflib.get_close_matches(key, _SOURCE_KEYS, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(_SOURCE_KEYS)}"
-                raise TideInputError(f"{where}: unknown key {key!r}{hint}")
+        check_keys(data, _SOURCE_KEYS, where, TideInputError)
         if data.get("kind") == "atlas" and data.get("model") == "coastcast" and data.get("path") is None:
             data["path"] = COASTCAST_ATLAS
         for key in ("kind", "path"):
