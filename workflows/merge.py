@@ -16,16 +16,22 @@ import numpy as np
 from solver.output.names import FACE, SPEED_MAX, TIME, ZETA_MAX, time_of
 
 
+def _copy_first(sources, destination, what: str) -> tuple[list[Path], Path, Path]:
+    """The existing ``sources``, the destination and its ``.part`` file, a copy of the first source."""
+    sources = [Path(s) for s in sources if Path(s).is_file()]
+    if not sources:
+        raise FileNotFoundError(f"no segment {what} to merge into {destination}")
+    dst = Path(destination)
+    part = dst.with_name(dst.name + ".part")
+    shutil.copyfile(sources[0], part)
+    return sources, dst, part
+
+
 def merge_time_records(sources, destination) -> Path:
     """Concatenate the time records of ``sources`` (in order) into ``destination``."""
     import netCDF4
 
-    sources = [Path(s) for s in sources if Path(s).is_file()]
-    if not sources:
-        raise FileNotFoundError(f"no segment files to merge into {destination}")
-    dst = Path(destination)
-    part = dst.with_name(dst.name + ".part")
-    shutil.copyfile(sources[0], part)
+    sources, dst, part = _copy_first(sources, destination, "files")
     with netCDF4.Dataset(part, "a") as out:
         timed = [name for name, v in out.variables.items() if TIME in v.dimensions]
         last = float(out[TIME][-1]) if out.dimensions[TIME].size else -np.inf
@@ -55,12 +61,7 @@ def merge_maxima(sources, destination) -> Path:
     """Fold ``max.nc`` files: per node and face the largest maximum and the time it occurred."""
     import netCDF4
 
-    sources = [Path(s) for s in sources if Path(s).is_file()]
-    if not sources:
-        raise FileNotFoundError(f"no segment maxima to merge into {destination}")
-    dst = Path(destination)
-    part = dst.with_name(dst.name + ".part")
-    shutil.copyfile(sources[0], part)
+    sources, dst, part = _copy_first(sources, destination, "maxima")
     pairs = [(name, time_of(name)) for name in (ZETA_MAX, SPEED_MAX, ZETA_MAX + FACE, SPEED_MAX + FACE)]
     with netCDF4.Dataset(part, "a") as out:
         out.set_auto_mask(False)

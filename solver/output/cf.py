@@ -201,3 +201,36 @@ class OutputWriter:
     def compression_options(self) -> dict:
         """netCDF4 ``createVariable`` keywords for the zlib level (none at 0)."""
         return {"zlib": True, "complevel": self.compression, "shuffle": True} if self.compression else {}
+
+    def abort(self) -> None:
+        """Drop the partial file (e.g. after a failed run); the published file is left as it was."""
+        self._file.abort()
+
+
+class RecordWriter(OutputWriter):
+    """A writer that appends one record per scheduled time to its open ``.part`` file
+    (``fields.nc``, ``stations.nc``): ``open(simulation)`` sets ``self._ds``, ``write`` counts
+    ``self._record``."""
+
+    def __init__(self, path, schedule=None, **options):
+        super().__init__(path, schedule, **options)
+        self._ds = None
+        self._record = 0
+
+    def open(self, simulation) -> None:
+        raise NotImplementedError
+
+    def close(self, simulation=None) -> Path:
+        """Finish the file and publish it under its final name."""
+        if self._ds is None:
+            if simulation is None:
+                raise RuntimeError(f"{self.path}: close() before any record was written")
+            self.open(simulation)
+        if self._record == 0:
+            log.warning("%s has no records (publish_start %.0f s is after the end of the run?)", self.path, self.publish_start)
+        self._ds = None
+        return self._file.publish()
+
+    def abort(self) -> None:
+        self._ds = None
+        super().abort()

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 
 from ..schedules import TimeInterval
-from .cf import FILL_FLOAT, OutputWriter, global_attributes, seconds_since, time_attributes
+from .cf import FILL_FLOAT, RecordWriter, global_attributes, seconds_since, time_attributes
 from .names import FACE, TIME, UBAR, VBAR, WET, ZETA
 from .nodal import NodeAverager
 from .ugrid import (
@@ -41,7 +40,7 @@ def _velocity_names(coords):
     return (("barotropic_sea_water_x_velocity", "x"), ("barotropic_sea_water_y_velocity", "y"))
 
 
-class UGRIDFieldWriter(OutputWriter):
+class UGRIDFieldWriter(RecordWriter):
     """Write water level and velocities on nodes and faces every ``schedule`` to ``path``.
 
     Parameters
@@ -61,12 +60,6 @@ class UGRIDFieldWriter(OutputWriter):
 
     def default_schedule(self):
         return TimeInterval(3600.0)
-
-    def __init__(self, path, schedule=None, **options):
-        super().__init__(path, schedule, **options)
-        self._ds = None
-        self._record = 0
-        self._averager = None
 
     # -- writer protocol ----------------------------------------------------------------------
     def open(self, simulation) -> None:
@@ -151,19 +144,3 @@ class UGRIDFieldWriter(OutputWriter):
         ds[WET + FACE][i, :] = wet.astype(np.int8)
         ds.sync()
         self._record += 1
-
-    def close(self, simulation=None) -> Path:
-        """Finish the file and publish it under its final name."""
-        if self._ds is None:
-            if simulation is None:
-                raise RuntimeError(f"{self.path}: close() before any record was written")
-            self.open(simulation)
-        if self._record == 0:
-            log.warning("%s has no records (publish_start %.0f s is after the end of the run?)", self.path, self.publish_start)
-        self._ds = None
-        return self._file.publish()
-
-    def abort(self) -> None:
-        """Drop the partial file (e.g. after a failed run)."""
-        self._ds = None
-        self._file.abort()

@@ -170,6 +170,3 @@ class MaximaWriter(OutputWriter):
         if t is None:
             return ""
         return (self._start + timedelta(seconds=float(t))).isoformat().replace("+00:00", "Z")
-
-    def abort(self) -> None:
-        self._file.abort()

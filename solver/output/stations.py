@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from ..locate import locate_points
 from ..schedules import TimeInterval
-from .cf import FILL_FLOAT, OutputWriter, global_attributes, seconds_since, time_attributes
+from .cf import FILL_FLOAT, RecordWriter, global_attributes, seconds_since, time_attributes
 from .names import (DEPTH, FACE_INDEX, LAT, LON, STATION_DIM, STATION_NAME, STATION_NAME_DIM, TIME, U, V, X, Y,
                     ZETA)
 from .ugrid import east_north_basis, velocity_components
@@ -54,7 +53,7 @@ def _parse_stations(stations) -> tuple[Station, ...]:
     return tuple(out)
 
 
-class StationWriter(OutputWriter):
+class StationWriter(RecordWriter):
     """Sample the model at stations every ``schedule`` and write ``stations.nc``.
 
     Parameters
@@ -81,8 +80,6 @@ class StationWriter(OutputWriter):
         super().__init__(path, schedule, **options)
         self.stations = _parse_stations(stations)
         self.allow_dry = allow_dry
-        self._ds = None
-        self._record = 0
         self.faces = None
         """(n_station,) face index of each station, once located."""
         self._mesh = None
@@ -228,15 +225,3 @@ class StationWriter(OutputWriter):
         ds[U][:, i] = u.astype(np.float32)
         ds[V][:, i] = v.astype(np.float32)
         self._record += 1
-
-    def close(self, simulation=None) -> Path:
-        if self._ds is None:
-            if simulation is None:
-                raise RuntimeError(f"{self.path}: close() before any record was written")
-            self.open(simulation)
-        self._ds = None
-        return self._file.publish()
-
-    def abort(self) -> None:
-        self._ds = None
-        self._file.abort()
