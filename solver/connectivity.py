@@ -85,6 +85,13 @@ def signed_double_area(x: np.ndarray, y: np.ndarray, face_node_connectivity: np.
     return (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
 
 
+def zero_area_faces(double_area: np.ndarray, extent: float) -> np.ndarray:
+    """Indices of the faces whose (doubled) area is zero to rounding: ``|2A| <= 1e-14 extent²``,
+    ``extent`` the mesh's largest coordinate range in the units of the area."""
+    scale = float(extent) ** 2 or 1.0
+    return np.flatnonzero(np.abs(double_area) <= 1e-14 * scale)
+
+
 def orient_counterclockwise(x: np.ndarray, y: np.ndarray, face_node_connectivity: np.ndarray) -> np.ndarray:
     """Copy of ``face_node_connectivity`` with clockwise faces reversed (zero-area faces untouched)."""
     f = np.array(face_node_connectivity, dtype=np.int64, copy=True)

@@ -128,11 +128,11 @@ class Mesh:
             # orientation and area from the position vectors: right across the antimeridian
             p = unit_vectors(x, y)
             area2 = np.einsum("ij,ij->i", p[f[:, 0]], np.cross(p[f[:, 1]], p[f[:, 2]]))
-            scale = np.deg2rad(np.maximum(np.ptp(x), np.ptp(y))) ** 2 or 1.0
+            extent = np.deg2rad(max(np.ptp(x), np.ptp(y)))
         else:
             area2 = conn.signed_double_area(x, y, f)
-            scale = np.maximum(np.ptp(x), np.ptp(y)) ** 2 or 1.0
-        flat = np.flatnonzero(np.abs(area2) <= 1e-14 * scale)
+            extent = max(np.ptp(x), np.ptp(y))
+        flat = conn.zero_area_faces(area2, extent)
         if flat.size:
             i = flat[0]
             raise MeshError(

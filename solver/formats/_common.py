@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..connectivity import signed_double_area, zero_area_faces
 from ..mesh import BoundarySegment, Mesh, MeshError
 
 log = logging.getLogger(__name__)
@@ -235,11 +236,8 @@ def check_faces(path, x, y, faces, face_line, face_id):
         raise MeshFileError(
             f"{where(path, line(i))}element {face_id[i]} repeats a node ({(faces[i] + 1).tolist()}) at {loc(i)}; {rep.size} such elements"
         )
-    x0, x1, x2 = x[faces[:, 0]], x[faces[:, 1]], x[faces[:, 2]]
-    y0, y1, y2 = y[faces[:, 0]], y[faces[:, 1]], y[faces[:, 2]]
-    a2 = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
-    scale = max(np.ptp(x), np.ptp(y)) ** 2 or 1.0
-    flat = np.flatnonzero(np.abs(a2) <= 1e-14 * scale)
+    a2 = signed_double_area(x, y, faces)
+    flat = zero_area_faces(a2, max(np.ptp(x), np.ptp(y)))
     if flat.size:
         i = flat[0]
         raise MeshFileError(
