@@ -150,3 +150,54 @@ def test_locator_matches_for_any_candidate_count(plymouth):
     np.testing.assert_array_equal(one.face, plymouth.locator.locate(x, y).face)
     np.testing.assert_array_equal(one.face[300:], [r.min() for r in brute_force(plymouth, x[300:], y[300:])])
     assert (one.face[:300] >= 0).sum() > 50
+
+
+def write_fields(path, mesh, zeta_offset=0.0):
+    """A minimal fields.nc (UGRID topology, node zeta on two times) of a geographic ``mesh``."""
+    import netCDF4
+
+    from solver.output import names as n
+
+    with netCDF4.Dataset(path, "w") as ds:
+        ds.createDimension(n.NODE_DIM, mesh.n_node)
+        ds.createDimension(n.FACE_DIM, mesh.n_face)
+        ds.createDimension(n.FACE_NODES_DIM, 3)
+        ds.createDimension(n.TIME, 2)
+        topo = ds.createVariable(n.TOPOLOGY, "i4")
+        topo.setncatts({"cf_role": "mesh_topology", "node_coordinates": f"{n.NODE_X} {n.NODE_Y}",
+                        "face_node_connectivity": n.FACE_NODES})
+        for name, values, std in ((n.NODE_X, mesh.node_x, "longitude"), (n.NODE_Y, mesh.node_y, "latitude")):
+            v = ds.createVariable(name, "f8", (n.NODE_DIM,))
+            v.standard_name = std
+            v[:] = values
+        ds.createVariable(n.FACE_NODES, "i4", (n.FACE_DIM, n.FACE_NODES_DIM))[:] = mesh.face_node_connectivity
+        t = ds.createVariable(n.TIME, "f8", (n.TIME,))
+        t.units = "seconds since 2026-01-10 00:00:00"
+        t[:] = [0.0, 3600.0]
+        z = ds.createVariable(n.ZETA, "f4", (n.TIME, n.NODE_DIM))
+        z[:] = np.stack([mesh.node_x + zeta_offset, 2 * mesh.node_y + zeta_offset])
+
+
+def test_web_viewer_locates_with_one_cached_locator_per_file_version(tmp_path, plymouth):
+    """The point series of a request uses the locator built once per fields.nc version (no scan of
+    every face per request) and interpolates linearly in the face found."""
+    import os
+
+    from webapp.outputs import fields_locator, point_series
+
+    path = tmp_path / "fields.nc"
+    write_fields(path, plymouth)
+    f = plymouth.face_node_connectivity
+    k = 123
+    lon, lat = float(plymouth.node_x[f[k]].mean()), float(plymouth.node_y[f[k]].mean())
+    first = fields_locator(path)
+    assert fields_locator(path) is first
+    got = point_series(path, lon, lat)
+    assert got["method"] == "face" and got["face"] == k
+    np.testing.assert_allclose(got["zeta"], [lon, 2 * lat], atol=2e-3)    # float32, rounded to 1 mm
+    assert fields_locator(path) is first
+    write_fields(path, plymouth, zeta_offset=1.0)                          # republished: a new version
+    os.utime(path, ns=(1, 1))
+    assert fields_locator(path) is not first
+    outside = point_series(path, float(plymouth.node_x.max()) + 1.0, lat)
+    assert outside["method"] == "nearest_node" and "face" not in outside
