@@ -13,7 +13,7 @@ from .auth import login_required
 from .forms import ActionForm
 from .outputs import cycle_summary
 from .progress import cycle_progress
-from .security import user_log
+from .security import one_line, user_error, user_log
 from .systems import cycle_dir, owned_cycle, owned_system, remove_dir, write_cycle_config
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,12 @@ def queue_cycle(system: ForecastSystem, cycle_time) -> Cycle | None:
     cycle.started = cycle.finished = None
     cycle.run_dir = str(cycle_dir(system, cycle_time))
     db.flush()
-    write_cycle_config(system, cycle)
+    try:
+        write_cycle_config(system, cycle)
+    except ValueError as exc:  # the configuration cannot run: the cycle fails with the reason, nothing runs
+        cycle.status, cycle.error, cycle.finished = "failed", one_line(str(exc)), utcnow()
+        db.commit()
+        return cycle
     db.commit()
     current_app.extensions["coastcast_runner"].submit(cycle.id)
     return cycle
@@ -84,6 +89,8 @@ def run_now(system_id: int):
         cycle = queue_cycle(s, cycle_time)
         if cycle is None:
             flash("A cycle of this system is already queued or running.", "error")
+        elif cycle.status == "failed":
+            flash(f"Cycle {cycle.label} cannot run: {user_error(cycle.error)}", "error")
         else:
             flash(f"Cycle {cycle.label} queued.", "ok")
     return redirect(url_for("dashboard.system", system_id=s.id))

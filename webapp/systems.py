@@ -433,15 +433,13 @@ def cycle_dir(system: ForecastSystem, cycle_time: datetime) -> Path:
 
 
 def cycle_config_text(system: ForecastSystem, start: datetime) -> str:
-    """A cycle's configuration: the system's current version (``config_toml``) with ``start``;
-    built from its settings where it has none stored."""
-    import tomllib
+    """A cycle's configuration: the system's current version (``config_toml``; built from its
+    settings where it has none stored) with ``start``, checked and written by the same code as the
+    daily cycles' (:func:`workflows.scheduling.cycle_config_text`). ValueError: why it cannot run."""
+    from workflows.scheduling import cycle_config_text as scheduled_config_text
 
-    if not (system.config_toml or "").strip():
-        return config_toml(system, start)
-    data = tomllib.loads(system.config_toml)
-    data["start"] = start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return tomli_w.dumps(data)
+    text = system.config_toml if (system.config_toml or "").strip() else config_toml(system, start)
+    return scheduled_config_text(system, start, None, config_toml=text)
 
 
 def write_cycle_config(system: ForecastSystem, cycle: Cycle) -> Path:

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import tomli_w
 from sqlalchemy.exc import IntegrityError
 
 from .db import CYCLE_ACTIVE, Cycle, CycleLease, ForecastSystem, utcnow
@@ -113,21 +112,32 @@ def due_cycles(session, now: datetime) -> list[DueCycle]:
     return out
 
 
-def cycle_config_text(system: ForecastSystem, cycle_time: datetime, hot_start: Path | None) -> str:
-    """The cycle's config.toml: the system's configuration with ``start`` = the cycle time and,
-    for a hot start, ``[initial] kind = "restart"``."""
-    if not (system.config_toml or "").strip():
-        raise ValueError(f"system {system.id} ({system.name!r}) has no configuration (config_toml is empty)")
+def cycle_config_text(system: ForecastSystem, cycle_time: datetime, hot_start: Path | None,
+                      config_toml: str | None = None) -> str:
+    """A cycle's config.toml: the system's configuration (``config_toml``, else
+    ``system.config_toml``) checked by the configuration schema, with ``start`` = the cycle time
+    and, for a hot start, ``[initial] kind = "restart"`` from ``hot_start`` (otherwise the
+    system's own initial state, a stale restart of an older cycle replaced by rest). Relative paths
+    are taken from the system's data folder; the text written has them absolute. Raises
+    ValueError (:class:`~workflows.config.ConfigError`) with the reason when the configuration
+    cannot be used."""
+    from .config import ForecastConfig, dump_toml, with_overrides
+
+    text = system.config_toml if config_toml is None else config_toml
+    where = f"system {system.id} ({system.name!r})"
+    if not (text or "").strip():
+        raise ValueError(f"{where} has no configuration (config_toml is empty)")
     try:
-        data = tomllib.loads(system.config_toml)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"system {system.id} ({system.name!r}): config_toml is not valid TOML ({exc})") from None
+        raise ValueError(f"{where}: config_toml is not valid TOML ({exc})") from None
     data["start"] = cycle_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(data.get("initial"), dict) and data["initial"].get("kind") == "restart":
+        data.pop("initial")  # a stale restart of an older cycle is of no use
+    cfg = ForecastConfig.from_mapping(data, base_dir=system.data_dir or ".", where=where)
     if hot_start is not None:
-        data["initial"] = {"kind": "restart", "file": str(hot_start)}
-    elif isinstance(data.get("initial"), dict) and data["initial"].get("kind") == "restart":
-        data["initial"] = {"kind": "rest"}  # a stale restart of an older cycle is of no use
-    return tomli_w.dumps(data)
+        cfg = with_overrides(cfg, {"initial": {"kind": "restart", "file": str(hot_start)}}, where=where)
+    return dump_toml(cfg)
 
 
 def enqueue(session, system: ForecastSystem, cycle_time: datetime, hot_start: Path | None) -> Cycle:

@@ -2,7 +2,6 @@
 (cold start, then hot start from the first day's restart.nc) on a LocalCluster."""
 from __future__ import annotations
 
-import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import add_system
 
+from workflows.config import load_config
 from workflows.db import Cycle, CycleLease, ForecastSystem
 from workflows.scheduling import DailyScheduler, due_cycles, latest_run_time
 
@@ -66,8 +66,8 @@ def test_active_systems_start_at_their_run_hour_paused_and_drafts_skipped(tmp_pa
     with sf() as s:
         c = s.get(Cycle, acted["started"][0])
         assert (c.system_id, c.cycle_time, c.status) == (a, D + timedelta(hours=3), "queued")
-        cfg = tomllib.loads((Path(c.run_dir) / "config.toml").read_text())
-    assert cfg["start"] == "2026-03-05T03:00:00Z" and "initial" not in cfg  # cold start
+        cfg = load_config(Path(c.run_dir) / "config.toml")
+    assert cfg.start == D + timedelta(hours=3) and cfg.initial.kind == "rest"  # cold start
     assert driver.requests[0].run_dir == Path(c.run_dir) and driver.requests[0].cycle_id == c.id
     # one cycle per system at a time, and never twice for the same run time
     acted, _ = _tick(sf, D + timedelta(hours=3, minutes=2))
@@ -88,9 +88,9 @@ def test_missed_days_are_caught_up_once_and_hot_start_follows_a_valid_restart(tm
     second = acted["started"][0]
     with sf() as s:
         c1, c2 = s.get(Cycle, first), s.get(Cycle, second)
-        cfg = tomllib.loads((Path(c2.run_dir) / "config.toml").read_text())
-    assert cfg["initial"] == {"kind": "restart", "file": str(Path(c1.run_dir) / "restart.nc")}
-    assert cfg["start"] == "2026-03-06T00:00:00Z"
+        cfg = load_config(Path(c2.run_dir) / "config.toml")
+    assert (cfg.initial.kind, Path(cfg.initial.file)) == ("restart", Path(c1.run_dir) / "restart.nc")
+    assert cfg.start == D + timedelta(days=1)
     _finish(sf, second)
     # the scheduler is down for three days: one catch-up cycle (the latest), cold (no valid restart)
     acted, driver = _tick(sf, D + timedelta(days=5, hours=7))
@@ -98,7 +98,7 @@ def test_missed_days_are_caught_up_once_and_hot_start_follows_a_valid_restart(tm
     with sf() as s:
         c = s.get(Cycle, acted["started"][0])
         assert c.cycle_time == D + timedelta(days=5)
-        assert "initial" not in tomllib.loads((Path(c.run_dir) / "config.toml").read_text())
+        assert load_config(Path(c.run_dir) / "config.toml").initial.kind == "rest"
         assert s.query(Cycle).filter_by(system_id=a).count() == 3
     acted, _ = _tick(sf, D + timedelta(days=5, hours=8))
     assert acted["started"] == []
