@@ -2,6 +2,8 @@
 import tomllib
 from pathlib import Path
 
+import dataclasses
+
 import pytest
 import tomli_w
 
@@ -27,7 +29,7 @@ def test_good_config_is_typed_and_frozen(good):
     assert cfg.start.tzinfo is not None and cfg.start.isoformat() == "2026-01-10T00:00:00+00:00"
     assert cfg.hours == 2.0 and cfg.physics.manning == 0.025 and cfg.physics.limiter == "barth-jespersen"
     assert [s.name for s in cfg.stations] == ["mouth", "head"]
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.hours = 3
 
 

@@ -38,7 +38,10 @@ def test_outputs_and_run_record(cycle):
     assert rec["n_triangles"] == 144 and rec["n_time_steps"] > 50
     assert set(rec["stages_seconds"]) == {"prepare", "simulate", "publish"}
     assert rec["forcing"]["tides"][0]["boundary"] == "open_1"
-    assert rec["peak_memory_mb"] > 0
+    # the cycle ran in this process: its recorded peak is this process's peak so far, or less
+    import resource
+
+    assert 50.0 < rec["peak_memory_mb"] <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0 + 1.0
     # published times: every 30 min from the forecast start (the spin-up is not published)
     t = read(run_dir / "fields.nc", "time")
     np.testing.assert_allclose(t, np.arange(5) * 1800.0)
@@ -68,12 +71,28 @@ def test_fields_pass_the_ugrid_checker_and_open_in_xugrid(cycle):
 
 
 def test_tide_reaches_the_basin(cycle):
-    """Water level at the mouth station swings by about the forced tide (M2 1 m + S2 0.3 m)."""
+    """The water level at the mouth station, 1.5 km inside the open boundary of a 30-m deep basin
+    (a tide wave crosses that in 90 s), follows the tide prescribed on the boundary (M2 1 m + S2
+    0.3 m): against the boundary prediction, RMS difference < 4 cm over the 2-h forecast and the
+    same range within 5 %."""
+    from datetime import datetime, timezone
+
+    from solver.formats import read_mesh
+    from workflows.forcing.tides import tidal_forcing_for_boundary
+
     run_dir, _ = cycle
     z = read(run_dir / "stations.nc", "zeta")
-    names = [n.tobytes().decode().strip("\x00 ") if hasattr(n, "tobytes") else str(n) for n in read(run_dir / "stations.nc", "station_name")]
     mouth = z[0] if z.shape[0] == 2 else z[:, 0]
-    assert 0.3 < np.ptp(mouth) < 3.0
+    t = read(run_dir / "stations.nc", "time")  # s since the forecast start (2026-01-10T00Z)
+    folder = run_dir.parent / "in"
+    mesh = read_mesh(folder / "hgrid.gr3")
+    ids = mesh.boundary("open_1").node_ids
+    forcing = tidal_forcing_for_boundary({"kind": "harmonics", "path": str(folder / "tides.csv")}, mesh.node_x[ids],
+                                         mesh.node_y[ids], ids, datetime(2026, 1, 10, tzinfo=timezone.utc))
+    boundary = np.array([forcing.elevation(float(s))[0] for s in t])
+    assert np.ptp(boundary) > 0.3  # the 2-h window sees 0.37 m of the tide's swing
+    assert np.sqrt(np.mean((mouth - boundary) ** 2)) < 0.04, np.c_[t, mouth, boundary]
+    assert np.ptp(mouth) == pytest.approx(np.ptp(boundary), rel=0.05)
 
 
 def test_segments_join_seamlessly(tmp_path, cycle):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ def test_list_and_validate():
         assert r.validate() == [], r.name
         assert (r.folder / "SOURCE.md").is_file()
         assert r.stations, r.name
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         regions[0].name = "x"  # frozen
 
 

@@ -201,7 +201,10 @@ def _dam_break_result(name, description, kind, resolutions, h_right, **scheme):
     res = CaseResult(name, description)
     for n, e in zip(resolutions, errs):
         res.metrics[f"L1_depth_error_nx{n}"] = Metric(e, 0.004 * 50 / n, unit="m")
-    res.metrics["error_ratio_coarse_to_fine"] = Metric(errs[0] / errs[-1], 1.5, kind="min")
+    # a discontinuous solution converges at first order in L1 at best (LeVeque 2002, sec. 8.7):
+    # 4x finer gives at most 4x smaller errors; 3.0 admits an observed order down to 0.8
+    # (measured: 3.6 wet, 4.0 dry with HLL, Barth-Jespersen, SSP-RK2; 1.5 would pass order 0.3)
+    res.metrics["error_ratio_coarse_to_fine"] = Metric(errs[0] / errs[-1], 3.0, kind="min")
     res.info.update(resolutions=list(resolutions), domain="20 m channel, dam at 10 m, t = 1.5 s")
     return res
 
