@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 TOLERANCE = 1e-10
 """Barycentric tolerance: a coordinate down to ``-TOLERANCE`` still counts as inside."""
@@ -78,6 +77,8 @@ class Locator:
         self.corner_x = self.node_x[self.faces]
         self.corner_y = self.node_y[self.faces]
         cx, cy = self.corner_x.mean(axis=1), self.corner_y.mean(axis=1)
+        from scipy.spatial import cKDTree  # here, not at import: 0.3–0.5 s of every process's start-up
+
         self.tree = cKDTree(np.column_stack([cx, cy]))
         self.candidates = max(1, min(int(candidates), self.faces.shape[0]))
         self.reach = float(np.hypot(self.corner_x - cx[:, None], self.corner_y - cy[:, None]).max())

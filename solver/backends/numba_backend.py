@@ -24,12 +24,13 @@ passes, the others' ``momentum_tendency`` in Python. All states are rows (η, h,
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..boundaries import EdgeStates
-from ..kernels import fluxes, ghosts, lts, reconstruct, update
+from ..kernels import fluxes, ghosts, lts, reconstruct, uncached_kernels, update
 from ..state import Tendency
 from ..terms.base import MANNING, ROTATION
 from .registry import register
@@ -71,6 +72,28 @@ class Subset:
     flux_groups: list
 
 
+log = logging.getLogger(__name__)
+_checked_cache = False
+
+
+# the kernels every run calls at its first step (the others compile when a run first needs them)
+FIRST_STEP_KERNELS = ("face_primitives", "node_extrema", "reconstruct", "edge_fluxes", "accumulate", "wave_times")
+
+
+def _say_if_compiling():
+    """Log once per process when numba's cache lacks the kernels of a first step, which will
+    then compile them (a fresh install: about 10 s on one core; once cached they load in a
+    fraction of a second)."""
+    global _checked_cache
+    if _checked_cache:
+        return
+    _checked_cache = True
+    missing = [k for k in uncached_kernels() if k.rsplit(".", 1)[-1] in FIRST_STEP_KERNELS]
+    if missing:
+        where = reconstruct.reconstruct.stats.cache_path
+        log.info("compiling the solver kernels for this machine (first run of this installation, about 10 s; cached in %s for the next runs)", where)
+
+
 @register("numba")
 class NumbaBackend:
     """Preallocated work arrays and kernel calls for one model (see the module docstring).
@@ -80,6 +103,7 @@ class NumbaBackend:
     """
 
     def __init__(self, model):
+        _say_if_compiling()
         m = model.mesh
         nf = m.n_face
         nb = model.n_boundary_edge

@@ -49,3 +49,33 @@ def use_threads(n: int | None = None) -> int:
     k = min(want, numba.config.NUMBA_NUM_THREADS)
     numba.set_num_threads(k)
     return k
+
+
+def uncached_kernels() -> list[str]:
+    """The cached kernels (``cache=True``) that numba's on-disk cache has no index for: all of
+    them on a fresh install or after ``NUMBA_CACHE_DIR`` moved, none once a run has compiled
+    them. numba writes the cache next to the sources (``solver/kernels/__pycache__``) or, where
+    that is read-only, under the user's cache directory, or under ``NUMBA_CACHE_DIR`` if set;
+    ``Dispatcher.stats.cache_path`` says which. A kernel whose source changed since its index
+    was written recompiles without being listed."""
+    if not NUMBA_AVAILABLE:
+        return []
+    import sys
+
+    from numba.core.registry import CPUDispatcher
+
+    from . import fluxes, ghosts, lts, reconstruct, update
+
+    tag = f"py{sys.version_info[0]}{sys.version_info[1]}"
+    missing = []
+    for mod in (fluxes, ghosts, lts, reconstruct, update):
+        for name, fn in vars(mod).items():
+            if not isinstance(fn, CPUDispatcher) or fn.py_func.__module__ != mod.__name__:
+                continue
+            where = fn.stats.cache_path
+            if where is None:  # not cached (inlined helpers)
+                continue
+            index = f"{mod.__name__.rsplit('.', 1)[-1]}.{fn.py_func.__qualname__}-{fn.py_func.__code__.co_firstlineno}.{tag}.nbi"
+            if not os.path.exists(os.path.join(where, index)):
+                missing.append(f"{mod.__name__}.{name}")
+    return missing

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..geometry import EARTH_RADIUS
 from .base import ExplicitTerm
@@ -202,6 +201,8 @@ def _unit_vectors(lon_deg, lat_deg) -> np.ndarray:
 
 def face_neighbour_pairs(mesh):
     """(face, neighbour) index arrays, (n_pair,) each: every pair of distinct faces sharing a node."""
+    import scipy.sparse as sp  # here, not at import: 0.1 s of every process's start-up
+
     nf = mesh.n_face
     incidence = sp.csr_matrix(
         (np.ones(3 * nf), (np.repeat(np.arange(nf), 3), mesh.face_node_connectivity.ravel())), shape=(nf, mesh.n_node)
@@ -224,6 +225,8 @@ def face_gradient_matrices(mesh):
     ``face_frame_angle``); on other meshes the coordinate differences. A face whose neighbours
     all lie on one line gets zero gradient.
     """
+    import scipy.sparse as sp  # here, not at import: 0.1 s of every process's start-up
+
     nf = mesh.n_face
     fi, ni = face_neighbour_pairs(mesh)
     if mesh.is_geographic:

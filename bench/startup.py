@@ -1,0 +1,84 @@
+"""Time from starting ``coastcast run`` to the end of the solver's first step, on the tiny test basin
+(``tests/cycle_fixtures.write_inputs``: 144 triangles, 2 hours), cold and warm.
+
+    python bench/startup.py [--repeats 5] [--cold]
+
+Each repeat starts a fresh Python process that runs the CLI (``workflows.cli.main``) and stops
+after the first ``Simulation.time_step`` (the kernels compile or load at their first call),
+printing its CPU time (``time.process_time``: interpreter
+start, imports, configuration, forcing, model set-up, loading or compiling the kernels) and the
+wall time since the parent started it. ``--cold`` points numba at an empty cache directory
+(``NUMBA_CACHE_DIR``, a temporary one; the checkout's own cache is left alone), so that a first
+run compiles the kernels as on a fresh install, and the repeats then load them from there.
+Medians are printed last; each run says whether it logged that it was compiling.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHILD = """
+import json, os, sys, time
+import solver.simulation as S
+step = S.Simulation.time_step
+def first_step(self, dt):
+    step(self, dt)
+    print("FIRST-STEP " + json.dumps({"cpu": time.process_time()}), flush=True)
+    os._exit(0)
+S.Simulation.time_step = first_step
+from workflows.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def once(config: Path, out: Path, cache_dir: str | None) -> dict:
+    env = dict(os.environ, NUMBA_NUM_THREADS="1", COASTCAST_THREADS="1", OMP_NUM_THREADS="1")
+    if cache_dir:
+        env["NUMBA_CACHE_DIR"] = cache_dir
+    t0 = time.perf_counter()
+    p = subprocess.run([sys.executable, "-c", CHILD, "run", str(config), "--out", str(out), "--no-figures", "--overwrite"],
+                       capture_output=True, text=True, env=env, cwd=str(ROOT))
+    wall = time.perf_counter() - t0
+    for line in p.stdout.splitlines():
+        if line.startswith("FIRST-STEP "):
+            compiling = [x for x in p.stderr.splitlines() if "compiling" in x]
+            return dict(json.loads(line[len("FIRST-STEP "):]), wall=wall, said=compiling[0].split(" INFO ")[-1] if compiling else "")
+    raise RuntimeError(f"coastcast run ended without a step (exit {p.returncode}): {p.stderr[-2000:]}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--cold", action="store_true", help="empty the kernels' numba cache first")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(ROOT / "tests"))
+    from cycle_fixtures import write_inputs
+
+    with tempfile.TemporaryDirectory(prefix="coastcast-startup-") as tmp:
+        config = write_inputs(Path(tmp) / "inputs")
+        rows = []
+        cache_dir = None
+        if args.cold:
+            cache_dir = str(Path(tmp) / "numba-cache")
+            r = once(config, Path(tmp) / "run-cold", cache_dir)
+            print(f"cold (empty numba cache): CPU {r['cpu']:.2f} s, wall {r['wall']:.2f} s; logged: {r['said'] or '(nothing about compiling)'}")
+        for i in range(args.repeats):
+            r = once(config, Path(tmp) / f"run-{i}", cache_dir)
+            rows.append(r)
+            print(f"warm {i + 1}: CPU {r['cpu']:.2f} s, wall {r['wall']:.2f} s; logged: {r['said'] or '(nothing about compiling)'}")
+        print(f"warm, median of {args.repeats}: CPU {statistics.median(r['cpu'] for r in rows):.2f} s, "
+              f"wall {statistics.median(r['wall'] for r in rows):.2f} s to the first step")
+
+
+if __name__ == "__main__":
+    main()
