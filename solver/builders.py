@@ -7,6 +7,15 @@ import numpy as np
 from .mesh import BoundarySegment, Mesh
 
 
+def _node_depth(depth, x, y) -> np.ndarray:
+    """Node depths from ``depth``: None (0 m), a number, or a function of the node coordinates."""
+    if depth is None:
+        return np.zeros_like(x)
+    if callable(depth):
+        return np.asarray(depth(x, y), dtype=float) * np.ones_like(x)
+    return np.full_like(x, float(depth))
+
+
 def rectangle(lx: float, ly: float, nx: int, ny: int, *, x0: float = 0.0, y0: float = 0.0, depth=None, pattern: str = "cross") -> Mesh:
     """Triangulated rectangle [x0, x0+lx] × [y0, y0+ly] with boundaries ``west``, ``east``, ``south``, ``north``.
 
@@ -40,12 +49,7 @@ def rectangle(lx: float, ly: float, nx: int, ny: int, *, x0: float = 0.0, y0: fl
         raise ValueError(f"pattern must be 'cross' or 'diagonal', got {pattern!r}")
     x = np.concatenate(node_x)
     y = np.concatenate(node_y)
-    if depth is None:
-        dep = np.zeros_like(x)
-    elif callable(depth):
-        dep = np.asarray(depth(x, y), dtype=float) * np.ones_like(x)
-    else:
-        dep = np.full_like(x, float(depth))
+    dep = _node_depth(depth, x, y)
     ii = np.arange(nx + 1)
     jj = np.arange(ny + 1)
     boundaries = (
@@ -95,10 +99,5 @@ def icosphere(level: int, *, depth=None) -> Mesh:
     p = np.array(pts)
     lon = np.rad2deg(np.arctan2(p[:, 1], p[:, 0]))
     lat = np.rad2deg(np.arcsin(np.clip(p[:, 2], -1.0, 1.0)))
-    if depth is None:
-        dep = np.zeros_like(lon)
-    elif callable(depth):
-        dep = np.asarray(depth(lon, lat), dtype=float) * np.ones_like(lon)
-    else:
-        dep = np.full_like(lon, float(depth))
+    dep = _node_depth(depth, lon, lat)
     return Mesh(lon, lat, faces, dep, crs="EPSG:4326", name=f"icosphere level {level}")
