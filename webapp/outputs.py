@@ -30,8 +30,24 @@ import netCDF4
 import numpy as np
 
 from solver.locate import Locator
-from solver.output.names import (FACE, GAUGE_CHART_DATUM, GAUGE_DISTANCE, GAUGE_ID, GAUGE_LEVELS, GAUGE_SERIES, LAT, LON, SPEED_MAX,
-                                 STATION_NAME, U, UBAR, V, VBAR, ZETA, ZETA_MAX)
+from solver.output.names import (
+    FACE,
+    GAUGE_CHART_DATUM,
+    GAUGE_DISTANCE,
+    GAUGE_ID,
+    GAUGE_LEVELS,
+    GAUGE_SERIES,
+    LAT,
+    LON,
+    SPEED_MAX,
+    STATION_NAME,
+    UBAR,
+    VBAR,
+    ZETA,
+    ZETA_MAX,
+    U,
+    V,
+)
 
 try:  # HDF5 is not thread-safe: share xarray's lock so in-process xarray I/O is serialised with ours
     from xarray.backends.locks import HDF5_LOCK as NC_LOCK

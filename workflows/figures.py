@@ -24,8 +24,24 @@ import pandas as pd
 import xarray as xr
 from matplotlib.tri import Triangulation
 
-from solver.output.names import (FACE, FACE_NODES, FACE_X, FACE_Y, NODE_X, NODE_Y, SPEED_MAX, STATION_NAME, TIDE_PREDICTION,
-                                 TIME, U, UBAR, V, VBAR, ZETA, ZETA_MAX)
+from solver.output.names import (
+    FACE,
+    FACE_NODES,
+    FACE_X,
+    FACE_Y,
+    NODE_X,
+    NODE_Y,
+    SPEED_MAX,
+    STATION_NAME,
+    TIDE_PREDICTION,
+    TIME,
+    UBAR,
+    VBAR,
+    ZETA,
+    ZETA_MAX,
+    U,
+    V,
+)
 
 log = logging.getLogger(__name__)
 

@@ -31,9 +31,22 @@ from pathlib import Path
 
 import numpy as np
 
-from solver.output.names import (GAUGE_CHART_DATUM, GAUGE_DISTANCE, GAUGE_ID, HAT_ABOVE_MSL, MHWS_ABOVE_MSL, MSL_ABOVE_CHART_DATUM,
-                                 MSL_ABOVE_LAT, STATION_DIM, STATION_NAME, TIDE_PREDICTION, TIME, ZETA, ZETA_ABOVE_CHART_DATUM,
-                                 ZETA_ABOVE_LAT)
+from solver.output.names import (
+    GAUGE_CHART_DATUM,
+    GAUGE_DISTANCE,
+    GAUGE_ID,
+    HAT_ABOVE_MSL,
+    MHWS_ABOVE_MSL,
+    MSL_ABOVE_CHART_DATUM,
+    MSL_ABOVE_LAT,
+    STATION_DIM,
+    STATION_NAME,
+    TIDE_PREDICTION,
+    TIME,
+    ZETA,
+    ZETA_ABOVE_CHART_DATUM,
+    ZETA_ABOVE_LAT,
+)
 
 from .gauges import CHART, GaugeCatalogue, load_catalogue
 

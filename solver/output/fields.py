@@ -6,7 +6,13 @@ import logging
 import numpy as np
 
 from ..schedules import TimeInterval
-from .cf import FILL_FLOAT, RecordWriter, global_attributes, seconds_since, time_attributes
+from .cf import (
+    FILL_FLOAT,
+    RecordWriter,
+    global_attributes,
+    seconds_since,
+    time_attributes,
+)
 from .names import FACE, TIME, UBAR, VBAR, WET, ZETA
 from .nodal import NodeAverager
 from .ugrid import (

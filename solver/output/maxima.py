@@ -7,7 +7,13 @@ from pathlib import Path
 import numpy as np
 
 from ..schedules import IterationInterval
-from .cf import FILL_FLOAT, OutputWriter, global_attributes, seconds_since, time_attributes
+from .cf import (
+    FILL_FLOAT,
+    OutputWriter,
+    global_attributes,
+    seconds_since,
+    time_attributes,
+)
 from .names import FACE, SPEED_MAX, TIME, ZETA_MAX, time_of
 from .nodal import NodeAverager
 from .ugrid import (

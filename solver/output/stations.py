@@ -9,9 +9,28 @@ import numpy as np
 
 from ..locate import locate_points
 from ..schedules import TimeInterval
-from .cf import FILL_FLOAT, RecordWriter, global_attributes, seconds_since, time_attributes
-from .names import (DEPTH, FACE_INDEX, LAT, LON, STATION_DIM, STATION_NAME, STATION_NAME_DIM, TIME, U, V, X, Y,
-                    ZETA)
+from .cf import (
+    FILL_FLOAT,
+    RecordWriter,
+    global_attributes,
+    seconds_since,
+    time_attributes,
+)
+from .names import (
+    DEPTH,
+    FACE_INDEX,
+    LAT,
+    LON,
+    STATION_DIM,
+    STATION_NAME,
+    STATION_NAME_DIM,
+    TIME,
+    ZETA,
+    U,
+    V,
+    X,
+    Y,
+)
 from .ugrid import east_north_basis, velocity_components
 
 log = logging.getLogger(__name__)

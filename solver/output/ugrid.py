@@ -19,8 +19,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .names import (DEPTH, FACE, FACE_DIM, FACE_NODES, FACE_NODES_DIM, FACE_X, FACE_Y, NODE_DIM, NODE_X, NODE_Y,
-                    TOPOLOGY)
+from .names import (
+    DEPTH,
+    FACE,
+    FACE_DIM,
+    FACE_NODES,
+    FACE_NODES_DIM,
+    FACE_X,
+    FACE_Y,
+    NODE_DIM,
+    NODE_X,
+    NODE_Y,
+    TOPOLOGY,
+)
 
 NODE_COORDINATES = f"{NODE_X} {NODE_Y}"
 FACE_COORDINATES = f"{FACE_X} {FACE_Y}"

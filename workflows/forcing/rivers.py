@@ -33,8 +33,8 @@ import numpy as np
 
 from solver.state import utc
 
-from . import ForcingError
 from ..keys import check_keys, did_you_mean
+from . import ForcingError
 
 log = logging.getLogger(__name__)
 
