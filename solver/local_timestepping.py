@@ -86,7 +86,7 @@ class LocalSSPRK2:
 
     order = 2
 
-    def __init__(self, n_face: int, n_levels: int = 4, margin: float = 1.1, regroup: float = 3600.0, front_rings: int = 2, max_slowdown: float = 1.25, thin: float = 10.0, min_saving: float = 0.2):
+    def __init__(self, n_face: int, n_levels: int = 4, margin: float = 1.1, regroup: float = 3600.0, front_rings: int = 2, max_slowdown: float = 1.25, thin: float = 10.0, min_saving: float = 0.2, step_overhead: int = 400):
         if n_levels < 1:
             raise ValueError(f"n_levels must be ≥ 1, got {n_levels}")
         self.K = n_levels - 1
@@ -96,6 +96,7 @@ class LocalSSPRK2:
         self.max_slowdown = max_slowdown
         self.thin = thin
         self.min_saving = min_saving
+        self.step_overhead = step_overhead
         self.global_steps = False
         """True while the levels would save less than ``min_saving`` of the work of global
         steps: the stepper then takes global SSP-RK2 steps (see :meth:`_worth_it`)."""
@@ -238,24 +239,31 @@ class LocalSSPRK2:
             self._built = self.level
 
     def _worth_it(self, state, model) -> bool:
-        """Whether the levels save at least ``min_saving`` of the work of global steps, counted
-        as wet faces updated per coarsest step: Σ_j 2^(K−j) n_j (n_j: the wet faces of level j
-        and the finer ring its first stage updates) against 2^K n_wet. Dry faces cost little in
-        either. On Thacker's bowl nearly every wet face is within a factor 2 of the fastest wave
-        (|u| dominates near the shoreline), and the per-level passes made LTS 15 % slower than
-        global steps there."""
+        """Whether the levels save at least ``min_saving`` of the work of global steps. Work per
+        coarsest step, in wet-face updates: Σ_j 2^(K−j) (n_j + ``step_overhead``) over the
+        populated levels (n_j: the wet faces of level j and the finer ring its first stage
+        updates) against 2^K (n_wet + ``step_overhead``); dry faces cost little in either, and
+        ``step_overhead`` is the fixed cost of one step's passes (Python calls, boundary
+        conditions), as many face updates (400: between the 144 that the 1,280-triangle tidal
+        flat of bench/lts_shoreline.py and the 677 that the 5,120-triangle one would need to
+        break even, measured 14 % slower and 7 % faster with 4 levels). On Thacker's bowl nearly
+        every wet face is within a factor 2 of the fastest wave (|u| dominates near the
+        shoreline): its levels do not pay."""
         wet = state.h > model.dry_depth
         n_wet = int(wet.sum())
         if n_wet == 0 or self.K == 0 or self.min_saving <= 0.0:
             return True
         lev = self.level
         ff = model.mesh.face_face_connectivity
+        nb_level = np.where(ff >= 0, lev[np.maximum(ff, 0)], -1)
         work = 0
         for j in range(self.K + 1):
+            if not (lev == j).any():
+                continue
             own = (lev == j) & wet
-            ring = (lev < j) & wet & (np.where(ff >= 0, lev[np.maximum(ff, 0)], -1) == j).any(axis=1)
-            work += 2 ** (self.K - j) * int(own.sum() + ring.sum())
-        return work <= (1.0 - self.min_saving) * 2**self.K * n_wet
+            ring = (lev < j) & wet & (nb_level == j).any(axis=1)
+            work += 2 ** (self.K - j) * (int(own.sum() + ring.sum()) + self.step_overhead)
+        return work <= (1.0 - self.min_saving) * 2**self.K * (n_wet + self.step_overhead)
 
     def _build(self, model):
         lev = self.level
@@ -272,8 +280,13 @@ class LocalSSPRK2:
 
     @property
     def level_counts(self) -> np.ndarray:
-        """(K + 1,) number of faces on each level (finest first)."""
-        return np.bincount(self.level, minlength=self.K + 1) if self.level is not None else np.zeros(self.K + 1, int)
+        """(K + 1,) number of faces on each level (finest first); every face on level 0 while
+        the stepper takes global steps (:attr:`global_steps`)."""
+        if self.level is None:
+            return np.zeros(self.K + 1, int)
+        if self.global_steps:
+            return np.bincount(np.zeros(self.level.size, np.int64), minlength=self.K + 1)
+        return np.bincount(self.level, minlength=self.K + 1)
 
     # -- stepping -------------------------------------------------------------------------------
     def step(self, model, state: State, t: float, dt: float):

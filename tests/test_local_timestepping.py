@@ -23,11 +23,21 @@ def shelf_model(backend=None, n=24):
     return model
 
 
+def lts_simulation(model, state, **kw):
+    """A Simulation with local time steps kept on their levels whatever they save
+    (``min_saving=0``; by default a small mesh whose levels save little takes global steps):
+    these tests are about the levels' arithmetic."""
+    sim = Simulation(model, state, time_stepper="lts-rk2", **kw)
+    sim.stepper = LocalSSPRK2(model.mesh.n_face, min_saving=0.0)
+    sim.stepper.cfl = sim.cfl
+    return sim
+
+
 def test_levels_are_stable_and_graded():
     """Every face's step 2^j δ is within its own CFL bound; edge neighbours differ by ≤ 1 level."""
     model = shelf_model()
     state = model.initial_state(eta=0.0)
-    sim = Simulation(model, state, stop_time=600.0, time_stepper="lts-rk2")
+    sim = lts_simulation(model, state, stop_time=600.0)
     sim.run()
     lts = sim.stepper
     counts = lts.level_counts
@@ -47,7 +57,7 @@ def test_volume_is_conserved_across_level_interfaces():
     model = ShallowWaterModel(mesh, friction=ManningFriction(0.03), coriolis=Coriolis(1e-4), dry_depth=1e-4)
     state = model.initial_state(eta=0.5 * np.exp(-((mesh.face_x - 8e3) / 3e3) ** 2))
     v0 = model.volume(state)
-    sim = Simulation(model, state, stop_time=1800.0, time_stepper="lts-rk2")
+    sim = lts_simulation(model, state, stop_time=1800.0)
     sim.run()
     assert (sim.stepper.level_counts > 0).sum() >= 3
     assert abs(model.volume(state) - v0) / v0 < 1e-13
@@ -62,7 +72,7 @@ def test_agrees_with_global_steps():
     for stepper in ("ssp-rk2", "lts-rk2"):
         model = shelf_model()
         state = model.initial_state(eta=0.0)
-        sim = Simulation(model, state, stop_time=3600.0, time_stepper=stepper)
+        sim = lts_simulation(model, state, stop_time=3600.0) if stepper == "lts-rk2" else Simulation(model, state, stop_time=3600.0)
         sim.run()
         runs[stepper] = (model.eta(state), sim.clock.iteration)
     (a, n_global), (b, n_local) = runs["ssp-rk2"], runs["lts-rk2"]
@@ -98,14 +108,14 @@ def test_restart_at_a_whole_hour_continues_bit_for_bit():
 
     model = shelf_model()
     full = model.initial_state(eta=0.0)
-    sim = Simulation(model, full, stop_time=7200.0, time_stepper="lts-rk2", callbacks={"hourly": Callback(lambda s: None, TimeInterval(3600.0))})
+    sim = lts_simulation(model, full, stop_time=7200.0, callbacks={"hourly": Callback(lambda s: None, TimeInterval(3600.0))})
     sim.run()
     assert (sim.stepper.level_counts > 0).sum() >= 3
     model = shelf_model()
     state = model.initial_state(eta=0.0)
-    Simulation(model, state, stop_time=3600.0, time_stepper="lts-rk2").run()
+    lts_simulation(model, state, stop_time=3600.0).run()
     clock = Clock(time=3600.0)
-    Simulation(model, state, stop_time=7200.0, clock=clock, time_stepper="lts-rk2").run()
+    lts_simulation(model, state, stop_time=7200.0, clock=clock).run()
     for name in ("h", "hu", "hv"):
         assert getattr(state, name).tobytes() == getattr(full, name).tobytes(), name
 
@@ -204,7 +214,9 @@ def test_tidal_flat_levels_pay_and_follow_the_shoreline():
     the levels stay (under half the global stepper's face updates), are reassigned a few times
     only (once per hour and when the flooding front leaves its band: 4 measured; the limit
     allows 3 more), and the elevation stays within 5 % of the tide's range of the global
-    stepper's, where the front's position differs by a fraction of a face."""
+    stepper's, where the front's position differs by a fraction of a face. (The fixed cost of
+    each level's passes is left out of the decision here: on this 1,280-triangle mesh it makes
+    the stepper take global steps, as ``test_levels_that_do_not_pay_give_global_steps``.)"""
     length = 40e3
     mesh = rectangle(length, 8e3, 40, 8, depth=lambda x, y: 2.0 - 5.0 * (x - 8e3) / 32e3 + 48.0 / (1.0 + np.exp((x - 5e3) / 1e3)))
     runs = {}
@@ -213,8 +225,10 @@ def test_tidal_flat_levels_pay_and_follow_the_shoreline():
         model = ShallowWaterModel(mesh, boundary_conditions={"west": tide, "east": Wall(), "north": Wall(), "south": Wall()},
                                   friction=ManningFriction(0.025), dry_depth=1e-3)
         state = model.initial_state(eta=0.0)
-        sim = Simulation(model, state, stop_time=3 * 3600.0, time_stepper=stepper).run()
-        runs[stepper] = (model.eta(state), sim)
+        sim = Simulation(model, state, stop_time=3 * 3600.0, time_stepper=stepper)
+        if stepper == "lts-rk2":  # levels on, however small the mesh (the cost model would pick global steps)
+            sim.stepper = LocalSSPRK2(mesh.n_face, step_overhead=0)
+        runs[stepper] = (model.eta(state), sim.run())
     (a, g), (b, s) = runs["ssp-rk2"], runs["lts-rk2"]
     lts = s.stepper
     assert not lts.global_steps and (lts.level_steps > 0).all(), lts.level_steps
