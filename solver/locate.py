@@ -77,7 +77,8 @@ class Locator:
         self.corner_x = self.node_x[self.faces]
         self.corner_y = self.node_y[self.faces]
         cx, cy = self.corner_x.mean(axis=1), self.corner_y.mean(axis=1)
-        from scipy.spatial import cKDTree  # here, not at import: 0.3–0.5 s of every process's start-up
+        # imported here, not with the module: 0.3–0.5 s of every process's start-up
+        from scipy.spatial import cKDTree
 
         self.tree = cKDTree(np.column_stack([cx, cy]))
         self.candidates = max(1, min(int(candidates), self.faces.shape[0]))
