@@ -83,7 +83,7 @@ def one_run(hours: float, threads: int, order: str = "faces", stepper: str = "lt
         "run_s": sim.wall_time,
         "total_s": total,
         "steps": sim.clock.iteration,
-        "base_steps": sim.clock.iteration * 2 ** getattr(sim.stepper, "K", 0),
+        "base_steps": int(sim.stepper.level_steps[0]) if hasattr(sim.stepper, "level_steps") else sim.clock.iteration,
         "mean_dt_s": hours * 3600.0 / sim.clock.iteration,
         "n_face": mesh.n_face,
         "peak_rss_mib": rss,
