@@ -19,7 +19,6 @@ import numpy as np
 from solver.boundaries import TidalElevation
 from solver.builders import rectangle
 from solver.model import ShallowWaterModel
-from solver.state import State
 from solver.terms import ManningFriction
 
 log = logging.getLogger(__name__)

@@ -90,8 +90,8 @@ def main(argv=None):
     rows = []
     for n in args.n:
         mesh = bowl(n)
-        codes = [(f"coastcast {st}", lambda st=st: run_coastcast(mesh, period, st)) for st in args.steppers]
-        for code, fn in codes + [("ANUGA 4.1 DE0", lambda: run_anuga(mesh, period, args.threads))]:
+        codes = [(f"coastcast {st}", lambda st=st, mesh=mesh: run_coastcast(mesh, period, st)) for st in args.steppers]
+        for code, fn in codes + [("ANUGA 4.1 DE0", lambda mesh=mesh: run_anuga(mesh, period, args.threads))]:
             res = [fn() for _ in range(args.repeats)]
             wall = P.median([r[0] for r in res])
             rows.append((n, mesh.n_face, code, wall, res[0][1], res[0][2]))

@@ -29,19 +29,19 @@ def rectangle(lx: float, ly: float, nx: int, ny: int, *, x0: float = 0.0, y0: fl
     node_x = [X.ravel()]
     node_y = [Y.ravel()]
     corner = lambda i, j: j * (nx + 1) + i  # noqa: E731
-    I, J = np.meshgrid(np.arange(nx), np.arange(ny), indexing="xy")
-    I, J = I.ravel(), J.ravel()
-    a, b, c, d = corner(I, J), corner(I + 1, J), corner(I + 1, J + 1), corner(I, J + 1)
+    col, row = np.meshgrid(np.arange(nx), np.arange(ny), indexing="xy")
+    col, row = col.ravel(), row.ravel()
+    a, b, c, d = corner(col, row), corner(col + 1, row), corner(col + 1, row + 1), corner(col, row + 1)
     if pattern == "cross":
         n0 = (nx + 1) * (ny + 1)
-        centre = n0 + np.arange(I.size)
-        node_x.append(x0 + (I + 0.5) * lx / nx)
-        node_y.append(y0 + (J + 0.5) * ly / ny)
+        centre = n0 + np.arange(col.size)
+        node_x.append(x0 + (col + 0.5) * lx / nx)
+        node_y.append(y0 + (row + 0.5) * ly / ny)
         faces = np.concatenate(
             [np.stack([a, b, centre], 1), np.stack([b, c, centre], 1), np.stack([c, d, centre], 1), np.stack([d, a, centre], 1)]
         )
     elif pattern == "diagonal":
-        alt = (I + J) % 2 == 0
+        alt = (col + row) % 2 == 0
         f1 = np.where(alt[:, None], np.stack([a, b, c], 1), np.stack([a, b, d], 1))
         f2 = np.where(alt[:, None], np.stack([a, c, d], 1), np.stack([b, c, d], 1))
         faces = np.concatenate([f1, f2])
@@ -83,7 +83,7 @@ def icosphere(level: int, *, depth=None) -> Mesh:
     for _ in range(level):
         cache = {}
 
-        def mid(a, b):
+        def mid(a, b, cache=cache):
             key = (min(a, b), max(a, b))
             if key not in cache:
                 m = pts[a] + pts[b]

@@ -8,12 +8,15 @@ import time as wallclock
 
 import numpy as np
 
+from . import local_timestepping  # noqa: F401  (registers "lts-rk2")
 from .schedules import IterationInterval
 from .state import Clock, State
-from . import local_timestepping  # noqa: F401  (registers "lts-rk2")
 from .timestepping import TIME_STEPPERS
 
 log = logging.getLogger(__name__)
+
+DEFAULT_NAN_CHECK = IterationInterval(10)
+"""The NaN (and speed) check's default schedule: every 10 steps (a schedule holds no state)."""
 
 
 class NumericalInstability(RuntimeError):
@@ -54,7 +57,7 @@ class Simulation:
         time_stepper: str = "ssp-rk2",
         output_writers=None,
         callbacks=None,
-        nan_check=IterationInterval(10),
+        nan_check=DEFAULT_NAN_CHECK,
         max_speed: float | None = 50.0,
     ):
         if time_stepper not in TIME_STEPPERS:

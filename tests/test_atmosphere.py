@@ -19,9 +19,17 @@ import pytest
 import xarray as xr
 
 from workflows.forcing import gfs
-from workflows.forcing.atmosphere import (AtmosphereConfig, AtmosphereError, AtmosphereSample, AtmosphericForcing,
-                                          CFNetCDFAtmosphere, ConstantAtmosphere, GribAtmosphere, build_atmosphere,
-                                          open_atmosphere_file)
+from workflows.forcing.atmosphere import (
+    AtmosphereConfig,
+    AtmosphereError,
+    AtmosphereSample,
+    AtmosphericForcing,
+    CFNetCDFAtmosphere,
+    ConstantAtmosphere,
+    GribAtmosphere,
+    build_atmosphere,
+    open_atmosphere_file,
+)
 from workflows.forcing.gridded import bilinear_weights
 
 try:

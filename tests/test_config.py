@@ -1,15 +1,14 @@
 """The forecast configuration: a catalogue of bad configs, each refused in one line naming the key."""
+import dataclasses
 import tomllib
 from pathlib import Path
-
-import dataclasses
 
 import pytest
 import tomli_w
 
 from tests.cycle_fixtures import write_inputs
-from workflows.config import ConfigError, load_config
 from workflows.cli import main
+from workflows.config import ConfigError, load_config
 
 
 @pytest.fixture

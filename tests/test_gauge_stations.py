@@ -182,8 +182,8 @@ def test_stations_with_gauge_variables_pass_the_cf_checker(iroise):
 def test_any_subset_catalogue_and_no_gauges(tmp_path):
     """A catalogue of one gauge (written by the builder) gives that gauge only; ``catalogue =
     "none"`` gives none, and a threshold naming a gauge that is not there is refused in one line."""
-    from workflows.data.gauges import build_catalogue as bc
     from workflows.cycle import prepare
+    from workflows.data.gauges import build_catalogue as bc
 
     full = load_catalogue()
     k = int(full.index(CONQUET))

@@ -64,7 +64,7 @@ def test_atlas_round_trip_through_the_triangle_reader(tmp_path):
     assert atlas.constituents == ATLAS_CONSTITUENTS
     inside = (np.abs(mesh.node_x) < 55) & (np.abs(mesh.node_y) < 45)
     got = atlas.interpolate(mesh.node_x[inside], mesh.node_y[inside])
-    for k, c in enumerate(ATLAS_CONSTITUENTS):
+    for k in range(len(ATLAS_CONSTITUENTS)):
         np.testing.assert_allclose(got.amplitude[k], np.abs(z[0][k, inside]), atol=1e-4)
         d = (got.phase[k] - np.mod(-np.degrees(np.angle(z[0][k, inside])), 360) + 180) % 360 - 180
         np.testing.assert_allclose(d, 0.0, atol=0.01)

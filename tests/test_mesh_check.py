@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from solver.formats import MeshFileError, read_mesh, read_mesh_verbose, write_mesh
-from solver.mesh import BoundarySegment, Mesh
+from solver.mesh import Mesh
 from solver.quality import check_mesh, face_angles_deg
 from workflows.cli import main
 

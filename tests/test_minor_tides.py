@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workflows.forcing.minor_tides import POTENTIAL_AMPLITUDE, SEMIDIURNAL_MINOR, frequency, admittance_weights, infer_minor
+from workflows.forcing.minor_tides import POTENTIAL_AMPLITUDE, SEMIDIURNAL_MINOR, admittance_weights, frequency, infer_minor
 from workflows.forcing.tides import HarmonicConstituents
 
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from solver import ManningFriction, ShallowWaterModel, Simulation, TidalElevation
+from solver.backends import BACKENDS
 from solver.builders import rectangle
 from solver.formats import read_mesh
-from solver.backends import BACKENDS
 
 PLYMOUTH = Path(__file__).resolve().parent / "data" / "meshes" / "plymouth_sound.gr3"
 

@@ -15,13 +15,13 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import netCDF4
 import numpy as np
 import pytest
 import tomli_w
-import tomllib
 
 from tests.cycle_fixtures import write_inputs
 from workflows import rundir

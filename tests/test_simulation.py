@@ -5,8 +5,7 @@ import pytest
 from solver import Callback, Clock, IterationInterval, NumericalInstability, ShallowWaterModel, Simulation, TimeInterval
 from solver.backends import BACKENDS
 from solver.builders import rectangle
-from solver.state import State
-from solver.state import utc
+from solver.state import State, utc
 
 
 def small_model():

@@ -48,14 +48,22 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, g, render_template, request
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from workflows import db as dbm
 
 from .extensions import close_session, csrf, get_session  # noqa: F401 (get_session: public here too)
-from .security import (add_security_headers, compress_response, content_security_policy, private_dir, private_sqlite,
-                       shared_secret, user_error, user_log)
+from .security import (
+    add_security_headers,
+    compress_response,
+    content_security_policy,
+    private_dir,
+    private_sqlite,
+    shared_secret,
+    user_error,
+    user_log,
+)
 
 log = logging.getLogger(__name__)
 

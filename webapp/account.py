@@ -17,8 +17,8 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 
 from workflows.db import ApiToken
 
-from .extensions import get_session
 from .auth import end_other_sessions, login_required
+from .extensions import get_session
 from .forms import ActionForm, ApiTokenForm, PasswordChangeForm
 from .security import client_address, forget_login_failures, login_refusal, record_login_failure
 from .tokens import TokenError, create_token, revoke

@@ -15,13 +15,23 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request, 
 
 from workflows.db import ForecastSystem
 
-from .extensions import csrf, get_session
-from .progress import cycle_progress
 from .auth import login_required
 from .coastline import BBoxError, coastline_gzip, coastline_json, parse_bbox
 from .downloads import send_cycle_file
-from .outputs import (OutputError, cycle_alerts, cycle_skill, fields_info, frame_json, list_files, max_json, mesh_json,
-                      point_series, stations_json)
+from .extensions import csrf, get_session
+from .outputs import (
+    OutputError,
+    cycle_alerts,
+    cycle_skill,
+    fields_info,
+    frame_json,
+    list_files,
+    max_json,
+    mesh_json,
+    point_series,
+    stations_json,
+)
+from .progress import cycle_progress
 from .security import user_error, user_log
 from .systems import config_versions, cycle_config_version, owned_cycle, owned_system
 from .tokens import TokenError, parse_authorization, user_for_token

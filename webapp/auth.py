@@ -29,8 +29,7 @@ from workflows.db import User, create_user, hash_password, normalise_email
 
 from .extensions import get_session
 from .forms import ActionForm, LoginForm, RegisterForm
-from .security import (client_address, dummy_password_check, forget_login_failures, login_refusal,
-                       record_login_failure)
+from .security import client_address, dummy_password_check, forget_login_failures, login_refusal, record_login_failure
 
 log = logging.getLogger(__name__)
 

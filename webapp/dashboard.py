@@ -8,8 +8,8 @@ from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_te
 
 from workflows.db import CYCLE_ACTIVE, Cycle, ForecastSystem, utcnow
 
-from .extensions import get_session
 from .auth import login_required
+from .extensions import get_session
 from .forms import ActionForm
 from .outputs import cycle_summary
 from .progress import cycle_progress

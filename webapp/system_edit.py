@@ -21,13 +21,23 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from workflows.db import CYCLE_ACTIVE, Station
 
 from . import services
-from .extensions import get_session
 from .auth import login_required
+from .extensions import get_session
 from .forms import EditSystemForm
 from .security import one_line
-from .systems import (StationError, add_config_version, check_config_text, config_toml, config_versions,
-                      cycle_config_version, owned_system, parse_river_rows, parse_stations, river_rows,
-                      stale_thresholds)
+from .systems import (
+    StationError,
+    add_config_version,
+    check_config_text,
+    config_toml,
+    config_versions,
+    cycle_config_version,
+    owned_system,
+    parse_river_rows,
+    parse_stations,
+    river_rows,
+    stale_thresholds,
+)
 
 log = logging.getLogger(__name__)
 

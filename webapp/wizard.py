@@ -19,12 +19,24 @@ from werkzeug.utils import secure_filename
 from workflows.db import ForecastSystem, Station
 
 from . import services
-from .extensions import get_session
 from .auth import login_required
+from .extensions import get_session
 from .forms import AcceptMeshForm, ForcingsForm, ParametersForm, RegionForm, ReviewForm, StationsForm, ThresholdsForm
-from .systems import (MAX_THRESHOLDS, THRESHOLD_DATUMS, StationError, config_toml, new_system_dir, owned_system,
-                      parse_river_rows, parse_stations, parse_thresholds, remove_dir, river_rows, stale_thresholds)
 from .security import one_line
+from .systems import (
+    MAX_THRESHOLDS,
+    THRESHOLD_DATUMS,
+    StationError,
+    config_toml,
+    new_system_dir,
+    owned_system,
+    parse_river_rows,
+    parse_stations,
+    parse_thresholds,
+    remove_dir,
+    river_rows,
+    stale_thresholds,
+)
 from .uploads import UploadError, check_unpacked_size
 
 log = logging.getLogger(__name__)

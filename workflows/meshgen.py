@@ -421,7 +421,6 @@ def load_coastline(path=COASTLINE, bbox=None):
     land on their right; ``polygons``: the islands wholly inside the box (exterior clockwise).
     Lakes (GSHHG level 2) are land. Reads only the tiles that meet the box."""
     import shapely
-
     from shapely.geometry.polygon import orient
 
     store = coastline_tiles(path)

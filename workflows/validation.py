@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -101,8 +100,8 @@ def jmj_tides(days: float = 30.0, spinup_days: float = 2.0, manning: float = 0.0
     """
     fit = tuple(fit_constituents or constituents)
     from solver import Callback, Clock, Simulation, TimeInterval
-    from solver.output.nodal import NodeAverager
     from solver.locate import locate_points
+    from solver.output.nodal import NodeAverager
 
     from .config import ForecastConfig
     from .cycle import build_model, read_mesh_for

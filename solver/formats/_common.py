@@ -108,7 +108,7 @@ def numeric_block(lines, start: int, count: int, ncols: int, path, what: str, *,
                 ok = t.lstrip("+-").isdigit() if integer else _is_float(t)
                 if not ok:
                     kind = "integer" if integer else "numeric"
-                    raise MeshFileError(f"{where(path, start + k + 1)}non-{kind} field {t!r} in {what} line {k + 1}")
+                    raise MeshFileError(f"{where(path, start + k + 1)}non-{kind} field {t!r} in {what} line {k + 1}") from None
         raise
     return arr.reshape(count, ncols)
 

@@ -126,7 +126,7 @@ def read_fort13(path, n_node: int | None = None) -> NodalAttributes:
 
     # -- value sections, in any order ---------------------------------------------------------
     values = {}
-    for a in range(1, n_attr + 1):
+    for _ in range(n_attr):
         while pos < n_lines and not lines[pos].strip():
             pos += 1
         missing = [n for n in header if n not in values]

@@ -7,10 +7,12 @@ space, so barycentric interpolation inside a triangle reproduces it to rounding.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
 import re
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -340,3 +342,66 @@ def add_real_system(app, real, email="gwen@example.org", status="active"):
         s.add(cyc)
         s.commit()
         return {"user": uid, "system": sysm.id, "cycle": cyc.id}
+
+
+# ---------------------------------------------------------------- browser tests' fixtures
+# Playwright driving Debian's chromium against a real server thread (tests/web/test_browser.py,
+# test_preflight.py, test_timeseries.py); screenshots go to $COASTCAST_ARTIFACTS or tmp_path.
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-default-apps"]
+
+
+def have_module(module: str) -> bool:
+    """Whether ``module`` can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@pytest.fixture
+def browser():
+    if not have_module("playwright"):
+        pytest.skip("playwright is not installed (pip install playwright; never 'playwright install')")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium, or run .ci/services.sh)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def artifacts(tmp_path):
+    folder = Path(os.environ.get("COASTCAST_ARTIFACTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def live_server(make_app):
+    from werkzeug.serving import make_server
+
+    servers = []
+
+    def start(**config):
+        # the cycle service as `coastcast serve` runs it: an embedded LocalCluster (one worker process)
+        cfg = {"WTF_CSRF_ENABLED": True, "TESTING": False, "COASTCAST_RUNNER": "dask", "COASTCAST_TICK_SECONDS": 5.0}
+        cfg.update(config)
+        app = make_app(**cfg)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append((server, thread, app))
+        return app, f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server, thread, app in servers:
+        server.shutdown()
+        thread.join(5)
+        app.extensions["coastcast_runner"].shutdown(wait=True)

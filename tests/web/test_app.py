@@ -13,7 +13,7 @@ import pytest
 
 from workflows.db import Cycle, ForecastSystem, Station, User
 
-from .conftest import (PASSWORD, add_user, analytic_zeta, csrf_token, grid_mesh, login, write_gr3)
+from .conftest import PASSWORD, add_user, analytic_zeta, csrf_token, grid_mesh, login, write_gr3
 
 
 def sessions(app):
@@ -214,7 +214,6 @@ def test_mesh_generation_error_is_shown_and_nothing_stored(app, stub_services, m
 
 
 def test_mesh_generation_unavailable_says_so(app, monkeypatch, tmp_path):
-    import importlib.util
 
     from webapp import services
 

@@ -14,81 +14,20 @@ not as bare expressions, which it would ``eval`` in the page.
 """
 from __future__ import annotations
 
-import importlib.util
-import os
-import threading
 from pathlib import Path
 
 import pytest
 
-from .conftest import PASSWORD, add_user, stub_check_mesh, stub_generate_mesh, stub_read_mesh
+from .conftest import PASSWORD, add_user, have_module, stub_check_mesh, stub_generate_mesh, stub_read_mesh
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-default-apps"]
-
-
-def _have(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-@pytest.fixture
-def browser():
-    if not _have("playwright"):
-        pytest.skip("playwright is not installed (pip install playwright; never 'playwright install')")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium, or run .ci/services.sh)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def artifacts(tmp_path):
-    folder = Path(os.environ.get("COASTCAST_ARTIFACTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def live_server(make_app):
-    from werkzeug.serving import make_server
-
-    servers = []
-
-    def start(**config):
-        # the cycle service as `coastcast serve` runs it: an embedded LocalCluster (one worker process)
-        cfg = {"WTF_CSRF_ENABLED": True, "TESTING": False, "COASTCAST_RUNNER": "dask", "COASTCAST_TICK_SECONDS": 5.0}
-        cfg.update(config)
-        app = make_app(**cfg)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        servers.append((server, thread, app))
-        return app, f"http://127.0.0.1:{server.server_port}"
-
-    yield start
-    for server, thread, app in servers:
-        server.shutdown()
-        thread.join(5)
-        app.extensions["coastcast_runner"].shutdown(wait=True)
-
 
 @pytest.fixture
 def mesh_services(monkeypatch):
     """The real mesh generator/reader/checker where importable, else the fixture's stubs."""
     from webapp import services
 
-    real = {"generate": _have("workflows.meshgen"), "read": _have("solver.formats"), "check": _have("solver.quality")}
+    real = {"generate": have_module("workflows.meshgen"), "read": have_module("solver.formats"), "check": have_module("solver.quality")}
     if not real["generate"]:
         monkeypatch.setattr(services, "generate_mesh", lambda bbox, out, **sizes: stub_generate_mesh(bbox, out))
     if not real["read"]:
@@ -285,7 +224,7 @@ def test_journey_register_to_download(browser, live_server, artifacts, mesh_serv
     user_ctx.close()
 
 
-@pytest.mark.skipif(not _have("workflows.cycle"),
+@pytest.mark.skipif(not have_module("workflows.cycle"),
                     reason="workflows.cycle (the lead's forecast run) is not importable yet: the real-runner cycle is skipped")
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_real_cycle(browser, live_server, artifacts, tmp_path):

@@ -12,7 +12,6 @@ import pytest
 
 from .conftest import PASSWORD, add_user, grid_mesh, login, write_gr3
 from .test_app import sessions
-from .test_browser import artifacts, browser, live_server  # noqa: F401 - the browser test's fixtures
 
 PLYMOUTH = Path(__file__).resolve().parents[1] / "data" / "meshes" / "plymouth_sound.gr3"
 

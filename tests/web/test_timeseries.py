@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from .conftest import OMEGA, PASSWORD, U0, V0, add_real_system, login
-from .test_browser import artifacts, browser, live_server  # noqa: F401 - the browser tests' fixtures
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 

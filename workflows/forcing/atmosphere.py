@@ -34,11 +34,19 @@ import numpy as np
 
 from solver.state import utc
 
-from .cfnetcdf import CFNetCDFRecords
-from .gfs import (NOMADS_GFS_0P25, Box, GfsDownloader, GfsDownloadError, cycle_label, gfs_forecast_hours,
-                  latest_cycle, previous_cycles)
-from .grib import GribRecords
 from ..keys import unknown_key_message
+from .cfnetcdf import CFNetCDFRecords
+from .gfs import (
+    NOMADS_GFS_0P25,
+    Box,
+    GfsDownloader,
+    GfsDownloadError,
+    cycle_label,
+    gfs_forecast_hours,
+    latest_cycle,
+    previous_cycles,
+)
+from .grib import GribRecords
 from .gridded import AtmosphereError, bilinear_weights, check_plausible
 
 __all__ = [

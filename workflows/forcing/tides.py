@@ -81,14 +81,14 @@ from ..keys import check_keys
 from .harmonics import (  # noqa: F401 (re-exported: the public names of the tide package)
     COASTCAST_ATLAS,
     DEFAULT_DURATION,
-    HarmonicConstituents,
     MJD_EPOCH,
     NODAL_CORRECTIONS,
+    HarmonicConstituents,
     TideInputError,
-    pytmd_names,
     canonical_constituent,
     constituent_frequency,
     modified_julian_day,
+    pytmd_names,
     readonly_array,
 )
 from .minor_tides import infer_minor
