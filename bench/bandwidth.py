@@ -10,6 +10,7 @@ stages (primitives, node extrema, reconstruction, fluxes, accumulation, implicit
 numpy axpy of the time stepper) plus the time-step reduction and the stage average.
 Prints the table last.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,10 +51,40 @@ def bytes_per_update(model):
     passes = {
         "primitives": state + k.bed.nbytes + k.prim.nbytes + k.wet.nbytes,
         "node extrema": k.node_start.nbytes + k.node_faces.nbytes + k.prim.nbytes + k.extrema.nbytes,
-        "reconstruction": sum(a.nbytes for a in (k.prim, k.wet, k.extrema, k.neighbour_ext, k.face_nodes, k.operator, k.edge_offset, k.edge_bed,
-                                                 k.face_edge_length, k.outward_normal, k.inv_area, k.edge_values, k.bed_slope)),
+        "reconstruction": sum(
+            a.nbytes
+            for a in (
+                k.prim,
+                k.wet,
+                k.extrema,
+                k.neighbour_ext,
+                k.face_nodes,
+                k.operator,
+                k.edge_offset,
+                k.edge_bed,
+                k.face_edge_length,
+                k.outward_normal,
+                k.inv_area,
+                k.edge_values,
+                k.bed_slope,
+            )
+        ),
         "edge fluxes": sum(a.nbytes for a in (k.edge_values, k.left_slot, k.right_slot, k.normal, k.flux)),
-        "accumulation": sum(a.nbytes for a in (k.flux, k.normal, k.face_edge, k.face_is_left, k.face_edge_length, k.inv_area, k.bed_slope, k.dh, k.dhu, k.dhv)),
+        "accumulation": sum(
+            a.nbytes
+            for a in (
+                k.flux,
+                k.normal,
+                k.face_edge,
+                k.face_is_left,
+                k.face_edge_length,
+                k.inv_area,
+                k.bed_slope,
+                k.dh,
+                k.dhu,
+                k.dhv,
+            )
+        ),
         "implicit": 2 * state,
         "euler axpy (numpy)": 3 * 5 * nf * 8,  # dt*k (r+w), then add (2r+w), per variable
     }

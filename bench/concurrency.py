@@ -13,6 +13,7 @@ triangles) in its own process and run directory, all started together. Policies:
 Aggregate throughput = runs × simulated hours / wall seconds of the slowest; the ratio to one run
 alone (same policy) is the figure of merit (target ≥ 0.9: no collapse). Prints the table last.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,16 @@ def batch(n: int, hours: float, policy: str, cores: int) -> float:
         for i in range(n):
             cfg = Path(tmp) / f"run{i}.toml"
             cfg.write_text(CONFIG.format(i=i, hours=hours, spinup=SPINUP_HOURS), encoding="utf-8")
-            procs.append(subprocess.Popen([sys.executable, "-m", "workflows.cli", "run", str(cfg), "--out", str(Path(tmp) / f"run{i}"),
-                                           "--no-figures"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "workflows.cli", "run", str(cfg), "--out", str(Path(tmp) / f"run{i}"), "--no-figures"],
+                    env=env,
+                    cwd=ROOT,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
         for p in procs:
             _, err = p.communicate()
             if p.returncode != 0:

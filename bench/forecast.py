@@ -13,6 +13,7 @@ the positivity bound everywhere (``--deep-water-step 1``). Each repeat
 runs in a fresh process, so the peak resident memory (``resource.getrusage`` maximum RSS, which
 includes Python, numpy, numba and the compiled kernels) is the run's own. Prints the table last.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,11 +68,15 @@ def one_run(hours: float, threads: int, order: str = "faces", stepper: str = "lt
     # renumbers the nodes (segments keep their node order); "file" keeps the file's order
     if order != "file":
         fp = hilbert_order(mesh.face_x, mesh.face_y)
-        mesh = mesh.reordered(fp, node_order_by_faces(mesh.face_node_connectivity[fp], mesh.n_node) if order == "faces+nodes" else None)
+        mesh = mesh.reordered(
+            fp, node_order_by_faces(mesh.face_node_connectivity[fp], mesh.n_node) if order == "faces+nodes" else None
+        )
     from solver.stability import DeepWaterStep
 
     deep = DeepWaterStep(factor=deep_water_step) if deep_water_step > 1.0 else None
-    model = ShallowWaterModel(mesh, boundary_conditions=bcs, friction=ManningFriction(0.025), coriolis=Coriolis(), deep_water_step=deep)
+    model = ShallowWaterModel(
+        mesh, boundary_conditions=bcs, friction=ManningFriction(0.025), coriolis=Coriolis(), deep_water_step=deep
+    )
     state = model.initial_state(0.0)
     sim = Simulation(model, state, stop_time=hours * 3600.0, time_stepper=stepper)
     setup = time.perf_counter() - t0
@@ -96,10 +101,20 @@ def main(argv=None):
     ap.add_argument("--hours", type=float, nargs="+", default=[72.0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, nargs="+", default=[2])
-    ap.add_argument("--order", choices=ORDERS, default="faces", help="memory order of the mesh (default: the forecast's, faces along a Hilbert curve)")
+    ap.add_argument(
+        "--order",
+        choices=ORDERS,
+        default="faces",
+        help="memory order of the mesh (default: the forecast's, faces along a Hilbert curve)",
+    )
     ap.add_argument("--steppers", nargs="+", default=["lts-rk2", "ssp-rk2"], help="time steppers to compare")
-    ap.add_argument("--deep-water-step", type=float, nargs="+", default=[2.0],
-                    help="stable-step factor in water >= 5 m deep (solver.stability.DeepWaterStep; 1 = the positivity bound everywhere; the forecast default 2)")
+    ap.add_argument(
+        "--deep-water-step",
+        type=float,
+        nargs="+",
+        default=[2.0],
+        help="stable-step factor in water >= 5 m deep (solver.stability.DeepWaterStep; 1 = the positivity bound everywhere; the forecast default 2)",
+    )
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -112,18 +127,38 @@ def main(argv=None):
                 for deep in args.deep_water_step:
                     runs = []
                     for _ in range(args.repeats):  # alternate nothing: each repeat is a fresh process
-                        cmd = [sys.executable, __file__, "--child", "--hours", str(hours), "--threads", str(th), "--steppers", stepper]
+                        cmd = [
+                            sys.executable,
+                            __file__,
+                            "--child",
+                            "--hours",
+                            str(hours),
+                            "--threads",
+                            str(th),
+                            "--steppers",
+                            stepper,
+                        ]
                         cmd += ["--order", args.order, "--deep-water-step", str(deep)]
-                        out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                        out = subprocess.run(
+                            cmd, capture_output=True, text=True, check=True, env=dict(os.environ, PYTHONPATH=str(ROOT))
+                        )
                         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
                     med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
                     rows.append((hours, th, stepper, deep, med, runs))
-    print(f"\nChannel/Biscay tides-only forecast, {args.order} memory order, medians of {args.repeats} fresh processes (shared machine: other jobs may run)")
-    print("(steps: the coarsest level's under lts-rk2; M tri-steps/s counts faces × smallest steps, as a global stepper would take)")
-    print(f"{'hours':>5} {'thr':>3} {'stepper':>8} {'deep':>4} {'faces':>6} {'steps':>6} {'setup s':>7} {'run s':>7} {'total s':>7} {'M tri-steps/s':>13} {'peak RSS MiB':>12}")
+    print(
+        f"\nChannel/Biscay tides-only forecast, {args.order} memory order, medians of {args.repeats} fresh processes (shared machine: other jobs may run)"
+    )
+    print(
+        "(steps: the coarsest level's under lts-rk2; M tri-steps/s counts faces × smallest steps, as a global stepper would take)"
+    )
+    print(
+        f"{'hours':>5} {'thr':>3} {'stepper':>8} {'deep':>4} {'faces':>6} {'steps':>6} {'setup s':>7} {'run s':>7} {'total s':>7} {'M tri-steps/s':>13} {'peak RSS MiB':>12}"
+    )
     for hours, th, stepper, deep, m, runs in rows:
         rate = m["n_face"] * m["base_steps"] / m["run_s"] / 1e6
-        print(f"{hours:5.0f} {th:3d} {stepper:>8} {deep:4.1f} {m['n_face']:6.0f} {m['steps']:6.0f} {m['setup_s']:7.1f} {m['run_s']:7.1f} {m['total_s']:7.1f} {rate:13.2f} {m['peak_rss_mib']:12.0f}")
+        print(
+            f"{hours:5.0f} {th:3d} {stepper:>8} {deep:4.1f} {m['n_face']:6.0f} {m['steps']:6.0f} {m['setup_s']:7.1f} {m['run_s']:7.1f} {m['total_s']:7.1f} {rate:13.2f} {m['peak_rss_mib']:12.0f}"
+        )
         totals = ", ".join(f"{r['total_s']:.1f}" for r in runs)
         print(f"      runs (total s): {totals}; max wet eta {m['max_eta_m']:.2f} m")
 

@@ -11,6 +11,7 @@ that other jobs on a shared machine disturb least), the ratio LTS / global, and 
 bowl's L1 depth error against Thacker's solution, the flat's largest elevation difference from
 the global stepper. One thread (numba). Prints the table last.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,12 +51,17 @@ def bowl_case(n):
 
 def flat_case(n):
     length, width = 40e3, 8e3
-    mesh = rectangle(length, width, n, max(n // 5, 2), depth=lambda x, y: 2.0 - 5.0 * (x - 8e3) / 32e3 + 48.0 / (1.0 + np.exp((x - 5e3) / 1e3)))
+    mesh = rectangle(
+        length, width, n, max(n // 5, 2), depth=lambda x, y: 2.0 - 5.0 * (x - 8e3) / 32e3 + 48.0 / (1.0 + np.exp((x - 5e3) / 1e3))
+    )
 
     def setup():
         tide = TidalElevation(lambda t: 2.0 * np.sin(2 * np.pi * t / 44712.0))
         model = ShallowWaterModel(
-            mesh, boundary_conditions={"west": tide, "east": Wall(), "north": Wall(), "south": Wall()}, friction=ManningFriction(0.025), dry_depth=1e-3
+            mesh,
+            boundary_conditions={"west": tide, "east": Wall(), "north": Wall(), "south": Wall()},
+            friction=ManningFriction(0.025),
+            dry_depth=1e-3,
         )
         return model, model.initial_state(eta=0.0), 3 * 3600.0
 
@@ -105,7 +111,9 @@ def main(argv=None):
             cpu[st] = statistics.median(r[0] for r in res)
             rows.append((name, st, levels, rebuilds, updates, cpu[st], cpu[st] / cpu["ssp-rk2"], err, what))
     print(f"\nMoving shoreline: LTS (lts-rk2, 4 levels) against global SSP-RK2, 1 thread, CPU s medians of {args.repeats}")
-    print(f"{'case':34} {'stepper':8} {'steps per level':>22} {'rebuilds':>8} {'face updates':>13} {'CPU s':>7} {'ratio':>6}  error")
+    print(
+        f"{'case':34} {'stepper':8} {'steps per level':>22} {'rebuilds':>8} {'face updates':>13} {'CPU s':>7} {'ratio':>6}  error"
+    )
     for name, st, levels, rebuilds, updates, c, ratio, err, what in rows:
         lv = "/".join(str(x) for x in levels)
         print(f"{name:34} {st:8} {lv:>22} {rebuilds:8d} {updates:13d} {c:7.2f} {ratio:6.2f}  {err:.3e} {what}")

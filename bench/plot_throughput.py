@@ -1,7 +1,8 @@
 """Plot the table printed by bench/throughput.py: triangle-updates per second against mesh size.
 
-    python bench/throughput.py > throughput.txt && python bench/plot_throughput.py throughput.txt docs/figures/perf_throughput.png
+python bench/throughput.py > throughput.txt && python bench/plot_throughput.py throughput.txt docs/figures/perf_throughput.png
 """
+
 from __future__ import annotations
 
 import re

@@ -8,6 +8,7 @@ coastcast and for ANUGA 4.1 (flow algorithm DE0).
   n = 0.025. Triangles: the ``diagonal`` rectangle pattern, 2 nx ny faces (n_target rounded).
 * ``thacker_bowl(n)``: Thacker's planar oscillation in a paraboloid (the verification case).
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,8 +57,13 @@ def tidal_basin_mesh(n_target: int, reorder: bool = False):
 
 def coastcast_basin(mesh, backend="numba", deep_water_step=None):
     """The tidal basin for coastcast; ``deep_water_step``: a :class:`solver.stability.DeepWaterStep` or None."""
-    model = ShallowWaterModel(mesh, boundary_conditions={"west": TidalElevation(tide)}, friction=ManningFriction(MANNING), backend=backend,
-                              deep_water_step=deep_water_step)
+    model = ShallowWaterModel(
+        mesh,
+        boundary_conditions={"west": TidalElevation(tide)},
+        friction=ManningFriction(MANNING),
+        backend=backend,
+        deep_water_step=deep_water_step,
+    )
     state = model.initial_state(initial_eta(mesh.face_x, mesh.face_y))
     return model, state
 

@@ -7,6 +7,7 @@ directory; the workers (processes, 1 thread each, NUMBA_NUM_THREADS=1) are warme
 loads its compiled kernels once per process), then the cycles are submitted together through
 workflows.pipeline and the wall time from submission to the last publish is printed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,14 @@ def run(workers: int, systems: int, hours: float, out: Path) -> dict:
     folder = out / f"w{workers}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    requests = [CycleRequest(write_inputs(folder / f"s{i}" / "in", hours=hours, spinup_hours=1.0, segment_hours=12.0),
-                             folder / f"s{i}" / "run", system=f"s{i}") for i in range(systems)]
+    requests = [
+        CycleRequest(
+            write_inputs(folder / f"s{i}" / "in", hours=hours, spinup_hours=1.0, segment_hours=12.0),
+            folder / f"s{i}" / "run",
+            system=f"s{i}",
+        )
+        for i in range(systems)
+    ]
     with open_client(workers=workers) as client:
         client.run(_warm, str(folder))
         t0 = time.perf_counter()
@@ -64,7 +71,9 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING)
     out = args.out or Path(tempfile.mkdtemp(prefix="coastcast-scaling-"))
     rows = [run(w, args.systems, args.hours, out) for w in (1, 2)]
-    print(f"{args.systems} systems x {args.hours:g} h forecast (+1 h spin-up), tiny basin (144 triangles), LocalCluster processes x 1 thread")
+    print(
+        f"{args.systems} systems x {args.hours:g} h forecast (+1 h spin-up), tiny basin (144 triangles), LocalCluster processes x 1 thread"
+    )
     print(f"{'workers':>8} {'wall s':>8} {'sum of segment wall s':>22}")
     for r in rows:
         print(f"{r['workers']:>8} {r['wall']:>8.1f} {r['simulate_sum']:>22.1f}")

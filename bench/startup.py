@@ -12,6 +12,7 @@ wall time since the parent started it. ``--cold`` points numba at an empty cache
 run compiles the kernels as on a fresh install, and the repeats then load them from there.
 Medians are printed last; each run says whether it logged that it was compiling.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,13 +47,21 @@ def once(config: Path, out: Path, cache_dir: str | None) -> dict:
     if cache_dir:
         env["NUMBA_CACHE_DIR"] = cache_dir
     t0 = time.perf_counter()
-    p = subprocess.run([sys.executable, "-c", CHILD, "run", str(config), "--out", str(out), "--no-figures", "--overwrite"],
-                       check=False, capture_output=True, text=True, env=env, cwd=str(ROOT))
+    p = subprocess.run(
+        [sys.executable, "-c", CHILD, "run", str(config), "--out", str(out), "--no-figures", "--overwrite"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(ROOT),
+    )
     wall = time.perf_counter() - t0
     for line in p.stdout.splitlines():
         if line.startswith("FIRST-STEP "):
             compiling = [x for x in p.stderr.splitlines() if "compiling" in x]
-            return dict(json.loads(line[len("FIRST-STEP "):]), wall=wall, said=compiling[0].split(" INFO ")[-1] if compiling else "")
+            return dict(
+                json.loads(line[len("FIRST-STEP ") :]), wall=wall, said=compiling[0].split(" INFO ")[-1] if compiling else ""
+            )
     raise RuntimeError(f"coastcast run ended without a step (exit {p.returncode}): {p.stderr[-2000:]}")
 
 
@@ -71,13 +80,19 @@ def main(argv=None):
         if args.cold:
             cache_dir = str(Path(tmp) / "numba-cache")
             r = once(config, Path(tmp) / "run-cold", cache_dir)
-            print(f"cold (empty numba cache): CPU {r['cpu']:.2f} s, wall {r['wall']:.2f} s; logged: {r['said'] or '(nothing about compiling)'}")
+            print(
+                f"cold (empty numba cache): CPU {r['cpu']:.2f} s, wall {r['wall']:.2f} s; logged: {r['said'] or '(nothing about compiling)'}"
+            )
         for i in range(args.repeats):
             r = once(config, Path(tmp) / f"run-{i}", cache_dir)
             rows.append(r)
-            print(f"warm {i + 1}: CPU {r['cpu']:.2f} s, wall {r['wall']:.2f} s; logged: {r['said'] or '(nothing about compiling)'}")
-        print(f"warm, median of {args.repeats}: CPU {statistics.median(r['cpu'] for r in rows):.2f} s, "
-              f"wall {statistics.median(r['wall'] for r in rows):.2f} s to the first step")
+            print(
+                f"warm {i + 1}: CPU {r['cpu']:.2f} s, wall {r['wall']:.2f} s; logged: {r['said'] or '(nothing about compiling)'}"
+            )
+        print(
+            f"warm, median of {args.repeats}: CPU {statistics.median(r['cpu'] for r in rows):.2f} s, "
+            f"wall {statistics.median(r['wall'] for r in rows):.2f} s to the first step"
+        )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ Error: Σ A |h − h_exact| / Σ A with h_exact the cell average of Thacker's so
 J. Fluid Mech. 107; SWASHES §4.2.2) at t = one period. Medians of ``--repeats`` wall times.
 Prints the table last.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -95,8 +96,12 @@ def main(argv=None):
             res = [fn() for _ in range(args.repeats)]
             wall = P.median([r[0] for r in res])
             rows.append((n, mesh.n_face, code, wall, res[0][1], res[0][2]))
-    print(f"\nThacker bowl, one period ({period:.3f} s), {args.threads} thread(s), medians of {args.repeats} (shared machine: other jobs may run)")
-    print("(steps: smallest steps; lts-rk2 takes one per 8 of them on its coarsest level, or global steps where its levels would not pay)")
+    print(
+        f"\nThacker bowl, one period ({period:.3f} s), {args.threads} thread(s), medians of {args.repeats} (shared machine: other jobs may run)"
+    )
+    print(
+        "(steps: smallest steps; lts-rk2 takes one per 8 of them on its coarsest level, or global steps where its levels would not pay)"
+    )
     print(f"{'n':>4} {'triangles':>9} {'code':18} {'steps':>6} {'wall s':>8} {'L1 depth error m':>17} {'M tri-steps/s':>13}")
     for n, nf, code, wall, err, steps in rows:
         print(f"{n:4d} {nf:9d} {code:18} {steps:6d} {wall:8.3f} {err:17.3e} {nf * steps / wall / 1e6:13.2f}")

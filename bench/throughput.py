@@ -13,6 +13,7 @@ a step advances the coarsest level, 8 smallest steps; its triangle-steps are cou
 stepper would take them (triangles × 8 × steps), so the column compares work done per second.
 Medians of ``--repeats`` runs, each continuing the same simulation. Prints the table last.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,11 +71,19 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--no-anuga", action="store_true")
     ap.add_argument("--steppers", nargs="+", default=["ssp-rk2", "lts-rk2"])
-    ap.add_argument("--reorder", choices=["none", "hilbert", "both"], default="none",
-                    help="face numbering for coastcast: the builder's, Hilbert-sorted, or both (1 thread)")
-    ap.add_argument("--deep-water-step", type=float, default=1.0,
-                    help="coastcast's stable-step factor in water >= 5 m deep (solver.stability.DeepWaterStep; 1 = off, the default; "
-                         "forecasts use 2): changes the simulated time per wall second, not the steps per second")
+    ap.add_argument(
+        "--reorder",
+        choices=["none", "hilbert", "both"],
+        default="none",
+        help="face numbering for coastcast: the builder's, Hilbert-sorted, or both (1 thread)",
+    )
+    ap.add_argument(
+        "--deep-water-step",
+        type=float,
+        default=1.0,
+        help="coastcast's stable-step factor in water >= 5 m deep (solver.stability.DeepWaterStep; 1 = off, the default; "
+        "forecasts use 2): changes the simulated time per wall second, not the steps per second",
+    )
     args = ap.parse_args(argv)
     P.quiet_anuga()
     rows = []
@@ -83,7 +92,11 @@ def main(argv=None):
         mesh_h = P.tidal_basin_mesh(n, reorder=True)
         dt = None
         for th in args.threads:
-            variants = {"none": [("builder", mesh)], "hilbert": [("hilbert", mesh_h)], "both": [("builder", mesh), ("hilbert", mesh_h)]}[args.reorder]
+            variants = {
+                "none": [("builder", mesh)],
+                "hilbert": [("hilbert", mesh_h)],
+                "both": [("builder", mesh), ("hilbert", mesh_h)],
+            }[args.reorder]
             if th != args.threads[0] and args.reorder == "both":
                 variants = [("hilbert", mesh_h)]
             for order, m in variants:

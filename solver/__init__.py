@@ -1,4 +1,5 @@
 """coastcast's 2D shallow-water model on unstructured triangular meshes (numpy/numba/scipy/xarray only)."""
+
 from .boundaries import FreeOutflow, HalfCosineRamp, RiverDischarge, TidalElevation, Wall
 from .mesh import BoundarySegment, Mesh, MeshError
 from .model import ShallowWaterModel

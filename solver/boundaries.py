@@ -16,6 +16,7 @@ the columns of the numba backend's work arrays.
 Model time ``t`` is seconds since the run's start. Values that vary along a segment are given at
 the segment's nodes (in ``node_ids`` order) and averaged to each edge.
 """
+
 from __future__ import annotations
 
 from functools import cached_property
@@ -224,5 +225,10 @@ class RiverDischarge(Wall):
         return mass_out, mom_dev, np.zeros_like(he)
 
 
-BOUNDARY_CONDITIONS = {"wall": Wall, "free-outflow": FreeOutflow, "tidal-elevation": TidalElevation, "river-discharge": RiverDischarge}
+BOUNDARY_CONDITIONS = {
+    "wall": Wall,
+    "free-outflow": FreeOutflow,
+    "tidal-elevation": TidalElevation,
+    "river-discharge": RiverDischarge,
+}
 """Registry of boundary condition classes by name."""

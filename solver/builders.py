@@ -1,5 +1,6 @@
 """Hand-built meshes for verification cases and tests: Cartesian rectangles (metres,
 ``crs=None``) and the icosahedral sphere (lon/lat)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +17,9 @@ def _node_depth(depth, x, y) -> np.ndarray:
     return np.full_like(x, float(depth))
 
 
-def rectangle(lx: float, ly: float, nx: int, ny: int, *, x0: float = 0.0, y0: float = 0.0, depth=None, pattern: str = "cross") -> Mesh:
+def rectangle(
+    lx: float, ly: float, nx: int, ny: int, *, x0: float = 0.0, y0: float = 0.0, depth=None, pattern: str = "cross"
+) -> Mesh:
     """Triangulated rectangle [x0, x0+lx] × [y0, y0+ly] with boundaries ``west``, ``east``, ``south``, ``north``.
 
     ``pattern``: ``"cross"`` splits each of the nx × ny quads into 4 triangles around a centre
@@ -68,17 +71,53 @@ def icosphere(level: int, *, depth=None) -> Mesh:
     ``depth(lon, lat)`` (m, positive down) or a number.
     """
     t = (1.0 + np.sqrt(5.0)) / 2.0
-    p = np.array([[-1, t, 0], [1, t, 0], [-1, -t, 0], [1, -t, 0], [0, -1, t], [0, 1, t],
-                  [0, -1, -t], [0, 1, -t], [t, 0, -1], [t, 0, 1], [-t, 0, -1], [-t, 0, 1]], dtype=float)
+    p = np.array(
+        [
+            [-1, t, 0],
+            [1, t, 0],
+            [-1, -t, 0],
+            [1, -t, 0],
+            [0, -1, t],
+            [0, 1, t],
+            [0, -1, -t],
+            [0, 1, -t],
+            [t, 0, -1],
+            [t, 0, 1],
+            [-t, 0, -1],
+            [-t, 0, 1],
+        ],
+        dtype=float,
+    )
     # rotate vertex 5 (0, 1, t) onto the North Pole
     v = p[5] / np.linalg.norm(p[5])
     ang = np.arccos(v[2])
     c, s = np.cos(ang), np.sin(ang)
     rot = np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
     p = (p / np.linalg.norm(p, axis=1, keepdims=True)) @ rot.T
-    faces = np.array([[0, 11, 5], [0, 5, 1], [0, 1, 7], [0, 7, 10], [0, 10, 11], [1, 5, 9], [5, 11, 4], [11, 10, 2],
-                      [10, 7, 6], [7, 1, 8], [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8], [3, 8, 9], [4, 9, 5],
-                      [2, 4, 11], [6, 2, 10], [8, 6, 7], [9, 8, 1]])
+    faces = np.array(
+        [
+            [0, 11, 5],
+            [0, 5, 1],
+            [0, 1, 7],
+            [0, 7, 10],
+            [0, 10, 11],
+            [1, 5, 9],
+            [5, 11, 4],
+            [11, 10, 2],
+            [10, 7, 6],
+            [7, 1, 8],
+            [3, 9, 4],
+            [3, 4, 2],
+            [3, 2, 6],
+            [3, 6, 8],
+            [3, 8, 9],
+            [4, 9, 5],
+            [2, 4, 11],
+            [6, 2, 10],
+            [8, 6, 7],
+            [9, 8, 1],
+        ]
+    )
     pts = list(p)
     for _ in range(level):
         cache = {}

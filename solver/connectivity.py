@@ -7,6 +7,7 @@ or caching. Names follow UGRID: ``face_node_connectivity`` (n_face, 3), ``edge_n
 
 Local convention: edge ``k`` of a face joins its nodes ``k`` and ``(k + 1) % 3``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -148,9 +149,11 @@ def hilbert_order(x: np.ndarray, y: np.ndarray, bits: int = 16) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     n = 1 << bits
+
     def grid(v):
         span = np.ptp(v) if v.size else 0.0
         return np.zeros(v.shape, dtype=np.int64) if span == 0 else np.minimum(((v - v.min()) / span * n).astype(np.int64), n - 1)
+
     xi, yi = grid(x), grid(y)
     d = np.zeros(x.shape, dtype=np.int64)
     s = n >> 1

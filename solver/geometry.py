@@ -16,6 +16,7 @@ that frame between neighbours (meridian convergence, about 0.05° per 5 km at 50
 like the curvature terms u²tanφ/R of the spherical equations. On a projected mesh (metres) R = 1
 and cos φ = 1.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -133,8 +134,18 @@ class SphereGeometry:
       logarithmic map: R θ (x − (x·c)c)/|x − (x·c)c| in the face frame, θ the angle between c and x.
     """
 
-    def __init__(self, lon, lat, face_node_connectivity, edge_node_connectivity, edge_face_connectivity,
-                 face_edge_connectivity, face_face_connectivity, radius: float = EARTH_RADIUS, frame_pole=FRAME_POLE):
+    def __init__(
+        self,
+        lon,
+        lat,
+        face_node_connectivity,
+        edge_node_connectivity,
+        edge_face_connectivity,
+        face_edge_connectivity,
+        face_face_connectivity,
+        radius: float = EARTH_RADIUS,
+        frame_pole=FRAME_POLE,
+    ):
         self.radius = float(radius)
         p = unit_vectors(lon, lat)
         f = face_node_connectivity

@@ -44,6 +44,7 @@ Works with the numba backend (the kernels take index lists); the tendency of one
 only that level's faces, the edges around them and the halo the reconstruction needs
 (:meth:`solver.backends.numba_backend.NumbaBackend.subset`).
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -86,7 +87,18 @@ class LocalSSPRK2:
 
     order = 2
 
-    def __init__(self, n_face: int, n_levels: int = 4, margin: float = 1.1, regroup: float = 3600.0, front_rings: int = 2, max_slowdown: float = 1.25, thin: float = 10.0, min_saving: float = 0.2, step_overhead: int = 400):
+    def __init__(
+        self,
+        n_face: int,
+        n_levels: int = 4,
+        margin: float = 1.1,
+        regroup: float = 3600.0,
+        front_rings: int = 2,
+        max_slowdown: float = 1.25,
+        thin: float = 10.0,
+        min_saving: float = 0.2,
+        step_overhead: int = 400,
+    ):
         if n_levels < 1:
             raise ValueError(f"n_levels must be ≥ 1, got {n_levels}")
         self.K = n_levels - 1
@@ -334,8 +346,21 @@ class LocalSSPRK2:
             lv = self.levels[j]
             if lv is not None and lv.if_edges.size:
                 b = self.backend
-                lts.reflux(lv.if_edges, lv.if_faces, lv.if_left, b.normal, b.normal_right, model.length, b.inv_area, self.fine_int, self.own_int,
-                           state.h, state.hu, state.hv, model.dry_depth)
+                lts.reflux(
+                    lv.if_edges,
+                    lv.if_faces,
+                    lv.if_left,
+                    b.normal,
+                    b.normal_right,
+                    model.length,
+                    b.inv_area,
+                    self.fine_int,
+                    self.own_int,
+                    state.h,
+                    state.hu,
+                    state.hv,
+                    model.dry_depth,
+                )
 
     def _step_level(self, model, state, j, t):
         lv = self.levels[j]
@@ -346,13 +371,47 @@ class LocalSSPRK2:
         b = self.backend
         d = self.level_step[j]
         w, o = self.view, self.old
-        lts.gather_view(lv.first.prim_faces, self.level, j, t, False, state.h, state.hu, state.hv, o.h, o.hu, o.hv, self.t0, self.level_step, w.h, w.hu, w.hv)
+        lts.gather_view(
+            lv.first.prim_faces,
+            self.level,
+            j,
+            t,
+            False,
+            state.h,
+            state.hu,
+            state.hv,
+            o.h,
+            o.hu,
+            o.hv,
+            self.t0,
+            self.level_step,
+            w.h,
+            w.hu,
+            w.hv,
+        )
         k = b.tendency(model, w, t, lv.first, outflow=False)
         q1 = self._outflow(lv)
         lts.first_stage(lv.faces, t, d, state.h, state.hu, state.hv, k.h, k.hu, k.hv, o.h, o.hu, o.hv, self.t0, w.h, w.hu, w.hv)
         b.apply_implicit(model, w, d, lv.faces)
         lts.copy_rows(lv.edges, b.flux, self.flux1)
-        lts.gather_view(lv.subset.prim_faces, self.level, j, t + d, True, state.h, state.hu, state.hv, o.h, o.hu, o.hv, self.t0, self.level_step, w.h, w.hu, w.hv)
+        lts.gather_view(
+            lv.subset.prim_faces,
+            self.level,
+            j,
+            t + d,
+            True,
+            state.h,
+            state.hu,
+            state.hv,
+            o.h,
+            o.hu,
+            o.hv,
+            self.t0,
+            self.level_step,
+            w.h,
+            w.hu,
+            w.hv,
+        )
         lts.predict(lv.ring, d, state.h, state.hu, state.hv, k.h, k.hu, k.hv, w.h, w.hu, w.hv)
         k = b.tendency(model, w, t + d, lv.subset, outflow=False)
         lts.second_stage(lv.faces, d, k.h, k.hu, k.hv, w.h, w.hu, w.hv)
@@ -364,4 +423,6 @@ class LocalSSPRK2:
     def _outflow(self, lv):
         """Volume flux (m³ s⁻¹) out of each segment through the level's own boundary edges."""
         sub = lv.subset
-        return np.bincount(sub.seg, weights=self.backend.flux[sub.seg_edges, 0] * sub.seg_length, minlength=self._model.n_segments)
+        return np.bincount(
+            sub.seg, weights=self.backend.flux[sub.seg_edges, 0] * sub.seg_length, minlength=self._model.n_segments
+        )

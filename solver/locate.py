@@ -19,6 +19,7 @@ Rules:
 * Coordinates are the mesh's own (longitude/latitude degrees or metres), taken as planar: the
   test is the planar one, as for the meshes' own orientation check of projected meshes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -122,7 +123,7 @@ class Locator:
         for i in ok[(face[ok] < 0) | (weights[ok].min(axis=1) <= TOLERANCE)]:
             near = self.tree.query_ball_point([px[i], py[i]], r=self.reach * (1 + 1e-9) + TOLERANCE)
             if near:
-                f, w = self._first_inside(px[i:i + 1], py[i:i + 1], np.asarray(near, dtype=np.int64)[None, :])
+                f, w = self._first_inside(px[i : i + 1], py[i : i + 1], np.asarray(near, dtype=np.int64)[None, :])
                 face[i], weights[i] = f[0], w[0]
         weights[face < 0] = np.nan
         nodes = np.where(face[:, None] >= 0, self.faces[np.maximum(face, 0)], -1)

@@ -10,6 +10,7 @@ Coordinates are lon/lat degrees (``crs="EPSG:4326"``, spherical metric), project
 declared EPSG code (planar metric; lon/lat obtained through pyproj for Coriolis and output), or
 plain Cartesian metres (``crs=None``, for analytic cases).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -107,9 +108,7 @@ class Mesh:
         f = f.astype(np.int64)
         bad = np.flatnonzero((f < 0).any(axis=1) | (f >= x.size).any(axis=1))
         if bad.size:
-            raise MeshError(
-                f"face {bad[0]} refers to node {f[bad[0]].tolist()} outside 0..{x.size - 1} ({bad.size} such faces)"
-            )
+            raise MeshError(f"face {bad[0]} refers to node {f[bad[0]].tolist()} outside 0..{x.size - 1} ({bad.size} such faces)")
         nonfinite = np.flatnonzero(~(np.isfinite(x) & np.isfinite(y)))
         if nonfinite.size:
             raise MeshError(f"node {nonfinite[0]} has non-finite coordinates ({nonfinite.size} such nodes)")
@@ -163,7 +162,15 @@ class Mesh:
         self._frozen = True
 
     def __setattr__(self, key, value):
-        if getattr(self, "_frozen", False) and key in ("node_x", "node_y", "depth", "face_node_connectivity", "boundaries", "crs", "name"):
+        if getattr(self, "_frozen", False) and key in (
+            "node_x",
+            "node_y",
+            "depth",
+            "face_node_connectivity",
+            "boundaries",
+            "crs",
+            "name",
+        ):
             raise AttributeError("Mesh is immutable: use with_depth() or with_boundaries() for a changed copy")
         object.__setattr__(self, key, value)
 
@@ -234,8 +241,13 @@ class Mesh:
         if not self.is_sphere:
             return None
         return SphereGeometry(
-            self.node_x, self.node_y, self.face_node_connectivity, self.edge_node_connectivity, self.edge_face_connectivity,
-            self.face_edge_connectivity, self.face_face_connectivity,
+            self.node_x,
+            self.node_y,
+            self.face_node_connectivity,
+            self.edge_node_connectivity,
+            self.edge_face_connectivity,
+            self.face_edge_connectivity,
+            self.face_face_connectivity,
         )
 
     @cached_property
@@ -373,9 +385,7 @@ class Mesh:
         if self.is_sphere:
             return _readonly(self._sphere.face_edge_offset())
         fe = self.face_edge_connectivity
-        return _readonly(
-            local_offsets(self.face_x[:, None], self.face_y[:, None], self.edge_x[fe], self.edge_y[fe], self.metric)
-        )
+        return _readonly(local_offsets(self.face_x[:, None], self.face_y[:, None], self.edge_x[fe], self.edge_y[fe], self.metric))
 
     @cached_property
     def face_edge_outward_normal(self) -> np.ndarray:
@@ -503,7 +513,9 @@ class Mesh:
         for s in self.boundaries:
             if s.name == name:
                 return s
-        raise KeyError(f"no boundary {name!r} on mesh {self.name!r}; it has: {', '.join(b.name for b in self.boundaries) or 'none'}")
+        raise KeyError(
+            f"no boundary {name!r} on mesh {self.name!r}; it has: {', '.join(b.name for b in self.boundaries) or 'none'}"
+        )
 
     def boundary_edges_of(self, name: str):
         """(edge ids, node positions (n, 2)) of the boundary edges belonging to segment ``name``."""

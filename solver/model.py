@@ -27,6 +27,7 @@ Discretisation (cell-centred finite volumes on triangles):
   momentum zeroed where h < ``dry_depth``;
 * boundary conditions per named segment (:mod:`solver.boundaries`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -101,7 +102,9 @@ class ShallowWaterModel:
         self.self_attraction = self_attraction
         self.internal_tide_drag = internal_tide_drag
         self.explicit_terms = [
-            t for t in (coriolis, wind_stress, atmospheric_pressure, tidal_potential, self_attraction, internal_tide_drag) if t is not None
+            t
+            for t in (coriolis, wind_stress, atmospheric_pressure, tidal_potential, self_attraction, internal_tide_drag)
+            if t is not None
         ]
         self.implicit_terms = [t for t in (friction,) if t is not None]
         self.bed = -np.ascontiguousarray(mesh.face_depth, dtype=np.float64)
@@ -110,7 +113,9 @@ class ShallowWaterModel:
         self.reconstruction = (
             None
             if limiter is None
-            else Reconstruction(mesh.face_neighbour_offset, mesh.face_edge_offset, limiter, np.sqrt(mesh.face_area), mesh.face_node_connectivity)
+            else Reconstruction(
+                mesh.face_neighbour_offset, mesh.face_edge_offset, limiter, np.sqrt(mesh.face_area), mesh.face_node_connectivity
+            )
         )
         self.backend = make_backend(default_backend() if backend is None else backend, self)
 

@@ -14,6 +14,7 @@ current speed), and dt = min_f dt_f. The run-time estimate for ``hours`` of simu
 n_face · ceil(hours · 3600 / dt) / throughput, with ``throughput`` in triangle-updates per second
 (about 5e6 on one core for a vectorized scheme, DESIGN §9).
 """
+
 from __future__ import annotations
 
 import math
@@ -82,6 +83,7 @@ class MeshReport:
 
     def to_dict(self) -> dict:
         """JSON-able dictionary (plain Python numbers, lists and strings)."""
+
         def clean(v):
             if isinstance(v, dict):
                 return {str(k): clean(u) for k, u in v.items()}
@@ -183,8 +185,9 @@ def _nonmanifold_edges(f: np.ndarray):
     return uniq[bad], faces
 
 
-def check_mesh(mesh: Mesh, *, gravity: float = 9.81, cfl: float = 0.9, throughput: float = 5e6, hours: float = 72,
-               notes=()) -> MeshReport:
+def check_mesh(
+    mesh: Mesh, *, gravity: float = 9.81, cfl: float = 0.9, throughput: float = 5e6, hours: float = 72, notes=()
+) -> MeshReport:
     """Pre-flight check of ``mesh`` (see the module docstring for the time-step formula).
 
     ``throughput``: triangle-updates per second of the solver; ``hours``: simulated time of the
@@ -212,8 +215,10 @@ def check_mesh(mesh: Mesh, *, gravity: float = 9.81, cfl: float = 0.9, throughpu
         twins = [i for i in dup_nodes if first[inv[i]] != i]
         i = twins[0]
         j = first[inv[i]]
-        msg = (f"{n_dup} duplicate nodes (same coordinates as another node), e.g. nodes {j} and {i} at {_loc(mesh, x[i], y[i])}; "
-               f"duplicates: {_ids(twins)}")
+        msg = (
+            f"{n_dup} duplicate nodes (same coordinates as another node), e.g. nodes {j} and {i} at {_loc(mesh, x[i], y[i])}; "
+            f"duplicates: {_ids(twins)}"
+        )
         if used[twins].any() and used[[first[inv[t]] for t in twins]].any():
             problems.append(msg + " (both used by faces: the mesh has a seam)")
         else:
@@ -316,7 +321,9 @@ def check_mesh(mesh: Mesh, *, gravity: float = 9.81, cfl: float = 0.9, throughpu
         n_steps = int(math.ceil(hours * 3600.0 / dt))
         wall = mesh.n_face * n_steps / throughput
         if dt < 0.5:
-            warnings.append(f"the stable time step is only {dt:.3g} s (face {k} at {_loc(mesh, fx[k], fy[k])}): a 72-h run takes {n_steps} steps")
+            warnings.append(
+                f"the stable time step is only {dt:.3g} s (face {k} at {_loc(mesh, fx[k], fy[k])}): a 72-h run takes {n_steps} steps"
+            )
 
     return MeshReport(
         name=mesh.name,

@@ -10,6 +10,7 @@ Venkatakrishnan's smooth limiter and a TVB-relaxed Barth–Jespersen were tried 
 with the vertex stencil Barth–Jespersen already gives an observed order of 3 on a smooth
 standing wave (docs/verification.md), and the smooth limiter let Stoker's dam break oscillate.
 """
+
 from __future__ import annotations
 
 import numpy as np

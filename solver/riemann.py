@@ -19,6 +19,7 @@ flows*, §10.4). HLLC: Toro, Spruce & Speares (1994, Shock Waves 4): mass and no
 in HLL, tangential momentum carried as a passive scalar across the contact, upwinded by the sign
 of the HLL mass flux.
 """
+
 from __future__ import annotations
 
 import numpy as np

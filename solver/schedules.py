@@ -1,4 +1,5 @@
 """When output writers and callbacks act: schedules shared by both (as in Oceananigans)."""
+
 from __future__ import annotations
 
 import math

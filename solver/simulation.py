@@ -1,5 +1,6 @@
 """The time loop: a :class:`Simulation` owns the model, the state, the clock, the stop time,
 output writers and callbacks on schedules, and checks for NaN."""
+
 from __future__ import annotations
 
 import logging

@@ -25,6 +25,7 @@ Channel/Biscay forecast with local time steps, factor 2 changes the surface afte
 2.5 cm (99th percentile), and at factor 3 the run departs by up to 1.6 m: the stability limit
 is near there, and 2 keeps a margin of 1.5.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,7 +50,9 @@ class DeepWaterStep:
         if not self.depth > 0:
             raise ValueError(f"DeepWaterStep depth must be positive (m), got {self.depth!r}")
         if not 1.0 <= self.factor <= 2.0:
-            raise ValueError(f"DeepWaterStep factor must be between 1 and 2 (measured stable up to 2.5; 3 diverges), got {self.factor!r}")
+            raise ValueError(
+                f"DeepWaterStep factor must be between 1 and 2 (measured stable up to 2.5; 3 diverges), got {self.factor!r}"
+            )
 
     def relax(self, h: np.ndarray, face_face: np.ndarray, wave_time: np.ndarray) -> None:
         """Multiply ``wave_time`` (n_face,) s in place by ``factor`` in the deep faces.

@@ -1,4 +1,5 @@
 """The prognostic state, its tendency, the check of a state and the model clock."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

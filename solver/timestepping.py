@@ -6,6 +6,7 @@ the change of the total volume equals minus the boundary outflow to round-off.
 Every stage is a forward-Euler step followed by the model's implicit terms, so the schemes stay
 convex combinations of Euler steps (Gottlieb, Shu & Tadmor 2001, SIAM Rev. 43).
 """
+
 from __future__ import annotations
 
 from .state import State

@@ -1,4 +1,5 @@
 """Test-session set-up shared by every test module."""
+
 import pyproj
 
 # The eccodes wheel (GRIB tests) bundles its own PROJ library. Whichever PROJ is loaded first

@@ -1,4 +1,5 @@
 """A small lon/lat estuary-like basin with a tidal open boundary, written as real input files."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,12 +22,30 @@ def basin_mesh(nx=12, ny=6, origin=(-5.2, 48.2), depth=(30.0, 2.0)) -> Mesh:
     lon = origin[0] + 0.24 * r.node_x
     lat = origin[1] + 0.12 * r.node_y
     depth = depth[0] + (depth[1] - depth[0]) * r.node_x
-    segs = [BoundarySegment("open_1", "open", r.boundary("west").node_ids), BoundarySegment("land_1", "land", np.r_[r.boundary("south").node_ids, r.boundary("east").node_ids[1:], r.boundary("north").node_ids[1:]])]
+    segs = [
+        BoundarySegment("open_1", "open", r.boundary("west").node_ids),
+        BoundarySegment(
+            "land_1",
+            "land",
+            np.r_[r.boundary("south").node_ids, r.boundary("east").node_ids[1:], r.boundary("north").node_ids[1:]],
+        ),
+    ]
     return Mesh(lon, lat, r.face_node_connectivity, depth, segs, crs="EPSG:4326", name="basin")
 
 
-def write_inputs(folder: Path, *, hours=2.0, spinup_hours=1.0, segment_hours=1.0, start="2026-01-10T00:00Z",
-                 resolution=(12, 6), origin=(-5.2, 48.2), depth=(30.0, 2.0), harmonics=None, **extra) -> Path:
+def write_inputs(
+    folder: Path,
+    *,
+    hours=2.0,
+    spinup_hours=1.0,
+    segment_hours=1.0,
+    start="2026-01-10T00:00Z",
+    resolution=(12, 6),
+    origin=(-5.2, 48.2),
+    depth=(30.0, 2.0),
+    harmonics=None,
+    **extra,
+) -> Path:
     """Mesh (gr3), harmonics CSV and config TOML in ``folder``; returns the config path.
     ``resolution``: the basin's (nx, ny) cells (2 nx ny triangles); ``origin``, ``depth``: see
     :func:`basin_mesh`; ``harmonics``: {constituent: (amplitude m, Greenwich phase deg)} at the

@@ -6,6 +6,7 @@ reproduce to round-off; GRIB files are written with 64-bit IEEE packing so they 
 exactly. GFS downloads go to a local HTTP server on 127.0.0.1 that builds each GRIB answer from
 the request's query (cycle, hour, box) with the same analytic fields.
 """
+
 from __future__ import annotations
 
 import http.server
@@ -63,20 +64,26 @@ def hours_of(times64):
     return (np.asarray(times64, dtype="datetime64[ns]") - START64).astype(float) / 3.6e12
 
 
-def write_cf(path, lon, lat, times64, p_units="Pa", names=("u10", "v10", "msl"), std=True, wind_units="m s-1",
-             drop=None, lat_first=True):
+def write_cf(
+    path, lon, lat, times64, p_units="Pa", names=("u10", "v10", "msl"), std=True, wind_units="m s-1", drop=None, lat_first=True
+):
     lo, la = np.meshgrid(lon, lat)  # (ny, nx)
     th = hours_of(times64)[:, None, None]
     scale = {"Pa": 1.0, "hPa": 0.01, "mbar": 0.01, "K": 1.0}[p_units]
     data = {names[0]: u_ref(lo, la, th), names[1]: v_ref(lo, la, th), names[2]: p_ref(lo, la, th) * scale}
-    attrs = {names[0]: {"units": wind_units, **({"standard_name": "eastward_wind"} if std else {})},
-             names[1]: {"units": wind_units, **({"standard_name": "northward_wind"} if std else {})},
-             names[2]: {"units": p_units, **({"standard_name": "air_pressure_at_mean_sea_level"} if std else {})}}
+    attrs = {
+        names[0]: {"units": wind_units, **({"standard_name": "eastward_wind"} if std else {})},
+        names[1]: {"units": wind_units, **({"standard_name": "northward_wind"} if std else {})},
+        names[2]: {"units": p_units, **({"standard_name": "air_pressure_at_mean_sea_level"} if std else {})},
+    }
     ds = xr.Dataset(
         {n: (("time", "latitude", "longitude"), a, attrs[n]) for n, a in data.items() if n != drop},
-        coords={"time": ("time", np.asarray(times64, dtype="datetime64[ns]")),
-                "latitude": ("latitude", lat, {"units": "degrees_north", "standard_name": "latitude"}),
-                "longitude": ("longitude", lon, {"units": "degrees_east", "standard_name": "longitude"})})
+        coords={
+            "time": ("time", np.asarray(times64, dtype="datetime64[ns]")),
+            "latitude": ("latitude", lat, {"units": "degrees_north", "standard_name": "latitude"}),
+            "longitude": ("longitude", lon, {"units": "degrees_east", "standard_name": "longitude"}),
+        },
+    )
     if not lat_first:
         ds = ds.transpose("time", "longitude", "latitude")
     ds.time.encoding.update(units="hours since 2026-11-24 00:00:00", calendar="standard")
@@ -93,6 +100,7 @@ def scattered_nodes(rng, n, lon_range, lat_range):
 
 
 # ------------------------------------------------------------------------------- CF NetCDF
+
 
 @pytest.mark.parametrize("lon_kind", ["signed", "0-360", "descending-lat", "lon-first"])
 def test_netcdf_linear_fields_interpolate_exactly(tmp_path, lon_kind):
@@ -156,8 +164,10 @@ def test_names_without_standard_names_and_packed_values(tmp_path):
     np.testing.assert_allclose(s.u10, u_ref(-2.5, 47.5, 1.0), atol=1e-12)
     # ERA5-style packing: int16 with scale_factor/add_offset, decoded by xarray
     ds = xr.open_dataset(path).load()
-    enc = {"U10M": {"dtype": "int16", "scale_factor": 0.001, "add_offset": 0.0, "_FillValue": -32767},
-           "prmsl": {"dtype": "int16", "scale_factor": 0.5, "add_offset": 101000.0, "_FillValue": -32767}}
+    enc = {
+        "U10M": {"dtype": "int16", "scale_factor": 0.001, "add_offset": 0.0, "_FillValue": -32767},
+        "prmsl": {"dtype": "int16", "scale_factor": 0.5, "add_offset": 101000.0, "_FillValue": -32767},
+    }
     ds.to_netcdf(tmp_path / "packed.nc", encoding=enc)
     s = CFNetCDFAtmosphere(tmp_path / "packed.nc", [-2.5], [47.5], START).sample(3600.0)
     np.testing.assert_allclose(s.u10, u_ref(-2.5, 47.5, 1.0), atol=0.001)
@@ -188,8 +198,9 @@ def test_netcdf_errors_are_one_line_and_name_the_problem(tmp_path):
     lon, lat = np.arange(-6.0, 1.0), np.arange(44.0, 50.0)
     nl, na = [-3.0], [47.0]
     missing = write_cf(tmp_path / "nop.nc", lon, lat, hourly(3), drop="msl")
-    one_line_error(lambda: CFNetCDFAtmosphere(missing, nl, na, START), "nop.nc", "mean-sea-level pressure",
-                   "variables are: u10, v10")
+    one_line_error(
+        lambda: CFNetCDFAtmosphere(missing, nl, na, START), "nop.nc", "mean-sea-level pressure", "variables are: u10, v10"
+    )
     kelvin = write_cf(tmp_path / "k.nc", lon, lat, hourly(3), p_units="K")
     one_line_error(lambda: CFNetCDFAtmosphere(kelvin, nl, na, START), "k.nc", "msl", "'K'", "Pa")
     knots_as_kmh = write_cf(tmp_path / "kmh.nc", lon, lat, hourly(3), wind_units="km/h")
@@ -199,8 +210,12 @@ def test_netcdf_errors_are_one_line_and_name_the_problem(tmp_path):
     ds = xr.open_dataset(liar).load()
     ds.msl.attrs["units"] = "Pa"
     ds.to_netcdf(tmp_path / "liar2.nc")
-    one_line_error(lambda: CFNetCDFAtmosphere(tmp_path / "liar2.nc", nl, na, START).sample(0.0),
-                   "liar2.nc", "record 2026-11-25T00:00Z", "not a plausible mean-sea-level pressure")
+    one_line_error(
+        lambda: CFNetCDFAtmosphere(tmp_path / "liar2.nc", nl, na, START).sample(0.0),
+        "liar2.nc",
+        "record 2026-11-25T00:00Z",
+        "not a plausible mean-sea-level pressure",
+    )
     masked = xr.open_dataset(write_cf(tmp_path / "m.nc", lon, lat, hourly(3))).load()
     masked["v10"][1, 3, 3] = np.nan  # lat 47, lon -3: a land-masked point next to node 0
     masked.to_netcdf(tmp_path / "m2.nc")
@@ -208,11 +223,19 @@ def test_netcdf_errors_are_one_line_and_name_the_problem(tmp_path):
     np.testing.assert_allclose(nan_src.sample(0.0).v10, v_ref(-3.0, 47.5, 0.0), atol=1e-12)  # record 0 is fine
     one_line_error(lambda: nan_src.sample(1800.0), "m2.nc", "record 2026-11-25T01:00Z", "v10 is missing", "node 0")
     ok = write_cf(tmp_path / "ok.nc", lon, lat, hourly(7))
-    one_line_error(lambda: CFNetCDFAtmosphere(ok, [-3.0, -2.0, 1.5], [47.0, 45.0, 46.0], START),
-                   "ok.nc", "node 2 at lon 1.5000, lat 46.0000", "outside the grid", "1 of 3 nodes")
-    one_line_error(lambda: CFNetCDFAtmosphere(ok, nl, na, START, hours=12), "ok.nc",
-                   "records cover 2026-11-25T00:00Z..2026-11-25T06:00Z",
-                   "the run needs 2026-11-25T00:00Z..2026-11-25T12:00Z")
+    one_line_error(
+        lambda: CFNetCDFAtmosphere(ok, [-3.0, -2.0, 1.5], [47.0, 45.0, 46.0], START),
+        "ok.nc",
+        "node 2 at lon 1.5000, lat 46.0000",
+        "outside the grid",
+        "1 of 3 nodes",
+    )
+    one_line_error(
+        lambda: CFNetCDFAtmosphere(ok, nl, na, START, hours=12),
+        "ok.nc",
+        "records cover 2026-11-25T00:00Z..2026-11-25T06:00Z",
+        "the run needs 2026-11-25T00:00Z..2026-11-25T12:00Z",
+    )
     late = CFNetCDFAtmosphere(ok, nl, na, START - timedelta(hours=1))
     one_line_error(lambda: late.sample(0.0), "records cover", "needs 2026-11-24T23:00Z")
     (tmp_path / "junk.nc").write_bytes(b"not a netcdf file at all")
@@ -232,8 +255,17 @@ def test_constant_atmosphere():
 
 # ------------------------------------------------------------------------------- GRIB
 
-def grib_messages(cycle: datetime, hour: int, lon0: float, lon1: float, lat_top: float, lat_bottom: float,
-                  res: float = 0.25, pressure_name: str = "prmsl") -> bytes:
+
+def grib_messages(
+    cycle: datetime,
+    hour: int,
+    lon0: float,
+    lon1: float,
+    lat_top: float,
+    lat_bottom: float,
+    res: float = 0.25,
+    pressure_name: str = "prmsl",
+) -> bytes:
     """One GFS-style GRIB2 file (10u, 10v, prmsl) for ``cycle`` + ``hour`` on a 0..360 grid, north first."""
     ni = int(round((lon1 - lon0) / res)) + 1
     nj = int(round((lat_top - lat_bottom) / res)) + 1
@@ -242,9 +274,11 @@ def grib_messages(cycle: datetime, hour: int, lon0: float, lon1: float, lat_top:
     lo, la = np.meshgrid(lon, lat)
     t_h = (cycle - START).total_seconds() / 3600.0 + hour
     out = b""
-    for short, level_type, values in (("10u", "heightAboveGround", u_ref(lo, la, t_h)),
-                                      ("10v", "heightAboveGround", v_ref(lo, la, t_h)),
-                                      (pressure_name, "meanSea", p_ref(lo, la, t_h))):
+    for short, level_type, values in (
+        ("10u", "heightAboveGround", u_ref(lo, la, t_h)),
+        ("10v", "heightAboveGround", v_ref(lo, la, t_h)),
+        (pressure_name, "meanSea", p_ref(lo, la, t_h)),
+    ):
         h = eccodes.codes_grib_new_from_samples("regular_ll_sfc_grib2")
         try:
             eccodes.codes_set_key_vals(h, {"Ni": ni, "Nj": nj})
@@ -292,8 +326,10 @@ def test_grib_round_trip_across_greenwich(tmp_path):
 @needs_eccodes
 def test_grib_with_ecmwf_msl(tmp_path):
     p = tmp_path / "ec.grb"
-    p.write_bytes(grib_messages(START, 0, 0.0, 4.0, 50.0, 46.0, res=0.5, pressure_name="msl")
-                  + grib_messages(START, 1, 0.0, 4.0, 50.0, 46.0, res=0.5, pressure_name="msl"))
+    p.write_bytes(
+        grib_messages(START, 0, 0.0, 4.0, 50.0, 46.0, res=0.5, pressure_name="msl")
+        + grib_messages(START, 1, 0.0, 4.0, 50.0, 46.0, res=0.5, pressure_name="msl")
+    )
     s = GribAtmosphere(p, [1.3], [47.7], START).sample(900.0)
     np.testing.assert_allclose(s.pressure, p_ref(1.3, 47.7, 0.25), atol=1e-8)
 
@@ -302,17 +338,23 @@ def test_grib_with_ecmwf_msl(tmp_path):
 def test_corrupt_grib_gives_one_line_error_naming_the_file(tmp_path):
     data = grib_messages(START, 0, 0.0, 4.0, 50.0, 46.0)
     (tmp_path / "cut.grib2").write_bytes(data[: len(data) - 40])
-    one_line_error(lambda: GribAtmosphere(tmp_path / "cut.grib2", [1.0], [47.0], START),
-                   "cut.grib2", "corrupt or truncated GRIB after 2 good messages")
+    one_line_error(
+        lambda: GribAtmosphere(tmp_path / "cut.grib2", [1.0], [47.0], START),
+        "cut.grib2",
+        "corrupt or truncated GRIB after 2 good messages",
+    )
     (tmp_path / "html.grib2").write_bytes(b"<html>data file is not present</html>")
-    one_line_error(lambda: GribAtmosphere(tmp_path / "html.grib2", [1.0], [47.0], START),
-                   "html.grib2", "no GRIB messages")
+    one_line_error(lambda: GribAtmosphere(tmp_path / "html.grib2", [1.0], [47.0], START), "html.grib2", "no GRIB messages")
     (tmp_path / "wind_only.grib2").write_bytes(data[: len(data) * 2 // 3])
-    one_line_error(lambda: GribAtmosphere(tmp_path / "wind_only.grib2", [1.0], [47.0], START),
-                   "wind_only.grib2", "no GRIB message with shortName prmsl or msl")
+    one_line_error(
+        lambda: GribAtmosphere(tmp_path / "wind_only.grib2", [1.0], [47.0], START),
+        "wind_only.grib2",
+        "no GRIB message with shortName prmsl or msl",
+    )
 
 
 # ------------------------------------------------------------------------------- GFS download
+
 
 def test_gfs_hours_box_and_url():
     c = datetime(2026, 11, 25, 0, tzinfo=timezone.utc)
@@ -347,8 +389,10 @@ class FakeNomads:
                 pass
 
             def do_GET(self):
-                q = {k: v[0] for k, v in urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query,
-                                                              keep_blank_values=True).items()}
+                q = {
+                    k: v[0]
+                    for k, v in urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query, keep_blank_values=True).items()
+                }
                 n = len(outer.requests)
                 outer.requests.append(q)
                 action = "500" if outer.always_500 else outer.fail.get(n)
@@ -363,9 +407,14 @@ class FakeNomads:
                     return
                 cycle = datetime.strptime(day + hh, "%Y%m%d%H").replace(tzinfo=timezone.utc)
                 hour = int(q["file"].rsplit(".f", 1)[1])
-                body = grib_messages(cycle, hour, float(q["leftlon"]) % 360.0,
-                                     float(q["leftlon"]) % 360.0 + float(q["rightlon"]) - float(q["leftlon"]),
-                                     float(q["toplat"]), float(q["bottomlat"]))
+                body = grib_messages(
+                    cycle,
+                    hour,
+                    float(q["leftlon"]) % 360.0,
+                    float(q["leftlon"]) % 360.0 + float(q["rightlon"]) - float(q["leftlon"]),
+                    float(q["toplat"]),
+                    float(q["bottomlat"]),
+                )
                 try:
                     self.send_response(200)
                     self.send_header("Content-Type", "application/octet-stream")
@@ -377,8 +426,7 @@ class FakeNomads:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/cgi-bin/filter_gfs_0p25.pl"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def close(self):
@@ -398,15 +446,23 @@ MESH_LAT = np.array([47.2, 49.9, 48.4, 49.1, 47.8])
 
 
 def gfs_config(url, **kw):
-    return {"source": "gfs", "base_url": url, "retries": 3, "backoff_seconds": 0.0, "timeout_seconds": 10.0,
-            "extra_hours": 0, **kw}
+    return {
+        "source": "gfs",
+        "base_url": url,
+        "retries": 3,
+        "backoff_seconds": 0.0,
+        "timeout_seconds": 10.0,
+        "extra_hours": 0,
+        **kw,
+    }
 
 
 @needs_eccodes
 def test_gfs_download_retries_then_uses_the_cache(tmp_path, nomads):
     nomads.fail = {0: "500", 1: "slow"}  # first request: HTTP 500, second: times out; third succeeds
-    forcing, record = build_atmosphere(gfs_config(nomads.url, timeout_seconds=1.0), MESH_LON, MESH_LAT, START, 3,
-                                       tmp_path / "cache")
+    forcing, record = build_atmosphere(
+        gfs_config(nomads.url, timeout_seconds=1.0), MESH_LON, MESH_LAT, START, 3, tmp_path / "cache"
+    )
     assert record["used"] == "gfs" and record["fallback"] is False
     assert record["attempts"] == [{"source": "gfs", "cycle": "2026-11-25T00Z", "ok": True}]
     src = record["source"]
@@ -443,7 +499,9 @@ def test_gfs_fallback_to_previous_cycle_then_to_none(tmp_path, nomads):
     assert record["used"] == "gfs-previous-cycle" and record["fallback"] is True
     assert record["source"]["cycle"] == "2026-11-24T18Z" and record["source"]["forecast_hours"] == [6, 12]
     assert [(a["source"], a["cycle"], a["ok"]) for a in record["attempts"]] == [
-        ("gfs", "2026-11-25T00Z", False), ("gfs-previous-cycle", "2026-11-24T18Z", True)]
+        ("gfs", "2026-11-25T00Z", False),
+        ("gfs-previous-cycle", "2026-11-24T18Z", True),
+    ]
     assert "HTTP 404" in record["attempts"][0]["reason"]
     assert "2026-11-24T18Z" in record["message"] and "failed" in record["message"]
     s = forcing.sample(2.5 * 3600)
@@ -457,6 +515,7 @@ def test_gfs_fallback_to_previous_cycle_then_to_none(tmp_path, nomads):
     assert reasons["2026-11-24T00Z"] == "13 of 13 forecast hours not in the cache (first f024)"
     assert record["message"].endswith("running with tides only") and "HTTP 404" in record["message"]
     import json
+
     assert json.loads(json.dumps(record)) == record
     with pytest.raises(AtmosphereError, match="fallback = false"):
         build_atmosphere(gfs_config(nomads.url, fallback=False), MESH_LON, MESH_LAT, START, 12, cache)
@@ -465,8 +524,9 @@ def test_gfs_fallback_to_previous_cycle_then_to_none(tmp_path, nomads):
 @needs_eccodes
 def test_gfs_server_down_is_retried_then_recorded(tmp_path, nomads):
     nomads.always_500 = True
-    forcing, record = build_atmosphere(gfs_config(nomads.url, fallback_cycles_hours=[]), MESH_LON, MESH_LAT,
-                                       START, 3, tmp_path / "cache")
+    forcing, record = build_atmosphere(
+        gfs_config(nomads.url, fallback_cycles_hours=[]), MESH_LON, MESH_LAT, START, 3, tmp_path / "cache"
+    )
     assert forcing is None and len(nomads.requests) == 4  # 1 + 3 retries, then give up
     reason = record["attempts"][0]["reason"]
     assert reason.startswith("GFS 2026-11-25T00Z f000: HTTP 500") and "after 4 tries" in reason
@@ -484,16 +544,22 @@ def test_downloader_backoff_doubles(tmp_path, nomads):
 
 # ------------------------------------------------------------------------------- config and file source
 
+
 def test_config_parsing_and_file_source_record(tmp_path):
     assert AtmosphereConfig.from_mapping("none").source == "none"
     assert AtmosphereConfig.from_mapping("gfs").source == "gfs"
     cfg = AtmosphereConfig.from_mapping({"path": "era5.nc"}, base_dir=tmp_path)
     assert cfg.source == "file" and cfg.path == (tmp_path / "era5.nc",)
-    msg = one_line_error(lambda: AtmosphereConfig.from_mapping({"source": "gfs", "margin": 2}),
-                         "[atmosphere]", "unknown key 'margin'", "did you mean 'margin_degrees'?")
+    msg = one_line_error(
+        lambda: AtmosphereConfig.from_mapping({"source": "gfs", "margin": 2}),
+        "[atmosphere]",
+        "unknown key 'margin'",
+        "did you mean 'margin_degrees'?",
+    )
     assert "\n" not in msg
-    one_line_error(lambda: AtmosphereConfig.from_mapping({"source": "gfs", "cycle": "2026-11-25T03:00Z"}),
-                   "not a 00/06/12/18Z GFS cycle")
+    one_line_error(
+        lambda: AtmosphereConfig.from_mapping({"source": "gfs", "cycle": "2026-11-25T03:00Z"}), "not a 00/06/12/18Z GFS cycle"
+    )
     one_line_error(lambda: AtmosphereConfig.from_mapping({"source": "arpege"}), "'arpege'", "none, gfs, file")
 
     forcing, record = build_atmosphere(None, MESH_LON, MESH_LAT, START, 3, tmp_path)
@@ -504,6 +570,7 @@ def test_config_parsing_and_file_source_record(tmp_path):
     assert record["used"] == "file" and record["source"]["records"] == 4
     np.testing.assert_allclose(forcing.sample(600.0).u10, u_ref(MESH_LON, MESH_LAT, 1 / 6), atol=1e-12)
     # a named file that does not cover the run is an error, never a silent fall back to tides only
-    msg = one_line_error(lambda: build_atmosphere({"path": str(nc)}, MESH_LON, MESH_LAT, START, 5, tmp_path),
-                         "era5.nc", "records cover")
+    msg = one_line_error(
+        lambda: build_atmosphere({"path": str(nc)}, MESH_LON, MESH_LAT, START, 5, tmp_path), "era5.nc", "records cover"
+    )
     assert "\n" not in msg

@@ -1,4 +1,5 @@
 """Vertical datum of the depths: chart datum to mean sea level (workflows.bathymetry)."""
+
 from __future__ import annotations
 
 import netCDF4
@@ -40,8 +41,11 @@ def test_channel_biscay_depths_are_raised_by_the_sum_of_the_atlas_amplitudes():
     np.testing.assert_allclose(mesh.depth - region.mesh().depth, z0, atol=1e-5)
     assert region.msl_mesh().depth == pytest.approx(mesh.depth)
     # a configuration can say its depths are below MSL after all
-    same = read_mesh_for(ForecastConfig.from_mapping(
-        {"name": "d", "gallery": "channel_biscay", "start": "2022-01-01T00:00Z", "hours": 1, "bathymetry": {"datum": "msl"}}))
+    same = read_mesh_for(
+        ForecastConfig.from_mapping(
+            {"name": "d", "gallery": "channel_biscay", "start": "2022-01-01T00:00Z", "hours": 1, "bathymetry": {"datum": "msl"}}
+        )
+    )
     np.testing.assert_array_equal(same.depth, region.mesh().depth)
 
 
@@ -77,7 +81,9 @@ def test_bad_bathymetry_tables_are_refused_in_one_line(table, message):
     with pytest.raises(DatumError, match=message):
         VerticalDatum.from_mapping(table)
     with pytest.raises(ConfigError, match=r"config: \[bathymetry\].*" + message.replace("(", r"\(")) as exc:
-        ForecastConfig.from_mapping({"name": "d", "gallery": "gironde", "start": "2022-01-01T00:00Z", "hours": 1, "bathymetry": table})
+        ForecastConfig.from_mapping(
+            {"name": "d", "gallery": "gironde", "start": "2022-01-01T00:00Z", "hours": 1, "bathymetry": table}
+        )
     assert "\n" not in str(exc.value)
 
 
@@ -92,6 +98,8 @@ def test_region_with_a_missing_datum_atlas_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("COASTCAST_GALLERY", str(tmp_path))
     with pytest.raises(RegionError, match=r"\[bathymetry\] atlas_file 'nope.nc' does not exist"):
         load_region("box")
-    (folder / "region.toml").write_text('name = "box"\ntitle = "a box"\nmesh = "hgrid.gr3"\n[bathymetry]\ndatum = "chart"\nmsl_above_datum = 1.5\n')
+    (folder / "region.toml").write_text(
+        'name = "box"\ntitle = "a box"\nmesh = "hgrid.gr3"\n[bathymetry]\ndatum = "chart"\nmsl_above_datum = 1.5\n'
+    )
     region = load_region("box")
     np.testing.assert_allclose(region.msl_mesh().depth, region.mesh().depth + 1.5)

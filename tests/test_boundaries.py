@@ -1,4 +1,5 @@
 """Boundary conditions: exact inflow volumes, clamped elevation, mass balance with open boundaries."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """Hot start (solver.output.checkpoint): a run of 2T equals a run of T plus a restart of T, bit for bit."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -73,7 +74,7 @@ def test_run_of_2T_equals_run_of_T_plus_restart_of_T_bit_for_bit(tmp_path):
     # the restarted run took exactly the uninterrupted run's steps after T ...
     n1 = first.clock.iteration
     assert full_steps[: n1 + 1] == first_steps
-    assert full_steps[n1 + 1:] == second_steps
+    assert full_steps[n1 + 1 :] == second_steps
     assert len(second_steps) > 50
     # ... and ends in the identical state
     assert second.clock.time == full.clock.time and second.clock.iteration == full.clock.iteration
@@ -92,12 +93,18 @@ def test_run_of_2T_equals_run_of_T_plus_restart_of_T_bit_for_bit(tmp_path):
 def test_restart_from_another_mesh_is_refused(tmp_path):
     mesh = make_mesh()
     model = make_model(mesh)
-    sim = SimpleNamespace(model=model, state=model.initial_state(0.0), clock=Clock(start=START, time=60.0, iteration=7),
-                          boundary_outflow=np.zeros(4))
+    sim = SimpleNamespace(
+        model=model,
+        state=model.initial_state(0.0),
+        clock=Clock(start=START, time=60.0, iteration=7),
+        boundary_outflow=np.zeros(4),
+    )
     write_restart(tmp_path / "restart.nc", sim)
 
     other = make_model(rectangle(2000.0, 1000.0, 8, 5, depth=2.0))
-    with pytest.raises(RestartError, match=r"n_face=128, n_node=77.* has n_face=160, n_node=94, fingerprint \w+; a hot start needs the same mesh") as e:
+    with pytest.raises(
+        RestartError, match=r"n_face=128, n_node=77.* has n_face=160, n_node=94, fingerprint \w+; a hot start needs the same mesh"
+    ) as e:
         load_restart(tmp_path / "restart.nc", other)
     assert "\n" not in str(e.value)
 

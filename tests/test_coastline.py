@@ -1,6 +1,7 @@
 """The shipped North Atlantic coastline (workflows.meshgen.CoastlineTiles, load_coastline) and the
 map coastline (webapp.coastline.coastline_json), against places and island areas known
 independently of GSHHG."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The forecast configuration: a catalogue of bad configs, each refused in one line naming the key."""
+
 import dataclasses
 import tomllib
 from pathlib import Path
@@ -58,7 +59,10 @@ CATALOGUE = [
     (lambda d: d.update(initial={"kind": "restart"}), "needs file"),
     (lambda d: d.update(initial={"kind": "restart", "file": "nope.nc"}), "does not exist"),
     (lambda d: d.update(stations=[{"name": "a", "lon": 1.0}]), "missing key 'lat'"),
-    (lambda d: d.update(stations=[{"name": "a", "lon": 1.0, "lat": 2.0}, {"name": "a", "lon": 1.0, "lat": 2.0}]), "more than once"),
+    (
+        lambda d: d.update(stations=[{"name": "a", "lon": 1.0, "lat": 2.0}, {"name": "a", "lon": 1.0, "lat": 2.0}]),
+        "more than once",
+    ),
     (lambda d: d.update(restart_hours=5.0), "after the end of the forecast"),
     (lambda d: d.pop("name"), "missing key 'name'"),
 ]
@@ -127,18 +131,38 @@ def every_key_config(folder):
     (folder / "ports.csv").write_text("name,lon,lat\nquay,-5.1,48.25\n")
     data = tomllib.loads(path.read_text())
     data.update(
-        crs="EPSG:4326", hours=3.0, spinup_hours=2.0, output_interval_minutes=20.0, station_interval_minutes=5.0,
-        restart_hours=2.0, segment_hours=1.5, stations_file="ports.csv",
+        crs="EPSG:4326",
+        hours=3.0,
+        spinup_hours=2.0,
+        output_interval_minutes=20.0,
+        station_interval_minutes=5.0,
+        restart_hours=2.0,
+        segment_hours=1.5,
+        stations_file="ports.csv",
         atmosphere={"source": "file", "path": ["era5.nc"], "format": "netcdf", "margin_degrees": 2.0},
         rivers=[{"boundary": "open_1", "name": "Aulne", "file": "discharge.csv"}],
         bathymetry={"datum": "chart", "msl_above_datum": 3.5},
-        physics={"manning": 0.03, "coriolis": False, "wetting_drying_threshold": 0.002, "cfl": 0.8, "riemann_solver": "hllc",
-                 "limiter": "none", "gravity": 9.8, "time_stepper": "ssp-rk2", "deep_water_step": 1.5, "deep_water_depth": 8.0},
+        physics={
+            "manning": 0.03,
+            "coriolis": False,
+            "wetting_drying_threshold": 0.002,
+            "cfl": 0.8,
+            "riemann_solver": "hllc",
+            "limiter": "none",
+            "gravity": 9.8,
+            "time_stepper": "ssp-rk2",
+            "deep_water_step": 1.5,
+            "deep_water_depth": 8.0,
+        },
         initial={"kind": "elevation", "file": "elev.ic"},
         gauges={"catalogue": "catalogue.nc", "max_distance_km": 20.0, "min_depth_m": 3.0, "thresholds": ["hat"]},
         thresholds=[{"station": "mouth", "level_m": 1.2, "datum": "msl", "name": "quay"}],
-        ensemble={"members": 2, "wind_factors": [0.8, 1.2], "threshold_m": 0.4,
-                  "tides": [{"source": "harmonics", "file": "tides.csv"}, {"source": "harmonics", "file": "tides.csv"}]},
+        ensemble={
+            "members": 2,
+            "wind_factors": [0.8, 1.2],
+            "threshold_m": 0.4,
+            "tides": [{"source": "harmonics", "file": "tides.csv"}, {"source": "harmonics", "file": "tides.csv"}],
+        },
     )
     data["tides"]["constituents"] = ["M2"]
     path.write_text(tomli_w.dumps(data))
@@ -202,8 +226,16 @@ def test_every_path_key_is_resolved_relative_to_the_file(tmp_path, monkeypatch):
     as_written = named_files(tomllib.loads(path.read_text()))
     keys = {k for k, _ in as_written}
     # the hand-made list of the file keys this configuration names: the schema must know each one
-    assert keys == {"stations_file", "[tides] file", "[atmosphere] path", "[[rivers]] #1 file", "[initial] file",
-                    "[gauges] catalogue", "[ensemble] [[tides]] #1 file", "[ensemble] [[tides]] #2 file"}
+    assert keys == {
+        "stations_file",
+        "[tides] file",
+        "[atmosphere] path",
+        "[[rivers]] #1 file",
+        "[initial] file",
+        "[gauges] catalogue",
+        "[ensemble] [[tides]] #1 file",
+        "[ensemble] [[tides]] #2 file",
+    }
     cfg = load_config(Path("in") / path.name)
     resolved = dict(named_files(tomllib.loads(dump_toml(cfg))))
     for key, value in as_written:
@@ -212,14 +244,18 @@ def test_every_path_key_is_resolved_relative_to_the_file(tmp_path, monkeypatch):
         assert resolved[key] == str(folder.resolve() / value), key
     assert cfg.mesh_path == folder.resolve() / "hgrid.gr3"
     assert cfg.initial.file == folder.resolve() / "elev.ic" and cfg.gauges.catalogue == folder.resolve() / "catalogue.nc"
-    assert cfg.tides["file"] == str(folder.resolve() / "tides.csv") and cfg.rivers[0]["file"] == str(folder.resolve() / "discharge.csv")
+    assert cfg.tides["file"] == str(folder.resolve() / "tides.csv") and cfg.rivers[0]["file"] == str(
+        folder.resolve() / "discharge.csv"
+    )
     assert list(cfg.atmosphere["path"]) == [str(folder.resolve() / "era5.nc")]
     assert [t["file"] for t in cfg.ensemble.tides] == [str(folder.resolve() / "tides.csv")] * 2
 
 
 def test_the_bathymetry_atlas_file_is_resolved_relative_to_the_file(tmp_path, monkeypatch):
     folder = tmp_path / "in"
-    path = write_inputs(folder, bathymetry={"datum": "chart", "msl_above_datum": "atlas", "atlas_model": "jmj", "atlas_file": "jmj.nc"})
+    path = write_inputs(
+        folder, bathymetry={"datum": "chart", "msl_above_datum": "atlas", "atlas_model": "jmj", "atlas_file": "jmj.nc"}
+    )
     (folder / "jmj.nc").write_bytes(b"")
     monkeypatch.chdir(tmp_path)
     assert load_config(Path("in") / path.name).bathymetry.atlas_file == folder.resolve() / "jmj.nc"
@@ -232,13 +268,23 @@ BOUNDS = [
     (lambda d: d.update(spinup_hours=-1.0), "basin.toml: spinup_hours must be >= 0.0, got -1.0"),
     (lambda d: d.update(hours=9000.0), "basin.toml: hours must be positive and at most 8784, got 9000.0"),
     (lambda d: d["physics"].update(manning=-0.01), "basin.toml: [physics]: manning must be >= 0.0, got -0.01"),
-    (lambda d: d["physics"].update(wetting_drying_threshold=2.0),
-     "basin.toml: [physics]: wetting_drying_threshold must be positive and at most 1.0, got 2.0"),
-    (lambda d: d.update(gauges={"max_distance_km": 500.0}), "basin.toml: [gauges]: max_distance_km must be positive and at most 200.0, got 500.0"),
+    (
+        lambda d: d["physics"].update(wetting_drying_threshold=2.0),
+        "basin.toml: [physics]: wetting_drying_threshold must be positive and at most 1.0, got 2.0",
+    ),
+    (
+        lambda d: d.update(gauges={"max_distance_km": 500.0}),
+        "basin.toml: [gauges]: max_distance_km must be positive and at most 200.0, got 500.0",
+    ),
     (lambda d: d["stations"][1].update(lat=95.0), "basin.toml: [[stations]] #2: lat must be between -90.0 and 90.0, got 95.0"),
-    (lambda d: d.update(ensemble={"members": 1, "wind_factors": [1.0]}), "basin.toml: [ensemble]: members must be an integer >= 2, got 1"),
-    (lambda d: d.update(thresholds=[{"station": "mouth", "level_m": "high"}]),
-     "basin.toml: [[thresholds]] #1: level_m must be a number (m), got 'high'"),
+    (
+        lambda d: d.update(ensemble={"members": 1, "wind_factors": [1.0]}),
+        "basin.toml: [ensemble]: members must be an integer >= 2, got 1",
+    ),
+    (
+        lambda d: d.update(thresholds=[{"station": "mouth", "level_m": "high"}]),
+        "basin.toml: [[thresholds]] #1: level_m must be a number (m), got 'high'",
+    ),
     (lambda d: d["physics"].update(manning=float("nan")), "basin.toml: [physics]: manning must be a number (s m^-1/3), got nan"),
     (lambda d: d["tides"].update(modl="jmj"), "basin.toml: [tides]: unknown key 'modl'; did you mean 'model'?"),
     (lambda d: d.update(gauges={"catalog": "none"}), "basin.toml: [gauges]: unknown key 'catalog'; did you mean 'catalogue'?"),

@@ -1,5 +1,6 @@
 """A forecast cycle end to end on a small real basin: outputs read back by real clients, segments
 that join seamlessly, and an exact hot start (DESIGN §5, §6)."""
+
 import json
 import shutil
 import subprocess
@@ -87,8 +88,13 @@ def test_tide_reaches_the_basin(cycle):
     folder = run_dir.parent / "in"
     mesh = read_mesh(folder / "hgrid.gr3")
     ids = mesh.boundary("open_1").node_ids
-    forcing = tidal_forcing_for_boundary({"kind": "harmonics", "path": str(folder / "tides.csv")}, mesh.node_x[ids],
-                                         mesh.node_y[ids], ids, datetime(2026, 1, 10, tzinfo=timezone.utc))
+    forcing = tidal_forcing_for_boundary(
+        {"kind": "harmonics", "path": str(folder / "tides.csv")},
+        mesh.node_x[ids],
+        mesh.node_y[ids],
+        ids,
+        datetime(2026, 1, 10, tzinfo=timezone.utc),
+    )
     boundary = np.array([forcing.elevation(float(s))[0] for s in t])
     assert np.ptp(boundary) > 0.3  # the 2-h window sees 0.37 m of the tide's swing
     assert np.sqrt(np.mean((mouth - boundary) ** 2)) < 0.04, np.c_[t, mouth, boundary]
@@ -100,7 +106,13 @@ def test_segments_join_seamlessly(tmp_path, cycle):
     run_dir, _ = cycle
     cfg = write_inputs(tmp_path / "in", segment_hours=10.0)
     run_cycle(cfg, tmp_path / "run", figures=False)
-    for f, v in (("fields.nc", "zeta"), ("fields.nc", "ubar"), ("stations.nc", "zeta"), ("max.nc", "zeta_max"), ("max.nc", "zeta_max_time")):
+    for f, v in (
+        ("fields.nc", "zeta"),
+        ("fields.nc", "ubar"),
+        ("stations.nc", "zeta"),
+        ("max.nc", "zeta_max"),
+        ("max.nc", "zeta_max_time"),
+    ):
         np.testing.assert_array_equal(read(tmp_path / "run" / f, v), read(run_dir / f, v), err_msg=f"{f}:{v}")
 
 
@@ -115,14 +127,18 @@ def test_hot_start_continues_exactly(tmp_path, cycle):
     hot = read(tmp_path / "run" / "fields.nc", "zeta")
     whole = read(run_dir / "fields.nc", "zeta")
     np.testing.assert_array_equal(hot[-1], whole[-1])
-    np.testing.assert_array_equal(read(tmp_path / "run" / "stations.nc", "zeta")[..., -1], read(run_dir / "stations.nc", "zeta")[..., -1])
+    np.testing.assert_array_equal(
+        read(tmp_path / "run" / "stations.nc", "zeta")[..., -1], read(run_dir / "stations.nc", "zeta")[..., -1]
+    )
 
 
 def test_restart_valid_at_another_time_is_refused(tmp_path, cycle):
     from workflows.config import ConfigError
 
     run_dir, _ = cycle
-    cfg = write_inputs(tmp_path / "in", start="2026-01-10T05:00Z", hours=1.0, initial={"kind": "restart", "file": str(run_dir / "restart.nc")})
+    cfg = write_inputs(
+        tmp_path / "in", start="2026-01-10T05:00Z", hours=1.0, initial={"kind": "restart", "file": str(run_dir / "restart.nc")}
+    )
     with pytest.raises(ConfigError, match="valid at 2026-01-10T01:00:00"):
         run_cycle(cfg, tmp_path / "run", figures=False)
     assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "failed"
@@ -184,7 +200,11 @@ def gfs_grib(cycle, hour, box, u10: float) -> bytes:
     ni = int(round((box.east - box.west) / res)) + 1
     nj = int(round((box.north - box.south) / res)) + 1
     out = b""
-    for short, level, value in (("10u", "heightAboveGround", u10), ("10v", "heightAboveGround", 0.0), ("prmsl", "meanSea", 101325.0)):
+    for short, level, value in (
+        ("10u", "heightAboveGround", u10),
+        ("10v", "heightAboveGround", 0.0),
+        ("prmsl", "meanSea", 101325.0),
+    ):
         h = eccodes.codes_grib_new_from_samples("regular_ll_sfc_grib2")
         try:
             eccodes.codes_set_key_vals(h, {"Ni": ni, "Nj": nj})
@@ -220,8 +240,15 @@ def test_the_forcing_is_resolved_once_at_prepare(tmp_path, monkeypatch):
     from workflows.forcing.gfs import Box, GfsDownloader, gfs_forecast_hours
 
     monkeypatch.setenv("COASTCAST_CACHE", str(tmp_path / "cache"))
-    atmosphere = {"source": "gfs", "base_url": "http://127.0.0.1:9/filter_gfs_0p25.pl", "retries": 0, "timeout_seconds": 2.0,
-                  "backoff_seconds": 0.0, "extra_hours": 0, "fallback_cycles_hours": [6]}
+    atmosphere = {
+        "source": "gfs",
+        "base_url": "http://127.0.0.1:9/filter_gfs_0p25.pl",
+        "retries": 0,
+        "timeout_seconds": 2.0,
+        "backoff_seconds": 0.0,
+        "extra_hours": 0,
+        "fallback_cycles_hours": [6],
+    }
     cfg = write_inputs(tmp_path / "in", start="2026-01-10T07:00Z", atmosphere=atmosphere)  # model time from 06:00 (1 h spin-up)
     mesh = basin_mesh()
     box = Box.around(mesh.node_x, mesh.node_y, 1.0)

@@ -1,4 +1,5 @@
 """``coastcast demo`` on a short horizon: the real Channel/Biscay forecast, checked by real clients."""
+
 import json
 import subprocess
 
@@ -10,7 +11,21 @@ from workflows.cli import main
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    rc = main(["demo", "--out", str(out), "--hours", "0.5", "--spinup-hours", "0.25", "--atmosphere", "none", "--start", "2026-01-15T00:00Z"])
+    rc = main(
+        [
+            "demo",
+            "--out",
+            str(out),
+            "--hours",
+            "0.5",
+            "--spinup-hours",
+            "0.25",
+            "--atmosphere",
+            "none",
+            "--start",
+            "2026-01-15T00:00Z",
+        ]
+    )
     assert rc == 0
     return out
 
@@ -28,8 +43,23 @@ def test_demo_publishes_a_valid_forecast(demo):
 def test_demo_fields_pass_both_checkers_and_open_in_xugrid(demo):
     import xugrid
 
-    cc = subprocess.run(["compliance-checker", "-t", "cf:1.11", "-s", "check_cf_role", "-s", "check_single_cf_role",
-                         "-s", "check_dimension_order", str(demo / "fields.nc")], capture_output=True, text=True, timeout=600)
+    cc = subprocess.run(
+        [
+            "compliance-checker",
+            "-t",
+            "cf:1.11",
+            "-s",
+            "check_cf_role",
+            "-s",
+            "check_single_cf_role",
+            "-s",
+            "check_dimension_order",
+            str(demo / "fields.nc"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert cc.returncode == 0, cc.stdout[-2000:]
     ug = subprocess.run(["ugrid-checker", str(demo / "fields.nc")], capture_output=True, text=True, timeout=600)
     assert ug.returncode == 0 and "No problems found" in ug.stdout

@@ -1,4 +1,5 @@
 """PNG maps and station plots (workflows.figures) from the files of a small real run."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -40,7 +41,9 @@ def run_dir(tmp_path_factory):
     lat = 50.0 + m.node_y / 111_195.0
     mesh = Mesh(lon, lat, m.face_node_connectivity, m.depth, m.boundaries, crs="EPSG:4326", name="lon/lat rectangle")
     model = ShallowWaterModel(
-        mesh, boundary_conditions={"west": TidalElevation(lambda t: 0.1 * np.sin(2 * np.pi * t / 600.0))}, friction=ManningFriction(0.025)
+        mesh,
+        boundary_conditions={"west": TidalElevation(lambda t: 0.1 * np.sin(2 * np.pi * t / 600.0))},
+        friction=ManningFriction(0.025),
     )
     recorded = []
 
@@ -51,7 +54,10 @@ def run_dir(tmp_path_factory):
 
     stations = [("Quay", -4.0 + 310 / (111_195.0 * np.cos(np.radians(50.0))), 50.0 + 520 / 111_195.0)]
     Simulation(
-        model, model.initial_state(0.0), stop_time=600.0, clock=Clock(start=START),
+        model,
+        model.initial_state(0.0),
+        stop_time=600.0,
+        clock=Clock(start=START),
         output_writers={
             "f": UGRIDFieldWriter(out / "fields.nc", TimeInterval(60.0)),
             "s": StationWriter(out / "stations.nc", TimeInterval(30.0), stations),

@@ -1,4 +1,5 @@
 """Mesh readers and writers: round trips on the gallery meshes and hand-made files."""
+
 from __future__ import annotations
 
 import gzip
@@ -64,7 +65,11 @@ def test_gallery_ugrid_round_trip(region, tmp_path):
 def test_gallery_counts_and_boundaries():
     m = read_mesh(GALLERY["channel_biscay"])
     assert (m.n_node, m.n_face) == (15350, 29229)
-    assert [(s.name, s.node_ids.size) for s in m.boundaries if s.role == "open"] == [("open_1", 25), ("open_2", 12), ("open_3", 77)]
+    assert [(s.name, s.node_ids.size) for s in m.boundaries if s.role == "open"] == [
+        ("open_1", 25),
+        ("open_2", 12),
+        ("open_3", 77),
+    ]
     assert sum(s.role == "island" for s in m.boundaries) == 11
     assert sum(s.role == "land" for s in m.boundaries) == 3
     # first node of the file: "1 -1.1970000 45.0937000 0.0000"; first open node 11078 (1-based)
@@ -212,7 +217,13 @@ def test_gmsh_role_words():
     from solver.formats.gmsh import role_of_name
 
     assert [role_of_name(n) for n in ("Open sea", "ocean_boundary", "River Tagus", "seawall", "coast", "Tidal")] == [
-        "open", "open", "open", "land", "land", "open"]
+        "open",
+        "open",
+        "open",
+        "land",
+        "land",
+        "open",
+    ]
 
 
 FORT14 = """adcirc test
@@ -248,7 +259,11 @@ def test_adcirc_boundary_types_and_fortran_exponents(tmp_path):
     assert r.format == "fort.14"
     assert r.mesh.depth.tolist() == [10.0] * 4
     assert [(s.name, s.role, s.node_ids.tolist()) for s in r.mesh.boundaries] == [
-        ("open_1", "open", [0, 1]), ("land_1", "land", [1, 2]), ("land_2", "land", [2, 3]), ("island_1", "island", [3])]
+        ("open_1", "open", [0, 1]),
+        ("land_1", "land", [1, 2]),
+        ("land_2", "land", [2, 3]),
+        ("island_1", "island", [3]),
+    ]
     assert any("flux (river) boundary type 22" in n for n in r.notes)
 
 

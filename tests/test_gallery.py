@@ -1,4 +1,5 @@
 """The mesh gallery: region.toml files, their meshes, forcing files and stations."""
+
 from __future__ import annotations
 
 import csv
@@ -68,9 +69,13 @@ def test_wnat_fort15_has_one_row_per_open_node():
     text = r.tides.file.read_text().splitlines()
     n_open = r.mesh().boundary("open_1").node_ids.size
     # boundary forcing block: the constituent name, then one "amplitude phase" row per open node, then the next name
-    blocks = [i for i, ln in enumerate(text) if ln.strip() == "M2" and i + n_open + 1 < len(text) and text[i + n_open + 1].strip() == "S2"]
+    blocks = [
+        i
+        for i, ln in enumerate(text)
+        if ln.strip() == "M2" and i + n_open + 1 < len(text) and text[i + n_open + 1].strip() == "S2"
+    ]
     assert len(blocks) == 1
-    rows = [ln.split() for ln in text[blocks[0] + 1:blocks[0] + 1 + n_open]]
+    rows = [ln.split() for ln in text[blocks[0] + 1 : blocks[0] + 1 + n_open]]
     assert n_open == 55 and all(len(r_) == 2 for r_ in rows)
     assert all(0 < float(a) < 2 for a, _ in rows)
 
@@ -91,7 +96,9 @@ def test_env_override_and_bad_toml(tmp_path, monkeypatch):
     monkeypatch.setenv("COASTCAST_GALLERY", str(tmp_path))
     r = load_region("box")
     assert [x.name for x in list_regions()] == ["box"]
-    assert r.mesh().n_face == m.n_face and r.validate() == ["box: boundary 'west' is a land segment but region.toml makes it ocean"]
+    assert r.mesh().n_face == m.n_face and r.validate() == [
+        "box: boundary 'west' is a land segment but region.toml makes it ocean"
+    ]
     (folder / "region.toml").write_text('name = "box"\ntitle = "a box"\nmesh = "hgrid.gr3"\nstation = 1\n')
     with pytest.raises(RegionError, match=r"region.toml: unknown key 'station'; did you mean 'stations'\?"):
         load_region("box")

@@ -9,6 +9,7 @@ Brest computed by hand (MSL − LAT = 4.203 − 0.422 = 3.781 m; MHWS − MSL = 
 HAT − MSL = 7.898 − 4.203 = 3.695 m), and the long-wave physics of a basin 18 km long against a
 625 km M2 wavelength (the tide at its head is the tide at its mouth within a few cm).
 """
+
 from __future__ import annotations
 
 import csv
@@ -36,14 +37,25 @@ CC = ["compliance-checker", "-t", "cf:1.11", "-s", "check_cf_role", "-s", "check
 def brest_harmonics() -> dict:
     cat = load_catalogue()
     i = int(cat.index(BREST))
-    return {c: (float(cat.amplitude[i, k]), float(cat.phase[i, k])) for k, c in enumerate(cat.constituents)
-            if np.isfinite(cat.amplitude[i, k])}
+    return {
+        c: (float(cat.amplitude[i, k]), float(cat.phase[i, k]))
+        for k, c in enumerate(cat.constituents)
+        if np.isfinite(cat.amplitude[i, k])
+    }
 
 
 def iroise_inputs(folder: Path, **extra) -> Path:
-    kw = dict(hours=24.0, spinup_hours=6.0, segment_hours=12.0, start="2022-03-18T00:00Z", origin=(-4.75, 48.30),
-              depth=(20.0, 20.0), harmonics=brest_harmonics(), stations=[{"name": "basin head", "lon": -4.52, "lat": 48.36}],
-              thresholds=[{"station": "Brest", "level_m": 6.0, "datum": "chart", "name": "quay"}])
+    kw = dict(
+        hours=24.0,
+        spinup_hours=6.0,
+        segment_hours=12.0,
+        start="2022-03-18T00:00Z",
+        origin=(-4.75, 48.30),
+        depth=(20.0, 20.0),
+        harmonics=brest_harmonics(),
+        stations=[{"name": "basin head", "lon": -4.52, "lat": 48.36}],
+        thresholds=[{"station": "Brest", "level_m": 6.0, "datum": "chart", "name": "quay"}],
+    )
     kw.update(extra)
     return write_inputs(folder, **kw)
 
@@ -72,7 +84,10 @@ def test_gauges_near_the_mesh_become_stations_at_a_recorded_distance(iroise):
     placed = {g["gauge_id"]: g for g in info["gauges"]["stations"]}
     assert set(placed) == {BREST, CONQUET}
     # Brest is published by three data centres: placed once, the copies recorded
-    assert {d["gauge_id"] for d in info["gauges"]["placement"]["duplicates"]} == {"ticon/brest-822-fra-uhslc_fd", "ticon/brest-822a-fra-uhslc_rq"}
+    assert {d["gauge_id"] for d in info["gauges"]["placement"]["duplicates"]} == {
+        "ticon/brest-822-fra-uhslc_fd",
+        "ticon/brest-822a-fra-uhslc_rq",
+    }
     for g in placed.values():
         lo1, la1, lo2, la2 = np.radians([g["gauge_lon"], g["gauge_lat"], g["lon"], g["lat"]])
         cosines = 6371.0 * np.arccos(np.sin(la1) * np.sin(la2) + np.cos(la1) * np.cos(la2) * np.cos(lo2 - lo1))
@@ -106,8 +121,16 @@ def test_the_gauge_prediction_in_stations_nc_matches_utide(iroise):
         t = netCDF4.num2date(ds["time"][:], ds["time"].units, only_use_cftime_datetimes=False, only_use_python_datetimes=True)
     times = np.array([np.datetime64(x.replace(tzinfo=None), "ns") for x in t])
     hourly = np.datetime64("2022-03-01T00:00") + np.arange(40 * 24) * np.timedelta64(3600, "s")
-    coef = utide.solve(hourly, np.cos(2 * np.pi * np.arange(hourly.size) * 3600.0 / 44714.0), lat=cat.lat[b],
-                       constit=list(cat.constituents), method="ols", conf_int="none", trend=False, verbose=False)
+    coef = utide.solve(
+        hourly,
+        np.cos(2 * np.pi * np.arange(hourly.size) * 3600.0 / 44714.0),
+        lat=cat.lat[b],
+        constit=list(cat.constituents),
+        method="ols",
+        conf_int="none",
+        trend=False,
+        verbose=False,
+    )
     names = list(coef.name)
     coef.A, coef.g = np.zeros(len(names)), np.zeros(len(names))
     for k, c in enumerate(cat.constituents):
@@ -202,16 +225,21 @@ def test_any_subset_catalogue_and_no_gauges(tmp_path):
     cfg = iroise_inputs(tmp_path / "in2", gauges={"catalogue": "none"}, thresholds=[])
     assert json.loads(prepare(cfg, tmp_path / "run2").read_text())["gauges"] == []
     cfg = iroise_inputs(tmp_path / "in3", gauges={"catalogue": "none"})
-    with pytest.raises(ConfigError, match=r"\[\[thresholds\]\] station 'Brest' is neither one of the system's stations nor a gauge"):
+    with pytest.raises(
+        ConfigError, match=r"\[\[thresholds\]\] station 'Brest' is neither one of the system's stations nor a gauge"
+    ):
         prepare(cfg, tmp_path / "run3")
 
 
-@pytest.mark.parametrize("table, message", [
-    ({"gauges": {"max_distance": 5}}, "unknown key 'max_distance'; did you mean 'max_distance_km'?"),
-    ({"gauges": {"thresholds": ["MHWZ"]}}, "thresholds MHWZ: not a tidal datum"),
-    ({"gauges": {"catalogue": "nothere.nc"}}, "[gauges] catalogue 'nothere.nc' does not exist"),
-    ({"thresholds": [{"station": "Brest", "level_m": 3.0, "datum": "CD"}]}, "datum 'CD' is not one of"),
-])
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ({"gauges": {"max_distance": 5}}, "unknown key 'max_distance'; did you mean 'max_distance_km'?"),
+        ({"gauges": {"thresholds": ["MHWZ"]}}, "thresholds MHWZ: not a tidal datum"),
+        ({"gauges": {"catalogue": "nothere.nc"}}, "[gauges] catalogue 'nothere.nc' does not exist"),
+        ({"thresholds": [{"station": "Brest", "level_m": 3.0, "datum": "CD"}]}, "datum 'CD' is not one of"),
+    ],
+)
 def test_gauge_keys_are_checked(tmp_path, table, message):
     from workflows.config import load_config
 

@@ -5,6 +5,7 @@ utide's ``reconstruct`` (Foreman nodal corrections at every hour); a least-squar
 with textbook Doodson speeds and Schureman's (1958) nodal formulas evaluated by hand; datum
 conversions computed by hand in the comments; TICON-4's own definition MHWS - MSL = M2 + S2.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,6 +47,7 @@ def cat() -> GaugeCatalogue:
 # ------------------------------------------------------------------------------------------------
 # the shipped file and its builder
 
+
 def test_shipped_catalogue(cat):
     """2,616 stations (SOURCES.md §3b), 11 constituents, 9 datums, licences and provenance
     attributes as required, a compact file, and Brest's M2 as published (2.051 m / 109.0 deg)."""
@@ -79,14 +81,19 @@ def test_builder_round_trip(tmp_path, cat):
     assert small.station_id.tolist() == [FERRY_REACH, BREST, FORT_WADSWORTH, BLACK_ROCK]
     assert small.name[2] == "Fort Wadsworth  The Narrows  Staten Island"
     assert small.lat[0] == 32.37022 and small.lon[1] == -4.49504  # float64 kept exactly
-    np.testing.assert_allclose(small.amplitude[1], [2.0511, 0.7489, 0.4169, 0.2137, 0.0643, 0.0658,
-                                                    0.0225, 0.0205, 0.0545, 0.0327, 0.0315], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        small.amplitude[1],
+        [2.0511, 0.7489, 0.4169, 0.2137, 0.0643, 0.0658, 0.0225, 0.0205, 0.0545, 0.0327, 0.0315],
+        rtol=0,
+        atol=1e-12,
+    )
     assert small.phase[1, 0] == 108.99 and small.phase[0, 0] == 358.5
     assert math.isnan(small.amplitude[3, 9]) and math.isnan(small.phase[3, 9])  # Black Rock MS4 blank
     assert small.amplitude[2, 9] == 0.0  # Fort Wadsworth MS4 published as 0, kept
     assert np.isnan(small.datum_height[2]).all()
-    np.testing.assert_allclose(small.datum_height[0], [0.8489999, 1.09, np.nan, 1.111, 1.486, 1.856, np.nan,
-                                                      1.929, 2.248], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        small.datum_height[0], [0.8489999, 1.09, np.nan, 1.111, 1.486, 1.856, np.nan, 1.929, 2.248], rtol=0, atol=1e-12
+    )
     ref = cat.select(small.station_id)
     for key in ("lat", "lon", "amplitude", "phase", "datum_height"):
         np.testing.assert_array_equal(getattr(small, key), getattr(ref, key), err_msg=key)
@@ -128,6 +135,7 @@ def test_load_errors(tmp_path):
 
 # ------------------------------------------------------------------------------------------------
 # subsets
+
 
 def test_select_within_and_errors(cat):
     sub = cat.select([BREST, FERRY_REACH])
@@ -183,6 +191,7 @@ def test_inside_mesh(cat):
 # ------------------------------------------------------------------------------------------------
 # prediction
 
+
 def test_brest_prediction_matches_utide(cat):
     """Brest, 30 days hourly, all 11 constituents, against utide's reconstruct of the same
     constants. utide applies Foreman's nodal corrections at every hour, we Schureman's at mid
@@ -193,8 +202,16 @@ def test_brest_prediction_matches_utide(cat):
     b = cat.index(BREST)
     ours = cat.predict(HOURLY_JAN, b)
     t = np.arange(HOURLY_JAN.size) * 3600.0
-    coef = utide.solve(HOURLY_JAN, np.cos(2 * np.pi * t / 44714.0), lat=cat.lat[b], constit=list(cat.constituents),
-                       method="ols", conf_int="none", trend=False, verbose=False)
+    coef = utide.solve(
+        HOURLY_JAN,
+        np.cos(2 * np.pi * t / 44714.0),
+        lat=cat.lat[b],
+        constit=list(cat.constituents),
+        method="ols",
+        conf_int="none",
+        trend=False,
+        verbose=False,
+    )
     names = list(coef.name)
     coef.A = np.zeros(len(names))
     coef.g = np.zeros(len(names))
@@ -216,10 +233,10 @@ def _schureman_m2(mjd_start: float, mjd_nodal: float) -> tuple[float, float, flo
     + 2h (T = 180 deg at 00 UT), mean longitudes from Meeus (1998, 47.1, 25.2) and the node N;
     I, nu, xi from Schureman (1958, eqs. 197 and the tan 1/2 (N -/+ ...) pair); f = cos^4(I/2) /
     0.9154 (eq. 78), u = 2 xi - 2 nu."""
+
     def longitudes(mjd):
         jc = (mjd - 51544.5) / 36525.0
-        return (218.3164477 + 481267.88123421 * jc, 280.46646 + 36000.76983 * jc,
-                125.04452 - 1934.136261 * jc)
+        return (218.3164477 + 481267.88123421 * jc, 280.46646 + 36000.76983 * jc, 125.04452 - 1934.136261 * jc)
 
     s, h, _ = longitudes(mjd_start)
     assert mjd_start == int(mjd_start)  # 00 UT
@@ -238,9 +255,19 @@ def test_least_squares_fit_recovers_m2(cat):
     """Fit the 30-day Brest prediction with cos/sin of the 11 textbook Doodson speeds (deg/h)
     plus a mean, then undo M2's nodal terms by hand: A = R / f, G = phi + V0 + u. Recovers the
     catalogue's 2.0511 m / 108.99 deg (measured: 0.01 mm, 0.001 deg); asserted 1 mm, 0.5 deg."""
-    speeds = {"M2": 28.9841042, "S2": 30.0, "N2": 28.4397295, "K2": 30.0821373, "K1": 15.0410686,
-              "O1": 13.9430356, "P1": 14.9589314, "Q1": 13.3986609, "M4": 57.9682084, "MS4": 58.9841042,
-              "M6": 86.9523127}
+    speeds = {
+        "M2": 28.9841042,
+        "S2": 30.0,
+        "N2": 28.4397295,
+        "K2": 30.0821373,
+        "K1": 15.0410686,
+        "O1": 13.9430356,
+        "P1": 14.9589314,
+        "Q1": 13.3986609,
+        "M4": 57.9682084,
+        "MS4": 58.9841042,
+        "M6": 86.9523127,
+    }
     b = cat.index(BREST)
     eta = cat.predict(HOURLY_JAN, b)
     hours = np.arange(HOURLY_JAN.size, dtype=float)
@@ -303,6 +330,7 @@ def test_constants_and_absent_constituents(cat):
 # ------------------------------------------------------------------------------------------------
 # datums
 
+
 def test_datums_ferry_reach_by_hand(cat):
     """Ferry Reach (NOAA, chart datum MLLW): MSL 1.486, MLLW 1.09, HAT 2.248 m in its frame.
     A level 0.3 m above MSL is 0.3 + 1.486 - 1.09 = 0.696 m above MLLW (= chart datum);
@@ -323,8 +351,7 @@ def test_datums_brest_by_hand(cat):
     th = cat.thresholds(BREST, names=("MHWS", "HAT", "chart"))
     assert th == pytest.approx({"MHWS": 2.800, "HAT": 3.695, "chart": 0.422 - 4.203}, abs=1e-9)
     zeta = np.array([[-1.0, 0.3], [0.0, 0.0]])
-    np.testing.assert_allclose(cat.height_above("chart", zeta, [BREST, FERRY_REACH]),
-                               [[2.781, 0.696], [3.781, 0.396]], atol=1e-9)
+    np.testing.assert_allclose(cat.height_above("chart", zeta, [BREST, FERRY_REACH]), [[2.781, 0.696], [3.781, 0.396]], atol=1e-9)
     # stations without the datum: NaN, not an error
     assert math.isnan(cat.height_above("chart", 0.0, FORT_WADSWORTH))  # STND, no datums
     canada = int(np.flatnonzero(cat.chart_datum == "LLWLT")[0])

@@ -1,5 +1,6 @@
 """coastcast's global tide model: the streaming harmonic analysis, the atlas round trip, and a
 short run of the real global mesh with every term on."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -101,11 +102,14 @@ def _strip(lon, lat):
     return Mesh(x, y, [[0, 1, 3], [0, 3, 2]], np.full(4, 50.0), (BoundarySegment("open_1", "open", [0, 1]),))
 
 
-@pytest.mark.parametrize("where, expected", [
-    ((-5.5, 47.5), "JMJ Channel/Biscay atlas + coastcast diurnals"),   # off Brittany: inside the regional atlas
-    ((-20.0, 64.0), "coastcast global atlas"),    # off Iceland
-    ((-63.0, 44.0), "coastcast global atlas"),    # off Halifax
-])
+@pytest.mark.parametrize(
+    "where, expected",
+    [
+        ((-5.5, 47.5), "JMJ Channel/Biscay atlas + coastcast diurnals"),  # off Brittany: inside the regional atlas
+        ((-20.0, 64.0), "coastcast global atlas"),  # off Iceland
+        ((-63.0, 44.0), "coastcast global atlas"),  # off Halifax
+    ],
+)
 def test_each_box_gets_the_best_tide_that_covers_it(where, expected):
     from workflows.tide_choice import choose_tides
 
@@ -140,10 +144,10 @@ def test_a_semidiurnal_regional_source_is_supplemented_by_the_global_atlas():
     base = {"kind": "atlas", "model": "jmj", "path": str(atlas_file), "constituents": ["M2", "S2", "N2", "M4"]}
     plain = tidal_forcing_for_boundary(base, lon, lat, np.arange(3), START)
     both = tidal_forcing_for_boundary({**base, "supplement": "coastcast"}, lon, lat, np.arange(3), START)
-    added = both.constants.constituents[len(plain.constants.constituents):]
+    added = both.constants.constituents[len(plain.constants.constituents) :]
     assert set(added) >= {"K1", "O1", "P1", "Q1"} and "K2" not in added
     ref = open_atlas("coastcast").interpolate(lon, lat, list(added))
-    np.testing.assert_allclose(both.constants.amplitude[len(plain.constants.constituents):], ref.amplitude)
+    np.testing.assert_allclose(both.constants.amplitude[len(plain.constants.constituents) :], ref.amplitude)
     np.testing.assert_allclose(both.constants.amplitude[: len(plain.constants.constituents)], plain.constants.amplitude)
     assert "from the coastcast atlas" in both.description
 
@@ -166,9 +170,17 @@ def test_a_box_off_reykjavik_runs_a_forecast_with_tides_from_the_global_atlas(tm
     write_mesh(g.mesh, mesh_file)
     write_depth_sources(mesh_file, g.depth_sources)
     opens = [b.name for b in g.mesh.boundaries if b.role == "open"]
-    cfg = {"name": "faxafloi", "mesh": str(mesh_file), "start": "2022-01-17T00:00:00Z", "hours": 3, "spinup_hours": 1,
-           "output_interval_minutes": 60, "atmosphere": "none", "boundaries": dict.fromkeys(opens, "tide"),
-           "tides": {"kind": "atlas", "model": "coastcast"}}
+    cfg = {
+        "name": "faxafloi",
+        "mesh": str(mesh_file),
+        "start": "2022-01-17T00:00:00Z",
+        "hours": 3,
+        "spinup_hours": 1,
+        "output_interval_minutes": 60,
+        "atmosphere": "none",
+        "boundaries": dict.fromkeys(opens, "tide"),
+        "tides": {"kind": "atlas", "model": "coastcast"},
+    }
     path = tmp_path / "faxafloi.toml"
     path.write_text(tomli_w.dumps(cfg), encoding="utf-8")
     info = run_cycle(path, tmp_path / "run", figures=False)

@@ -8,6 +8,7 @@ edge to the submodule ``package.name`` when there is one, else to the package's 
 A cycle is a strongly connected component of more than one module; the failure message lists
 each one with the import statements that close it.
 """
+
 from __future__ import annotations
 
 import ast

@@ -5,6 +5,7 @@ their tendencies, time steps and implicit updates agree to round-off (1e-12 rela
 field's magnitude), on Cartesian and lon/lat meshes, with every boundary condition kind and every
 physics term. A subset of the verification catalogue runs with both backends.
 """
+
 import numpy as np
 import pytest
 
@@ -35,12 +36,16 @@ class _GradedAtmosphere:
         self.x, self.y = x, y
 
     def sample(self, t):
-        return AtmosphereSample(8.0 + 4.0 * self.y + 1e-4 * t, -3.0 + 6.0 * self.x, 101325.0 - 800.0 * self.x + 300.0 * self.y * self.x)
+        return AtmosphereSample(
+            8.0 + 4.0 * self.y + 1e-4 * t, -3.0 + 6.0 * self.x, 101325.0 - 800.0 * self.x + 300.0 * self.y * self.x
+        )
 
 
 def _meshes():
     def bed(x, y):  # a sloping beach with a bump, dry on the east side
-        return 6.0 - 9.0 * x / x.max() + 1.5 * np.exp(-((x - 0.4 * x.max()) ** 2 + (y - 0.5 * y.max()) ** 2) / (0.02 * x.max() ** 2))
+        return (
+            6.0 - 9.0 * x / x.max() + 1.5 * np.exp(-((x - 0.4 * x.max()) ** 2 + (y - 0.5 * y.max()) ** 2) / (0.02 * x.max() ** 2))
+        )
 
     cart = rectangle(2000.0, 1000.0, 12, 6, depth=bed)
     diag = rectangle(2000.0, 1000.0, 14, 9, depth=bed, pattern="diagonal")
@@ -73,7 +78,9 @@ def _model(mesh, backend, riemann, limiter, bcs, terms=True):
             wind_stress=WindStress(atm),
             atmospheric_pressure=AtmosphericPressureGradient(atm),
         )
-    return ShallowWaterModel(mesh, boundary_conditions=_conditions(bcs), riemann_solver=riemann, limiter=limiter, backend=backend, **kw)
+    return ShallowWaterModel(
+        mesh, boundary_conditions=_conditions(bcs), riemann_solver=riemann, limiter=limiter, backend=backend, **kw
+    )
 
 
 def _random_state(model, seed):
@@ -97,7 +104,9 @@ def _close(a, b, what):
 
 
 @pytest.mark.parametrize("mesh_name", sorted(MESHES))
-@pytest.mark.parametrize("riemann, limiter", [("hllc", "barth-jespersen"), ("hll", "barth-jespersen"), ("hllc", None), ("hll", None)])
+@pytest.mark.parametrize(
+    "riemann, limiter", [("hllc", "barth-jespersen"), ("hll", "barth-jespersen"), ("hllc", None), ("hll", None)]
+)
 @pytest.mark.parametrize("bcs", ["all", "flather"])
 def test_backends_agree_on_random_states(mesh_name, riemann, limiter, bcs):
     mesh = MESHES[mesh_name]
@@ -175,7 +184,9 @@ def test_terms_and_conditions_bring_their_own_behaviour():
     bcs = {"west": TidalElevation(lambda t: 0.3), "south": RiverDischarge(30.0)}
     ref = ShallowWaterModel(mesh, boundary_conditions=bcs, coriolis=Coriolis(), backend="numpy")
     fused = ShallowWaterModel(mesh, boundary_conditions=bcs, coriolis=Coriolis(), backend="numba")
-    python = ShallowWaterModel(mesh, boundary_conditions={**bcs, "east": _PythonWall()}, coriolis=Ramped(Coriolis(), 1.0), backend="numba")
+    python = ShallowWaterModel(
+        mesh, boundary_conditions={**bcs, "east": _PythonWall()}, coriolis=Ramped(Coriolis(), 1.0), backend="numba"
+    )
     assert fused.backend.rotation_rate.shape == (mesh.n_face,) and fused.backend.python_terms == []
     assert python.backend.rotation_rate.size == 0 and len(python.backend.python_terms) == 1
     assert any(bc is python.boundary_conditions["east"] for bc, _, _ in python.backend.ghost_groups)
@@ -199,14 +210,31 @@ def test_dry_dry_edges_with_subnormal_momentum_stay_finite():
     normal = np.array([[1.0, 0.0], [0.6, 0.8]])
     for solver_code in (HLL, HLLC):
         flux = np.full((2, 4), np.nan)
-        edge_fluxes(np.arange(2, dtype=np.int32), ev, np.array([0, 2], dtype=np.int32), np.array([1, 3], dtype=np.int32), normal, normal, 9.81, solver_code, flux)
+        edge_fluxes(
+            np.arange(2, dtype=np.int32),
+            ev,
+            np.array([0, 2], dtype=np.int32),
+            np.array([1, 3], dtype=np.int32),
+            normal,
+            normal,
+            9.81,
+            solver_code,
+            flux,
+        )
         assert np.array_equal(flux[0], np.zeros(4))
         # lake at rest across edge 1: no mass flux, momentum deviation exactly zero
         assert flux[1, 0] == 0.0 and flux[1, 1] == 0.0 and flux[1, 3] == 0.0
 
 
 @pytest.mark.parametrize("backend", list(BACKENDS))
-@pytest.mark.parametrize("name, kwargs", [("lake-at-rest", {"geographic": True, "steps": 200}), ("conservation", {"steps": 200}), ("thacker", {"n": 16, "periods": 0.5})])
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("lake-at-rest", {"geographic": True, "steps": 200}),
+        ("conservation", {"steps": 200}),
+        ("thacker", {"n": 16, "periods": 0.5}),
+    ],
+)
 def test_verification_subset(backend, name, kwargs, monkeypatch):
     monkeypatch.setattr(solver.model, "default_backend", lambda: backend)
     result = run_case(name, **kwargs)
@@ -249,9 +277,11 @@ def test_threads_follow_the_cores_the_process_owns():
     import subprocess
     import sys
 
-    code = ("import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
-            "from solver.kernels import owned_cores, use_threads; import numba; "
-            "print(owned_cores(), use_threads(), numba.get_num_threads(), os.environ['OMP_WAIT_POLICY'])")
+    code = (
+        "import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
+        "from solver.kernels import owned_cores, use_threads; import numba; "
+        "print(owned_cores(), use_threads(), numba.get_num_threads(), os.environ['OMP_WAIT_POLICY'])"
+    )
     env = {k: v for k, v in __import__("os").environ.items() if k != "OMP_WAIT_POLICY"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout.split()
     assert out == ["1", "1", "1", "PASSIVE"]

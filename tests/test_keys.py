@@ -1,4 +1,5 @@
 """The one unknown-key check (workflows/keys.py) and the parsers that use it."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,12 +25,19 @@ def test_check_keys_raises_the_given_error_at_the_first_unknown_key():
         check_keys({"a": 1, "bb": 2, "zz": 3}, ("a", "b"), "t.toml: [x]", TableError)
 
 
-@pytest.mark.parametrize("parse, message", [
-    (lambda: __import__("workflows.cluster", fromlist=["ClusterSpec"]).ClusterSpec.from_mapping({"worker": 2}),
-     "cluster: unknown key 'worker'; did you mean 'workers'?"),
-    (lambda: __import__("workflows.bathymetry", fromlist=["VerticalDatum"]).VerticalDatum.from_mapping({"dat": "msl"}),
-     "[bathymetry]: unknown key 'dat'; did you mean 'datum'?"),
-])
+@pytest.mark.parametrize(
+    "parse, message",
+    [
+        (
+            lambda: __import__("workflows.cluster", fromlist=["ClusterSpec"]).ClusterSpec.from_mapping({"worker": 2}),
+            "cluster: unknown key 'worker'; did you mean 'workers'?",
+        ),
+        (
+            lambda: __import__("workflows.bathymetry", fromlist=["VerticalDatum"]).VerticalDatum.from_mapping({"dat": "msl"}),
+            "[bathymetry]: unknown key 'dat'; did you mean 'datum'?",
+        ),
+    ],
+)
 def test_parsers_share_the_message(parse, message):
     with pytest.raises(ValueError) as err:
         parse()

@@ -1,5 +1,6 @@
 """Local time stepping (solver.local_timestepping): stable levels, exact conservation across
 level interfaces, and the same answer as global SSP-RK2 to within its own time error."""
+
 import numpy as np
 import pytest
 
@@ -15,7 +16,12 @@ def shelf_model(backend=None, n=24):
     kw = {} if backend is None else {"backend": backend}
     model = ShallowWaterModel(
         mesh,
-        boundary_conditions={"west": TidalElevation(lambda t: 0.5 * np.sin(2 * np.pi * t / 3600.0)), "east": Wall(), "north": Wall(), "south": Wall()},
+        boundary_conditions={
+            "west": TidalElevation(lambda t: 0.5 * np.sin(2 * np.pi * t / 3600.0)),
+            "east": Wall(),
+            "north": Wall(),
+            "south": Wall(),
+        },
         friction=ManningFriction(0.025),
         coriolis=Coriolis(1e-4),
         **kw,
@@ -55,7 +61,7 @@ def test_volume_is_conserved_across_level_interfaces():
     """Closed basin, wetting beach, friction and Coriolis: the volume changes by round-off only."""
     mesh = rectangle(30e3, 6e3, 30, 6, depth=lambda x, y: 200.0 - x * 201.0 / 30e3)  # 200 m to 1 m above datum
     model = ShallowWaterModel(mesh, friction=ManningFriction(0.03), coriolis=Coriolis(1e-4), dry_depth=1e-4)
-    state = model.initial_state(eta=0.5 * np.exp(-((mesh.face_x - 8e3) / 3e3) ** 2))
+    state = model.initial_state(eta=0.5 * np.exp(-(((mesh.face_x - 8e3) / 3e3) ** 2)))
     v0 = model.volume(state)
     sim = lts_simulation(model, state, stop_time=1800.0)
     sim.run()
@@ -72,7 +78,9 @@ def test_agrees_with_global_steps():
     for stepper in ("ssp-rk2", "lts-rk2"):
         model = shelf_model()
         state = model.initial_state(eta=0.0)
-        sim = lts_simulation(model, state, stop_time=3600.0) if stepper == "lts-rk2" else Simulation(model, state, stop_time=3600.0)
+        sim = (
+            lts_simulation(model, state, stop_time=3600.0) if stepper == "lts-rk2" else Simulation(model, state, stop_time=3600.0)
+        )
         sim.run()
         runs[stepper] = (model.eta(state), sim.clock.iteration)
     (a, n_global), (b, n_local) = runs["ssp-rk2"], runs["lts-rk2"]
@@ -222,8 +230,12 @@ def test_tidal_flat_levels_pay_and_follow_the_shoreline():
     runs = {}
     for stepper in ("ssp-rk2", "lts-rk2"):
         tide = TidalElevation(lambda t: 2.0 * np.sin(2 * np.pi * t / 44712.0))
-        model = ShallowWaterModel(mesh, boundary_conditions={"west": tide, "east": Wall(), "north": Wall(), "south": Wall()},
-                                  friction=ManningFriction(0.025), dry_depth=1e-3)
+        model = ShallowWaterModel(
+            mesh,
+            boundary_conditions={"west": tide, "east": Wall(), "north": Wall(), "south": Wall()},
+            friction=ManningFriction(0.025),
+            dry_depth=1e-3,
+        )
         state = model.initial_state(eta=0.0)
         sim = Simulation(model, state, stop_time=3 * 3600.0, time_stepper=stepper)
         if stepper == "lts-rk2":  # levels on, however small the mesh (the cost model would pick global steps)

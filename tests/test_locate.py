@@ -1,6 +1,7 @@
 """The one point locator (solver/locate.py) against brute-force references: exact rational
 arithmetic over every face of a hand-built mesh, matplotlib's trapezoid-map finder and a
 least-squares barycentric solve over every face of a real mesh (tests/data/meshes)."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -46,10 +47,23 @@ def exact_faces(mesh, px, py) -> list[int]:
 
 def test_hand_built_mesh_matches_exact_arithmetic_on_vertices_edges_inside_and_outside():
     mesh = grid_mesh()
-    pts = [(0.25, 0.1), (2.7, 1.9), (1.6, 1.3),             # inside
-           (1.0, 1.0), (0.0, 0.0), (3.0, 2.0), (2.0, 0.0),  # vertices (1.0, 1.0): six faces
-           (0.5, 0.5), (1.5, 0.0), (3.0, 1.5), (2.0, 1.25),  # edges: diagonal, boundary, inner
-           (-0.1, 1.0), (3.5, 0.5), (1.0, 2.0001), (4.0, 3.0)]  # outside
+    pts = [
+        (0.25, 0.1),
+        (2.7, 1.9),
+        (1.6, 1.3),  # inside
+        (1.0, 1.0),
+        (0.0, 0.0),
+        (3.0, 2.0),
+        (2.0, 0.0),  # vertices (1.0, 1.0): six faces
+        (0.5, 0.5),
+        (1.5, 0.0),
+        (3.0, 1.5),
+        (2.0, 1.25),  # edges: diagonal, boundary, inner
+        (-0.1, 1.0),
+        (3.5, 0.5),
+        (1.0, 2.0001),
+        (4.0, 3.0),
+    ]  # outside
     px, py = np.array(pts).T
     where = mesh.locator.locate(px, py)
     for k, (x, y) in enumerate(pts):
@@ -58,8 +72,8 @@ def test_hand_built_mesh_matches_exact_arithmetic_on_vertices_edges_inside_and_o
     assert where.face.tolist()[:3] == [0, 11, 8]
     assert exact_faces(mesh, 1.0, 1.0) == [0, 1, 3, 6, 8, 9] and where.face[3] == 0
     # weights: exact at a vertex and on an edge; NaN and node -1 outside
-    np.testing.assert_allclose(where.weights[3], [0.0, 0.0, 1.0], atol=1e-15)   # node 5 is face 0's third corner
-    np.testing.assert_allclose(where.weights[7], [0.5, 0.0, 0.5], atol=1e-15)   # (0.5, 0.5) midway 0 -> 5
+    np.testing.assert_allclose(where.weights[3], [0.0, 0.0, 1.0], atol=1e-15)  # node 5 is face 0's third corner
+    np.testing.assert_allclose(where.weights[7], [0.5, 0.0, 0.5], atol=1e-15)  # (0.5, 0.5) midway 0 -> 5
     assert np.isnan(where.weights[11:]).all() and (where.nodes[11:] == -1).all()
     assert not where.inside[11:].any() and where.inside[:11].all()
 
@@ -86,13 +100,13 @@ def test_non_finite_points_are_outside_and_shapes_are_checked():
     assert locate_points(mesh, 1.2, 0.4).tolist() == [where.face[1]]
     with pytest.raises(ValueError, match="x has 2 values but y has 1"):
         mesh.locator.locate([0.1, 0.2], [0.1])
-    assert mesh.locator is mesh.locator     # built once per mesh
+    assert mesh.locator is mesh.locator  # built once per mesh
 
 
 def brute_force(mesh, px, py, tol=1e-9):
     """Every face holding each point: a 3x3 solve of the barycentric system for every face."""
     f = mesh.face_node_connectivity
-    a = np.stack([mesh.node_x[f], mesh.node_y[f], np.ones(f.shape)], axis=1)   # (n_face, 3, 3)
+    a = np.stack([mesh.node_x[f], mesh.node_y[f], np.ones(f.shape)], axis=1)  # (n_face, 3, 3)
     out = []
     for x, y in zip(px, py):
         lam = np.linalg.solve(a, np.broadcast_to([x, y, 1.0], (f.shape[0], 3))[..., None])[..., 0]
@@ -116,15 +130,14 @@ def test_real_mesh_matches_brute_force_and_matplotlib(plymouth):
     random = np.column_stack([rng.uniform(x0 - 0.01, x1 + 0.01, n), rng.uniform(y0 - 0.01, y1 + 0.01, n)])
     k = rng.integers(0, mesh.n_face, 60)
     vertices = np.column_stack([mesh.node_x[f[k, 0]], mesh.node_y[f[k, 0]]])
-    mid = np.column_stack([(mesh.node_x[f[k, 1]] + mesh.node_x[f[k, 2]]) / 2,
-                           (mesh.node_y[f[k, 1]] + mesh.node_y[f[k, 2]]) / 2])
+    mid = np.column_stack([(mesh.node_x[f[k, 1]] + mesh.node_x[f[k, 2]]) / 2, (mesh.node_y[f[k, 1]] + mesh.node_y[f[k, 2]]) / 2])
     pts = np.vstack([random, vertices, mid])
     got = mesh.locator.locate(pts[:, 0], pts[:, 1])
     ref = brute_force(mesh, pts[:, 0], pts[:, 1])
     expected = np.array([r.min() if r.size else -1 for r in ref])
     np.testing.assert_array_equal(got.face, expected)
     assert (expected[:n] == -1).sum() > 5 and (expected[:n] >= 0).sum() > 20
-    assert all(r.size >= 1 for r in ref[n:])      # vertices and edge midpoints are in the mesh ...
+    assert all(r.size >= 1 for r in ref[n:])  # vertices and edge midpoints are in the mesh ...
     assert sum(r.size >= 2 for r in ref[n:]) > 80  # ... and most are shared by several faces
     # strictly inside points: the one face matplotlib's trapezoid map finds
     strict = np.array([r.size == 1 for r in ref])
@@ -132,8 +145,7 @@ def test_real_mesh_matches_brute_force_and_matplotlib(plymouth):
     np.testing.assert_array_equal(got.face[strict], finder(pts[strict, 0], pts[strict, 1]))
     # weights: those of the reference solve in the face found
     inside = got.face >= 0
-    a = np.stack([mesh.node_x[f[got.face[inside]]], mesh.node_y[f[got.face[inside]]],
-                  np.ones((inside.sum(), 3))], axis=1)
+    a = np.stack([mesh.node_x[f[got.face[inside]]], mesh.node_y[f[got.face[inside]]], np.ones((inside.sum(), 3))], axis=1)
     lam = np.linalg.solve(a, np.column_stack([pts[inside], np.ones(inside.sum())])[..., None])[..., 0]
     np.testing.assert_allclose(got.weights[inside], lam, atol=1e-9)
 
@@ -164,8 +176,9 @@ def write_fields(path, mesh, zeta_offset=0.0):
         ds.createDimension(n.FACE_NODES_DIM, 3)
         ds.createDimension(n.TIME, 2)
         topo = ds.createVariable(n.TOPOLOGY, "i4")
-        topo.setncatts({"cf_role": "mesh_topology", "node_coordinates": f"{n.NODE_X} {n.NODE_Y}",
-                        "face_node_connectivity": n.FACE_NODES})
+        topo.setncatts(
+            {"cf_role": "mesh_topology", "node_coordinates": f"{n.NODE_X} {n.NODE_Y}", "face_node_connectivity": n.FACE_NODES}
+        )
         for name, values, std in ((n.NODE_X, mesh.node_x, "longitude"), (n.NODE_Y, mesh.node_y, "latitude")):
             v = ds.createVariable(name, "f8", (n.NODE_DIM,))
             v.standard_name = std
@@ -194,9 +207,9 @@ def test_web_viewer_locates_with_one_cached_locator_per_file_version(tmp_path, p
     assert fields_locator(path) is first
     got = point_series(path, lon, lat)
     assert got["method"] == "face" and got["face"] == k
-    np.testing.assert_allclose(got["zeta"], [lon, 2 * lat], atol=2e-3)    # float32, rounded to 1 mm
+    np.testing.assert_allclose(got["zeta"], [lon, 2 * lat], atol=2e-3)  # float32, rounded to 1 mm
     assert fields_locator(path) is first
-    write_fields(path, plymouth, zeta_offset=1.0)                          # republished: a new version
+    write_fields(path, plymouth, zeta_offset=1.0)  # republished: a new version
     os.utime(path, ns=(1, 1))
     assert fields_locator(path) is not first
     outside = point_series(path, float(plymouth.node_x.max()) + 1.0, lat)

@@ -1,4 +1,5 @@
 """Pre-flight check (solver.quality), reader errors on broken files, and `coastcast mesh check`."""
+
 from __future__ import annotations
 
 import gzip
@@ -45,27 +46,79 @@ def edit(text, old, new):
 
 # (file name, content, expected message fragment): each fragment names the file and line
 BROKEN = [
-    ("truncated_nodes.gr3", "\n".join(GOOD.splitlines()[:4]) + "\n", "truncated_nodes.gr3: line 5: the file ends after 2 of 4 node lines"),
-    ("truncated_elems.gr3", "\n".join(GOOD.splitlines()[:7]) + "\n", "truncated_elems.gr3: line 8: the file ends after 1 of 2 element lines"),
+    (
+        "truncated_nodes.gr3",
+        "\n".join(GOOD.splitlines()[:4]) + "\n",
+        "truncated_nodes.gr3: line 5: the file ends after 2 of 4 node lines",
+    ),
+    (
+        "truncated_elems.gr3",
+        "\n".join(GOOD.splitlines()[:7]) + "\n",
+        "truncated_elems.gr3: line 8: the file ends after 1 of 2 element lines",
+    ),
     ("bad_header.gr3", edit(GOOD, "2 4\n", "two four\n"), "bad_header.gr3: line 2: expected 'n_element n_node'"),
-    ("wrong_count.gr3", edit(GOOD, "2 4\n", "2 3\n"), "wrong_count.gr3: line 6: non-integer field '-4.00' in element line 1 (is the count NP=3 in line 2 right?)"),
-    ("nan_depth.gr3", edit(GOOD, "3 -3.99 48.01 10.0", "3 -3.99 48.01 nan"), "nan_depth.gr3: line 5: node 3 has non-finite depth"),
-    ("text_field.gr3", edit(GOOD, "2 -3.99 48.00 10.0", "2 -3.99 abc 10.0"), "text_field.gr3: line 4: non-numeric field 'abc' in node line 2"),
-    ("short_line.gr3", edit(GOOD, "2 -3.99 48.00 10.0", "2 -3.99 48.00"), "short_line.gr3: line 4: expected 4 fields in node line 2, found 3"),
-    ("node_range.gr3", edit(GOOD, "2 3 1 3 4", "2 3 1 3 9"), "node_range.gr3: line 8: element 2 refers to node 9, outside the 4 nodes of the file"),
+    (
+        "wrong_count.gr3",
+        edit(GOOD, "2 4\n", "2 3\n"),
+        "wrong_count.gr3: line 6: non-integer field '-4.00' in element line 1 (is the count NP=3 in line 2 right?)",
+    ),
+    (
+        "nan_depth.gr3",
+        edit(GOOD, "3 -3.99 48.01 10.0", "3 -3.99 48.01 nan"),
+        "nan_depth.gr3: line 5: node 3 has non-finite depth",
+    ),
+    (
+        "text_field.gr3",
+        edit(GOOD, "2 -3.99 48.00 10.0", "2 -3.99 abc 10.0"),
+        "text_field.gr3: line 4: non-numeric field 'abc' in node line 2",
+    ),
+    (
+        "short_line.gr3",
+        edit(GOOD, "2 -3.99 48.00 10.0", "2 -3.99 48.00"),
+        "short_line.gr3: line 4: expected 4 fields in node line 2, found 3",
+    ),
+    (
+        "node_range.gr3",
+        edit(GOOD, "2 3 1 3 4", "2 3 1 3 9"),
+        "node_range.gr3: line 8: element 2 refers to node 9, outside the 4 nodes of the file",
+    ),
     ("zero_area.gr3", edit(GOOD, "2 3 1 3 4", "2 3 1 2 1"), "zero_area.gr3: line 8: element 2 repeats a node ([1, 2, 1])"),
-    ("collinear.gr3", edit(edit(GOOD, "4 -4.00 48.01 10.0", "4 -3.98 48.00 10.0"), "2 3 1 3 4", "2 3 1 2 4"),
-     "collinear.gr3: line 8: element 2 has zero area (nodes [1, 2, 4] at (-3.990000, 48.000000)); 1 such elements"),
-    ("bnd_range.gr3", edit(GOOD, "3 0 = Number of nodes for land boundary 1\n2\n3\n4", "3 0 = Number of nodes for land boundary 1\n2\n3\n40"),
-     "bnd_range.gr3: line 19: land boundary 1 refers to node 40, outside the 4 nodes of the file"),
-    ("bnd_truncated.gr3", GOOD.rsplit("3\n4\n", 1)[0], "bnd_truncated.gr3: line 18: the file ends after 1 of 3 land boundary 1 node lines (the count 3 is given in line 16)"),
-    ("bnd_count.gr3", edit(GOOD, "1 = Number of land boundaries", "x = Number of land boundaries"), "bnd_count.gr3: line 14: expected the number of land boundaries (an integer), found 'x'"),
-    ("no_end.msh", "$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n1\n1 0 0 0\n", "no_end.msh: line 4: section $Nodes has no $EndNodes (truncated file?)"),
+    (
+        "collinear.gr3",
+        edit(edit(GOOD, "4 -4.00 48.01 10.0", "4 -3.98 48.00 10.0"), "2 3 1 3 4", "2 3 1 2 4"),
+        "collinear.gr3: line 8: element 2 has zero area (nodes [1, 2, 4] at (-3.990000, 48.000000)); 1 such elements",
+    ),
+    (
+        "bnd_range.gr3",
+        edit(GOOD, "3 0 = Number of nodes for land boundary 1\n2\n3\n4", "3 0 = Number of nodes for land boundary 1\n2\n3\n40"),
+        "bnd_range.gr3: line 19: land boundary 1 refers to node 40, outside the 4 nodes of the file",
+    ),
+    (
+        "bnd_truncated.gr3",
+        GOOD.rsplit("3\n4\n", 1)[0],
+        "bnd_truncated.gr3: line 18: the file ends after 1 of 3 land boundary 1 node lines (the count 3 is given in line 16)",
+    ),
+    (
+        "bnd_count.gr3",
+        edit(GOOD, "1 = Number of land boundaries", "x = Number of land boundaries"),
+        "bnd_count.gr3: line 14: expected the number of land boundaries (an integer), found 'x'",
+    ),
+    (
+        "no_end.msh",
+        "$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n1\n1 0 0 0\n",
+        "no_end.msh: line 4: section $Nodes has no $EndNodes (truncated file?)",
+    ),
     ("binary.msh", "$MeshFormat\n2.2 1 8\n$EndMeshFormat\n", "binary.msh: line 2: binary gmsh files are not supported"),
-    ("v2_missing_node.msh", "$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n3\n1 0 0 1\n2 1 0 1\n3 0 1 1\n$EndNodes\n$Elements\n1\n1 2 2 0 1 1 2 7\n$EndElements\n",
-     "v2_missing_node.msh: line 12: element 1 refers to node 7, which is not in $Nodes"),
-    ("v2_count.msh", "$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n4\n1 0 0 1\n2 1 0 1\n3 0 1 1\n$EndNodes\n$Elements\n0\n$EndElements\n",
-     "v2_count.msh: line 9: $Nodes announces 4 nodes but has 3"),
+    (
+        "v2_missing_node.msh",
+        "$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n3\n1 0 0 1\n2 1 0 1\n3 0 1 1\n$EndNodes\n$Elements\n1\n1 2 2 0 1 1 2 7\n$EndElements\n",
+        "v2_missing_node.msh: line 12: element 1 refers to node 7, which is not in $Nodes",
+    ),
+    (
+        "v2_count.msh",
+        "$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$Nodes\n4\n1 0 0 1\n2 1 0 1\n3 0 1 1\n$EndNodes\n$Elements\n0\n$EndElements\n",
+        "v2_count.msh: line 9: $Nodes announces 4 nodes but has 3",
+    ),
     ("not_netcdf.nc", "hello", "not_netcdf.nc: cannot open as NetCDF"),
 ]
 
@@ -117,7 +170,9 @@ def test_time_step_and_run_time_by_hand():
     # a dry face uses the 0.1 m depth floor
     assert check_mesh(right_triangle(-2.0)).dt_s == pytest.approx(0.9 * cfl_len / (math.sqrt(0.981) + 1.0))
     # angles of the 3-4-5 triangle: 90°, atan(4/3), atan(3/4)
-    np.testing.assert_allclose(np.sort(face_angles_deg(right_triangle())[0]), np.degrees([math.atan(0.75), math.atan(4 / 3), math.pi / 2]))
+    np.testing.assert_allclose(
+        np.sort(face_angles_deg(right_triangle())[0]), np.degrees([math.atan(0.75), math.atan(4 / 3), math.pi / 2])
+    )
     assert rep.min_angle_deg == pytest.approx(math.degrees(math.atan(0.75)))
 
 
@@ -195,7 +250,9 @@ def test_cli_check_ok_and_json(tmp_path, capsys):
 
 
 def test_cli_check_refuses_and_reports_bad_files(tmp_path, capsys):
-    seam = Mesh([0, 1, 1, 0, 1, 2, 2, 1], [0, 0, 1, 1, 0, 0, 1, 1], [[0, 1, 2], [0, 2, 3], [4, 5, 6], [4, 6, 7]], [5.0] * 8, crs=None)
+    seam = Mesh(
+        [0, 1, 1, 0, 1, 2, 2, 1], [0, 0, 1, 1, 0, 0, 1, 1], [[0, 1, 2], [0, 2, 3], [4, 5, 6], [4, 6, 7]], [5.0] * 8, crs=None
+    )
     p = write_mesh(seam, tmp_path / "seam.gr3")
     assert main(["mesh", "check", str(p), "--crs", "cartesian"]) == 1
     cap = capsys.readouterr()

@@ -1,4 +1,5 @@
 """Tiny hand-built meshes: connectivity, metric geometry (plane and sphere), boundary bookkeeping."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """Box mesh generation (workflows.meshgen) and `coastcast mesh generate`."""
+
 from __future__ import annotations
 
 import math
@@ -50,7 +51,9 @@ def test_open_boundaries_lie_on_the_box_edge_and_land_on_the_coast(gironde):
     coast = unary_union(lines + [p.boundary for p in polys])
     land = np.concatenate([s.node_ids for s in m.boundaries if s.role != "open"])
     pts = shapely.points(m.node_x[land], m.node_y[land])
-    inside_box = (m.node_x[land] > W + 1e-6) & (m.node_x[land] < E - 1e-6) & (m.node_y[land] > S + 1e-6) & (m.node_y[land] < N - 1e-6)
+    inside_box = (
+        (m.node_x[land] > W + 1e-6) & (m.node_x[land] < E - 1e-6) & (m.node_y[land] > S + 1e-6) & (m.node_y[land] < N - 1e-6)
+    )
     d_deg = shapely.distance(pts[inside_box], coast)
     d_m = d_deg * 111e3
     # simplification by min_size/4 and the opening can move the coast by about min_size/2
@@ -87,8 +90,12 @@ def test_tagus_takes_the_global_mesh_offshore_and_the_documented_fallback_inside
     glob = read_gr3(GLOBAL_MESH_DIR / "fort.14.gz").mesh
     f = np.asarray(glob.face_node_connectivity)
     f = f[np.ptp(glob.node_x[f], axis=1) < 180.0]
-    ref = np.ma.filled(mtri.LinearTriInterpolator(mtri.Triangulation(glob.node_x, glob.node_y, f), glob.depth)(
-        g.mesh.node_x, g.mesh.node_y).astype(float), np.nan)
+    ref = np.ma.filled(
+        mtri.LinearTriInterpolator(mtri.Triangulation(glob.node_x, glob.node_y, f), glob.depth)(
+            g.mesh.node_x, g.mesh.node_y
+        ).astype(float),
+        np.nan,
+    )
     covered = np.isfinite(ref)
     assert covered.sum() == g.depth_sources["global:OceanMesh2D (coarse)"]
     np.testing.assert_allclose(g.mesh.depth[covered], ref[covered], atol=1e-9)
@@ -118,7 +125,26 @@ def test_cli_generate(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:  # argparse: one usage line, status 2
         main(["mesh", "generate", "--bbox", "-3.85", "43.40", "-3.70", "--out", str(out)])
     assert exc.value.code == 2
-    assert main(["mesh", "generate", "--bbox", "-3.85", "43.40", "-3.70", "43.50", "--out", str(out), "--min-size", "900", "--resolution", "400"]) == 2
+    assert (
+        main(
+            [
+                "mesh",
+                "generate",
+                "--bbox",
+                "-3.85",
+                "43.40",
+                "-3.70",
+                "43.50",
+                "--out",
+                str(out),
+                "--min-size",
+                "900",
+                "--resolution",
+                "400",
+            ]
+        )
+        == 2
+    )
     assert "min-size 900 m is larger than the resolution 400 m" in capsys.readouterr().err
 
 

@@ -3,6 +3,7 @@ against places and an island area known independently of GSHHG.
 
 Three boxes run by default (Bergen's fjords and skerries, Reykjavík, Halifax); the full
 seven-box check (with Lisbon, Galway, Boston and Charleston) is marked ``slow``."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -121,7 +122,9 @@ def test_bergen_keeps_askoy_as_an_island():
     g = _mesh("bergen")
     m = g.mesh
     at = shapely.Point(5.20, 60.45)
-    rings = [shapely.Polygon(np.column_stack([m.node_x[s.node_ids], m.node_y[s.node_ids]])) for s in m.boundaries if s.role == "island"]
+    rings = [
+        shapely.Polygon(np.column_stack([m.node_x[s.node_ids], m.node_y[s.node_ids]])) for s in m.boundaries if s.role == "island"
+    ]
     (hole,) = [r for r in rings if r.contains(at)]
     land = coastline_tiles().land(BOXES["bergen"])
     (askoy,) = [p for p in shapely.get_parts(land) if p.contains(at)]

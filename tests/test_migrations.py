@@ -3,6 +3,7 @@ migrations (the frozen DDL of commit ed4c1e3 in tests/data/schema/, not the revi
 is upgraded with its rows kept; fresh databases, and the chain of revisions run from nothing, equal
 the models exactly (Alembic's compare_metadata finds no difference); processes starting at once
 on one new SQLite file all succeed. SQLite always; PostgreSQL where one answers (.ci/services.sh)."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -20,8 +21,7 @@ from workflows import db as dbm
 from workflows import migrations
 
 SCHEMA = Path(__file__).parent / "data" / "schema"
-PG_URL = os.environ.get("COASTCAST_TEST_DATABASE_URL",
-                        "postgresql+psycopg://coastcast:coastcast@127.0.0.1:5432/coastcast_test")
+PG_URL = os.environ.get("COASTCAST_TEST_DATABASE_URL", "postgresql+psycopg://coastcast:coastcast@127.0.0.1:5432/coastcast_test")
 OLD_TABLES = {"users", "forecast_systems", "cycles", "stations", "cycle_leases", "login_failures"}
 
 
@@ -75,18 +75,27 @@ def _old_database(engine, dialect: str) -> None:
         for statement in ddl.split(";"):
             if statement.strip():
                 conn.exec_driver_sql(statement)
-        conn.execute(sa.text(
-            "INSERT INTO users (id, email, password_hash, is_admin, is_approved, created) "
-            "VALUES (7, 'old@example.org', 'pbkdf2:sha256:1$x$y', :t, :t, '2026-11-01 10:00:00')"), {"t": True})
-        conn.execute(sa.text(
-            "INSERT INTO forecast_systems (id, owner_id, name, config_toml, settings, status, run_hour_utc, "
-            "horizon_hours, created, bbox_west, bbox_south, bbox_east, bbox_north) VALUES (3, 7, 'Tagus', "
-            "'[run]', '{\"k\": 1}', 'active', 6, 48, '2026-11-02 00:00:00', -9.5, 38.5, -8.9, 39.0)"))
-        conn.execute(sa.text(
-            "INSERT INTO cycles (id, system_id, cycle_time, status, progress, created, log) "
-            "VALUES (11, 3, '2026-11-25 00:00:00', 'succeeded', 1.0, '2026-11-25 00:01:00', 'done')"))
-        conn.execute(sa.text("INSERT INTO stations (id, system_id, name, lon, lat) "
-                             "VALUES (1, 3, 'Cascais', -9.42, 38.69)"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (id, email, password_hash, is_admin, is_approved, created) "
+                "VALUES (7, 'old@example.org', 'pbkdf2:sha256:1$x$y', :t, :t, '2026-11-01 10:00:00')"
+            ),
+            {"t": True},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO forecast_systems (id, owner_id, name, config_toml, settings, status, run_hour_utc, "
+                "horizon_hours, created, bbox_west, bbox_south, bbox_east, bbox_north) VALUES (3, 7, 'Tagus', "
+                "'[run]', '{\"k\": 1}', 'active', 6, 48, '2026-11-02 00:00:00', -9.5, 38.5, -8.9, 39.0)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO cycles (id, system_id, cycle_time, status, progress, created, log) "
+                "VALUES (11, 3, '2026-11-25 00:00:00', 'succeeded', 1.0, '2026-11-25 00:01:00', 'done')"
+            )
+        )
+        conn.execute(sa.text("INSERT INTO stations (id, system_id, name, lon, lat) VALUES (1, 3, 'Cascais', -9.42, 38.69)"))
         conn.execute(sa.text("INSERT INTO cycle_leases (cycle_id, owner, resumes, attempts) VALUES (11, 'w', 0, '{}')"))
 
 
@@ -114,10 +123,8 @@ def test_database_of_the_old_code_is_upgraded_with_its_rows(empty_db):
         assert (user.email, user.is_admin, user.session_epoch) == ("old@example.org", True, 0)
         assert user.created == datetime(2026, 11, 1, 10, tzinfo=timezone.utc)
         system = s.get(dbm.ForecastSystem, 3)
-        assert (system.name, system.owner_id, system.settings, system.bbox) == ("Tagus", 7, {"k": 1},
-                                                                                 (-9.5, 38.5, -8.9, 39.0))
-        assert [(c.id, c.label, c.status, c.log) for c in system.cycles] == \
-            [(11, "2026-11-25T00Z", "succeeded", "done")]
+        assert (system.name, system.owner_id, system.settings, system.bbox) == ("Tagus", 7, {"k": 1}, (-9.5, 38.5, -8.9, 39.0))
+        assert [(c.id, c.label, c.status, c.log) for c in system.cycles] == [(11, "2026-11-25T00Z", "succeeded", "done")]
         assert [(st.name, st.lon) for st in system.stations] == [("Cascais", -9.42)]
         assert s.get(dbm.CycleLease, 11).owner == "w"
     # new rows go in beside the old ones; a second start changes nothing
@@ -173,8 +180,11 @@ def test_database_from_a_newer_coastcast_is_refused_in_one_line(tmp_path):
     dbm.init_db(engine)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
-    with pytest.raises(RuntimeError, match=r"is at schema revision 9999, which this coastcast does not know "
-                                           rf"\(its newest is {migrations.head_revision()}\)") as info:
+    with pytest.raises(
+        RuntimeError,
+        match=r"is at schema revision 9999, which this coastcast does not know "
+        rf"\(its newest is {migrations.head_revision()}\)",
+    ) as info:
         dbm.init_db(engine)
     assert "\n" not in str(info.value)
     engine.dispose()

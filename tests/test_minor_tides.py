@@ -3,6 +3,7 @@
 References: an admittance that is exactly linear in frequency is reproduced exactly; the K2 that
 the catalogue's gauges measured (TICON-4) is recovered from their own N2, M2, S2.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,7 +35,9 @@ def test_an_admittance_linear_infrequency_is_reproduced_exactly():
 
     comp = np.array([tide(c) for c in ("N2", "M2", "S2")])
     amp, pha = np.abs(comp), np.degrees(-np.angle(comp)) % 360
-    hc = HarmonicConstituents(("N2", "M2", "S2"), amp, pha, u_amplitude=2 * amp, u_phase=pha, v_amplitude=amp, v_phase=(pha + 90) % 360)
+    hc = HarmonicConstituents(
+        ("N2", "M2", "S2"), amp, pha, u_amplitude=2 * amp, u_phase=pha, v_amplitude=amp, v_phase=(pha + 90) % 360
+    )
     out, added = infer_minor(hc)
     assert added == tuple(SEMIDIURNAL_MINOR)
     for c in ("NU2", "LAMBDA2", "L2", "T2"):  # inside the majors' range
@@ -74,8 +77,11 @@ def test_boundary_forcing_records_what_it_inferred(tmp_path):
 
     from workflows.forcing.tides import tidal_forcing_for_boundary
 
-    rows = ["open_boundary,seq,node,lon,lat,depth_m,N2_amp_m,N2_phase_deg,M2_amp_m,M2_phase_deg,S2_amp_m,S2_phase_deg",
-            "1,1,1,-5.0,48.0,50,0.4,90,2.0,110,0.75,148", "1,2,2,-5.0,48.1,50,0.4,91,2.0,111,0.75,149"]
+    rows = [
+        "open_boundary,seq,node,lon,lat,depth_m,N2_amp_m,N2_phase_deg,M2_amp_m,M2_phase_deg,S2_amp_m,S2_phase_deg",
+        "1,1,1,-5.0,48.0,50,0.4,90,2.0,110,0.75,148",
+        "1,2,2,-5.0,48.1,50,0.4,91,2.0,111,0.75,149",
+    ]
     f = tmp_path / "t.csv"
     f.write_text("\n".join(rows) + "\n")
     start = datetime(2022, 3, 1, tzinfo=timezone.utc)

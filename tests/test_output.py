@@ -5,6 +5,7 @@ east, a 0.1 m / 600 s tide on the west boundary, Manning friction; 10 simulated 
 faces) runs once with all writers while callbacks record the model state independently at every
 step; the tests compare the files with those recordings and run the CF and UGRID checkers.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -115,8 +116,16 @@ def case(request, tmp_path_factory):
         },
     ).run()
     return {
-        "kind": kind, "out": out, "mesh": mesh, "model": model, "sim": sim, "dense": dense,
-        "fields": at_fields, "stations": at_stations, "part_seen": part_seen, "writers": (fields, stations, maxima),
+        "kind": kind,
+        "out": out,
+        "mesh": mesh,
+        "model": model,
+        "sim": sim,
+        "dense": dense,
+        "fields": at_fields,
+        "stations": at_stations,
+        "part_seen": part_seen,
+        "writers": (fields, stations, maxima),
     }
 
 
@@ -224,8 +233,14 @@ def test_run_that_raises_leaves_no_fields_file(tmp_path):
             raise RuntimeError("worker died")
 
     with pytest.raises(RuntimeError, match="worker died"):
-        Simulation(model, model.initial_state(0.0), stop_time=300.0, clock=Clock(start=START), output_writers=writers,
-                   callbacks={"boom": Callback(boom, TimeInterval(90.0))}).run()
+        Simulation(
+            model,
+            model.initial_state(0.0),
+            stop_time=300.0,
+            clock=Clock(start=START),
+            output_writers=writers,
+            callbacks={"boom": Callback(boom, TimeInterval(90.0))},
+        ).run()
     for name in ("fields.nc", "stations.nc", "max.nc"):
         assert not (tmp_path / name).exists()
     assert (tmp_path / "fields.nc.part").exists()
@@ -236,8 +251,9 @@ def test_run_that_raises_leaves_no_fields_file(tmp_path):
 def test_publish_start_skips_spin_up_and_geoid_datum(tmp_path):
     mesh = make_mesh("lonlat")
     model = make_model(mesh)
-    w = UGRIDFieldWriter(tmp_path / "f.nc", TimeInterval(60.0), publish_start=180.0, datum="geoid", compression=0,
-                         start=START - timedelta(hours=1))
+    w = UGRIDFieldWriter(
+        tmp_path / "f.nc", TimeInterval(60.0), publish_start=180.0, datum="geoid", compression=0, start=START - timedelta(hours=1)
+    )
     Simulation(model, model.initial_state(0.0), stop_time=300.0, clock=Clock(start=START), output_writers={"f": w}).run()
     with netCDF4.Dataset(tmp_path / "f.nc") as ds:
         np.testing.assert_array_equal(ds["time"][:], 3600.0 + np.array([180.0, 240.0, 300.0]))
@@ -347,7 +363,9 @@ def test_maxima_equal_the_maximum_of_a_dense_recording(case):
             got = ds[name][:]
             never = np.isneginf(ref.max(axis=0))
             np.testing.assert_array_equal(np.ma.getmaskarray(got), never, err_msg=name)
-            np.testing.assert_allclose(got.compressed(), ref.max(axis=0)[~never].astype(np.float32), rtol=2e-7, atol=1e-7, err_msg=name)
+            np.testing.assert_allclose(
+                got.compressed(), ref.max(axis=0)[~never].astype(np.float32), rtol=2e-7, atol=1e-7, err_msg=name
+            )
             tname = {"zeta_max": "zeta_max_time", "speed_max": "speed_max_time"}.get(name, name.replace("_face", "_time_face"))
             when = ds[tname][:]
             np.testing.assert_array_equal(np.ma.getmaskarray(when), never, err_msg=tname)
@@ -378,7 +396,9 @@ def test_projected_mesh_writes_lonlat_and_locates_lonlat_stations(tmp_path):
     model = make_model(mesh)
     f = UGRIDFieldWriter(tmp_path / "fields.nc", TimeInterval(60.0))
     s = StationWriter(tmp_path / "stations.nc", TimeInterval(60.0), [("P", lon, lat)])
-    sim = Simulation(model, model.initial_state(0.0), stop_time=120.0, clock=Clock(start=START), output_writers={"f": f, "s": s}).run()
+    sim = Simulation(
+        model, model.initial_state(0.0), stop_time=120.0, clock=Clock(start=START), output_writers={"f": f, "s": s}
+    ).run()
     ug, vg = model.velocity(sim.state)
     assert s.faces[0] == reference_face(mesh, 401_010.0, 5_540_205.0)
     nlon, nlat = to_ll.transform(mesh.node_x, mesh.node_y)

@@ -6,6 +6,7 @@ interior edge sees an amplified inflow. On a real generated mesh of Plymouth Sou
 a rising 2.3 m tide drove a 0.6 km inlet face to 949 m/s within 30 minutes that way; the physical
 bound is the shallow-water wave speed of the inflow, about 1 m/s here.
 """
+
 from pathlib import Path
 
 import numpy as np

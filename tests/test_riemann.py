@@ -1,4 +1,5 @@
 """Riemann solvers: consistency with the physical flux, dry states, and their registry."""
+
 import numpy as np
 import pytest
 

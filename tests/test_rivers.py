@@ -1,5 +1,6 @@
 """River discharge: hand-picked interpolation values of the Gironde ``qsl_ME.txt`` file, CSV
 series (ISO and seconds), constant discharges, and a catalogue of bad inputs."""
+
 from __future__ import annotations
 
 import logging
@@ -25,18 +26,21 @@ START = datetime(2026, 11, 25, tzinfo=timezone.utc)
 
 
 # qsl_ME.txt: T = 0, 13200, 907200, 920400, 999999999 s; Q(2) = 60, 500, 500, 740, 740; Q(3) = 24, 200, 200, 360, 360
-@pytest.mark.parametrize("column, t, expected", [
-    (2, 0.0, 60.0),
-    (2, 6600.0, 280.0),            # half-way up the first ramp: (60 + 500) / 2
-    (2, 3300.0, 170.0),            # a quarter: 60 + 440 / 4
-    (2, 13200.0, 500.0),
-    (2, 500000.0, 500.0),          # on the plateau
-    (2, 913800.0, 620.0),          # half-way up the second ramp: (500 + 740) / 2
-    (2, 920400.0 + 86400.0, 740.0),
-    ("Q(3)", 6600.0, 112.0),       # (24 + 200) / 2
-    ("Q(3)", 910500.0, 240.0),     # 200 + 160 * 3300 / 13200
-    (3, 2.0e6, 360.0),
-])
+@pytest.mark.parametrize(
+    "column, t, expected",
+    [
+        (2, 0.0, 60.0),
+        (2, 6600.0, 280.0),  # half-way up the first ramp: (60 + 500) / 2
+        (2, 3300.0, 170.0),  # a quarter: 60 + 440 / 4
+        (2, 13200.0, 500.0),
+        (2, 500000.0, 500.0),  # on the plateau
+        (2, 913800.0, 620.0),  # half-way up the second ramp: (500 + 740) / 2
+        (2, 920400.0 + 86400.0, 740.0),
+        ("Q(3)", 6600.0, 112.0),  # (24 + 200) / 2
+        ("Q(3)", 910500.0, 240.0),  # 200 + 160 * 3300 / 13200
+        (3, 2.0e6, 360.0),
+    ],
+)
 def test_telemac_qsl_interpolation(column, t, expected):
     q = read_telemac_liquid_boundary(QSL, column)
     assert q(t) == pytest.approx(expected, abs=1e-9)
@@ -58,11 +62,13 @@ def test_series_held_outside_record_and_warns_once(caplog):
 
 def test_csv_iso_and_seconds(tmp_path):
     iso = tmp_path / "garonne.csv"
-    iso.write_text("time,discharge\n"
-                   "2026-11-24T00:00:00Z,300\n"
-                   "2026-11-25T00:00:00Z,500\n"
-                   "2026-11-25T12:00:00+00:00,700\n"
-                   "2026-11-26T01:00:00+01:00,900\n")  # = 2026-11-26T00Z
+    iso.write_text(
+        "time,discharge\n"
+        "2026-11-24T00:00:00Z,300\n"
+        "2026-11-25T00:00:00Z,500\n"
+        "2026-11-25T12:00:00+00:00,700\n"
+        "2026-11-26T01:00:00+01:00,900\n"
+    )  # = 2026-11-26T00Z
     q = read_discharge_csv(iso, START)
     assert q(0.0) == 500.0
     assert q(6 * 3600.0) == pytest.approx(600.0)
@@ -114,8 +120,13 @@ def _write(tmp_path, name, text) -> Path:
 
 QSL_TEXT = QSL.read_text()
 BAD_TELEMAC = [
-    ("negative", "13200.       500.     200.", "13200.       -500.     200.", 2,
-     r"qsl_ME.txt: line 7: discharge -500 m3/s is negative"),
+    (
+        "negative",
+        "13200.       500.     200.",
+        "13200.       -500.     200.",
+        2,
+        r"qsl_ME.txt: line 7: discharge -500 m3/s is negative",
+    ),
     ("nan", "13200.       500.     200.", "13200.       nan     200.", 2, r"line 7: discharge nan is not a number"),
     ("text", "13200.       500.     200.", "13200.       5OO.     200.", 2, r"line 7: Q\(2\) '5OO.' is not a number"),
     ("unsorted", "907200.", "13000.", 2, r"line 8: time 13000. is not after the previous record \(13200\)"),

@@ -6,6 +6,7 @@ same directory is refused and the forecast there is kept; two concurrent runs ca
 bit-identical to an undisturbed run; SIGTERM is recorded; a missing named file, a tide switched on
 as a step, and a partial publication are refused with one line.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -211,12 +212,15 @@ def test_sigterm_is_recorded_as_interrupted(tmp_path):
     assert not list(run.glob("*.nc"))  # nothing published
 
 
-@pytest.mark.parametrize("change, key", [
-    (lambda d: d.update(atmosphere="nothere.nc"), "atmosphere 'nothere.nc' does not exist"),
-    (lambda d: d.update(atmosphere={"source": "file", "path": ["era5.nc"]}), "[atmosphere] path 'era5.nc' does not exist"),
-    (lambda d: d["tides"].update(file="tidez.csv"), "[tides] file 'tidez.csv' does not exist"),
-    (lambda d: d.update(stations_file="ports.csv"), "stations_file 'ports.csv' does not exist"),
-])
+@pytest.mark.parametrize(
+    "change, key",
+    [
+        (lambda d: d.update(atmosphere="nothere.nc"), "atmosphere 'nothere.nc' does not exist"),
+        (lambda d: d.update(atmosphere={"source": "file", "path": ["era5.nc"]}), "[atmosphere] path 'era5.nc' does not exist"),
+        (lambda d: d["tides"].update(file="tidez.csv"), "[tides] file 'tidez.csv' does not exist"),
+        (lambda d: d.update(stations_file="ports.csv"), "stations_file 'ports.csv' does not exist"),
+    ],
+)
 def test_a_named_input_that_does_not_exist_is_an_error(tmp_path, change, key):
     cfg = edit(write_inputs(tmp_path / "in"), tmp_path / "in" / "typo.toml", change)
     with pytest.raises(ConfigError) as info:
@@ -238,7 +242,10 @@ def test_a_cold_start_without_spin_up_is_refused(tmp_path):
     from solver.mesh import Mesh
 
     m = read_mesh(tmp_path / "in" / "hgrid.gr3")
-    write_mesh(Mesh(m.node_x, m.node_y, m.face_node_connectivity, np.zeros(m.n_node), m.boundaries, crs=m.crs), tmp_path / "in" / "elev.gr3")
+    write_mesh(
+        Mesh(m.node_x, m.node_y, m.face_node_connectivity, np.zeros(m.n_node), m.boundaries, crs=m.crs),
+        tmp_path / "in" / "elev.gr3",
+    )
     warm = edit(cfg, tmp_path / "in" / "elev.toml", lambda d: d.update(initial={"kind": "elevation", "file": "elev.gr3"}))
     out = coastcast("run", warm, "--out", tmp_path / "run2", "--no-figures", cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -1,4 +1,5 @@
 """The Simulation loop: schedules land on exact times, the NaN check names time and place."""
+
 import numpy as np
 import pytest
 
@@ -17,7 +18,9 @@ def test_time_interval_callbacks_land_on_exact_times():
     model = small_model()
     state = model.initial_state(eta=0.1 * np.cos(np.pi * model.mesh.face_x / 100.0))
     seen = []
-    sim = Simulation(model, state, stop_time=10.0, callbacks={"c": Callback(lambda s: seen.append(s.clock.time), TimeInterval(2.5))})
+    sim = Simulation(
+        model, state, stop_time=10.0, callbacks={"c": Callback(lambda s: seen.append(s.clock.time), TimeInterval(2.5))}
+    )
     sim.run()
     np.testing.assert_allclose(seen, [0.0, 2.5, 5.0, 7.5, 10.0], atol=1e-9)
     assert sim.clock.time == pytest.approx(10.0)
@@ -27,7 +30,13 @@ def test_iteration_interval():
     model = small_model()
     state = model.initial_state(eta=0.0)
     seen = []
-    sim = Simulation(model, state, stop_time=1.0, dt=0.05, callbacks={"c": Callback(lambda s: seen.append(s.clock.iteration), IterationInterval(5))})
+    sim = Simulation(
+        model,
+        state,
+        stop_time=1.0,
+        dt=0.05,
+        callbacks={"c": Callback(lambda s: seen.append(s.clock.iteration), IterationInterval(5))},
+    )
     sim.run()
     assert seen == [0, 5, 10, 15, 20]
 

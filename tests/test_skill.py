@@ -4,6 +4,7 @@ Synthetic sinusoids over whole periods give exact RMSE, bias and correlation (di
 orthogonality), exact high-water lags and heights, and analytic threshold crossings; the gauge's
 harmonic prediction gives a reference with a known offset or delay.
 """
+
 from __future__ import annotations
 
 import logging
@@ -212,5 +213,4 @@ def test_threshold_exceedances_brest_spring_tide():
     assert 0.0 < e["margin"] < levels["HAT"] - levels["MHWS"]
     assert e["peak_height"] == pytest.approx(zeta.max(), abs=5e-3)
     assert e["first_time"] < e["peak_time"]
-    log.info("Brest March 2022: MHWS first reached %s, peak %.3f m at %s", e["first_time"], e["peak_height"],
-             e["peak_time"])
+    log.info("Brest March 2022: MHWS first reached %s, peak %.3f m at %s", e["first_time"], e["peak_height"], e["peak_time"])

@@ -12,6 +12,7 @@ geostrophic balance with
 with f = 2Ω (−cos λ cos φ sin α + sin φ cos α), u0 = 2πa / 12 days, g h0 = 2.94·10⁴ m² s⁻².
 It is an exact steady solution; the error after a day measures the discretisation alone.
 """
+
 from __future__ import annotations
 
 import numpy as np

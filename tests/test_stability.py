@@ -4,6 +4,7 @@ Layers: a hand-built fixture for which faces are relaxed; the analytic co-oscill
 frictionless channel and a conservation law (the energy of a closed frictionless basin never
 grows) with the longer step, global and local.
 """
+
 import numpy as np
 import pytest
 
@@ -39,7 +40,9 @@ def test_relaxes_only_deep_faces_with_deep_neighbours(backend):
     expected[[shallow] + nbrs] = 1.0
     np.testing.assert_array_equal(ratio, expected)
     # the global step is the smallest relaxed time: a neighbour of the shallow face or the face
-    assert model.stable_dt(state, 0.9) == pytest.approx(0.9 * min(strict[[shallow] + nbrs].min(), 2 * np.delete(strict, [shallow] + nbrs).min()))
+    assert model.stable_dt(state, 0.9) == pytest.approx(
+        0.9 * min(strict[[shallow] + nbrs].min(), 2 * np.delete(strict, [shallow] + nbrs).min())
+    )
 
 
 def test_factor_one_is_the_positivity_bound_and_bad_values_are_refused():

@@ -3,12 +3,25 @@
 Real processes (``python -c``) with their own numba cache directory (``NUMBA_CACHE_DIR`` under
 ``tmp_path``), so that the checkout's cache is neither used nor touched. Speed itself is
 measured by ``bench/startup.py``, never asserted here."""
+
 import json
 import os
 import subprocess
 import sys
 
-HEAVY = ("scipy.sparse", "scipy.spatial", "scipy.interpolate", "xarray", "pandas", "matplotlib", "pyproj", "pyTMD", "dask", "distributed", "netCDF4")
+HEAVY = (
+    "scipy.sparse",
+    "scipy.spatial",
+    "scipy.interpolate",
+    "xarray",
+    "pandas",
+    "matplotlib",
+    "pyproj",
+    "pyTMD",
+    "dask",
+    "distributed",
+    "netCDF4",
+)
 
 RUN = """
 import json, logging, sys
@@ -26,7 +39,9 @@ print(json.dumps({"h": state.h.tolist()}))
 
 def _python(code, tmp_path, **env):
     e = dict(os.environ, NUMBA_NUM_THREADS="1", COASTCAST_THREADS="1", OMP_NUM_THREADS="1", **env)
-    p = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=e, cwd=str(tmp_path), timeout=600)
+    p = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, env=e, cwd=str(tmp_path), timeout=600
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     return p
 
@@ -60,13 +75,14 @@ def test_imports_leave_the_heavy_libraries_out(tmp_path):
     """``import solver`` and ``import workflows.cli`` (what every ``coastcast`` command starts
     with) load none of the libraries that cost 0.1–2 s each to import; the commands import what
     they use when they run."""
-    code = (
-        "import json, sys\nimport solver\nafter_solver = sorted(m for m in sys.modules)\n"
-        "print(json.dumps(after_solver))"
-    )
+    code = "import json, sys\nimport solver\nafter_solver = sorted(m for m in sys.modules)\nprint(json.dumps(after_solver))"
     loaded = json.loads(_python(code, tmp_path).stdout)
-    assert not [m for m in loaded if m in HEAVY or m.split(".")[0] in HEAVY[3:]], [m for m in loaded if m in HEAVY or m.split(".")[0] in HEAVY[3:]]
+    assert not [m for m in loaded if m in HEAVY or m.split(".")[0] in HEAVY[3:]], [
+        m for m in loaded if m in HEAVY or m.split(".")[0] in HEAVY[3:]
+    ]
     code = "import json, sys\nimport workflows.cli\nprint(json.dumps(sorted(sys.modules)))"
     loaded = json.loads(_python(code, tmp_path).stdout)
     top = {m.split(".")[0] for m in loaded}
-    assert not top & {"numba", "solver", "scipy", "flask", "sqlalchemy", *HEAVY[3:]}, sorted(top & {"numba", "solver", "scipy", "flask", "sqlalchemy", *HEAVY[3:]})
+    assert not top & {"numba", "solver", "scipy", "flask", "sqlalchemy", *HEAVY[3:]}, sorted(
+        top & {"numba", "solver", "scipy", "flask", "sqlalchemy", *HEAVY[3:]}
+    )

@@ -1,6 +1,7 @@
 """Terms of the global tide model (tidal potential, self-attraction and loading, internal-tide
 drag, quadratic friction) and the ADCIRC nodal attribute reader: hand-computed values, analytic
 solutions, and the equilibrium tide against lunar and solar ephemerides."""
+
 from __future__ import annotations
 
 import gzip
@@ -27,7 +28,10 @@ G = 9.81
 def stub_arguments():
     """M2 and K1 with round numbers, for values worked out by hand."""
     return SimpleNamespace(
-        constituents=("M2", "K1"), omega=np.array([1.405189e-4, 7.292117e-5]), phase0=np.array([0.3, 1.1]), f=np.array([1.02, 0.95])
+        constituents=("M2", "K1"),
+        omega=np.array([1.405189e-4, 7.292117e-5]),
+        phase0=np.array([0.3, 1.1]),
+        f=np.array([1.02, 0.95]),
     )
 
 
@@ -73,7 +77,9 @@ def test_gradient_is_the_derivative_of_the_elevation_in_every_face_frame():
     lon, lat = rng.uniform(-180, 360, 300), rng.uniform(-88, 88, 300)
     angle = rng.uniform(-np.pi, np.pi, 300)
     t, d = 51234.0, 1e-4
-    east = (tp.elevation(lon + d, lat, t) - tp.elevation(lon - d, lat, t)) / (2 * np.radians(d) * EARTH_RADIUS * np.cos(np.radians(lat)))
+    east = (tp.elevation(lon + d, lat, t) - tp.elevation(lon - d, lat, t)) / (
+        2 * np.radians(d) * EARTH_RADIUS * np.cos(np.radians(lat))
+    )
     north = (tp.elevation(lon, lat + d, t) - tp.elevation(lon, lat - d, t)) / (2 * np.radians(d) * EARTH_RADIUS)
     gx, gy = tp.gradient(point_mesh(lon, lat, angle), t)
     scale = np.hypot(east, north).max()
@@ -96,8 +102,12 @@ def test_gradient_is_the_derivative_of_the_elevation_in_every_face_frame():
 
 
 def test_constituent_selection_and_love_factors():
-    args = SimpleNamespace(constituents=("M4", "m2", "Z0", "O1"), omega=np.array([2.8e-4, 1.405189e-4, 0.0, 6.759774e-5]),
-                           phase0=np.zeros(4), f=np.ones(4))
+    args = SimpleNamespace(
+        constituents=("M4", "m2", "Z0", "O1"),
+        omega=np.array([2.8e-4, 1.405189e-4, 0.0, 6.759774e-5]),
+        phase0=np.zeros(4),
+        f=np.ones(4),
+    )
     tp = TidalPotential(args)
     assert tp.constituents == ("M2", "O1")
     assert tp.amplitude == pytest.approx([0.693 * 0.242334, 0.695 * 0.100514])
@@ -255,8 +265,14 @@ def test_sal_gradient_on_the_sphere_in_rotated_face_frames():
     geo = grid_mesh(n=8, dx=0.1, x0=-10.0, y0=40.0, crs="EPSG:4326")
     rng = np.random.default_rng(7)
     angle = rng.uniform(-np.pi, np.pi, geo.n_face)
-    mesh = SimpleNamespace(n_face=geo.n_face, n_node=geo.n_node, face_node_connectivity=geo.face_node_connectivity,
-                           is_geographic=True, face_lonlat=geo.face_lonlat, face_frame_angle=angle)
+    mesh = SimpleNamespace(
+        n_face=geo.n_face,
+        n_node=geo.n_node,
+        face_node_connectivity=geo.face_node_connectivity,
+        is_geographic=True,
+        face_lonlat=geo.face_lonlat,
+        face_frame_angle=angle,
+    )
     lam, phi = np.radians(geo.face_lonlat[0]), np.radians(geo.face_lonlat[1])
     p = np.stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)], -1)
     c = np.array([0.3, -1.2, 0.8])
@@ -389,19 +405,49 @@ def _replace(text, old, new):
 
 BROKEN = [
     (lambda t: "OceanMesh2D\n", r"fort\.13: line 2: the file ends before the node count"),
-    (lambda t: _replace(t, "\n6\n2\n", "\nsix\n2\n"), r"fort\.13: line 2: expected the number of nodes \(an integer\), found 'six'"),
+    (
+        lambda t: _replace(t, "\n6\n2\n", "\nsix\n2\n"),
+        r"fort\.13: line 2: expected the number of nodes \(an integer\), found 'six'",
+    ),
     (lambda t: _replace(t, "\n6\n2\n", "\n6\ntwo\n"), r"fort\.13: line 3: expected the number of attributes"),
-    (lambda t: _replace(t, "unitless\n1\n", "unitless\n0\n"), r"fort\.13: line 10: attribute 'quadratic_friction_coefficient_at_sea_floor' must have at least one value"),
-    (lambda t: _replace(t, "0.000000000e+00 0.000000000e+00 0.000000000e+00 \n", "0.0 0.0\n"), r"fort\.13: line 7: expected 3 fields in 'internal_tide_friction' default line 1, found 2"),
+    (
+        lambda t: _replace(t, "unitless\n1\n", "unitless\n0\n"),
+        r"fort\.13: line 10: attribute 'quadratic_friction_coefficient_at_sea_floor' must have at least one value",
+    ),
+    (
+        lambda t: _replace(t, "0.000000000e+00 0.000000000e+00 0.000000000e+00 \n", "0.0 0.0\n"),
+        r"fort\.13: line 7: expected 3 fields in 'internal_tide_friction' default line 1, found 2",
+    ),
     (lambda t: _replace(t, "2.500000000e-03 \n", "abc\n"), r"fort\.13: line 11: non-numeric field 'abc'"),
-    (lambda t: _replace(t, "friction\n3\n1 ", "friction\n7\n1 "), r"fort\.13: line 13: 'internal_tide_friction' lists 7 nodes; expected 0\.\.6"),
-    (lambda t: _replace(t, "\n5 6.17", "\n9 6.17"), r"fort\.13: line 16: node id 9 of 'internal_tide_friction' is not an integer in 1\.\.6"),
+    (
+        lambda t: _replace(t, "friction\n3\n1 ", "friction\n7\n1 "),
+        r"fort\.13: line 13: 'internal_tide_friction' lists 7 nodes; expected 0\.\.6",
+    ),
+    (
+        lambda t: _replace(t, "\n5 6.17", "\n9 6.17"),
+        r"fort\.13: line 16: node id 9 of 'internal_tide_friction' is not an integer in 1\.\.6",
+    ),
     (lambda t: _replace(t, "\n5 6.17", "\n1 6.17"), r"fort\.13: line 16: node 1 of 'internal_tide_friction' is listed twice"),
-    (lambda t: _replace(t, "\n2 1.709491797e-05 1.261226002e-05 -1.468351288e-05", "\n2 1.709491797e-05"), r"fort\.13: line 15: expected 4 fields in 'internal_tide_friction' node line 2, found 2"),
-    (lambda t: _replace(t, "sea_floor\n2\n4", "sea_floor_x\n2\n4"), r"fort\.13: line 17: values for 'quadratic_friction_coefficient_at_sea_floor_x', which the header does not declare"),
-    (lambda t: t.split("quadratic_friction_coefficient_at_sea_floor\n2\n")[0], r"fort\.13: line 17: the file ends before the values of 'quadratic_friction_coefficient_at_sea_floor'"),
-    (lambda t: _replace(t, "\n6 5.0D-03\n", "\n"), r"fort\.13: line 20: the file ends after 1 of 2 'quadratic_friction_coefficient_at_sea_floor' node lines \(the count 2 is given in line 18\)"),
-    (lambda t: _replace(t, "quadratic_friction_coefficient_at_sea_floor\nunitless", "internal_tide_friction\nunitless"), r"fort\.13: line 8: attribute 'internal_tide_friction' is declared twice \(first in line 4\)"),
+    (
+        lambda t: _replace(t, "\n2 1.709491797e-05 1.261226002e-05 -1.468351288e-05", "\n2 1.709491797e-05"),
+        r"fort\.13: line 15: expected 4 fields in 'internal_tide_friction' node line 2, found 2",
+    ),
+    (
+        lambda t: _replace(t, "sea_floor\n2\n4", "sea_floor_x\n2\n4"),
+        r"fort\.13: line 17: values for 'quadratic_friction_coefficient_at_sea_floor_x', which the header does not declare",
+    ),
+    (
+        lambda t: t.split("quadratic_friction_coefficient_at_sea_floor\n2\n")[0],
+        r"fort\.13: line 17: the file ends before the values of 'quadratic_friction_coefficient_at_sea_floor'",
+    ),
+    (
+        lambda t: _replace(t, "\n6 5.0D-03\n", "\n"),
+        r"fort\.13: line 20: the file ends after 1 of 2 'quadratic_friction_coefficient_at_sea_floor' node lines \(the count 2 is given in line 18\)",
+    ),
+    (
+        lambda t: _replace(t, "quadratic_friction_coefficient_at_sea_floor\nunitless", "internal_tide_friction\nunitless"),
+        r"fort\.13: line 8: attribute 'internal_tide_friction' is declared twice \(first in line 4\)",
+    ),
 ]
 
 

@@ -4,6 +4,7 @@ References: a hand-computed S2 tide and M2 equilibrium argument (Schureman 1958,
 mean longitudes); utide's ``reconstruct`` (Foreman nodal corrections, evaluated at every time);
 the JMJ open-boundary CSV against the JMJ atlas; the Plymouth tide gauge (CMEMS, January 2022).
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,6 +55,7 @@ def _open_boundaries(gr3):
 # ------------------------------------------------------------------------------------------------
 # prediction
 
+
 def test_s2_hand_computed():
     """S2 has f = 1, u = 0 and V0 = 2T with T = 180 deg + 15 deg/h x UTC hour (Schureman 1958,
     table 2), so at 00Z V0 = 0 and at 06Z V0 = 180 deg; its speed is exactly 30 deg/h."""
@@ -94,8 +96,16 @@ def _utide_reference(times, lat, cons, amp, pha):
     import utide
 
     t = np.arange(len(times)) * 3600.0
-    coef = utide.solve(times, np.cos(2 * np.pi * t / 44714.0), lat=lat, constit=list(cons), method="ols",
-                       conf_int="none", trend=False, verbose=False)
+    coef = utide.solve(
+        times,
+        np.cos(2 * np.pi * t / 44714.0),
+        lat=lat,
+        constit=list(cons),
+        method="ols",
+        conf_int="none",
+        trend=False,
+        verbose=False,
+    )
     names = list(coef.name)
     coef.A = np.zeros(len(names))
     coef.g = np.zeros(len(names))
@@ -125,14 +135,13 @@ def test_prediction_matches_utide_reconstruct():
     lats = np.array(list(points))
     amp = np.array([points[la][0] for la in lats]).T
     pha = np.array([points[la][1] for la in lats], dtype=float).T
-    eta = TidalElevation.build(HarmonicConstituents(cons, amp, pha, np.zeros(3), lats), START,
-                               duration=timedelta(days=30))
+    eta = TidalElevation.build(HarmonicConstituents(cons, amp, pha, np.zeros(3), lats), START, duration=timedelta(days=30))
     ours = eta(t)
     assert ours.shape == (n, 3)
     for j, la in enumerate(lats):
         ref = _utide_reference(times, la, cons, amp[:, j], pha[:, j])
         diff = ours[:, j] - ref
-        rms = float(np.sqrt(np.mean(diff ** 2)))
+        rms = float(np.sqrt(np.mean(diff**2)))
         log.info("utide comparison at lat %.2f: max %.4f m, rms %.4f m", la, np.abs(diff).max(), rms)
         assert np.abs(diff).max() < 0.012
         assert rms < 0.005
@@ -140,9 +149,15 @@ def test_prediction_matches_utide_reconstruct():
 
 
 def test_velocity_and_scalar_calls():
-    c = HarmonicConstituents(("M2", "S2"), [[1.0, 2.0], [0.3, 0.4]], [[10.0, 20.0], [30.0, 40.0]],
-                             u_amplitude=[[0.5, 0.1], [0.2, 0.0]], u_phase=[[50.0, 60.0], [70.0, 80.0]],
-                             v_amplitude=[[1.0, 2.0], [0.3, 0.4]], v_phase=[[10.0, 20.0], [30.0, 40.0]])
+    c = HarmonicConstituents(
+        ("M2", "S2"),
+        [[1.0, 2.0], [0.3, 0.4]],
+        [[10.0, 20.0], [30.0, 40.0]],
+        u_amplitude=[[0.5, 0.1], [0.2, 0.0]],
+        u_phase=[[50.0, 60.0], [70.0, 80.0]],
+        v_amplitude=[[1.0, 2.0], [0.3, 0.4]],
+        v_phase=[[10.0, 20.0], [30.0, 40.0]],
+    )
     eta = TidalElevation.build(c, START)
     vel = TidalVelocity.build(c, START)
     for t in (0.0, 1000.0, 86400.0 * 2.5):
@@ -182,6 +197,7 @@ def test_bad_constants_and_times():
 
 # ------------------------------------------------------------------------------------------------
 # atlas checks against the CSV and the Plymouth gauge
+
 
 @pytest.fixture(scope="module")
 def jmj():
@@ -251,7 +267,7 @@ def test_jmj_atlas_linear_on_its_triangles(jmj):
     px, py = (jmj.lon[nodes] * w).sum(axis=1), (jmj.lat[nodes] * w).sum(axis=1)
     tri = mtri.Triangulation(jmj.lon, jmj.lat, jmj.tri)
     z = jmj.elev[1]  # S2
-    ref = (mtri.LinearTriInterpolator(tri, z.real)(px, py) + 1j * mtri.LinearTriInterpolator(tri, z.imag)(px, py))
+    ref = mtri.LinearTriInterpolator(tri, z.real)(px, py) + 1j * mtri.LinearTriInterpolator(tri, z.imag)(px, py)
     got = jmj.interpolate(px, py, ["S2"]).complex_elevation()[0]
     np.testing.assert_allclose(got, np.asarray(ref), atol=1e-6)
     u = jmj.interpolate(cx, cy, ["M2"]).u_amplitude[0]
@@ -266,6 +282,7 @@ def test_jmj_atlas_refuses_points_far_outside(jmj):
 # ------------------------------------------------------------------------------------------------
 # the factory on the gallery meshes
 
+
 def test_factory_channel_csv_and_atlas_agree(jmj):
     mesh, opens = _open_boundaries(MESHES / "channel_biscay" / "hgrid.gr3.gz")
     assert [len(b.node_ids) for b in opens] == [25, 12, 77]
@@ -273,8 +290,7 @@ def test_factory_channel_csv_and_atlas_agree(jmj):
     for b in opens:
         lon, lat = mesh.node_x[b.node_ids], mesh.node_y[b.node_ids]
         table = tidal_forcing_for_boundary({"kind": "harmonics", "path": str(JMJ_CSV)}, lon, lat, b.node_ids, START)
-        atlas = tidal_forcing_for_boundary({"kind": "atlas", "model": "jmj", "path": str(JMJ_NC)},
-                                           lon, lat, b.node_ids, START)
+        atlas = tidal_forcing_for_boundary({"kind": "atlas", "model": "jmj", "path": str(JMJ_NC)}, lon, lat, b.node_ids, START)
         assert table.velocity is None and atlas.velocity is not None
         np.testing.assert_allclose(table.elevation(t), atlas.elevation(t), atol=1e-3)
         u, v = atlas.velocity(3600.0)
@@ -298,23 +314,30 @@ def test_factory_gironde_telemac_cli():
     assert np.abs(at.complex_elevation() - c.select(["M2", "S2"]).complex_elevation()).max() < 0.15
     river = opens[0]
     with pytest.raises(TideInputError, match=r"maree.cli: 5 of the boundary's 5 nodes are not in the file"):
-        tidal_forcing_for_boundary({"kind": "telemac-cli", "path": str(MAREE)}, mesh.node_x[river.node_ids],
-                                   mesh.node_y[river.node_ids], river.node_ids, START)
+        tidal_forcing_for_boundary(
+            {"kind": "telemac-cli", "path": str(MAREE)},
+            mesh.node_x[river.node_ids],
+            mesh.node_y[river.node_ids],
+            river.node_ids,
+            START,
+        )
 
 
 def test_factory_wnat_fort15():
     mesh, opens = _open_boundaries(MESHES / "western_north_atlantic" / "fort.14.gz")
     b = opens[0]
     lon, lat = mesh.node_x[b.node_ids], mesh.node_y[b.node_ids]
-    forcing = tidal_forcing_for_boundary({"kind": "fort15", "path": str(FORT15)}, lon, lat, b.node_ids, START,
-                                         constituents=["M2", "K1"])
+    forcing = tidal_forcing_for_boundary(
+        {"kind": "fort15", "path": str(FORT15)}, lon, lat, b.node_ids, START, constituents=["M2", "K1"]
+    )
     c = forcing.constants
     assert c.constituents == ("M2", "K1") and c.n_point == 55
     assert forcing.elevation(0.0).shape == (55,)
     with pytest.raises(TideInputError, match="NETA = 55 boundary nodes but the mesh boundary has 54"):
         tidal_forcing_for_boundary({"kind": "fort15", "path": str(FORT15)}, lon[:54], lat[:54], b.node_ids[:54], START)
-    part = tidal_forcing_for_boundary({"kind": "fort15", "path": str(FORT15), "offset": 5}, lon[5:9], lat[5:9],
-                                      b.node_ids[5:9], START)
+    part = tidal_forcing_for_boundary(
+        {"kind": "fort15", "path": str(FORT15), "offset": 5}, lon[5:9], lat[5:9], b.node_ids[5:9], START
+    )
     full = tf.read_fort15_boundary_harmonics(FORT15)
     np.testing.assert_allclose(part.constants.amplitude[:8], full.amplitude[:, 5:9])  # then the inferred minor ones
 
@@ -324,22 +347,22 @@ def test_factory_bctides():
     f = tidal_forcing_for_boundary({"kind": "bctides", "path": str(BCTIDES), "boundary": 1}, lon, lat, ids, START)
     assert f.velocity is not None
     assert f.constants.v_amplitude[1, 2] == pytest.approx(0.034) and f.constants.v_phase[1, 2] == pytest.approx(324.0)
-    no_currents = tidal_forcing_for_boundary({"kind": "bctides", "path": str(BCTIDES), "boundary": 1,
-                                              "currents": False}, lon, lat, ids, START)
+    no_currents = tidal_forcing_for_boundary(
+        {"kind": "bctides", "path": str(BCTIDES), "boundary": 1, "currents": False}, lon, lat, ids, START
+    )
     assert no_currents.velocity is None
     with pytest.raises(TideInputError, match="open boundary 2 has no tidal harmonics"):
-        tidal_forcing_for_boundary({"kind": "bctides", "path": str(BCTIDES), "boundary": 2}, lon[:2], lat[:2],
-                                   ids[:2], START)
+        tidal_forcing_for_boundary({"kind": "bctides", "path": str(BCTIDES), "boundary": 2}, lon[:2], lat[:2], ids[:2], START)
     with pytest.raises(TideInputError, match="has 2 open boundary segments: set 'boundary'"):
         tidal_forcing_for_boundary({"kind": "bctides", "path": str(BCTIDES)}, lon, lat, ids, START)
     with pytest.raises(TideInputError, match="open boundary 1 has 3 nodes, the mesh boundary has 2"):
-        tidal_forcing_for_boundary({"kind": "bctides", "path": str(BCTIDES), "boundary": 1}, lon[:2], lat[:2],
-                                   ids[:2], START)
+        tidal_forcing_for_boundary({"kind": "bctides", "path": str(BCTIDES), "boundary": 1}, lon[:2], lat[:2], ids[:2], START)
 
 
 def test_tide_source_config(tmp_path):
-    src = TideSource.from_mapping({"source": "atlas", "model": "jmj", "path": "tides.nc",
-                                   "constituents": "M2, S2"}, base_dir=tmp_path)
+    src = TideSource.from_mapping(
+        {"source": "atlas", "model": "jmj", "path": "tides.nc", "constituents": "M2, S2"}, base_dir=tmp_path
+    )
     assert src.path == tmp_path / "tides.nc" and src.constituents == ("M2", "S2")
     with pytest.raises(TideInputError, match=r"\[tides\]: unknown key 'constituent'; did you mean 'constituents'\?"):
         TideSource.from_mapping({"kind": "harmonics", "path": "x.csv", "constituent": ["M2"]})
@@ -362,6 +385,7 @@ def test_csv_positions_must_match_the_mesh():
 
 # ------------------------------------------------------------------------------------------------
 # readers: real files
+
 
 def test_read_real_fort15():
     c = tf.read_fort15_boundary_harmonics(FORT15)
@@ -399,10 +423,11 @@ def test_identify_by_period():
 # ------------------------------------------------------------------------------------------------
 # readers: a catalogue of broken inputs
 
+
 def _edit(path: Path, tmp_path: Path, old: str | None, new: str, name=None, count=1) -> Path:
     text = path.read_text()
     if new == "<CUT>":  # truncate the file just before ``old``
-        text = text[:text.index(old)]
+        text = text[: text.index(old)]
     elif old is None:
         text = new
     else:
@@ -457,9 +482,24 @@ BCTIDES_CASES = [
     ("order", "S2\n0.500 140.0", "K2\n0.500 140.0", r"line 18: open boundary 1 elevation: expected constituent S2 .* found 'K2'"),
     ("bad number", "1.450 101.5", "1.450 1O1.5", r"line 16: M2 phase at node 2 of open boundary 1 '1O1.5' is not a number"),
     ("cm", "1.400 103.0", "140.0 103.0", r"line 17: M2 amplitude at node 3 of open boundary 1 = 140 m is not believable"),
-    ("short line", "0.310 12.0 0.110 282.0", "0.310 12.0 0.110", r"line 24: expected 4 numbers \(u amplitude u phase v amplitude v phase\) of M2 at node 2"),
-    ("frequency", "1.405189e-04 0.98130 46.77 !freq", "1.5e-04 0.98130 46.77 !freq", r"line 9: M2 frequency 0.00015 rad/s differs"),
-    ("unknown", "S2\n1.454441e-04 1.00000 0.00\n2 !nope", "ZZ2\n1.454441e-04 1.00000 0.00\n2 !nope", r"'ZZ2' is not known to pyTMD"),
+    (
+        "short line",
+        "0.310 12.0 0.110 282.0",
+        "0.310 12.0 0.110",
+        r"line 24: expected 4 numbers \(u amplitude u phase v amplitude v phase\) of M2 at node 2",
+    ),
+    (
+        "frequency",
+        "1.405189e-04 0.98130 46.77 !freq",
+        "1.5e-04 0.98130 46.77 !freq",
+        r"line 9: M2 frequency 0.00015 rad/s differs",
+    ),
+    (
+        "unknown",
+        "S2\n1.454441e-04 1.00000 0.00\n2 !nope",
+        "ZZ2\n1.454441e-04 1.00000 0.00\n2 !nope",
+        r"'ZZ2' is not known to pyTMD",
+    ),
     ("iettype", "2 0 2 2 1", "2 7 2 2 1", r"open boundary 2: iettype 7 is not one of 0..5"),
     ("nan", "0.460 142.0", "nan 142.0", r"line 21: S2 amplitude at node 3 of open boundary 1 is 'nan'"),
 ]
@@ -481,10 +521,10 @@ def test_fort15_reader_rejects(tmp_path):
     lines = _fort15_lines()
     m2 = next(i for i, ln in enumerate(lines) if ln.strip() == "M2" and i > 60)
     cases = [
-        (lines[:m2 + 1] + lines[m2 + 2:], r"M2 has 54 boundary nodes, Q1 has 55 \(NETA\)"),
-        (lines[:m2] + ["M3\n"] + lines[m2 + 1:], rf"line {m2 + 1}: amplitude block 6 is 'M3', expected M2"),
-        (lines[:m2 + 1] + [" 5.0e-01  NaN \n"] + lines[m2 + 2:], rf"line {m2 + 2}: M2 phase is 'NaN'"),
-        (lines[:m2 + 1] + [" 52.4  226.3 \n"] + lines[m2 + 2:], rf"line {m2 + 2}: M2 amplitude = 52.4 m is not believable"),
+        (lines[: m2 + 1] + lines[m2 + 2 :], r"M2 has 54 boundary nodes, Q1 has 55 \(NETA\)"),
+        (lines[:m2] + ["M3\n"] + lines[m2 + 1 :], rf"line {m2 + 1}: amplitude block 6 is 'M3', expected M2"),
+        (lines[: m2 + 1] + [" 5.0e-01  NaN \n"] + lines[m2 + 2 :], rf"line {m2 + 2}: M2 phase is 'NaN'"),
+        (lines[: m2 + 1] + [" 52.4  226.3 \n"] + lines[m2 + 2 :], rf"line {m2 + 2}: M2 amplitude = 52.4 m is not believable"),
         ([ln for ln in lines if "NBFR" not in ln], r"no periodic boundary table \(NBFR\) found"),
     ]
     for i, (text, message) in enumerate(cases):
@@ -505,7 +545,12 @@ def test_fort15_without_nbfr_comment_is_found(tmp_path):
 CLI_CASES = [
     ("unknown period", " 45570.D0", " 40000.D0", r"line 5: period 40000 s matches no constituent"),
     ("period count", " 4\n 4\n", " 4\n 3\n", r"line 2: 3 periods for 4 waves"),
-    ("short block", "   234\n    1.519   92.0\n", "   234\n", r"expected 'M2 amplitude phase' of node 234|expected 'M4 amplitude phase'"),
+    (
+        "short block",
+        "   234\n    1.519   92.0\n",
+        "   234\n",
+        r"expected 'M2 amplitude phase' of node 234|expected 'M4 amplitude phase'",
+    ),
     ("text", "    0.571  126.0", "    0.571  abc", r"line 14: S2 phase 'abc' is not a number"),
     ("repeated node", "   634\n", "   155\n", r"node 155 repeats line 7"),
     ("cm", "    1.512   91.9", "  151.2   91.9", r"M2 amplitude = 151.2 m is not believable"),
@@ -521,6 +566,7 @@ def test_telemac_cli_reader_rejects(tmp_path, label, old, new, message):
 
 # ------------------------------------------------------------------------------------------------
 # FES and TPXO layouts, written here with a field that bilinear interpolation reproduces exactly
+
 
 def _field(lon, lat):
     """Complex A exp(-iG) in m, bilinear in lon and lat."""
@@ -577,15 +623,19 @@ def test_fes_atlas_bilinear_exact_and_units(fes_dir):
 
 
 def test_fes_factory_with_currents(fes_dir, tmp_path):
-    src = {"kind": "atlas", "model": "fes", "path": str(fes_dir), "u_path": str(tmp_path / "eastward_velocity"),
-           "v_path": str(tmp_path / "northward_velocity"), "constituents": ["M2", "S2"]}
+    src = {
+        "kind": "atlas",
+        "model": "fes",
+        "path": str(fes_dir),
+        "u_path": str(tmp_path / "eastward_velocity"),
+        "v_path": str(tmp_path / "northward_velocity"),
+        "constituents": ["M2", "S2"],
+    }
     f = tidal_forcing_for_boundary(src, [-5.0, -4.0], [48.0, 48.5], [3, 4], START)
     assert f.velocity is not None
     c = f.constants
-    np.testing.assert_allclose(c.u_amplitude[0], 0.5 * np.abs(_field(np.array([-5.0, -4.0]), np.array([48.0, 48.5]))),
-                               rtol=1e-5)
-    np.testing.assert_allclose(c.amplitude[1], 0.4 * np.abs(_field(np.array([-5.0, -4.0]), np.array([48.0, 48.5]))),
-                               rtol=1e-5)
+    np.testing.assert_allclose(c.u_amplitude[0], 0.5 * np.abs(_field(np.array([-5.0, -4.0]), np.array([48.0, 48.5]))), rtol=1e-5)
+    np.testing.assert_allclose(c.amplitude[1], 0.4 * np.abs(_field(np.array([-5.0, -4.0]), np.array([48.0, 48.5]))), rtol=1e-5)
 
 
 def test_fes_errors(tmp_path, fes_dir):

@@ -3,6 +3,7 @@
 The full runs (30 days of Channel/Biscay tides, 15 days of the Gironde) are ``slow``:
 ``python -m pytest -m slow tests/test_validation.py`` or ``coastcast validate jmj-tides``.
 """
+
 from datetime import datetime, timedelta, timezone
 
 import numpy as np

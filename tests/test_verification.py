@@ -3,6 +3,7 @@
 The measured norms are printed (``pytest -s``) and asserted through each case's tolerances;
 ``coastcast validate CASE`` runs the same functions at the same resolutions.
 """
+
 import pytest
 
 from solver.reconstruction import LIMITERS
@@ -72,7 +73,12 @@ def test_smooth_cases(name, time_stepper):
         "hll",
         pytest.param(
             "hllc",
-            marks=[pytest.mark.slow, pytest.mark.xfail(strict=True, reason="HLLC lets grid-scale motion over a steep slope grow (docs/verification.md)")],
+            marks=[
+                pytest.mark.slow,
+                pytest.mark.xfail(
+                    strict=True, reason="HLLC lets grid-scale motion over a steep slope grow (docs/verification.md)"
+                ),
+            ],
         ),
     ],
 )
@@ -90,5 +96,17 @@ def test_steep_slope_energy_never_grows_with_local_time_steps():
 
 
 def test_every_case_is_tested():
-    tested = {"steep-slope", "lake-at-rest", "conservation", "dam-break-dry", "dam-break-wet", "thacker", "seiche", "tidal-channel", "wind-setup", "kelvin", "convergence"}
+    tested = {
+        "steep-slope",
+        "lake-at-rest",
+        "conservation",
+        "dam-break-dry",
+        "dam-break-wet",
+        "thacker",
+        "seiche",
+        "tidal-channel",
+        "wind-setup",
+        "kelvin",
+        "convergence",
+    }
     assert tested == set(CASES)

@@ -41,6 +41,7 @@ variable of the same name where one is listed, else the default):
                                 sees the client's address
 ==============================  ==============================================================
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,6 +67,7 @@ from .security import (
 )
 
 log = logging.getLogger(__name__)
+
 
 def _secret_key(instance: Path) -> str:
     env = os.environ.get("COASTCAST_SECRET_KEY")
@@ -112,8 +114,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     max_mb = float(os.environ.get("COASTCAST_MAX_UPLOAD_MB", "200"))
     if os.environ.get("COASTCAST_ADMIN_EMAILS"):
-        log.warning("COASTCAST_ADMIN_EMAILS is ignored: registering never makes an administrator "
-                    "(make one with coastcast serve --create-admin EMAIL)")
+        log.warning(
+            "COASTCAST_ADMIN_EMAILS is ignored: registering never makes an administrator "
+            "(make one with coastcast serve --create-admin EMAIL)"
+        )
     app.config.update(
         COASTCAST_DATABASE_URL=dbm.database_url(instance),
         COASTCAST_DATA_DIR=os.environ.get("COASTCAST_DATA_DIR", str(instance / "data")),
@@ -164,8 +168,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import account, api, auth, dashboard, downloads, system_edit, viewer, wizard
 
-    for bp in (auth.bp, wizard.bp, dashboard.bp, viewer.bp, downloads.bp, api.bp, account.bp,
-               system_edit.bp):
+    for bp in (auth.bp, wizard.bp, dashboard.bp, viewer.bp, downloads.bp, api.bp, account.bp, system_edit.bp):
         app.register_blueprint(bp)
 
     app.before_request(auth.load_user)
@@ -213,10 +216,19 @@ def _register_errors(app: Flask) -> None:
     from flask import jsonify
     from werkzeug.exceptions import HTTPException
 
-    titles = {400: "Bad request", 401: "Login required", 404: "Not found", 405: "Not allowed",
-              413: "File too large", 422: "Unreadable output"}
-    defaults = {404: "There is nothing here, or it is not yours.", 401: "Log in to see this.",
-                405: "This address does not accept that method."}
+    titles = {
+        400: "Bad request",
+        401: "Login required",
+        404: "Not found",
+        405: "Not allowed",
+        413: "File too large",
+        422: "Unreadable output",
+    }
+    defaults = {
+        404: "There is nothing here, or it is not yours.",
+        401: "Log in to see this.",
+        405: "This address does not accept that method.",
+    }
 
     def page(code, message):
         message = user_error(message)
@@ -227,8 +239,11 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(e):
         limit = app.config.get("MAX_CONTENT_LENGTH") or 0
-        return page(413, f"The upload is larger than this server accepts ({limit / 1024 / 1024:.0f} MB). "
-                         "Compress the mesh (gzip) or ask the administrator to raise COASTCAST_MAX_UPLOAD_MB.")
+        return page(
+            413,
+            f"The upload is larger than this server accepts ({limit / 1024 / 1024:.0f} MB). "
+            "Compress the mesh (gzip) or ask the administrator to raise COASTCAST_MAX_UPLOAD_MB.",
+        )
 
     @app.errorhandler(CSRFError)
     def csrf_error(e):

@@ -9,6 +9,7 @@ sessions in other browsers (``webapp.auth.end_other_sessions``) and keeps this o
 ``webapp.api.DOCS``), and the user's tokens: create one (shown once, only its hash is stored),
 revoke one. ``Authorization: Bearer <token>`` then authenticates API requests as that user.
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,10 +62,20 @@ def _api_page(token_form=None, new_token=None, new_row=None, status=200):
     tokens = get_session().query(ApiToken).filter_by(user_id=g.user.id).order_by(ApiToken.id.desc()).all()
     from .api import endpoint_docs
 
-    return render_template("account/api.html", endpoints=endpoint_docs(current_app), tokens=tokens,
-                           token_form=token_form or ApiTokenForm(formdata=None), action_form=ActionForm(),
-                           new_token=new_token, new_row=new_row,
-                           base_url=request.host_url.rstrip("/")), status, {"Cache-Control": "no-store"}
+    return (
+        render_template(
+            "account/api.html",
+            endpoints=endpoint_docs(current_app),
+            tokens=tokens,
+            token_form=token_form or ApiTokenForm(formdata=None),
+            action_form=ActionForm(),
+            new_token=new_token,
+            new_row=new_row,
+            base_url=request.host_url.rstrip("/"),
+        ),
+        status,
+        {"Cache-Control": "no-store"},
+    )
 
 
 @bp.route("/api")

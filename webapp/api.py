@@ -6,6 +6,7 @@ the web session cookie or by a personal token, ``Authorization: Bearer <token>``
 never touches the session; a wrong or revoked token is 401 even beside a valid cookie. Requests
 by cookie that change something (none today) must carry the CSRF token (``X-CSRFToken``).
 """
+
 from __future__ import annotations
 
 import math
@@ -68,9 +69,17 @@ def _iso(dt):
 
 
 def system_dict(s: ForecastSystem, full: bool = False) -> dict:
-    d = {"id": s.id, "name": s.name, "status": s.status, "region_kind": s.region_kind, "bbox": s.bbox,
-         "run_hour_utc": s.run_hour_utc, "horizon_hours": s.horizon_hours, "created": _iso(s.created),
-         "url": url_for("api.system", system_id=s.id)}
+    d = {
+        "id": s.id,
+        "name": s.name,
+        "status": s.status,
+        "region_kind": s.region_kind,
+        "bbox": s.bbox,
+        "run_hour_utc": s.run_hour_utc,
+        "horizon_hours": s.horizon_hours,
+        "created": _iso(s.created),
+        "url": url_for("api.system", system_id=s.id),
+    }
     if full:
         d["stations"] = [{"name": st.name, "lon": st.lon, "lat": st.lat} for st in s.stations]
         d["config_toml"] = s.config_toml
@@ -82,13 +91,28 @@ def system_dict(s: ForecastSystem, full: bool = False) -> dict:
 
 
 def cycle_dict(c, full: bool = False) -> dict:
-    d = {"id": c.id, "system_id": c.system_id, "cycle": c.label, "cycle_time": _iso(c.cycle_time),
-         "status": c.status, "progress": round(float(c.progress or 0.0), 4), "started": _iso(c.started),
-         "finished": _iso(c.finished), "error": user_error(c.error), "url": url_for("api.cycle", cycle_id=c.id)}
+    d = {
+        "id": c.id,
+        "system_id": c.system_id,
+        "cycle": c.label,
+        "cycle_time": _iso(c.cycle_time),
+        "status": c.status,
+        "progress": round(float(c.progress or 0.0), 4),
+        "started": _iso(c.started),
+        "finished": _iso(c.finished),
+        "error": user_error(c.error),
+        "url": url_for("api.cycle", cycle_id=c.id),
+    }
     if full:
         live = cycle_progress(c)  # the same progress the pages show (fraction of simulated time)
-        d.update(progress=live["progress"], stage=live["stage"], simulated_hours=live["simulated_hours"],
-                 total_hours=live["total_hours"], spinup_hours=live["spinup_hours"], eta=live["eta"])
+        d.update(
+            progress=live["progress"],
+            stage=live["stage"],
+            simulated_hours=live["simulated_hours"],
+            total_hours=live["total_hours"],
+            spinup_hours=live["spinup_hours"],
+            eta=live["eta"],
+        )
         d["log"] = user_log(c.log)
         d["files"] = _files(c)
         v = cycle_config_version(c)
@@ -99,9 +123,16 @@ def cycle_dict(c, full: bool = False) -> dict:
 def _files(c) -> list[dict]:
     if not c.run_dir:
         return []
-    return [{"name": f["name"], "size": f["size"], "description": f["description"],
-             "url": url_for("downloads.file", cycle_id=c.id, name=f["name"]),
-             "download_url": url_for("api.file", cycle_id=c.id, name=f["name"])} for f in list_files(Path(c.run_dir))]
+    return [
+        {
+            "name": f["name"],
+            "size": f["size"],
+            "description": f["description"],
+            "url": url_for("downloads.file", cycle_id=c.id, name=f["name"]),
+            "download_url": url_for("api.file", cycle_id=c.id, name=f["name"]),
+        }
+        for f in list_files(Path(c.run_dir))
+    ]
 
 
 def _json_bytes(data: bytes, max_age: int = 3600) -> Response:
@@ -121,8 +152,7 @@ def _output(c, name: str) -> Path:
 @bp.route("/systems")
 @login_required
 def systems():
-    rows = (get_session().query(ForecastSystem).filter_by(owner_id=g.user.id)
-            .order_by(ForecastSystem.created.desc()).all())
+    rows = get_session().query(ForecastSystem).filter_by(owner_id=g.user.id).order_by(ForecastSystem.created.desc()).all()
     return jsonify(systems=[system_dict(s) for s in rows])
 
 
@@ -250,59 +280,94 @@ def coastline():
 # ---------------------------------------------------------------- documentation (the page /account/api)
 
 DOCS = {
-    "api.systems": ("Your forecast systems, newest first.", "/api/systems",
-                    '{"systems": [{"id": 3, "name": "Plymouth Sound", "status": "active", "region_kind": "box",\n'
-                    '  "bbox": [-4.4, 50.1, -4.0, 50.4], "run_hour_utc": 0, "horizon_hours": 48,\n'
-                    '  "created": "2026-11-24T09:12:40Z", "url": "/api/systems/3"}]}'),
-    "api.system": ("One system with its stations, current configuration (TOML) and its versions, and its cycles.",
-                   "/api/systems/3",
-                   '{"id": 3, "name": "Plymouth Sound", ..., "stations": [{"name": "Plymouth", "lon": -4.185, "lat": 50.366}],\n'
-                   ' "config_toml": "name = \\"Plymouth Sound\\"\\nhours = 48\\n...", "config_version": 2,\n'
-                   ' "config_versions": [{"version": 1, "created": "2026-11-24T09:12:40Z", "note": "created with the wizard"},\n'
-                   '   {"version": 2, "created": "2026-11-26T08:00:12Z", "note": "horizon 24 → 48 h"}], "cycles": [cycle, ...]}'),
+    "api.systems": (
+        "Your forecast systems, newest first.",
+        "/api/systems",
+        '{"systems": [{"id": 3, "name": "Plymouth Sound", "status": "active", "region_kind": "box",\n'
+        '  "bbox": [-4.4, 50.1, -4.0, 50.4], "run_hour_utc": 0, "horizon_hours": 48,\n'
+        '  "created": "2026-11-24T09:12:40Z", "url": "/api/systems/3"}]}',
+    ),
+    "api.system": (
+        "One system with its stations, current configuration (TOML) and its versions, and its cycles.",
+        "/api/systems/3",
+        '{"id": 3, "name": "Plymouth Sound", ..., "stations": [{"name": "Plymouth", "lon": -4.185, "lat": 50.366}],\n'
+        ' "config_toml": "name = \\"Plymouth Sound\\"\\nhours = 48\\n...", "config_version": 2,\n'
+        ' "config_versions": [{"version": 1, "created": "2026-11-24T09:12:40Z", "note": "created with the wizard"},\n'
+        '   {"version": 2, "created": "2026-11-26T08:00:12Z", "note": "horizon 24 → 48 h"}], "cycles": [cycle, ...]}',
+    ),
     "api.system_cycles": ("A system's cycles, newest first.", "/api/systems/3/cycles", '{"cycles": [cycle, ...]}'),
-    "api.cycle": ("One cycle: status, progress, times, a one-line error, its log and its files.", "/api/cycles/7",
-                  '{"id": 7, "system_id": 3, "cycle": "2026-11-25T00Z", "cycle_time": "2026-11-25T00:00:00Z",\n'
-                  ' "status": "succeeded", "progress": 1.0, "started": "2026-11-25T00:00:05Z",\n'
-                  ' "finished": "2026-11-25T00:03:41Z", "error": null, "log": "...", "files": [file, ...],\n'
-                  ' "config_version": 1}'),
-    "api.files": ("The files a cycle published, with one-line descriptions (not its work/ internals).",
-                  "/api/cycles/7/files",
-                  '{"files": [{"name": "fields.nc", "size": 5242880, "description": "water level and depth-averaged\n'
-                  '  velocity on the mesh at every output time, CF/UGRID NetCDF", "url": "/cycles/7/files/fields.nc",\n'
-                  '  "download_url": "/api/cycles/7/files/fields.nc"}, ...]}'),
-    "api.file": ("Download one published file (streamed; Range requests resume).", "/api/cycles/7/files/fields.nc",
-                 "the file's bytes (application/x-netcdf for .nc)"),
-    "api.mesh": ("The mesh of fields.nc: node lon/lat, triangles, output times (s since 1970 UTC), ranges.",
-                 "/api/cycles/7/mesh",
-                 '{"n_node": 120, "n_face": 198, "location": "node", "lon": [...], "lat": [...], "triangles": [0, 1, 13, ...],\n'
-                 ' "times": [1795564800, ...], "bbox": [...], "has_velocity": true, "zeta_min": -0.8, "zeta_max": 0.9,\n'
-                 ' "speed_max": 0.36}'),
-    "api.frame": ("Water level (m) and velocity (m/s) on the mesh at output time i.", "/api/cycles/7/fields/3",
-                  '{"index": 3, "time": 1795575600, "location": "node", "zeta": [0.412, ...], "u": [0.21, ...], "v": [...]}'),
-    "api.maxima": ("Maximum water level and current speed over the forecast.", "/api/cycles/7/max",
-                   '{"location": "node", "source": "max.nc", "zeta_max": [...], "speed_max": [...],\n'
-                   ' "zeta_max_range": [0.2, 0.95], "speed_max_range": [0.0, 0.36]}'),
-    "api.stations": ("Time series at the stations (and tide gauges): water level, u, v, current speed and "
-                     "direction; times as seconds and ISO-8601 UTC.", "/api/cycles/7/stations",
-                     '{"stations": [{"name": "Plymouth", "lon": -4.185, "lat": 50.366, "gauge_id": null, ...}],\n'
-                     ' "times": [1795564800, ...], "times_iso": ["2026-11-25T00:00:00Z", ...],\n'
-                     ' "zeta": [[0.0, 0.41, ...]], "u": [[0.3, ...]], "v": [[-0.2, ...]],\n'
-                     ' "speed": [[0.361, ...]], "direction": [[123.7, ...]], "tide_prediction": [null], ...}'),
-    "api.skill": ("Skill at the tide gauges against their harmonic prediction.", "/api/cycles/7/skill",
-                  '{"cycle": "2022-03-18T00Z", "reference": "...", "n_gauges": 2, "rmse_median_m": 0.061, ...,\n'
-                  ' "stations": [{"station": "Brest", "rmse_m": 0.058, "bias_m": -0.01, ...}]}'),
-    "api.alerts": ("Threshold alerts (MHWS, HAT, your own thresholds).", "/api/cycles/7/alerts",
-                   '{"cycle": "2022-03-18T00Z", "checked": true, "n_alerts": 1, "alerts": [{"station": "Brest",\n'
-                   '  "threshold": "MHWS", "level": 2.8, "peak_time": "2022-03-18T03:46:26+00:00", "peak_height": 2.946, ...}]}'),
-    "api.series": ("Time series at any point (lon, lat in degrees): water level, u, v, speed and direction.",
-                   "/api/cycles/7/series?lon=-4.2&lat=50.3",
-                   '{"lon": -4.2, "lat": 50.3, "method": "face", "face": 57, "times": [...],\n'
-                   ' "times_iso": ["2026-11-25T00:00:00Z", ...], "zeta": [...], "u": [...], "v": [...],\n'
-                   ' "speed": [...], "direction": [...]}'),
-    "api.coastline": ("The coastline and land in a box (GeoJSON; no login needed).", "/api/coastline?bbox=-5,50,-4,51",
-                      '{"type": "FeatureCollection", "bbox": [-5, 50, -4, 51], "tolerance": 0.001, "land": true,\n'
-                      ' "source": "GSHHG ...", "features": [...]}'),
+    "api.cycle": (
+        "One cycle: status, progress, times, a one-line error, its log and its files.",
+        "/api/cycles/7",
+        '{"id": 7, "system_id": 3, "cycle": "2026-11-25T00Z", "cycle_time": "2026-11-25T00:00:00Z",\n'
+        ' "status": "succeeded", "progress": 1.0, "started": "2026-11-25T00:00:05Z",\n'
+        ' "finished": "2026-11-25T00:03:41Z", "error": null, "log": "...", "files": [file, ...],\n'
+        ' "config_version": 1}',
+    ),
+    "api.files": (
+        "The files a cycle published, with one-line descriptions (not its work/ internals).",
+        "/api/cycles/7/files",
+        '{"files": [{"name": "fields.nc", "size": 5242880, "description": "water level and depth-averaged\n'
+        '  velocity on the mesh at every output time, CF/UGRID NetCDF", "url": "/cycles/7/files/fields.nc",\n'
+        '  "download_url": "/api/cycles/7/files/fields.nc"}, ...]}',
+    ),
+    "api.file": (
+        "Download one published file (streamed; Range requests resume).",
+        "/api/cycles/7/files/fields.nc",
+        "the file's bytes (application/x-netcdf for .nc)",
+    ),
+    "api.mesh": (
+        "The mesh of fields.nc: node lon/lat, triangles, output times (s since 1970 UTC), ranges.",
+        "/api/cycles/7/mesh",
+        '{"n_node": 120, "n_face": 198, "location": "node", "lon": [...], "lat": [...], "triangles": [0, 1, 13, ...],\n'
+        ' "times": [1795564800, ...], "bbox": [...], "has_velocity": true, "zeta_min": -0.8, "zeta_max": 0.9,\n'
+        ' "speed_max": 0.36}',
+    ),
+    "api.frame": (
+        "Water level (m) and velocity (m/s) on the mesh at output time i.",
+        "/api/cycles/7/fields/3",
+        '{"index": 3, "time": 1795575600, "location": "node", "zeta": [0.412, ...], "u": [0.21, ...], "v": [...]}',
+    ),
+    "api.maxima": (
+        "Maximum water level and current speed over the forecast.",
+        "/api/cycles/7/max",
+        '{"location": "node", "source": "max.nc", "zeta_max": [...], "speed_max": [...],\n'
+        ' "zeta_max_range": [0.2, 0.95], "speed_max_range": [0.0, 0.36]}',
+    ),
+    "api.stations": (
+        "Time series at the stations (and tide gauges): water level, u, v, current speed and "
+        "direction; times as seconds and ISO-8601 UTC.",
+        "/api/cycles/7/stations",
+        '{"stations": [{"name": "Plymouth", "lon": -4.185, "lat": 50.366, "gauge_id": null, ...}],\n'
+        ' "times": [1795564800, ...], "times_iso": ["2026-11-25T00:00:00Z", ...],\n'
+        ' "zeta": [[0.0, 0.41, ...]], "u": [[0.3, ...]], "v": [[-0.2, ...]],\n'
+        ' "speed": [[0.361, ...]], "direction": [[123.7, ...]], "tide_prediction": [null], ...}',
+    ),
+    "api.skill": (
+        "Skill at the tide gauges against their harmonic prediction.",
+        "/api/cycles/7/skill",
+        '{"cycle": "2022-03-18T00Z", "reference": "...", "n_gauges": 2, "rmse_median_m": 0.061, ...,\n'
+        ' "stations": [{"station": "Brest", "rmse_m": 0.058, "bias_m": -0.01, ...}]}',
+    ),
+    "api.alerts": (
+        "Threshold alerts (MHWS, HAT, your own thresholds).",
+        "/api/cycles/7/alerts",
+        '{"cycle": "2022-03-18T00Z", "checked": true, "n_alerts": 1, "alerts": [{"station": "Brest",\n'
+        '  "threshold": "MHWS", "level": 2.8, "peak_time": "2022-03-18T03:46:26+00:00", "peak_height": 2.946, ...}]}',
+    ),
+    "api.series": (
+        "Time series at any point (lon, lat in degrees): water level, u, v, speed and direction.",
+        "/api/cycles/7/series?lon=-4.2&lat=50.3",
+        '{"lon": -4.2, "lat": 50.3, "method": "face", "face": 57, "times": [...],\n'
+        ' "times_iso": ["2026-11-25T00:00:00Z", ...], "zeta": [...], "u": [...], "v": [...],\n'
+        ' "speed": [...], "direction": [...]}',
+    ),
+    "api.coastline": (
+        "The coastline and land in a box (GeoJSON; no login needed).",
+        "/api/coastline?bbox=-5,50,-4,51",
+        '{"type": "FeatureCollection", "bbox": [-5, 50, -4, 51], "tolerance": 0.001, "land": true,\n'
+        ' "source": "GSHHG ...", "features": [...]}',
+    ),
 }
 """Per endpoint of this blueprint: (what it answers, an example request path, an example answer)."""
 
@@ -316,6 +381,14 @@ def endpoint_docs(app) -> list[dict]:
         if not rule.endpoint.startswith(bp.name + "."):
             continue
         summary, path, example = DOCS.get(rule.endpoint, ("", "", ""))
-        out.append({"endpoint": rule.endpoint, "methods": sorted(rule.methods - {"HEAD", "OPTIONS"}),
-                    "rule": rule.rule, "summary": summary, "example_path": path, "example": example})
+        out.append(
+            {
+                "endpoint": rule.endpoint,
+                "methods": sorted(rule.methods - {"HEAD", "OPTIONS"}),
+                "rule": rule.rule,
+                "summary": summary,
+                "example_path": path,
+                "example": example,
+            }
+        )
     return sorted(out, key=lambda d: (order.index(d["endpoint"]) if d["endpoint"] in order else len(order), d["rule"]))

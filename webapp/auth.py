@@ -16,6 +16,7 @@ database, one-line refusal with status 429); an unknown account costs one passwo
 known one, and registering an e-mail that has an account answers as for a new one (nothing is
 stored), so neither form tells whether an account exists.
 """
+
 from __future__ import annotations
 
 import functools

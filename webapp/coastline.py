@@ -18,6 +18,7 @@ decodes only the 1° tiles a box meets. Parts of a box outside the data get no f
 Islands of less than the tolerance squared are left out. Answers are computed once per process and
 snapped box and kept gzip-compressed (:func:`coastline_gzip`).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -80,8 +81,12 @@ def snap_bbox(bbox) -> tuple[tuple[float, float, float, float], float]:
     w, s, e, n = (float(v) for v in bbox)
     for _ in range(16):
         step = _step(max(e - w, n - s))
-        snapped = (max(math.floor(w / step) * step, -180.0), max(math.floor(s / step) * step, -90.0),
-                   min(math.ceil(e / step) * step, 180.0), min(math.ceil(n / step) * step, 90.0))
+        snapped = (
+            max(math.floor(w / step) * step, -180.0),
+            max(math.floor(s / step) * step, -90.0),
+            min(math.ceil(e / step) * step, 180.0),
+            min(math.ceil(n / step) * step, 90.0),
+        )
         if snapped == (w, s, e, n):
             break
         w, s, e, n = snapped
@@ -126,8 +131,11 @@ def _line_coords(lines, decimals: int) -> list:
 
 
 def _polygon_coords(polys, decimals: int) -> list:
-    return [[_round(shapely.get_coordinates(p.exterior), decimals)]
-            + [_round(shapely.get_coordinates(r), decimals) for r in p.interiors] for p in polys]
+    return [
+        [_round(shapely.get_coordinates(p.exterior), decimals)]
+        + [_round(shapely.get_coordinates(r), decimals) for r in p.interiors]
+        for p in polys
+    ]
 
 
 def _feature_collection(box, tol: float, lines, land) -> dict:
@@ -135,13 +143,29 @@ def _feature_collection(box, tol: float, lines, land) -> dict:
     features = []
     if land is not None:
         # onto the rounding grid with GEOS's precision reducer, which keeps the polygons valid
-        land = shapely.get_parts(shapely.set_precision(shapely.MultiPolygon(list(land)), 10.0 ** -d))
-        features.append({"type": "Feature", "properties": {"kind": "land"},
-                         "geometry": {"type": "MultiPolygon", "coordinates": _polygon_coords(land, d)}})
-    features.append({"type": "Feature", "properties": {"kind": "coast"},
-                     "geometry": {"type": "MultiLineString", "coordinates": _line_coords(lines, d)}})
-    return {"type": "FeatureCollection", "bbox": [float(v) for v in box], "tolerance": round(tol, 6),
-            "land": land is not None, "source": "GSHHG f L1 North Atlantic (simplified)", "features": features}
+        land = shapely.get_parts(shapely.set_precision(shapely.MultiPolygon(list(land)), 10.0**-d))
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"kind": "land"},
+                "geometry": {"type": "MultiPolygon", "coordinates": _polygon_coords(land, d)},
+            }
+        )
+    features.append(
+        {
+            "type": "Feature",
+            "properties": {"kind": "coast"},
+            "geometry": {"type": "MultiLineString", "coordinates": _line_coords(lines, d)},
+        }
+    )
+    return {
+        "type": "FeatureCollection",
+        "bbox": [float(v) for v in box],
+        "tolerance": round(tol, 6),
+        "land": land is not None,
+        "source": "GSHHG f L1 North Atlantic (simplified)",
+        "features": features,
+    }
 
 
 @lru_cache(maxsize=64)
@@ -161,8 +185,14 @@ def _cached_gzip(box: tuple[float, float, float, float] | None, step: float | No
         fc = _feature_collection(box, tol, _lines(lines, tol), land)
     raw = json.dumps(fc, separators=(",", ":")).encode()
     out = gzip.compress(raw, compresslevel=6, mtime=0)
-    log.info("coastline %s: tolerance %g deg, %d bytes (%d gzip) in %.2f s", box or "overview", tol, len(raw), len(out),
-             time.perf_counter() - t0)
+    log.info(
+        "coastline %s: tolerance %g deg, %d bytes (%d gzip) in %.2f s",
+        box or "overview",
+        tol,
+        len(raw),
+        len(out),
+        time.perf_counter() - t0,
+    )
     return out
 
 

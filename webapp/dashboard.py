@@ -1,4 +1,5 @@
 """The dashboard: the user's systems and cycles (status, progress, logs); run now, pause, resume, delete."""
+
 from __future__ import annotations
 
 import logging
@@ -24,11 +25,11 @@ bp = Blueprint("dashboard", __name__)
 @bp.route("/dashboard")
 @login_required
 def index():
-    systems = (get_session().query(ForecastSystem).filter_by(owner_id=g.user.id)
-               .order_by(ForecastSystem.created.desc()).all())
+    systems = get_session().query(ForecastSystem).filter_by(owner_id=g.user.id).order_by(ForecastSystem.created.desc()).all()
     latest = [s.cycles[0] for s in systems if s.cycles]
-    return render_template("dashboard/index.html", systems=systems, form=ActionForm(), summaries=_summaries(latest),
-                           live=_live(latest))
+    return render_template(
+        "dashboard/index.html", systems=systems, form=ActionForm(), summaries=_summaries(latest), live=_live(latest)
+    )
 
 
 def _live(cycles) -> dict:
@@ -48,8 +49,9 @@ def system(system_id: int):
     if s.status == "draft":
         return redirect(url_for("wizard.review", system_id=s.id))
     active = any(c.status in CYCLE_ACTIVE for c in s.cycles)
-    return render_template("dashboard/system.html", system=s, form=ActionForm(), active=active,
-                           summaries=_summaries(s.cycles), live=_live(s.cycles))
+    return render_template(
+        "dashboard/system.html", system=s, form=ActionForm(), active=active, summaries=_summaries(s.cycles), live=_live(s.cycles)
+    )
 
 
 def queue_cycle(system: ForecastSystem, cycle_time) -> Cycle | None:
@@ -131,8 +133,9 @@ def delete(system_id: int):
 @login_required
 def cycle(cycle_id: int):
     c = owned_cycle(cycle_id)
-    return render_template("dashboard/cycle.html", cycle=c, system=c.system, summary=_summaries([c]).get(c.id),
-                           progress=cycle_progress(c))
+    return render_template(
+        "dashboard/cycle.html", cycle=c, system=c.system, summary=_summaries([c]).get(c.id), progress=cycle_progress(c)
+    )
 
 
 @bp.route("/cycles/<int:cycle_id>/progress.json")

@@ -1,5 +1,6 @@
 """Downloads of a cycle's published files (listed with one-line descriptions), streamed with HTTP range
 support; never outside the run directory, never its work/ internals."""
+
 from __future__ import annotations
 
 import mimetypes
@@ -42,8 +43,20 @@ def send_cycle_file(cycle, name: str):
     if path.name == "run.log" and not is_admin():
         # the owner's copy of the log: no tracebacks, server paths cut to file names (security.user_log)
         return Response(user_log(path.read_text(encoding="utf-8", errors="replace")), mimetype="text/plain")
-    mimetype = "application/x-netcdf" if path.suffix == ".nc" else (
-        "text/plain" if path.suffix in (".log", ".toml") else mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+    mimetype = (
+        "application/x-netcdf"
+        if path.suffix == ".nc"
+        else (
+            "text/plain" if path.suffix in (".log", ".toml") else mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        )
+    )
     # send_file streams the file in blocks and, with conditional=True, answers Range and If-* requests.
-    return send_file(path, mimetype=mimetype, as_attachment=path.suffix not in INLINE,
-                     download_name=path.name, conditional=True, etag=True, max_age=0)
+    return send_file(
+        path,
+        mimetype=mimetype,
+        as_attachment=path.suffix not in INLINE,
+        download_name=path.name,
+        conditional=True,
+        etag=True,
+        max_age=0,
+    )

@@ -1,5 +1,6 @@
 """What the blueprints share with the app factory: the CSRF extension and the request's database
 session. A module of its own so that blueprints never import the package that registers them."""
+
 from __future__ import annotations
 
 from flask import current_app, g

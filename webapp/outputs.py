@@ -16,6 +16,7 @@ answers requests in threads; cycles run in other processes). Payloads are compac
 (stations, a point) also give them as ISO-8601 UTC strings (``times_iso``, ``...Z``) and add the
 current's speed and direction (towards, degrees clockwise from north) to ``u`` and ``v``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -56,6 +57,7 @@ except ImportError:  # pragma: no cover
 
     NC_LOCK = threading.Lock()
 
+
 class OutputError(ValueError):
     """A published file the viewer cannot read; the message names the file and what is missing."""
 
@@ -81,10 +83,10 @@ def _filled(a) -> np.ndarray:
 def _epoch_seconds(var) -> np.ndarray:
     """CF time variable → (n,) int64 seconds since 1970-01-01 UTC."""
     values = np.asarray(_filled(var[:]))
-    dates = netCDF4.num2date(values, var.units, getattr(var, "calendar", "standard"),
-                             only_use_cftime_datetimes=False, only_use_python_datetimes=True)
-    return np.array([np.datetime64(d.replace(tzinfo=None), "s").astype(np.int64) for d in np.atleast_1d(dates)],
-                    dtype=np.int64)
+    dates = netCDF4.num2date(
+        values, var.units, getattr(var, "calendar", "standard"), only_use_cftime_datetimes=False, only_use_python_datetimes=True
+    )
+    return np.array([np.datetime64(d.replace(tzinfo=None), "s").astype(np.int64) for d in np.atleast_1d(dates)], dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -95,12 +97,12 @@ class FieldsInfo:
     lon: np.ndarray
     lat: np.ndarray
     faces: np.ndarray
-    times: np.ndarray          # (n_time,) int64 s since 1970 UTC
+    times: np.ndarray  # (n_time,) int64 s since 1970 UTC
     time_dim: str
     zeta: str | None
     u: str | None
     v: str | None
-    location: str              # "node" or "face"
+    location: str  # "node" or "face"
 
     @property
     def n_time(self) -> int:
@@ -214,12 +216,19 @@ def _dumps(obj) -> bytes:
 def _mesh_json_cached(key) -> bytes:
     info = _fields_cached(key)
     payload = {
-        "n_node": int(info.lon.size), "n_face": int(info.faces.shape[0]), "location": info.location,
-        "lon": _rounded(info.lon, 5), "lat": _rounded(info.lat, 5),
+        "n_node": int(info.lon.size),
+        "n_face": int(info.faces.shape[0]),
+        "location": info.location,
+        "lon": _rounded(info.lon, 5),
+        "lat": _rounded(info.lat, 5),
         "triangles": info.faces.astype(np.int64).ravel().tolist(),
         "times": info.times.tolist(),
-        "bbox": [round(float(np.nanmin(info.lon)), 5), round(float(np.nanmin(info.lat)), 5),
-                 round(float(np.nanmax(info.lon)), 5), round(float(np.nanmax(info.lat)), 5)],
+        "bbox": [
+            round(float(np.nanmin(info.lon)), 5),
+            round(float(np.nanmin(info.lat)), 5),
+            round(float(np.nanmax(info.lon)), 5),
+            round(float(np.nanmax(info.lat)), 5),
+        ],
         "has_velocity": bool(info.u and info.v),
         **_ranges_cached(key),
     }
@@ -240,8 +249,16 @@ def frame_json(path: Path, index: int) -> bytes:
         z = _read_frame(ds, info.zeta, info, index)
         u = _read_frame(ds, info.u, info, index)
         v = _read_frame(ds, info.v, info, index)
-    return _dumps({"index": index, "time": int(info.times[index]), "location": info.location,
-                   "zeta": _rounded(z, 3), "u": _rounded(u, 3), "v": _rounded(v, 3)})
+    return _dumps(
+        {
+            "index": index,
+            "time": int(info.times[index]),
+            "location": info.location,
+            "zeta": _rounded(z, 3),
+            "u": _rounded(u, 3),
+            "v": _rounded(v, 3),
+        }
+    )
 
 
 def max_json(max_path: Path | None, fields_path: Path) -> bytes:
@@ -270,8 +287,16 @@ def max_json(max_path: Path | None, fields_path: Path) -> bytes:
     def rng(a):
         return [round(float(np.nanmin(a)), 3), round(float(np.nanmax(a)), 3)] if a is not None and np.isfinite(a).any() else None
 
-    return _dumps({"location": info.location, "source": source, "zeta_max": _rounded(zmax, 3),
-                   "speed_max": _rounded(smax, 3), "zeta_max_range": rng(zmax), "speed_max_range": rng(smax)})
+    return _dumps(
+        {
+            "location": info.location,
+            "source": source,
+            "zeta_max": _rounded(zmax, 3),
+            "speed_max": _rounded(smax, 3),
+            "zeta_max_range": rng(zmax),
+            "speed_max_range": rng(smax),
+        }
+    )
 
 
 def _char_names(var) -> list[str]:
@@ -279,8 +304,9 @@ def _char_names(var) -> list[str]:
     if data.dtype.kind in ("S", "U") and data.ndim > 2:
         data = data.reshape(data.shape[0], -1)
     if data.dtype.kind in ("S", "U") and data.ndim == 2:
-        return [b"".join(np.ma.filled(row, b"")).decode().strip() if data.dtype.kind == "S"
-                else "".join(row).strip() for row in data]
+        return [
+            b"".join(np.ma.filled(row, b"")).decode().strip() if data.dtype.kind == "S" else "".join(row).strip() for row in data
+        ]
     return [str(s).strip() for s in np.atleast_1d(data)]
 
 
@@ -338,9 +364,14 @@ def _stations_cached(key) -> bytes:
         levels = {k: per_station(k) for k in GAUGE_LEVELS}
         stations = []
         for i, (nm, x, y) in enumerate(zip(names, _filled(lon[:]), _filled(lat[:]))):
-            st = {"name": nm, "lon": round(float(x), 5), "lat": round(float(y), 5), "gauge_id": gauge_id[i],
-                  "chart_datum": datum[i] if gauge_id[i] else None,
-                  "distance_km": round(dist[i] / 1000.0, 3) if dist[i] is not None else None}
+            st = {
+                "name": nm,
+                "lon": round(float(x), 5),
+                "lat": round(float(y), 5),
+                "gauge_id": gauge_id[i],
+                "chart_datum": datum[i] if gauge_id[i] else None,
+                "distance_km": round(dist[i] / 1000.0, 3) if dist[i] is not None else None,
+            }
             st.update({k: levels[k][i] for k in GAUGE_LEVELS})
             stations.append(st)
         uname, vname = _var_on(ds, U, st_dim), _var_on(ds, V, st_dim)
@@ -469,9 +500,14 @@ def cycle_skill(run_dir: Path | str | None) -> dict | None:
     placement = gauges.get("placement")
     if isinstance(placement, dict):
         placement = {k: v for k, v in placement.items() if k != "catalogue"}  # a server path: not the user's
-    return {"reference": skill.get("reference"), "n_gauges": int(skill.get("n_gauges", len(rows)) or 0),
-            "rmse_median_m": skill.get("rmse_median_m"), "rmse_p90_m": skill.get("rmse_p90_m"),
-            "stations": rows, "placement": placement if isinstance(placement, dict) else None}
+    return {
+        "reference": skill.get("reference"),
+        "n_gauges": int(skill.get("n_gauges", len(rows)) or 0),
+        "rmse_median_m": skill.get("rmse_median_m"),
+        "rmse_p90_m": skill.get("rmse_p90_m"),
+        "stations": rows,
+        "placement": placement if isinstance(placement, dict) else None,
+    }
 
 
 def cycle_alerts(run_dir: Path | str | None) -> list[dict] | None:
@@ -482,8 +518,11 @@ def cycle_alerts(run_dir: Path | str | None) -> list[dict] | None:
     record = run_record(run_dir)
     if record is None or not isinstance(record.get("alerts"), list):
         return None
-    return [{k: a.get(k) for k in ALERT_KEYS} | {k: v for k, v in a.items() if k not in ALERT_KEYS}
-            for a in record["alerts"] if isinstance(a, dict)]
+    return [
+        {k: a.get(k) for k in ALERT_KEYS} | {k: v for k, v in a.items() if k not in ALERT_KEYS}
+        for a in record["alerts"]
+        if isinstance(a, dict)
+    ]
 
 
 def cycle_summary(run_dir: Path | str | None) -> dict:
@@ -547,8 +586,7 @@ def point_series(path: Path, lon: float, lat: float) -> dict:
     if method == "nearest_node":
         n = int(nodes[0])
         out["node"] = n
-        out["distance_km"] = round(float(np.hypot((info.lon[n] - lon) * np.cos(np.radians(lat)),
-                                                  info.lat[n] - lat) * 111.195), 3)
+        out["distance_km"] = round(float(np.hypot((info.lon[n] - lon) * np.cos(np.radians(lat)), info.lat[n] - lat) * 111.195), 3)
     else:
         out["face"] = int(face)
     return out
@@ -563,7 +601,7 @@ lock. They are neither listed nor served."""
 FILE_DESCRIPTIONS = {
     "fields.nc": "water level and depth-averaged velocity on the mesh at every output time, CF/UGRID NetCDF",
     "stations.nc": "station time series of water level and depth-averaged velocity (at tide gauges also "
-                   "their harmonic tide and datum levels), CF timeSeries NetCDF",
+    "their harmonic tide and datum levels), CF timeSeries NetCDF",
     "max.nc": "maximum water level and current speed on the mesh over the forecast, with their times, NetCDF",
     "restart.nc": "the model state at the restart time, from which the next cycle continues (hot start), NetCDF",
     "run.json": "the run's record: status, timings, configuration, forcing sources, warnings, skill and alerts, JSON",
@@ -586,10 +624,16 @@ def describe_file(name: str) -> str:
         if base in FIGURE_DESCRIPTIONS:
             return FIGURE_DESCRIPTIONS[base]
         if base.startswith("station_") and base.endswith(".png"):
-            return f"figure: water level and current speed at station {base[len('station_'):-len('.png')]}, PNG"
+            return f"figure: water level and current speed at station {base[len('station_') : -len('.png')]}, PNG"
         return "figure, " + (base.rsplit(".", 1)[-1].upper() if "." in base else "file")
-    return {".nc": "NetCDF file", ".json": "JSON file", ".csv": "CSV table", ".png": "figure, PNG",
-            ".txt": "text", ".toml": "TOML file"}.get(Path(base).suffix.lower(), "file")
+    return {
+        ".nc": "NetCDF file",
+        ".json": "JSON file",
+        ".csv": "CSV table",
+        ".png": "figure, PNG",
+        ".txt": "text",
+        ".toml": "TOML file",
+    }.get(Path(base).suffix.lower(), "file")
 
 
 def human_size(n: int) -> str:
@@ -606,8 +650,9 @@ def human_size(n: int) -> str:
 
 def _published(rel: Path) -> bool:
     parts = rel.parts
-    return not (not parts or parts[0] in INTERNAL or any(part.startswith(".") for part in parts)
-                or rel.name.endswith(HIDDEN_SUFFIXES))
+    return not (
+        not parts or parts[0] in INTERNAL or any(part.startswith(".") for part in parts) or rel.name.endswith(HIDDEN_SUFFIXES)
+    )
 
 
 def list_files(run_dir: Path) -> list[dict]:

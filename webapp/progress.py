@@ -5,6 +5,7 @@ the ``run.json`` its tasks write (:class:`workflows.pipeline.CycleProgress`: ``s
 ``simulated_hours``, ``total_hours``, ``spinup_hours``, ``eta_seconds``, ``updated``). The cycle
 page and the dashboard poll :func:`cycle_progress` through ``/cycles/<id>/progress.json``.
 """
+
 from __future__ import annotations
 
 import json

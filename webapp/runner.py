@@ -18,6 +18,7 @@ resume), so a cycle asked for on the web runs exactly as a daily one:
 Progress, status and logs come from the database row and the run directory (``run.json``), never
 from the runner.
 """
+
 from __future__ import annotations
 
 import logging

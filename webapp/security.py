@@ -16,6 +16,7 @@ see of server errors, and login throttling.
 * :func:`login_refusal` / :func:`record_login_failure`: failures per account and per address in the
   database (``LoginFailure``); too many in the window and logins are refused for a while.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -53,11 +54,20 @@ def tile_source(tile_url: str) -> str | None:
 
 def content_security_policy(tile_url: str = "") -> str:
     images = ["'self'", "data:"] + ([s] if (s := tile_source(tile_url)) else [])
-    return "; ".join([
-        "default-src 'self'", "script-src 'self'", "style-src 'self'", f"img-src {' '.join(images)}",
-        "connect-src 'self'", "font-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'",
-        "frame-ancestors 'none'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src {' '.join(images)}",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def add_security_headers(response):
@@ -76,8 +86,7 @@ def add_security_headers(response):
 #: MAX_GZIP_NETCDF_BYTES (its variables are zlib-compressed already, but a published stations.nc
 #: still shrinks to about a tenth and max.nc to half; a large fields.nc gains about a fifth and goes
 #: as it is, with byte ranges)
-GZIP_TYPES = frozenset({"application/json", "application/geo+json", "text/plain", "text/csv",
-                        "application/x-netcdf"})
+GZIP_TYPES = frozenset({"application/json", "application/geo+json", "text/plain", "text/csv", "application/x-netcdf"})
 MIN_GZIP_BYTES = 2048
 MAX_GZIP_NETCDF_BYTES = 16 << 20
 GZIP_LEVEL = 5
@@ -91,9 +100,13 @@ def compress_response(response):
     if response.mimetype not in GZIP_TYPES:
         return response
     response.vary.add("Accept-Encoding")
-    if (response.status_code != 200 or (response.is_streamed and not response.direct_passthrough)
-            or "Content-Encoding" in response.headers or request.accept_encodings["gzip"] <= 0
-            or "Range" in request.headers):
+    if (
+        response.status_code != 200
+        or (response.is_streamed and not response.direct_passthrough)
+        or "Content-Encoding" in response.headers
+        or request.accept_encodings["gzip"] <= 0
+        or "Range" in request.headers
+    ):
         return response
     size = response.content_length
     if response.mimetype == "application/x-netcdf":
@@ -200,7 +213,7 @@ def private_sqlite(url: str) -> None:
     shared-memory files (SQLite gives those the database's mode); other URLs are left alone."""
     if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
         return
-    path = Path(url[len("sqlite:///"):].split("?", 1)[0])
+    path = Path(url[len("sqlite:///") :].split("?", 1)[0])
     if not path.parent.exists():
         private_dir(path.parent)
     private_file(path)
@@ -238,11 +251,10 @@ def one_line(text: str | None) -> str | None:
         return ""
     line = lines[0]
     if any(ln.startswith(_TB_START) for ln in lines):
-        tail = [ln for ln in lines if not ln[:1].isspace() and not ln.startswith(_TB_START)
-                and not ln.startswith(_TB_CHAIN)]
+        tail = [ln for ln in lines if not ln[:1].isspace() and not ln.startswith(_TB_START) and not ln.startswith(_TB_CHAIN)]
         line = tail[-1] if tail else "the run failed"
     line = redact_paths(line.strip())
-    return line if len(line) <= MAX_ERROR_CHARS else line[:MAX_ERROR_CHARS - 1] + "…"
+    return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 1] + "…"
 
 
 def user_error(text: str | None) -> str | None:
@@ -278,8 +290,11 @@ def client_address() -> str:
 
 def _limits():
     cfg = current_app.config
-    return (int(cfg["COASTCAST_LOGIN_MAX_FAILURES"]), int(cfg["COASTCAST_LOGIN_MAX_FAILURES_ADDRESS"]),
-            timedelta(minutes=float(cfg["COASTCAST_LOGIN_WINDOW_MINUTES"])))
+    return (
+        int(cfg["COASTCAST_LOGIN_MAX_FAILURES"]),
+        int(cfg["COASTCAST_LOGIN_MAX_FAILURES_ADDRESS"]),
+        timedelta(minutes=float(cfg["COASTCAST_LOGIN_WINDOW_MINUTES"])),
+    )
 
 
 def login_refusal(db, email: str, address: str) -> str | None:
@@ -293,18 +308,24 @@ def login_refusal(db, email: str, address: str) -> str | None:
     now = utcnow()
     since = now - window
     waits = []
-    for column, value, limit in ((LoginFailure.email, email[:254], per_account),
-                                 (LoginFailure.address, address, per_address)):
-        times = [t for (t,) in db.query(LoginFailure.time).filter(column == value, LoginFailure.time > since)
-                 .order_by(LoginFailure.time.desc()).limit(limit)]
+    for column, value, limit in ((LoginFailure.email, email[:254], per_account), (LoginFailure.address, address, per_address)):
+        times = [
+            t
+            for (t,) in db.query(LoginFailure.time)
+            .filter(column == value, LoginFailure.time > since)
+            .order_by(LoginFailure.time.desc())
+            .limit(limit)
+        ]
         if len(times) >= limit:
             waits.append(min(times) + window - now)
     if not waits:
         return None
     minutes = max(1, math.ceil(max(waits).total_seconds() / 60))
     log.warning("login refused: too many failures for %r or from %s", email, address)
-    return (f"Too many failed logins for this account or from this address; "
-            f"try again in {minutes} minute{'s' if minutes != 1 else ''}.")
+    return (
+        f"Too many failed logins for this account or from this address; "
+        f"try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    )
 
 
 def record_login_failure(db, email: str, address: str) -> None:

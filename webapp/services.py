@@ -4,6 +4,7 @@ Each function imports its module when called, so the web app starts (and says wh
 even while a piece is absent. A missing piece raises :class:`ServiceUnavailable` whose one-line
 message the wizard shows next to the field. Tests replace these functions with monkeypatch.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -95,7 +96,11 @@ def region_defaults(gallery: str) -> RegionDefaults:
     region = _load("workflows.gallery", "load_region")(gallery)
     rivers = {}
     for r in region.rivers:
-        rivers[r.boundary] = f"{r.name}: {r.discharge:g} m³/s" if r.discharge is not None else f"{r.name}: the region's series ({r.file.name}, {r.column})"
+        rivers[r.boundary] = (
+            f"{r.name}: {r.discharge:g} m³/s"
+            if r.discharge is not None
+            else f"{r.name}: the region's series ({r.file.name}, {r.column})"
+        )
     return RegionDefaults(rivers, region.tides is not None and region.tides.source != "none")
 
 
@@ -145,12 +150,14 @@ def gallery_regions() -> list[GalleryRegion]:
     for item in _load("workflows.gallery", "list_regions")():
         name = str(_get(item, "name", "key", "id"))
         bbox = _get(item, "bbox")
-        regions.append(GalleryRegion(
-            name=name,
-            title=str(_get(item, "title", "description", default=name) or name),
-            mesh_path=str(_get(item, "mesh_path", "mesh", "path", default="")),
-            bbox=tuple(float(v) for v in bbox) if bbox is not None else None,
-        ))
+        regions.append(
+            GalleryRegion(
+                name=name,
+                title=str(_get(item, "title", "description", default=name) or name),
+                mesh_path=str(_get(item, "mesh_path", "mesh", "path", default="")),
+                bbox=tuple(float(v) for v in bbox) if bbox is not None else None,
+            )
+        )
     return regions
 
 
@@ -172,11 +179,11 @@ def mesh_summary(mesh) -> dict:
 class GaugeChoice:
     """A catalogue tide gauge that a cycle of the system will place as a station."""
 
-    station: str          # the station name it will get
+    station: str  # the station name it will get
     gauge_id: str
     gauge_name: str
     distance_km: float
-    chart_datum: str      # the name of its chart datum ("" where unknown)
+    chart_datum: str  # the name of its chart datum ("" where unknown)
     datums: tuple[str, ...]  # datums it has relative to MSL: "chart", "LAT", ...
 
 
@@ -191,12 +198,15 @@ def gauge_stations(mesh_path, taken=()) -> list[GaugeChoice]:
         return []
     catalogue = _load("workflows.gauges", "load_catalogue")(options.catalogue)
     placed, _ = _load("workflows.gauge_stations", "place_gauges")(
-        catalogue, read_mesh(mesh_path), max_distance_km=options.max_distance_km, min_depth_m=options.min_depth_m,
-        taken=set(taken))
+        catalogue,
+        read_mesh(mesh_path),
+        max_distance_km=options.max_distance_km,
+        min_depth_m=options.min_depth_m,
+        taken=set(taken),
+    )
     out = []
     for g in placed:
         k = int(catalogue.index(g.gauge_id))
-        have = tuple(d for d in ("chart",) + tuple(catalogue.datums)
-                     if d != "MSL" and math.isfinite(catalogue.datum_level(d, k)))
+        have = tuple(d for d in ("chart",) + tuple(catalogue.datums) if d != "MSL" and math.isfinite(catalogue.datum_level(d, k)))
         out.append(GaugeChoice(g.station, g.gauge_id, g.gauge_name, round(float(g.distance_km), 2), g.chart_datum or "", have))
     return out

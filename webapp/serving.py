@@ -8,6 +8,7 @@ Behind a reverse proxy (nginx, a TLS terminator) set ``COASTCAST_PROXIES`` so th
 its ``X-Forwarded-*`` headers (see webapp/__init__.py) and ``COASTCAST_SECURE_COOKIES`` when the
 proxy serves HTTPS.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,7 @@ def server_urls(server) -> list[str]:
     return [f"http://{f'[{h}]' if ':' in str(h) else h}:{p}/" for h, p in listen]
 
 
-def serve(app, host: str = "127.0.0.1", port: int = 8000, *, threads: int = 8, shutdown_timeout: float = 10.0,
-          **options) -> None:
+def serve(app, host: str = "127.0.0.1", port: int = 8000, *, threads: int = 8, shutdown_timeout: float = 10.0, **options) -> None:
     """Serve ``app`` with waitress until SIGTERM/SIGINT (or KeyboardInterrupt); returns after a clean
     shutdown. Signal handlers are installed only when called from the main thread (and restored)."""
     server = make_server(app, host, port, threads=threads, **options)

@@ -11,6 +11,7 @@ its field, and the stored configuration and settings stay as they were.
 Each cycle's run directory holds its own ``config.toml``, written when it is queued from the
 then current version (and which version it was); ``/systems/<id>/versions`` lists the versions.
 """
+
 from __future__ import annotations
 
 import logging
@@ -81,9 +82,14 @@ def _changes(system, new) -> list[str]:
         out.append(f"horizon {system.horizon_hours} → {new.horizon_hours} h")
     if system.run_hour_utc != new.run_hour_utc:
         out.append(f"run hour {system.run_hour_utc:02d} → {new.run_hour_utc:02d} UTC")
-    for key, label in (("tide_source", "tide"), ("atmosphere", "atmosphere"), ("manning", "Manning's n"),
-                       ("output_interval_minutes", "output interval (min)"), ("spinup_hours", "spin-up (h)"),
-                       ("rivers", "rivers")):
+    for key, label in (
+        ("tide_source", "tide"),
+        ("atmosphere", "atmosphere"),
+        ("manning", "Manning's n"),
+        ("output_interval_minutes", "output interval (min)"),
+        ("spinup_hours", "spin-up (h)"),
+        ("rivers", "rivers"),
+    ):
         if old_s.get(key) != new_s.get(key) and not (key == "rivers" and not old_s.get(key) and not new_s.get(key)):
             out.append(f"{label} changed" if key == "rivers" else f"{label} {old_s.get(key, '–')} → {new_s.get(key)}")
     old_st = [(st.name, round(st.lon, 6), round(st.lat, 6)) for st in system.stations]
@@ -100,13 +106,20 @@ def edit(system_id: int):
     settings = dict(system.settings or {})
     boundaries = (settings.get("mesh") or {}).get("open_boundaries") or []
     region_rivers = _region_rivers(system)
-    rivers_now = ({r["boundary"]: r.get("discharge") for r in settings["rivers"]} if "rivers" in settings
-                  else dict.fromkeys(region_rivers))
-    data = {"name": system.name, "horizon_hours": system.horizon_hours, "run_hour_utc": system.run_hour_utc,
-            "manning": settings.get("manning", 0.025), "output_interval_minutes": settings.get("output_interval_minutes", 60),
-            "spinup_hours": settings.get("spinup_hours", 24.0),
-            "tide_source": settings.get("tide_source", "auto"), "atmosphere": settings.get("atmosphere", "none"),
-            "stations": "\n".join(f"{s.name}, {s.lon:.5f}, {s.lat:.5f}" for s in system.stations)}
+    rivers_now = (
+        {r["boundary"]: r.get("discharge") for r in settings["rivers"]} if "rivers" in settings else dict.fromkeys(region_rivers)
+    )
+    data = {
+        "name": system.name,
+        "horizon_hours": system.horizon_hours,
+        "run_hour_utc": system.run_hour_utc,
+        "manning": settings.get("manning", 0.025),
+        "output_interval_minutes": settings.get("output_interval_minutes", 60),
+        "spinup_hours": settings.get("spinup_hours", 24.0),
+        "tide_source": settings.get("tide_source", "auto"),
+        "atmosphere": settings.get("atmosphere", "none"),
+        "stations": "\n".join(f"{s.name}, {s.lon:.5f}, {s.lat:.5f}" for s in system.stations),
+    }
     form = EditSystemForm(data=data)
     rows = river_rows(boundaries, rivers_now, region_rivers, request.form if request.method == "POST" else None)
     river_errors: dict[int, str] = {}
@@ -122,19 +135,31 @@ def edit(system_id: int):
         except ValueError as exc:  # a station too far from the mesh's water
             form.stations.errors.append(one_line(str(exc)))
         if parsed is not None and not form.stations.errors and not river_errors:
-            new_settings = dict(settings, tide_source=form.tide_source.data, atmosphere=form.atmosphere.data,
-                                rivers=rivers, manning=float(form.manning.data),
-                                output_interval_minutes=form.output_interval_minutes.data)
+            new_settings = dict(
+                settings,
+                tide_source=form.tide_source.data,
+                atmosphere=form.atmosphere.data,
+                rivers=rivers,
+                manning=float(form.manning.data),
+                output_interval_minutes=form.output_interval_minutes.data,
+            )
             if "spinup_hours" in form and form.spinup_hours.data is not None:
                 spinup = float(form.spinup_hours.data)
                 # a system that never set it keeps the configuration's default unless the value changes
                 if "spinup_hours" in settings or spinup != float(form.spinup_hours.default):
                     new_settings["spinup_hours"] = spinup
             new = SimpleNamespace(
-                id=system.id, name=form.name.data, region_kind=system.region_kind, mesh_path=system.mesh_path,
-                data_dir=system.data_dir, bbox=system.bbox, horizon_hours=form.horizon_hours.data,
-                run_hour_utc=form.run_hour_utc.data, settings=new_settings,
-                stations=[SimpleNamespace(name=n, lon=x, lat=y) for n, x, y in parsed])
+                id=system.id,
+                name=form.name.data,
+                region_kind=system.region_kind,
+                mesh_path=system.mesh_path,
+                data_dir=system.data_dir,
+                bbox=system.bbox,
+                horizon_hours=form.horizon_hours.data,
+                run_hour_utc=form.run_hour_utc.data,
+                settings=new_settings,
+                stations=[SimpleNamespace(name=n, lon=x, lat=y) for n, x, y in parsed],
+            )
             try:
                 stale = stale_thresholds(new)
                 if stale:
@@ -148,8 +173,11 @@ def edit(system_id: int):
                 changes = _changes(system, new)
                 for p in placed:
                     if p.moved_km > 0:
-                        flash(f"Station {p.name!r} lies on land or outside the mesh: each forecast samples it "
-                              f"{p.moved_km:.1f} km away, at the nearest wet face ({p.lon:.4f}, {p.lat:.4f}).", "info")
+                        flash(
+                            f"Station {p.name!r} lies on land or outside the mesh: each forecast samples it "
+                            f"{p.moved_km:.1f} km away, at the nearest wet face ({p.lon:.4f}, {p.lat:.4f}).",
+                            "info",
+                        )
                 db = get_session()
                 system.name, system.horizon_hours, system.run_hour_utc = new.name, new.horizon_hours, new.run_hour_utc
                 system.settings = new_settings
@@ -164,18 +192,31 @@ def edit(system_id: int):
                     busy = [c.label for c in system.cycles if c.status in CYCLE_ACTIVE]
                     row = add_config_version(db, system, text, note)
                     db.commit()
-                    flash(f"Saved as configuration version {row.version}: the next cycle uses it; cycles already "
-                          "run keep theirs"
-                          + (f", and cycle {busy[0]}, already queued, runs with version {before}." if busy else "."), "ok")
+                    flash(
+                        f"Saved as configuration version {row.version}: the next cycle uses it; cycles already "
+                        "run keep theirs"
+                        + (f", and cycle {busy[0]}, already queued, runs with version {before}." if busy else "."),
+                        "ok",
+                    )
                 else:
                     db.commit()
-                    flash("Saved. The forecast configuration is unchanged "
-                          f"(still version {config_versions(system)[-1]['version']})"
-                          + (f": {'; '.join(changes)}." if changes else "."), "ok")
+                    flash(
+                        "Saved. The forecast configuration is unchanged "
+                        f"(still version {config_versions(system)[-1]['version']})"
+                        + (f": {'; '.join(changes)}." if changes else "."),
+                        "ok",
+                    )
                 return redirect(url_for("dashboard.system", system_id=system.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("systems/edit.html", form=form, system=system, rows=rows, river_errors=river_errors,
-                           problem=problem, version=config_versions(system)[-1]), status
+    return render_template(
+        "systems/edit.html",
+        form=form,
+        system=system,
+        rows=rows,
+        river_errors=river_errors,
+        problem=problem,
+        version=config_versions(system)[-1],
+    ), status
 
 
 @bp.route("/<int:system_id>/versions")

@@ -4,6 +4,7 @@ A system's folder (``ForecastSystem.data_dir``) lies under ``<COASTCAST_DATA_DIR
 holds its mesh, ``config.toml`` and ``cycles/<YYYYmmddTHHZ>/`` run directories. Every lookup
 here is scoped to the logged-in owner: another user's system is simply "not found" (404).
 """
+
 from __future__ import annotations
 
 import csv
@@ -102,7 +103,8 @@ def parse_stations(text: str, bbox=None, source: str = "stations") -> list[tuple
             if not (w <= lon <= e and s <= lat <= n):
                 raise StationError(
                     f"{source} line {lineno}: station {name!r} at ({lon:.4f}, {lat:.4f}) is outside the region "
-                    f"({w:.4f}, {s:.4f}, {e:.4f}, {n:.4f})")
+                    f"({w:.4f}, {s:.4f}, {e:.4f}, {n:.4f})"
+                )
         if name in names:
             raise StationError(f"{source} line {lineno}: station name {name!r} is used twice")
         names.add(name)
@@ -163,8 +165,10 @@ def parse_thresholds(rows: list[dict], stations: list[str], gauges=()) -> tuple[
             if not math.isfinite(level) or abs(level) > MAX_LEVEL_M:
                 raise ValueError
         except ValueError:
-            errors[i] = (f"Row {n}: the level must be a number of metres from -{MAX_LEVEL_M:g} to {MAX_LEVEL_M:g}, "
-                         f"e.g. 5.5 (got {level_text[:40]!r}).")
+            errors[i] = (
+                f"Row {n}: the level must be a number of metres from -{MAX_LEVEL_M:g} to {MAX_LEVEL_M:g}, "
+                f"e.g. 5.5 (got {level_text[:40]!r})."
+            )
             continue
         if datum not in datums:
             errors[i] = f"Row {n}: the datum must be MSL, chart or LAT (got {datum[:40]!r})."
@@ -264,7 +268,9 @@ def config_dict(system: ForecastSystem, start: datetime | None = None) -> dict:
     s = system.settings or {}
     gallery = s.get("gallery") if system.region_kind == "gallery" else None
     # a gallery system names its region, so the region's datum, roles, rivers and stations apply
-    cfg: dict = {"name": system.name, "gallery": gallery} if gallery else {"name": system.name, "mesh": str(system.mesh_path or "")}
+    cfg: dict = (
+        {"name": system.name, "gallery": gallery} if gallery else {"name": system.name, "mesh": str(system.mesh_path or "")}
+    )
     if start is not None:
         cfg["start"] = start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     cfg["hours"] = int(system.horizon_hours)
@@ -285,15 +291,19 @@ def config_dict(system: ForecastSystem, start: datetime | None = None) -> dict:
     river_names = {r["boundary"] for r in rivers}
     opens = _open_boundaries(str(system.mesh_path or ""))
     if opens:
-        cfg["boundaries"] = {b: ("river" if b in river_names else ("tide" if (tides or region_tide) else "outflow")) for b in opens}
+        cfg["boundaries"] = {
+            b: ("river" if b in river_names else ("tide" if (tides or region_tide) else "outflow")) for b in opens
+        }
     if rivers:
         cfg["rivers"] = [r for r in rivers if not opens or r["boundary"] in opens]
     cfg["physics"] = {"manning": float(s.get("manning", 0.025))}
     stations = [{"name": st.name, "lon": st.lon, "lat": st.lat} for st in system.stations]
     if stations:
         cfg["stations"] = stations
-    thresholds = [{"station": t["station"], "level_m": float(t["level_m"]), "datum": t.get("datum", "MSL"), "name": t["name"]}
-                  for t in s.get("thresholds", [])]
+    thresholds = [
+        {"station": t["station"], "level_m": float(t["level_m"]), "datum": t.get("datum", "MSL"), "name": t["name"]}
+        for t in s.get("thresholds", [])
+    ]
     if thresholds:
         cfg["thresholds"] = thresholds
     return cfg
@@ -340,8 +350,9 @@ def parse_river_rows(rows: list[dict]) -> tuple[list[dict], dict[int, str]]:
                 if not math.isfinite(q) or q < 0 or q > MAX_DISCHARGE:
                     raise ValueError
             except ValueError:
-                errors[row["index"]] = (f"Boundary {row['name']!r}: give the river discharge in m³/s "
-                                        f"(a number from 0 to {MAX_DISCHARGE:.0f}).")
+                errors[row["index"]] = (
+                    f"Boundary {row['name']!r}: give the river discharge in m³/s (a number from 0 to {MAX_DISCHARGE:.0f})."
+                )
                 continue
             rivers.append({"boundary": row["name"], "discharge": q})
     return rivers, errors
@@ -362,8 +373,7 @@ def check_config_text(text: str, system: ForecastSystem) -> None:
     from workflows.config import ForecastConfig
 
     data = tomllib.loads(text)
-    data.setdefault("start", datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-                    .strftime("%Y-%m-%dT%H:%M:%SZ"))
+    data.setdefault("start", datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ"))
     ForecastConfig.from_mapping(data, base_dir=system.data_dir or ".", where="the new configuration")
 
 
@@ -371,11 +381,13 @@ def config_versions(system: ForecastSystem) -> list[dict]:
     """The system's configuration versions, oldest first: ``{version, created, note, config_toml,
     current}``. A system never edited has one, version 1 (its wizard's configuration), whether or
     not its row exists yet."""
-    rows = [{"version": v.version, "created": v.created, "note": v.note, "config_toml": v.config_toml}
-            for v in system.config_versions]
+    rows = [
+        {"version": v.version, "created": v.created, "note": v.note, "config_toml": v.config_toml} for v in system.config_versions
+    ]
     if not rows:
-        rows = [{"version": 1, "created": system.created, "note": "created with the wizard",
-                 "config_toml": system.config_toml or ""}]
+        rows = [
+            {"version": 1, "created": system.created, "note": "created with the wizard", "config_toml": system.config_toml or ""}
+        ]
     for r in rows:
         r["current"] = r is rows[-1]
     return rows
@@ -386,8 +398,11 @@ def add_config_version(session, system: ForecastSystem, text: str, note: str) ->
     where the system has no rows yet); updates ``config_toml`` and the system folder's
     config.toml. Not committed."""
     if not system.config_versions:
-        system.config_versions.append(SystemConfigVersion(version=1, config_toml=system.config_toml or "",
-                                                          created=system.created, note="created with the wizard"))
+        system.config_versions.append(
+            SystemConfigVersion(
+                version=1, config_toml=system.config_toml or "", created=system.created, note="created with the wizard"
+            )
+        )
     row = SystemConfigVersion(version=system.config_versions[-1].version + 1, config_toml=text, note=note[:500])
     system.config_versions.append(row)
     system.config_toml = text
@@ -454,7 +469,14 @@ def write_cycle_config(system: ForecastSystem, cycle: Cycle) -> Path:
     tmp.write_text(cycle_config_text(system, cycle.cycle_time))
     tmp.replace(path)
     stamp = run_dir / (CONFIG_VERSION_FILE + ".tmp")
-    stamp.write_text(json.dumps({"system_id": system.id, "version": config_versions(system)[-1]["version"],
-                                 "written": datetime.now(timezone.utc).isoformat()}))
+    stamp.write_text(
+        json.dumps(
+            {
+                "system_id": system.id,
+                "version": config_versions(system)[-1]["version"],
+                "written": datetime.now(timezone.utc).isoformat(),
+            }
+        )
+    )
     stamp.replace(run_dir / CONFIG_VERSION_FILE)
     return path

@@ -4,6 +4,7 @@ A token is ``cc_`` followed by 43 URL-safe characters (32 random bytes from :mod
 a plain SHA-256 is the right hash: nobody can guess such a token, and the look-up stays one
 indexed query. The token itself is shown to its owner once, when it is made.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,8 +35,13 @@ def create_token(session, user: User, name: str) -> tuple[ApiToken, str]:
     if live >= MAX_TOKENS:
         raise TokenError(f"you have {live} tokens; revoke one before making another (at most {MAX_TOKENS})")
     token = PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, name=" ".join((name or "").split())[:80] or "token",
-                   token_hash=token_hash(token), prefix=token[:10], created=utcnow())
+    row = ApiToken(
+        user_id=user.id,
+        name=" ".join((name or "").split())[:80] or "token",
+        token_hash=token_hash(token),
+        prefix=token[:10],
+        created=utcnow(),
+    )
     session.add(row)
     return row, token
 

@@ -7,6 +7,7 @@ streams the upload through the decompressor, a megabyte at a time, and refuses i
 may be compressed on disk, holds more than that. Station CSVs are never decompressed: they are
 read as text, at most 2 MB (``webapp.wizard.stations``).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -44,16 +45,20 @@ def check_unpacked_size(path: Path, limit: int, name: str | None = None) -> None
                     total += len(chunk)
                     if total > limit:
                         log.warning("upload %s refused: more than %d bytes when decompressed", path, limit)
-                        raise UploadError(f"{name}: more than {_mb(limit)} when decompressed; this server accepts "
-                                          f"at most {_mb(limit)} (COASTCAST_MAX_UNPACKED_MB)")
+                        raise UploadError(
+                            f"{name}: more than {_mb(limit)} when decompressed; this server accepts "
+                            f"at most {_mb(limit)} (COASTCAST_MAX_UNPACKED_MB)"
+                        )
         except (OSError, EOFError, zlib.error):
             raise UploadError(f"{name}: the gzip stream is truncated or corrupt") from None
     elif head[:3] == b"CDF" or head[:4] == b"\x89HDF":
         var, size = _largest_netcdf_variable(path)
         if size > limit:
             log.warning("upload %s refused: variable %s holds %d bytes", path, var, size)
-            raise UploadError(f"{name}: variable {var} holds {_mb(size)} when decompressed; this server accepts "
-                              f"at most {_mb(limit)} (COASTCAST_MAX_UNPACKED_MB)")
+            raise UploadError(
+                f"{name}: variable {var} holds {_mb(size)} when decompressed; this server accepts "
+                f"at most {_mb(limit)} (COASTCAST_MAX_UNPACKED_MB)"
+            )
 
 
 def _largest_netcdf_variable(path: Path) -> tuple[str, int]:

@@ -1,5 +1,6 @@
 """The viewer: animated map of water level and currents, maxima, station time series (with the tide
 gauges' harmonic prediction and datum levels), skill at the gauges and threshold alerts."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,6 +21,12 @@ def view(cycle_id: int):
     run_dir = Path(cycle.run_dir) if cycle.run_dir else None
     has_fields = bool(run_dir and (run_dir / "fields.nc").is_file())
     has_stations = bool(run_dir and (run_dir / "stations.nc").is_file())
-    return render_template("viewer/view.html", cycle=cycle, system=cycle.system, has_fields=has_fields,
-                           has_stations=has_stations, files=list_files(run_dir) if run_dir else [],
-                           summary=cycle_summary(run_dir))
+    return render_template(
+        "viewer/view.html",
+        cycle=cycle,
+        system=cycle.system,
+        has_fields=has_fields,
+        has_stations=has_stations,
+        files=list_files(run_dir) if run_dir else [],
+        summary=cycle_summary(run_dir),
+    )

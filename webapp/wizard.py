@@ -4,6 +4,7 @@ The wizard's state is a draft :class:`~workflows.db.ForecastSystem` row (``statu
 answers in ``settings``), created only when the region step succeeds. Each step validates its
 form and shows messages next to the fields; a step that fails stores nothing.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,14 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("wizard", __name__, url_prefix="/systems")
 
-STEPS = [("region", "Region"), ("forcings", "Forcings"), ("parameters", "Parameters"),
-         ("stations", "Stations"), ("thresholds", "Thresholds"), ("review", "Review")]
+STEPS = [
+    ("region", "Region"),
+    ("forcings", "Forcings"),
+    ("parameters", "Parameters"),
+    ("stations", "Stations"),
+    ("thresholds", "Thresholds"),
+    ("review", "Review"),
+]
 MAX_BOX_DEGREES = 6.0
 MIN_BOX_DEGREES = 0.01
 
@@ -121,14 +128,28 @@ def _read_and_summarise(path: Path, max_nodes: int) -> tuple[object, dict]:
 def _render_region(form, system, regions, gallery_error, pending=None):
     pre = None
     if pending and system is not None:
-        pre = preflight(pending.get("report"), pending.get("summary"), pending.get("path"), system.horizon_hours,
-                        url_for("wizard.mesh_preview", system_id=system.id, mesh="pending"),
-                        f"Pre-flight report: {pending.get('filename')}")
+        pre = preflight(
+            pending.get("report"),
+            pending.get("summary"),
+            pending.get("path"),
+            system.horizon_hours,
+            url_for("wizard.mesh_preview", system_id=system.id, mesh="pending"),
+            f"Pre-flight report: {pending.get('filename')}",
+        )
     elif system is not None:
         pre = system_preflight(system, "The region's mesh")
-    return render_template("wizard/region.html", form=form, system=system, steps=STEPS, step="region",
-                           regions=regions, gallery_error=gallery_error, pending=pending, pre=pre,
-                           accept_form=AcceptMeshForm())
+    return render_template(
+        "wizard/region.html",
+        form=form,
+        system=system,
+        steps=STEPS,
+        step="region",
+        regions=regions,
+        gallery_error=gallery_error,
+        pending=pending,
+        pre=pre,
+        accept_form=AcceptMeshForm(),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -207,8 +228,13 @@ def _region(system: ForecastSystem | None):
             name = target.name
             mesh, summary = _read_and_summarise(target, max_nodes)
             report = services.check_mesh(mesh)
-            settings["pending_upload"] = {"path": str(target), "filename": name, "summary": summary,
-                                          "report": report, "usable": _usable(report)}
+            settings["pending_upload"] = {
+                "path": str(target),
+                "filename": name,
+                "summary": summary,
+                "report": report,
+                "usable": _usable(report),
+            }
             mesh_path, region_kind = None, None
     except Exception as exc:
         message = _one_line(exc)
@@ -279,8 +305,9 @@ def forcings(system_id: int):
         return r
     settings = dict(system.settings or {})
     boundaries = (settings.get("mesh") or {}).get("open_boundaries") or []
-    form = ForcingsForm(data={"tide_source": settings.get("tide_source", "auto"),
-                              "atmosphere": settings.get("atmosphere", "none")})
+    form = ForcingsForm(
+        data={"tide_source": settings.get("tide_source", "auto"), "atmosphere": settings.get("atmosphere", "none")}
+    )
     # a gallery region's own rivers are the defaults (its series where it has one)
     region_rivers = {}
     if system.region_kind == "gallery" and settings.get("gallery"):
@@ -306,8 +333,16 @@ def forcings(system_id: int):
     except Exception as exc:  # noqa: BLE001 - the page still works; the config check will say what is wrong
         log.warning("tide choice for system %s: %s", system.id, exc)
         choice = None
-    return render_template("wizard/forcings.html", form=form, system=system, steps=STEPS, step="forcings",
-                           rows=rows, river_errors=river_errors, tide_choice=choice)
+    return render_template(
+        "wizard/forcings.html",
+        form=form,
+        system=system,
+        steps=STEPS,
+        step="forcings",
+        rows=rows,
+        river_errors=river_errors,
+        tide_choice=choice,
+    )
 
 
 @bp.route("/<int:system_id>/wizard/parameters", methods=["GET", "POST"])
@@ -317,10 +352,15 @@ def parameters(system_id: int):
     if (r := _require_region(system)) is not None:
         return r
     settings = dict(system.settings or {})
-    form = ParametersForm(data={"horizon_hours": system.horizon_hours, "run_hour_utc": system.run_hour_utc,
-                                "manning": settings.get("manning", 0.025),
-                                "output_interval_minutes": settings.get("output_interval_minutes", 60),
-                                "spinup_hours": settings.get("spinup_hours", 24.0)})
+    form = ParametersForm(
+        data={
+            "horizon_hours": system.horizon_hours,
+            "run_hour_utc": system.run_hour_utc,
+            "manning": settings.get("manning", 0.025),
+            "output_interval_minutes": settings.get("output_interval_minutes", 60),
+            "spinup_hours": settings.get("spinup_hours", 24.0),
+        }
+    )
     if form.validate_on_submit():
         if form.output_interval_minutes.data > form.horizon_hours.data * 60:
             form.output_interval_minutes.errors.append("The output interval is longer than the forecast.")
@@ -332,8 +372,9 @@ def parameters(system_id: int):
             system.settings = settings
             get_session().commit()
             return redirect(url_for("wizard.stations", system_id=system.id))
-    return render_template("wizard/parameters.html", form=form, system=system, steps=STEPS, step="parameters",
-                           pre=system_preflight(system))
+    return render_template(
+        "wizard/parameters.html", form=form, system=system, steps=STEPS, step="parameters", pre=system_preflight(system)
+    )
 
 
 def _region_bbox(system):
@@ -379,8 +420,11 @@ def stations(system_id: int):
             else:
                 for p in placed:
                     if p.moved_km > 0:
-                        flash(f"Station {p.name!r} lies on land or outside the mesh: each forecast samples it "
-                              f"{p.moved_km:.1f} km away, at the nearest wet face ({p.lon:.4f}, {p.lat:.4f}).", "info")
+                        flash(
+                            f"Station {p.name!r} lies on land or outside the mesh: each forecast samples it "
+                            f"{p.moved_km:.1f} km away, at the nearest wet face ({p.lon:.4f}, {p.lat:.4f}).",
+                            "info",
+                        )
                 db = get_session()
                 system.stations.clear()
                 db.flush()
@@ -388,8 +432,9 @@ def stations(system_id: int):
                     system.stations.append(Station(name=name, lon=lon, lat=lat))
                 db.commit()
                 return redirect(url_for("wizard.thresholds", system_id=system.id))
-    return render_template("wizard/stations.html", form=form, system=system, steps=STEPS, step="stations",
-                           bbox=_region_bbox(system))
+    return render_template(
+        "wizard/stations.html", form=form, system=system, steps=STEPS, step="stations", bbox=_region_bbox(system)
+    )
 
 
 def _gauge_choices(system):
@@ -419,8 +464,10 @@ def thresholds(system_id: int):
                 break
             rows.append({k: request.form.get(f"threshold-{i}-{k}", "")[:200] for k in ("station", "name", "level", "datum")})
     else:
-        rows = [{"station": t["station"], "name": t["name"], "level": f"{t['level_m']:g}", "datum": t.get("datum", "MSL")}
-                for t in (system.settings or {}).get("thresholds", [])]
+        rows = [
+            {"station": t["station"], "name": t["name"], "level": f"{t['level_m']:g}", "datum": t.get("datum", "MSL")}
+            for t in (system.settings or {}).get("thresholds", [])
+        ]
     if form.validate_on_submit():
         parsed, errors = parse_thresholds(rows, [st.name for st in system.stations], gauges)
         if not errors:
@@ -431,8 +478,18 @@ def thresholds(system_id: int):
             return redirect(url_for("wizard.review", system_id=system.id))
     while len(rows) < 3 or not all(rows[-1].get(k) in ("", None) for k in ("station", "level", "name")):
         rows.append({"station": "", "name": "", "level": "", "datum": "MSL"})
-    return render_template("wizard/thresholds.html", form=form, system=system, steps=STEPS, step="thresholds",
-                           rows=rows, errors=errors, gauges=gauges, gauge_error=gauge_error, datums=THRESHOLD_DATUMS)
+    return render_template(
+        "wizard/thresholds.html",
+        form=form,
+        system=system,
+        steps=STEPS,
+        step="thresholds",
+        rows=rows,
+        errors=errors,
+        gauges=gauges,
+        gauge_error=gauge_error,
+        datums=THRESHOLD_DATUMS,
+    )
 
 
 @bp.route("/<int:system_id>/wizard/review", methods=["GET", "POST"])
@@ -447,7 +504,7 @@ def review(system_id: int):
     gauges = None
     if any(t.get("kind") == "gauge" for t in settings.get("thresholds", [])):
         gauges, gauge_error = _gauge_choices(system)
-        gauges = None if gauge_error else gauges   # not listable here: the cycle checks them
+        gauges = None if gauge_error else gauges  # not listable here: the cycle checks them
     stale = stale_thresholds(system, gauges)
     toml_text = config_toml(system)
     if form.validate_on_submit():
@@ -464,12 +521,24 @@ def review(system_id: int):
             system.config_toml = toml_text
             system.status = "active"
             get_session().commit()
-            flash(f"Forecast system {system.name!r} created. Its first cycle runs at {system.run_hour_utc:02d}:00 UTC; "
-                  "or run one now.", "ok")
+            flash(
+                f"Forecast system {system.name!r} created. Its first cycle runs at {system.run_hour_utc:02d}:00 UTC; "
+                "or run one now.",
+                "ok",
+            )
             return redirect(url_for("dashboard.system", system_id=system.id))
-    return render_template("wizard/review.html", form=form, system=system, steps=STEPS, step="review",
-                           toml_text=toml_text, missing=missing, stale=stale, bbox=_region_bbox(system),
-                           pre=system_preflight(system, "Pre-flight report of the mesh"))
+    return render_template(
+        "wizard/review.html",
+        form=form,
+        system=system,
+        steps=STEPS,
+        step="review",
+        toml_text=toml_text,
+        missing=missing,
+        stale=stale,
+        bbox=_region_bbox(system),
+        pre=system_preflight(system, "Pre-flight report of the mesh"),
+    )
 
 
 # ---------------------------------------------------------------- pre-flight: the report as a page, the map preview
@@ -477,8 +546,8 @@ def review(system_id: int):
 # labelled rows with rounded numbers and units; generated meshes add their depth sources; the map
 # preview is the JSON of mesh_preview (webapp/static/js/mesh_preview.js draws it).
 
-SKEW_ANGLE_DEG = 5.0          # solver.quality.SKEW_ANGLE_DEG
-DEFAULT_THROUGHPUT = 5e6      # triangle-updates per second, solver.quality.check_mesh's default
+SKEW_ANGLE_DEG = 5.0  # solver.quality.SKEW_ANGLE_DEG
+DEFAULT_THROUGHPUT = 5e6  # triangle-updates per second, solver.quality.check_mesh's default
 _CACHE: OrderedDict = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 8
@@ -542,10 +611,15 @@ def run_time_estimate(report: dict, hours: float) -> dict | None:
     thr = _f(report.get("throughput")) or DEFAULT_THROUGHPUT
     steps = math.ceil(hours * 3600 / dt)
     wall = n_face * steps / thr
-    return {"hours": hours, "steps": steps, "wall_s": wall,
-            "text": f"about {_duration(wall)} for a {hours:g}-hour forecast",
-            "detail": (f"{int(n_face):,} triangles × {steps:,} steps of {dt:.2g} s at "
-                       f"{thr / 1e6:g} million triangle-updates per second")}
+    return {
+        "hours": hours,
+        "steps": steps,
+        "wall_s": wall,
+        "text": f"about {_duration(wall)} for a {hours:g}-hour forecast",
+        "detail": (
+            f"{int(n_face):,} triangles × {steps:,} steps of {dt:.2g} s at {thr / 1e6:g} million triangle-updates per second"
+        ),
+    }
 
 
 def _report_rows(r: dict) -> list[dict]:
@@ -561,25 +635,39 @@ def _report_rows(r: dict) -> list[dict]:
         pct = r.get("angle_percentiles_deg") or {}
         more = [f"median {m:.1f}°" for m in [_f(pct.get("50"))] if m is not None]
         more += [f"1 % of the triangles below {m:.1f}°" for m in [_f(pct.get("1"))] if m is not None]
-        add("min_angle", "Minimum angle", f"{v:.1f}°" + (f" ({', '.join(more)})" if more else ""),
-            "warn" if v < SKEW_ANGLE_DEG else "")
+        add(
+            "min_angle",
+            "Minimum angle",
+            f"{v:.1f}°" + (f" ({', '.join(more)})" if more else ""),
+            "warn" if v < SKEW_ANGLE_DEG else "",
+        )
     if r.get("n_skewed") is not None or r.get("n_tiny") is not None:
         n_s, n_t = int(r.get("n_skewed") or 0), int(r.get("n_tiny") or 0)
-        add("skewed", "Skewed and tiny triangles",
+        add(
+            "skewed",
+            "Skewed and tiny triangles",
             f"{n_s:,} skewed (an angle below {SKEW_ANGLE_DEG:g}°), {n_t:,} tiny (under 1/1000 of the median area)",
-            "warn" if n_s or n_t else "")
+            "warn" if n_s or n_t else "",
+        )
     edge = r.get("edge_length_m") or {}
     if all(_f(edge.get(k)) is not None for k in ("min", "median", "max")):
-        add("edge", "Element size (side)", f"smallest {_length(edge['min'])}, median {_length(edge['median'])}, "
-                                           f"largest {_length(edge['max'])}")
+        add(
+            "edge",
+            "Element size (side)",
+            f"smallest {_length(edge['min'])}, median {_length(edge['median'])}, largest {_length(edge['max'])}",
+        )
     area = r.get("area_m2") or {}
     if all(_f(area.get(k)) is not None for k in ("min", "median", "max")):
         add("area", "Element area", f"{_area(area['min'])} to {_area(area['max'])} (median {_area(area['median'])})")
     depth = r.get("depth_range_m") or ()
     if len(depth) == 2 and all(_f(d) is not None for d in depth):
         dry = int(r.get("n_dry_nodes") or 0)
-        add("depth", "Depth range", f"{depth[0]:.1f}–{depth[1]:.1f} m (positive down)"
-            + (f"; {dry:,} nodes above the datum (dry at rest)" if dry else ""))
+        add(
+            "depth",
+            "Depth range",
+            f"{depth[0]:.1f}–{depth[1]:.1f} m (positive down)"
+            + (f"; {dry:,} nodes above the datum (dry at rest)" if dry else ""),
+        )
     if r.get("n_parts") is not None:
         n = int(r["n_parts"])
         add("parts", "Connected parts", f"{n}" + (" (separate pieces of water)" if n > 1 else ""), "warn" if n > 1 else "")
@@ -589,9 +677,16 @@ def _report_rows(r: dict) -> list[dict]:
         more = f"; and {len(bounds) - 20} more" if len(bounds) > 20 else ""
         walls = int(r.get("n_unnamed_boundary_edges") or 0)
         add("boundaries", "Boundary segments", shown + more + (f"; {walls:,} edges in none (walls)" if walls else ""))
-    defects = [(key, label) for key, label in (("n_reoriented", "faces reoriented"), ("n_duplicate_nodes", "duplicate nodes"),
-                                               ("n_unused_nodes", "unused nodes"), ("n_nonmanifold_edges", "non-manifold edges"))
-               if key in r]
+    defects = [
+        (key, label)
+        for key, label in (
+            ("n_reoriented", "faces reoriented"),
+            ("n_duplicate_nodes", "duplicate nodes"),
+            ("n_unused_nodes", "unused nodes"),
+            ("n_nonmanifold_edges", "non-manifold edges"),
+        )
+        if key in r
+    ]
     if defects:
         found = [f"{int(r[k]):,} {label}" for k, label in defects if r[k]]
         add("repairs", "Repairs and defects", "; ".join(found) or "none", "warn" if found else "")
@@ -619,8 +714,9 @@ def _depth_sources(mesh_path) -> dict | None:
         return None
 
 
-def preflight(report: dict | None, summary: dict | None, mesh_path, hours, preview_url=None, title="Pre-flight report",
-              error=None) -> dict:
+def preflight(
+    report: dict | None, summary: dict | None, mesh_path, hours, preview_url=None, title="Pre-flight report", error=None
+) -> dict:
     """What the ``preflight`` macro shows: labelled rows, problems, warnings, notes, depth sources,
     the run-time estimate and the preview's URL."""
     r = report or {}
@@ -632,13 +728,19 @@ def preflight(report: dict | None, summary: dict | None, mesh_path, hours, previ
     if opens is None:
         opens = [b.get("name") for b in r.get("boundaries") or () if isinstance(b, dict) and b.get("role") == "open"]
     return {
-        "title": title, "error": error, "n_node": n_node, "n_face": n_face, "open_boundaries": opens,
+        "title": title,
+        "error": error,
+        "n_node": n_node,
+        "n_face": n_face,
+        "open_boundaries": opens,
         "rows": _report_rows(r),
         "problems": [str(m) for m in list(r.get("problems") or []) + list(r.get("errors") or [])],
         "warnings": [str(m) for m in r.get("warnings") or []],
         "notes": [str(m) for m in r.get("notes") or []],
-        "sources": [{"name": k, "nodes": v, "pct": 100.0 * v / total if total else 0.0}
-                    for k, v in sorted(sources.items(), key=lambda kv: -kv[1])],
+        "sources": [
+            {"name": k, "nodes": v, "pct": 100.0 * v / total if total else 0.0}
+            for k, v in sorted(sources.items(), key=lambda kv: -kv[1])
+        ],
         "estimate": run_time_estimate(r, hours or _f(r.get("hours")) or 72),
         "preview_url": preview_url,
     }
@@ -652,8 +754,7 @@ def _mesh_report(system) -> tuple[dict | None, str | None]:
     if not system.mesh_path or not Path(system.mesh_path).is_file():
         return None, None
     try:
-        return _cached("report", system.mesh_path,
-                       lambda: services.check_mesh(services.read_mesh(Path(system.mesh_path)))), None
+        return _cached("report", system.mesh_path, lambda: services.check_mesh(services.read_mesh(Path(system.mesh_path)))), None
     except Exception as exc:  # noqa: BLE001 - the page works without it
         log.info("pre-flight report of system %s: %s", system.id, exc)
         return None, f"The pre-flight report is not available: {_one_line(exc)}"
@@ -664,8 +765,15 @@ def system_preflight(system, title="Pre-flight report") -> dict | None:
     if not system.mesh_path:
         return None
     report, error = _mesh_report(system)
-    return preflight(report, (system.settings or {}).get("mesh"), system.mesh_path, system.horizon_hours,
-                     url_for("wizard.mesh_preview", system_id=system.id), title, error)
+    return preflight(
+        report,
+        (system.settings or {}).get("mesh"),
+        system.mesh_path,
+        system.horizon_hours,
+        url_for("wizard.mesh_preview", system_id=system.id),
+        title,
+        error,
+    )
 
 
 def _node_sources(lon, lat, counts: dict):
@@ -674,8 +782,7 @@ def _node_sources(lon, lat, counts: dict):
     recorded counts (a bathymetry file given at generation, a gallery changed since)."""
     import numpy as np
 
-    sources, synthetic = services.bathymetry_sources(
-        (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())))
+    sources, synthetic = services.bathymetry_sources((float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())))
     idx = np.full(lon.size, -1, dtype=np.int64)
     names: list[str] = []
     for src in sources:
@@ -721,9 +828,13 @@ def mesh_preview_json(path) -> bytes:
         if b.role != "open" or ids is None or len(ids) < 2:
             continue
         ids = np.asarray(ids, dtype=np.int64)
-        lines.append({"type": "Feature", "properties": {"name": b.name},
-                      "geometry": {"type": "LineString",
-                                   "coordinates": np.round(np.column_stack([lon[ids], lat[ids]]), 6).tolist()}})
+        lines.append(
+            {
+                "type": "Feature",
+                "properties": {"name": b.name},
+                "geometry": {"type": "LineString", "coordinates": np.round(np.column_stack([lon[ids], lat[ids]]), 6).tolist()},
+            }
+        )
     counts = _depth_sources(path)
     names = node_source = None
     if counts:
@@ -732,13 +843,16 @@ def mesh_preview_json(path) -> bytes:
         except Exception as exc:  # noqa: BLE001 - the preview colours by depth only
             log.info("per-node depth sources of %s: %s", path, exc)
     data = {
-        "n_node": int(lon.size), "n_face": int(faces.shape[0]),
+        "n_node": int(lon.size),
+        "n_face": int(faces.shape[0]),
         "bbox": [float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())],
-        "lon": np.round(lon, 6).tolist(), "lat": np.round(lat, 6).tolist(),
+        "lon": np.round(lon, 6).tolist(),
+        "lat": np.round(lat, 6).tolist(),
         "depth": None if depth is None else np.round(np.asarray(depth, dtype=float), 2).tolist(),
         "triangles": faces.ravel().tolist(),
         "open_boundaries": {"type": "FeatureCollection", "features": lines},
-        "depth_sources": counts, "source_names": names,
+        "depth_sources": counts,
+        "source_names": names,
         "node_source": None if node_source is None else node_source.tolist(),
     }
     return json.dumps(data, separators=(",", ":")).encode()

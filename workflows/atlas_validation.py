@@ -14,6 +14,7 @@ The JMJ comparison takes the JMJ atlas's Atlantic open-boundary nodes (``open_bo
 deep water west of Brittany and Biscay) and compares both atlases there — the values a regional
 forecast takes at its deep boundary.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,7 +53,11 @@ class AtlasComparison:
             e = self.error[sel, k]
             e = e[np.isfinite(e)]
             if e.size:
-                out[c] = {"n": int(e.size), "median_m": round(float(np.median(e)), 4), "p90_m": round(float(np.percentile(e, 90)), 4)}
+                out[c] = {
+                    "n": int(e.size),
+                    "median_m": round(float(np.median(e)), 4),
+                    "p90_m": round(float(np.percentile(e, 90)), 4),
+                }
         return out
 
 
@@ -129,7 +134,9 @@ def cotidal_figure(atlas, path, constituent: str = "M2", bbox=(-100.0, 0.0, 40.0
     keep = ((lon[tri] >= w - 5) & (lon[tri] <= e + 5) & (lat[tri] >= s - 5) & (lat[tri] <= n + 5)).all(axis=1)
     t = mtri.Triangulation(lon, lat, tri[keep])
     fig, ax = plt.subplots(figsize=(12, 8), dpi=110)
-    cf = ax.tripcolor(t, np.abs(z), shading="gouraud", cmap="viridis", vmin=0, vmax=min(2.0, float(np.nanpercentile(np.abs(z), 99.5))))
+    cf = ax.tripcolor(
+        t, np.abs(z), shading="gouraud", cmap="viridis", vmin=0, vmax=min(2.0, float(np.nanpercentile(np.abs(z), 99.5)))
+    )
     # phase lines every 30°: contour the phase where it does not wrap (triangles whose phase
     # spans more than 180° are masked), the 0° line from the phase shifted by 180°
     ph = np.mod(-np.degrees(np.angle(z)), 360.0)
@@ -141,8 +148,17 @@ def cotidal_figure(atlas, path, constituent: str = "M2", bbox=(-100.0, 0.0, 40.0
     if gauges is not None:
         kk = gauges.constituents.index(constituent)
         ok = np.isfinite(gauges.error[:, kk])
-        sc = ax.scatter(gauges.lon[ok], gauges.lat[ok], c=gauges.error[ok, kk], s=9, cmap="magma_r", vmin=0, vmax=0.5,
-                        edgecolors="k", linewidths=0.2)
+        sc = ax.scatter(
+            gauges.lon[ok],
+            gauges.lat[ok],
+            c=gauges.error[ok, kk],
+            s=9,
+            cmap="magma_r",
+            vmin=0,
+            vmax=0.5,
+            edgecolors="k",
+            linewidths=0.2,
+        )
         fig.colorbar(sc, ax=ax, label=f"{constituent} complex error at the gauges (m)", shrink=0.7, pad=0.02)
     ax.set_xlim(w, e)
     ax.set_ylim(s, n)
@@ -165,9 +181,17 @@ def scatter_figure(gauges: AtlasComparison, path, constituent: str = "M2", open_
     ow = open_water(gauges, open_depth) & ok
     other = ok & ~ow
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 5), dpi=110)
-    for m, col, lab in ((other, "0.6", f"other gauges ({int(other.sum())})"), (ow, "C3", f"open water, depth ≥ {open_depth:g} m ({int(ow.sum())})")):
+    for m, col, lab in (
+        (other, "0.6", f"other gauges ({int(other.sum())})"),
+        (ow, "C3", f"open water, depth ≥ {open_depth:g} m ({int(ow.sum())})"),
+    ):
         a1.scatter(np.abs(gauges.reference[m, k]), np.abs(gauges.atlas[m, k]), s=6, c=col, label=lab)
-        a2.scatter(np.mod(-np.degrees(np.angle(gauges.reference[m, k])), 360), np.mod(-np.degrees(np.angle(gauges.atlas[m, k])), 360), s=6, c=col)
+        a2.scatter(
+            np.mod(-np.degrees(np.angle(gauges.reference[m, k])), 360),
+            np.mod(-np.degrees(np.angle(gauges.atlas[m, k])), 360),
+            s=6,
+            c=col,
+        )
     top = float(np.nanmax(np.abs(gauges.reference[ok, k]))) if ok.any() else 1.0
     a1.plot([0, top], [0, top], "k-", lw=0.8)
     a2.plot([0, 360], [0, 360], "k-", lw=0.8)

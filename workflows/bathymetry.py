@@ -23,6 +23,7 @@ above that datum, so that ``depth_MSL = depth + z0``:
 A region's ``region.toml`` declares its datum in ``[bathymetry]``; a forecast configuration
 may override it with its own ``[bathymetry]`` table (same keys).
 """
+
 from __future__ import annotations
 
 import logging
@@ -64,13 +65,13 @@ class VerticalDatum:
         z = self.msl_above_datum
         if isinstance(z, str):
             if z != "atlas":
-                raise DatumError(f"[bathymetry] msl_above_datum must be a number of metres or \"atlas\", got {z!r}")
+                raise DatumError(f'[bathymetry] msl_above_datum must be a number of metres or "atlas", got {z!r}')
             if self.atlas_model is None or self.atlas_file is None:
-                raise DatumError("[bathymetry] msl_above_datum = \"atlas\" needs atlas_model (jmj, fes, tpxo) and atlas_file")
+                raise DatumError('[bathymetry] msl_above_datum = "atlas" needs atlas_model (jmj, fes, tpxo) and atlas_file')
         elif not isinstance(z, (int, float)) or isinstance(z, bool) or not np.isfinite(z) or not (0.0 <= z <= 20.0):
             raise DatumError(f"[bathymetry] msl_above_datum must be between 0 and 20 m, got {z!r}")
         if self.datum == "msl" and z != 0.0:
-            raise DatumError("[bathymetry] msl_above_datum needs datum = \"chart\" (depths below MSL need no offset)")
+            raise DatumError('[bathymetry] msl_above_datum needs datum = "chart" (depths below MSL need no offset)')
 
     @classmethod
     def from_mapping(cls, table: Mapping, base_dir=".", where: str = "[bathymetry]") -> VerticalDatum:
@@ -123,10 +124,12 @@ def to_mean_sea_level(mesh, datum: VerticalDatum):
         return mesh
     ll = mesh.node_lonlat
     if ll is None and datum.msl_above_datum == "atlas":
-        raise DatumError("[bathymetry] msl_above_datum = \"atlas\" needs a mesh with a geographic or projected CRS")
+        raise DatumError('[bathymetry] msl_above_datum = "atlas" needs a mesh with a geographic or projected CRS')
     lon, lat = ll if ll is not None else (mesh.node_x, mesh.node_y)
     z0 = datum.msl_above_datum_at(lon, lat)
     if not np.all(np.isfinite(z0)):
-        raise DatumError(f"[bathymetry] the atlas gives no amplitude at {int((~np.isfinite(z0)).sum())} nodes; give a constant msl_above_datum")
+        raise DatumError(
+            f"[bathymetry] the atlas gives no amplitude at {int((~np.isfinite(z0)).sum())} nodes; give a constant msl_above_datum"
+        )
     log.info("bathymetry: %s; MSL %.2f..%.2f m above it (median %.2f m)", datum.describe(), z0.min(), z0.max(), np.median(z0))
     return mesh.with_depth(mesh.depth + z0)

@@ -3,6 +3,7 @@
 Every command has ``--help``; bad input ends with a one-line reason on stderr and a non-zero exit
 status, never a traceback (set ``COASTCAST_DEBUG=1`` to see one).
 """
+
 from __future__ import annotations
 
 import argparse

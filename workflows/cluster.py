@@ -28,6 +28,7 @@ A cluster file (YAML or TOML; the same keys)::
 
 See ``docs/operations.md`` and the examples in ``docs/examples/``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -100,7 +101,10 @@ class ClusterSpec:
         if address is not None and not isinstance(address, str):
             raise ClusterError(f"{where}: address must be a string like tcp://host:8786, got {address!r}")
         if kind in ("scheduler", "gateway") and not address:
-            raise ClusterError(f"{where}: kind = {kind!r} needs address = " + ('"tcp://host:8786"' if kind == "scheduler" else '"https://gateway.example.org"'))
+            raise ClusterError(
+                f"{where}: kind = {kind!r} needs address = "
+                + ('"tcp://host:8786"' if kind == "scheduler" else '"https://gateway.example.org"')
+            )
         options = data.get("options", {})
         if not isinstance(options, Mapping):
             raise ClusterError(f"{where}: options must be a table of keyword arguments, got {options!r}")
@@ -112,7 +116,9 @@ class ClusterSpec:
             raise ClusterError(f"{where}: give either jobs (a fixed size) or adapt (adaptive scaling), not both")
         auth = data.get("auth")
         if auth is not None and not isinstance(auth, str):
-            raise ClusterError(f"{where}: auth must be the name of a dask-gateway auth type (e.g. \"kerberos\", \"jupyterhub\"), got {auth!r}")
+            raise ClusterError(
+                f'{where}: auth must be the name of a dask-gateway auth type (e.g. "kerberos", "jupyterhub"), got {auth!r}'
+            )
         return cls(
             kind=kind,
             address=address,
@@ -168,8 +174,9 @@ def _import_jobqueue(kind: str):
 
 
 @contextlib.contextmanager
-def open_client(*, scheduler: str | None = None, spec: ClusterSpec | None = None, workers: int | None = None,
-                timeout: float = 60.0) -> Iterator[distributed.Client]:  # noqa: F821
+def open_client(
+    *, scheduler: str | None = None, spec: ClusterSpec | None = None, workers: int | None = None, timeout: float = 60.0
+) -> Iterator[distributed.Client]:  # noqa: F821
     """A :class:`distributed.Client` for the cluster named by ``scheduler``, ``spec`` or neither
     (a LocalCluster of ``workers`` processes, default 2); the cluster the call started is closed
     on exit, an existing one is left running."""
@@ -196,13 +203,23 @@ def open_client(*, scheduler: str | None = None, spec: ClusterSpec | None = None
     # processes get as many numba threads as dask threads (no oversubscription of the cores)
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
     environ.setdefault("NUMBA_NUM_THREADS", spec.threads_per_worker)
-    with dask.config.set({"distributed.scheduler.allowed-failures": spec.allowed_failures,
-                          "distributed.nanny.pre-spawn-environ": environ}):
+    with dask.config.set(
+        {"distributed.scheduler.allowed-failures": spec.allowed_failures, "distributed.nanny.pre-spawn-environ": environ}
+    ):
         if spec.kind == "local":
             n = workers or spec.workers or 2
-            opts = {"n_workers": n, "threads_per_worker": spec.threads_per_worker, "processes": True,
-                    "dashboard_address": ":0", **dict(spec.options)}
-            log.info("starting a local dask cluster: %d worker process(es), %d thread(s) each", opts["n_workers"], opts["threads_per_worker"])
+            opts = {
+                "n_workers": n,
+                "threads_per_worker": spec.threads_per_worker,
+                "processes": True,
+                "dashboard_address": ":0",
+                **dict(spec.options),
+            }
+            log.info(
+                "starting a local dask cluster: %d worker process(es), %d thread(s) each",
+                opts["n_workers"],
+                opts["threads_per_worker"],
+            )
             cluster = distributed.LocalCluster(**opts)
         elif spec.kind in JOBQUEUE_CLASSES:
             cls = _import_jobqueue(spec.kind)

@@ -59,6 +59,7 @@ absolute paths only. :func:`dump_toml` writes a configuration that loads back eq
 :func:`with_overrides` changes keys of a loaded configuration through the same checks;
 :func:`key_table_markdown` is the user guide's key table.
 """
+
 from __future__ import annotations
 
 import csv
@@ -144,8 +145,7 @@ def setting(default=MISSING, *, factory=MISSING, compare: bool = True, kind: str
     :class:`Key`."""
     if kind is None:
         kind = {bool: "bool", int: "int", float: "float"}.get(type(default), "str")
-    return field(default=default, default_factory=factory, compare=compare,
-                 metadata={"key": Key(kind=kind, **declaration)})
+    return field(default=default, default_factory=factory, compare=compare, metadata={"key": Key(kind=kind, **declaration)})
 
 
 def declared(schema) -> dict[str, tuple]:
@@ -196,8 +196,11 @@ def _bound_text(key: Key) -> str:
 
 
 def _in_bounds(key: Key, v: float) -> bool:
-    return not ((key.positive and not v > 0) or (key.minimum is not None and v < key.minimum)
-                or (key.maximum is not None and v > key.maximum))
+    return not (
+        (key.positive and not v > 0)
+        or (key.minimum is not None and v < key.minimum)
+        or (key.maximum is not None and v > key.maximum)
+    )
 
 
 def _is_number(v) -> bool:
@@ -225,6 +228,7 @@ def _existing(value, name: str, where: _Where, base: Path) -> Path:
 def _resolve_keys(table: Mapping, keys, where: _Where, base: Path, must_exist: bool = True) -> dict:
     """``table`` with the file paths under ``keys`` (a string or a list of strings) made absolute
     (and refused when they do not exist, unless ``must_exist`` is false)."""
+
     def one(x, k):
         if must_exist or not isinstance(x, (str, Path)):
             return str(_existing(x, k, where, base))
@@ -406,7 +410,7 @@ def _delegated_files(name: str, key: Key, v, section: str = "") -> list[tuple[st
         label = label.strip()
         for k in key.paths:
             p = t.get(k)
-            for x in (p if isinstance(p, list) else [p]):
+            for x in p if isinstance(p, list) else [p]:
                 if isinstance(x, str):
                     out.append((f"{label} {k}", x))
     return out
@@ -433,7 +437,7 @@ def _parse_atmosphere(value, where: _Where, base: Path, paths=("path",)):
             return value
         return str(_existing(value, "atmosphere", _Where(where.file), base))
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{where.file}: atmosphere must be \"none\", \"gfs\", a file path or a table, got {value!r}")
+        raise ConfigError(f'{where.file}: atmosphere must be "none", "gfs", a file path or a table, got {value!r}')
     table = _resolve_keys(value, paths, where, base)
     from workflows.forcing.gridded import AtmosphereError
 
@@ -453,7 +457,7 @@ def _parse_rivers(value, where: _Where, base: Path, paths=("file",)):
     for i, r in enumerate(value):
         w = _Where(where.file, f"[[rivers]] #{i + 1}")
         if "boundary" not in r:
-            raise ConfigError(f"{w} needs boundary = \"<open boundary name>\"")
+            raise ConfigError(f'{w} needs boundary = "<open boundary name>"')
         out.append(MappingProxyType(_resolve_keys(r, paths, w, base)))
     return tuple(out)
 
@@ -476,10 +480,14 @@ def _dump_bathymetry(datum) -> dict:
 
 def _parse_tide_tables(value, where: _Where, base: Path, paths=TIDE_PATH_KEYS):
     if not isinstance(value, list) or not all(isinstance(t, Mapping) for t in value):
-        raise ConfigError(f"{where.file + ': ' if where.file else ''}[ensemble]: tides must be an array of tables [[ensemble.tides]], one per member")
+        raise ConfigError(
+            f"{where.file + ': ' if where.file else ''}[ensemble]: tides must be an array of tables [[ensemble.tides]], one per member"
+        )
     # each member's configuration checks its files (a missing one is named with the member)
-    return tuple(MappingProxyType(_resolve_keys(t, paths, _Where(where.file, f"[[ensemble.tides]] #{i + 1}"), base, must_exist=False))
-                 for i, t in enumerate(value))
+    return tuple(
+        MappingProxyType(_resolve_keys(t, paths, _Where(where.file, f"[[ensemble.tides]] #{i + 1}"), base, must_exist=False))
+        for i, t in enumerate(value)
+    )
 
 
 # -- the sections --------------------------------------------------------------------------------
@@ -507,21 +515,37 @@ class Physics:
 
     manning: float = setting(0.025, minimum=0.0, unit="s m^-1/3", help="Manning's bed friction coefficient n; 0: no bed friction")
     coriolis: bool = setting(True, help="the Coriolis force (meshes in lon/lat or a projected CRS)")
-    wetting_drying_threshold: float = setting(1e-3, positive=True, maximum=1.0, unit="m", help="water depth below which a face is dry")
+    wetting_drying_threshold: float = setting(
+        1e-3, positive=True, maximum=1.0, unit="m", help="water depth below which a face is dry"
+    )
     cfl: float = setting(0.9, positive=True, maximum=1.0, help="Courant number of the time step")
-    riemann_solver: str = setting("hll", choices=_riemann_solvers,
-                                  help="`hll`, or `hllc` (less diffusive for shear, but grid-scale motion can grow over steep deep slopes: "
-                                       "docs/verification.md `steep-slope`)")
-    limiter: str | None = setting("barth-jespersen", choices=_limiters, special={"none": None},
-                                  help="slope limiter of the second-order reconstruction; `none`: unlimited")
+    riemann_solver: str = setting(
+        "hll",
+        choices=_riemann_solvers,
+        help="`hll`, or `hllc` (less diffusive for shear, but grid-scale motion can grow over steep deep slopes: "
+        "docs/verification.md `steep-slope`)",
+    )
+    limiter: str | None = setting(
+        "barth-jespersen",
+        choices=_limiters,
+        special={"none": None},
+        help="slope limiter of the second-order reconstruction; `none`: unlimited",
+    )
     gravity: float = setting(9.81, positive=True, unit="m s^-2", help="gravitational acceleration")
-    time_stepper: str = setting("lts-rk2", choices=_time_steppers,
-                                help="`lts-rk2`: local time steps, each face on one of four levels whose step is 1, 2, 4 or 8 times the "
-                                     "smallest (about 1.7x faster on the Channel/Biscay mesh); `ssp-rk2`: one global step (docs/performance.md)")
-    deep_water_step: float = setting(2.0, minimum=1.0, maximum=2.0,
-                                     help="each face's stable step is this many times the positivity bound where the face and its "
-                                          "neighbours are at least `deep_water_depth` deep; 1: the positivity bound everywhere "
-                                          "(solver.stability, docs/performance.md)")
+    time_stepper: str = setting(
+        "lts-rk2",
+        choices=_time_steppers,
+        help="`lts-rk2`: local time steps, each face on one of four levels whose step is 1, 2, 4 or 8 times the "
+        "smallest (about 1.7x faster on the Channel/Biscay mesh); `ssp-rk2`: one global step (docs/performance.md)",
+    )
+    deep_water_step: float = setting(
+        2.0,
+        minimum=1.0,
+        maximum=2.0,
+        help="each face's stable step is this many times the positivity bound where the face and its "
+        "neighbours are at least `deep_water_depth` deep; 1: the positivity bound everywhere "
+        "(solver.stability, docs/performance.md)",
+    )
     deep_water_depth: float = setting(5.0, positive=True, unit="m", help="depth from which `deep_water_step` applies")
 
     @classmethod
@@ -533,16 +557,19 @@ class Physics:
 class Initial:
     """Initial state: ``rest`` (flat surface), ``restart`` (a coastcast restart.nc) or ``elevation`` (SCHISM elev.ic gr3)."""
 
-    kind: str = setting("rest", choices=INITIAL_KINDS,
-                        help="`rest` (flat surface), `restart` (a previous cycle's restart.nc, valid at `start`: hot start, no "
-                             "spin-up) or `elevation` (a SCHISM elev.ic: gr3 layout, the elevation in the depth column)")
+    kind: str = setting(
+        "rest",
+        choices=INITIAL_KINDS,
+        help="`rest` (flat surface), `restart` (a previous cycle's restart.nc, valid at `start`: hot start, no "
+        "spin-up) or `elevation` (a SCHISM elev.ic: gr3 layout, the elevation in the depth column)",
+    )
     file: Path | None = setting(None, kind="path", help="the restart.nc or elev.ic of `restart` and `elevation`")
 
     def checked(self, where) -> Initial:
         if self.kind != "rest" and self.file is None:
-            raise ConfigError(f"{where}: kind = {self.kind!r} needs file = \"...\"")
+            raise ConfigError(f'{where}: kind = {self.kind!r} needs file = "..."')
         if self.kind == "rest" and self.file is not None:
-            raise ConfigError(f"{where}: kind = \"rest\" takes no file; write kind = \"restart\" or \"elevation\"")
+            raise ConfigError(f'{where}: kind = "rest" takes no file; write kind = "restart" or "elevation"')
         return self
 
     @classmethod
@@ -567,14 +594,26 @@ class GaugeOptions:
     the cycle reports its skill against the gauge's harmonic prediction and flags the datums in
     ``thresholds`` that the forecast exceeds. ``catalogue``: None for no gauge stations."""
 
-    catalogue: Path | None = setting(factory=_builtin_catalogue, kind="path", special=_catalogue_specials, default_text="builtin",
-                                     help="`builtin` (2,616 North Atlantic gauges of TICON-4 and NOAA CO-OPS with their harmonic constants "
-                                          "and datums, workflows/data/gauges/), `none`, or a catalogue NetCDF of the same layout")
-    max_distance_km: float = setting(10.0, positive=True, maximum=200.0, unit="km",
-                                     help="a gauge becomes a station on the nearest face at least `min_depth_m` below MSL when that face's "
-                                          "centroid is within this great-circle distance")
+    catalogue: Path | None = setting(
+        factory=_builtin_catalogue,
+        kind="path",
+        special=_catalogue_specials,
+        default_text="builtin",
+        help="`builtin` (2,616 North Atlantic gauges of TICON-4 and NOAA CO-OPS with their harmonic constants "
+        "and datums, workflows/data/gauges/), `none`, or a catalogue NetCDF of the same layout",
+    )
+    max_distance_km: float = setting(
+        10.0,
+        positive=True,
+        maximum=200.0,
+        unit="km",
+        help="a gauge becomes a station on the nearest face at least `min_depth_m` below MSL when that face's "
+        "centroid is within this great-circle distance",
+    )
     min_depth_m: float = setting(2.0, unit="m", help="the least depth below MSL of a gauge station's face")
-    thresholds: tuple[str, ...] = setting(("MHWS", "HAT"), kind="strs", help="the tidal datums whose exceedance a cycle flags at gauge stations")
+    thresholds: tuple[str, ...] = setting(
+        ("MHWS", "HAT"), kind="strs", help="the tidal datums whose exceedance a cycle flags at gauge stations"
+    )
 
     def checked(self, where) -> GaugeOptions:
         from .gauges import DATUMS
@@ -597,8 +636,10 @@ class ThresholdSpec:
 
     station: str = setting(required=True, help="a station name, or a gauge id such as `ticon/brest-3-fra-refmar`")
     level_m: float = setting(required=True, kind="float", unit="m", help="the alert level above `datum`")
-    datum: str = setting("MSL", help="`MSL`; at gauge stations also `chart` (the gauge's chart datum) or a tidal datum (`LAT`, `MHWS`, ...)")
-    name: str = setting("", default_text="\"<level> m above <datum>\"", help="the alert's name")
+    datum: str = setting(
+        "MSL", help="`MSL`; at gauge stations also `chart` (the gauge's chart datum) or a tidal datum (`LAT`, `MHWS`, ...)"
+    )
+    name: str = setting("", default_text='"<level> m above <datum>"', help="the alert's name")
 
     def checked(self, where) -> ThresholdSpec:
         from .gauges import CHART, DATUMS
@@ -606,8 +647,9 @@ class ThresholdSpec:
         datum = self.datum
         if datum.upper() not in DATUMS and datum.lower() != CHART:
             raise ConfigError(f"{where}: datum {datum!r} is not one of {', '.join(DATUMS)} or {CHART!r}")
-        return replace(self, datum=datum if datum.lower() == CHART else datum.upper(),
-                       name=self.name or f"{self.level_m:g} m above {datum}")
+        return replace(
+            self, datum=datum if datum.lower() == CHART else datum.upper(), name=self.name or f"{self.level_m:g} m above {datum}"
+        )
 
     @classmethod
     def from_mapping(cls, table: Mapping, where: str) -> ThresholdSpec:
@@ -628,12 +670,24 @@ class EnsembleSpec:
     """``members`` (≥ 2), per-member ``wind_factors`` and/or ``tides`` tables, and ``threshold_m`` (m)."""
 
     members: int = setting(required=True, kind="int", minimum=2, help="the number of members")
-    wind_factors: tuple[float, ...] | None = setting(None, kind="floats", minimum=0,
-                                                     help="member k's 10 m wind is multiplied by `wind_factors[k]` "
-                                                          "(needs `[atmosphere]` source = \"file\": the files are scaled)")
-    tides: tuple[Mapping[str, Any], ...] | None = setting(None, kind="delegated", paths=TIDE_PATH_KEYS, parse=_parse_tide_tables, array=True,
-                                                         help="one `[tides]` table per member (other atlases, other tables)")
-    threshold_m: float = setting(0.5, unit="metres", help="`ensemble_stations.nc` gives the probability of zeta above this at each station and time")
+    wind_factors: tuple[float, ...] | None = setting(
+        None,
+        kind="floats",
+        minimum=0,
+        help="member k's 10 m wind is multiplied by `wind_factors[k]` "
+        '(needs `[atmosphere]` source = "file": the files are scaled)',
+    )
+    tides: tuple[Mapping[str, Any], ...] | None = setting(
+        None,
+        kind="delegated",
+        paths=TIDE_PATH_KEYS,
+        parse=_parse_tide_tables,
+        array=True,
+        help="one `[tides]` table per member (other atlases, other tables)",
+    )
+    threshold_m: float = setting(
+        0.5, unit="metres", help="`ensemble_stations.nc` gives the probability of zeta above this at each station and time"
+    )
 
     def checked(self, where) -> EnsembleSpec:
         n = self.members
@@ -642,7 +696,9 @@ class EnsembleSpec:
         if self.tides is not None and len(self.tides) != n:
             raise ConfigError(f"{where}: {len(self.tides)} [[ensemble.tides]] tables but members = {n}")
         if self.wind_factors is None and self.tides is None:
-            raise ConfigError(f"{where}: members = {n} but no perturbation; give wind_factors = [...] or [[ensemble.tides]] tables")
+            raise ConfigError(
+                f"{where}: members = {n} but no perturbation; give wind_factors = [...] or [[ensemble.tides]] tables"
+            )
         return self
 
     @classmethod
@@ -658,12 +714,16 @@ def read_stations_csv(path: Path) -> tuple[StationSpec, ...]:
             reader = csv.DictReader(fh)
             missing = {"name", "lon", "lat"} - set(reader.fieldnames or ())
             if missing:
-                raise ConfigError(f"{path}: line 1: missing column(s) {', '.join(sorted(missing))}; the header must be name,lon,lat")
+                raise ConfigError(
+                    f"{path}: line 1: missing column(s) {', '.join(sorted(missing))}; the header must be name,lon,lat"
+                )
             for i, row in enumerate(reader, start=2):
                 try:
                     out.append(StationSpec(row["name"].strip(), float(row["lon"]), float(row["lat"])))
                 except (TypeError, ValueError):
-                    raise ConfigError(f"{path}: line {i}: lon and lat must be numbers, got {row['lon']!r}, {row['lat']!r}") from None
+                    raise ConfigError(
+                        f"{path}: line {i}: lon and lat must be numbers, got {row['lon']!r}, {row['lat']!r}"
+                    ) from None
     except FileNotFoundError:
         raise ConfigError(f"stations_file {str(path)!r} does not exist") from None
     return tuple(out)
@@ -674,44 +734,107 @@ class ForecastConfig:
     """A validated forecast-system configuration. Build it with :func:`load_config` or :meth:`from_mapping`."""
 
     name: str = setting(required=True, help="the system's name")
-    mesh_path: Path | None = setting(None, kind="path", toml="mesh", input_file=False, default_text="one of mesh, gallery",
-                                     help="a mesh file (gr3, fort.14, gmsh .msh, UGRID .nc)")
-    gallery: str | None = setting(None, default_text="one of mesh, gallery", help="a gallery region name (meshes/): its mesh, roles, "
-                                                                                  "tides, rivers, stations and datum")
-    crs: str | None = setting(None, default_text="from the mesh", help="EPSG code of a projected mesh without a sidecar `.crs` file")
-    start: datetime | None = setting(None, kind="time", default_text="today 00Z",
-                                     help="forecast start (UTC); a time without a zone is refused")
+    mesh_path: Path | None = setting(
+        None,
+        kind="path",
+        toml="mesh",
+        input_file=False,
+        default_text="one of mesh, gallery",
+        help="a mesh file (gr3, fort.14, gmsh .msh, UGRID .nc)",
+    )
+    gallery: str | None = setting(
+        None,
+        default_text="one of mesh, gallery",
+        help="a gallery region name (meshes/): its mesh, roles, tides, rivers, stations and datum",
+    )
+    crs: str | None = setting(
+        None, default_text="from the mesh", help="EPSG code of a projected mesh without a sidecar `.crs` file"
+    )
+    start: datetime | None = setting(
+        None, kind="time", default_text="today 00Z", help="forecast start (UTC); a time without a zone is refused"
+    )
     hours: float = setting(72.0, positive=True, maximum=24 * 366, unit="h", help="forecast horizon")
-    spinup_hours: float = setting(24.0, minimum=0.0, unit="h",
-                                  help="cold start: run from rest over this period before `start` (not published); the tide at the open "
-                                       "boundaries is ramped up smoothly (half cosine) over its first half")
+    spinup_hours: float = setting(
+        24.0,
+        minimum=0.0,
+        unit="h",
+        help="cold start: run from rest over this period before `start` (not published); the tide at the open "
+        "boundaries is ramped up smoothly (half cosine) over its first half",
+    )
     output_interval_minutes: float = setting(60.0, positive=True, unit="min", help="`fields.nc` interval")
     station_interval_minutes: float = setting(10.0, positive=True, unit="min", help="`stations.nc` interval")
-    restart_hours: float | None = setting(None, kind="float", positive=True, unit="h", default_text="min(24, hours)",
-                                          help="the forecast hour whose state is saved as `restart.nc` (the next cycle's hot start)")
-    segment_hours: float = setting(12.0, positive=True, unit="h",
-                                   help="checkpointed simulation segments (a crashed worker loses at most one)")
-    stations_file: Path | None = setting(None, kind="path", compare=False, dumped=False, help="CSV of stations with header `name,lon,lat`")
-    boundaries: Mapping[str, str] = setting(factory=lambda: MappingProxyType({}), kind="kinds", choices=BOUNDARY_KINDS,
-                                            default_text="from the region",
-                                            help="every open boundary segment of the mesh: `\"tide\"`, `\"river\"`, `\"wall\"` or `\"outflow\"`")
-    tides: Mapping[str, Any] | None = setting(None, kind="delegated", paths=TIDE_PATH_KEYS, parse=_parse_tides,
-                                              default_text="from the region", help="tidal forcing (below)")
-    atmosphere: Mapping[str, Any] | str = setting("none", kind="delegated", paths=("path",), parse=_parse_atmosphere, default_text="`none`",
-                                                  help="`\"none\"`, `\"gfs\"`, a file path or a table (below)")
-    rivers: tuple = setting((), kind="delegated", paths=("file",), parse=_parse_rivers, array=True, default_text="from the region",
-                            help="one table per river boundary (below)")
-    bathymetry: Any = setting(None, kind="delegated", paths=("atlas_file",), parse=_parse_bathymetry, dump=_dump_bathymetry,
-                              default_text="depths below MSL, or the region's", help="the vertical datum of the mesh's depths (below)")
+    restart_hours: float | None = setting(
+        None,
+        kind="float",
+        positive=True,
+        unit="h",
+        default_text="min(24, hours)",
+        help="the forecast hour whose state is saved as `restart.nc` (the next cycle's hot start)",
+    )
+    segment_hours: float = setting(
+        12.0, positive=True, unit="h", help="checkpointed simulation segments (a crashed worker loses at most one)"
+    )
+    stations_file: Path | None = setting(
+        None, kind="path", compare=False, dumped=False, help="CSV of stations with header `name,lon,lat`"
+    )
+    boundaries: Mapping[str, str] = setting(
+        factory=lambda: MappingProxyType({}),
+        kind="kinds",
+        choices=BOUNDARY_KINDS,
+        default_text="from the region",
+        help='every open boundary segment of the mesh: `"tide"`, `"river"`, `"wall"` or `"outflow"`',
+    )
+    tides: Mapping[str, Any] | None = setting(
+        None,
+        kind="delegated",
+        paths=TIDE_PATH_KEYS,
+        parse=_parse_tides,
+        default_text="from the region",
+        help="tidal forcing (below)",
+    )
+    atmosphere: Mapping[str, Any] | str = setting(
+        "none",
+        kind="delegated",
+        paths=("path",),
+        parse=_parse_atmosphere,
+        default_text="`none`",
+        help='`"none"`, `"gfs"`, a file path or a table (below)',
+    )
+    rivers: tuple = setting(
+        (),
+        kind="delegated",
+        paths=("file",),
+        parse=_parse_rivers,
+        array=True,
+        default_text="from the region",
+        help="one table per river boundary (below)",
+    )
+    bathymetry: Any = setting(
+        None,
+        kind="delegated",
+        paths=("atlas_file",),
+        parse=_parse_bathymetry,
+        dump=_dump_bathymetry,
+        default_text="depths below MSL, or the region's",
+        help="the vertical datum of the mesh's depths (below)",
+    )
     """:class:`workflows.bathymetry.VerticalDatum` of the mesh's depths (default: below MSL)."""
     physics: Physics = setting(factory=Physics, kind="table", schema=Physics, help="physical and numerical parameters")
     initial: Initial = setting(factory=Initial, kind="table", schema=Initial, help="the initial state")
-    stations: tuple[StationSpec, ...] = setting((), kind="tables", schema=StationSpec, default_text="the region's",
-                                                help="name, lon, lat; a station in a dry face gets fill values while dry")
-    gauges: GaugeOptions = setting(factory=GaugeOptions, kind="table", schema=GaugeOptions, help="tide gauges of a catalogue as stations")
+    stations: tuple[StationSpec, ...] = setting(
+        (),
+        kind="tables",
+        schema=StationSpec,
+        default_text="the region's",
+        help="name, lon, lat; a station in a dry face gets fill values while dry",
+    )
+    gauges: GaugeOptions = setting(
+        factory=GaugeOptions, kind="table", schema=GaugeOptions, help="tide gauges of a catalogue as stations"
+    )
     thresholds: tuple[ThresholdSpec, ...] = setting((), kind="tables", schema=ThresholdSpec, help="your own alert levels")
-    ensemble: EnsembleSpec | None = setting(None, kind="table", schema=EnsembleSpec,
-                                            help="an ensemble of perturbed members (workflows/ensemble.py)")
+    ensemble: EnsembleSpec | None = setting(
+        None, kind="table", schema=EnsembleSpec, help="an ensemble of perturbed members (workflows/ensemble.py)"
+    )
     base_dir: Path = field(default=Path("."), compare=False)
     """The configuration file's folder (every path above is already absolute)."""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -742,7 +865,7 @@ class ForecastConfig:
             raise ConfigError(f"{where}: name must not be empty")
         region = None
         if self.gallery and self.mesh_path:
-            raise ConfigError(f"{where}: give either mesh = \"FILE\" or gallery = \"REGION\", not both")
+            raise ConfigError(f'{where}: give either mesh = "FILE" or gallery = "REGION", not both')
         mesh_path = self.mesh_path
         if self.gallery:
             from .gallery import RegionError, load_region
@@ -765,7 +888,9 @@ class ForecastConfig:
             roles = {"ocean": "tide", "river": "river", "land": "wall"}
             boundaries = {**{k: roles[v] for k, v in region.boundary_roles.items()}, **boundaries}
             if "tides" not in data and region.tides is not None and region.tides.source != "none":
-                tides = _parse_tides(region_tides(region), _Where(where.file, f"[tides] of gallery region {region.name}"), region.folder)
+                tides = _parse_tides(
+                    region_tides(region), _Where(where.file, f"[tides] of gallery region {region.name}"), region.folder
+                )
             if "rivers" not in data:
                 rivers = _parse_rivers([region_river(r) for r in region.rivers], where, region.folder)
             if "stations" not in data and "stations_file" not in data:
@@ -784,10 +909,18 @@ class ForecastConfig:
         if dup:
             raise ConfigError(f"{where}: station name(s) {', '.join(sorted(dup))} appear more than once")
         return replace(
-            self, mesh_path=Path(mesh_path), crs=crs, start=self.start if self.start is not None else today_00z(),
-            spinup_hours=self.spinup_hours if self.initial.kind != "restart" else 0.0, restart_hours=restart_h,
-            boundaries=MappingProxyType(boundaries), tides=tides, rivers=tuple(rivers), stations=tuple(stations),
-            bathymetry=bathymetry, raw=MappingProxyType(raw),
+            self,
+            mesh_path=Path(mesh_path),
+            crs=crs,
+            start=self.start if self.start is not None else today_00z(),
+            spinup_hours=self.spinup_hours if self.initial.kind != "restart" else 0.0,
+            restart_hours=restart_h,
+            boundaries=MappingProxyType(boundaries),
+            tides=tides,
+            rivers=tuple(rivers),
+            stations=tuple(stations),
+            bathymetry=bathymetry,
+            raw=MappingProxyType(raw),
         )
 
     def check_against_mesh(self, mesh) -> None:
@@ -800,19 +933,25 @@ class ForecastConfig:
             )
         missing = [n for n, role in names.items() if role == "open" and n not in self.boundaries]
         if missing:
-            raise ConfigError(f"[boundaries]: open boundary {', '.join(missing)} needs a setting; write e.g. {missing[0]} = \"tide\" (or river, wall, outflow)")
+            raise ConfigError(
+                f'[boundaries]: open boundary {", ".join(missing)} needs a setting; write e.g. {missing[0]} = "tide" (or river, wall, outflow)'
+            )
         river_b = {r["boundary"] for r in self.rivers}
         for n, kind in self.boundaries.items():
             if kind == "river" and n not in river_b:
-                raise ConfigError(f"[boundaries] {n} = \"river\" but no [[rivers]] table has boundary = \"{n}\"")
+                raise ConfigError(f'[boundaries] {n} = "river" but no [[rivers]] table has boundary = "{n}"')
             if kind == "tide" and not self.tides:
-                raise ConfigError(f"[boundaries] {n} = \"tide\" needs a [tides] table, e.g. kind = \"atlas\" and model = \"coastcast\" "
-                                  "(coastcast's global atlas: any North Atlantic coast)")
+                raise ConfigError(
+                    f'[boundaries] {n} = "tide" needs a [tides] table, e.g. kind = "atlas" and model = "coastcast" '
+                    "(coastcast's global atlas: any North Atlantic coast)"
+                )
         for b in river_b:
             if b not in names:
-                raise ConfigError(f"[[rivers]] boundary = \"{b}\": no such boundary on the mesh; it has {', '.join(names)}")
+                raise ConfigError(f'[[rivers]] boundary = "{b}": no such boundary on the mesh; it has {", ".join(names)}')
             if self.boundaries.get(b) != "river":
-                raise ConfigError(f"[[rivers]] boundary = \"{b}\" but [boundaries] {b} is {self.boundaries.get(b)!r}; write {b} = \"river\"")
+                raise ConfigError(
+                    f'[[rivers]] boundary = "{b}" but [boundaries] {b} is {self.boundaries.get(b)!r}; write {b} = "river"'
+                )
 
 
 def region_tides(region) -> dict:
@@ -901,9 +1040,20 @@ def dump_toml(cfg: ForecastConfig) -> str:
 
 
 # -- the user guide's key table ------------------------------------------------------------------
-_KIND_TEXT = {"str": "string", "float": "number", "int": "integer", "bool": "true/false", "path": "file path",
-              "time": "ISO 8601 with zone", "strs": "list of strings", "floats": "list of numbers", "table": "table",
-              "tables": "array of tables", "kinds": "table", "delegated": "table"}
+_KIND_TEXT = {
+    "str": "string",
+    "float": "number",
+    "int": "integer",
+    "bool": "true/false",
+    "path": "file path",
+    "time": "ISO 8601 with zone",
+    "strs": "list of strings",
+    "floats": "list of numbers",
+    "table": "table",
+    "tables": "array of tables",
+    "kinds": "table",
+    "delegated": "table",
+}
 
 
 def _default_text(f, key: Key) -> str:
@@ -945,9 +1095,14 @@ def key_table_markdown() -> str:
 
     def add(schema, prefix):
         for name, (f, key) in declared(schema).items():
-            label = f"`{prefix}{name}`" if key.kind not in ("table", "tables", "delegated", "kinds") else (
-                f"`[[{prefix}{name}]]`" if key.kind == "tables" or key.array else f"`[{prefix}{name}]`")
-            rows.append(f"| {label} | {_KIND_TEXT['tables' if key.array else key.kind]} | {_default_text(f, key)} | {_allowed_text(key)} | {key.help} |")
+            label = (
+                f"`{prefix}{name}`"
+                if key.kind not in ("table", "tables", "delegated", "kinds")
+                else (f"`[[{prefix}{name}]]`" if key.kind == "tables" or key.array else f"`[{prefix}{name}]`")
+            )
+            rows.append(
+                f"| {label} | {_KIND_TEXT['tables' if key.array else key.kind]} | {_default_text(f, key)} | {_allowed_text(key)} | {key.help} |"
+            )
             if key.kind in ("table", "tables"):
                 add(key.schema, f"{prefix}{name}.")
 

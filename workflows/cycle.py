@@ -21,6 +21,7 @@ Timeline: a cold start spins up from rest over ``spinup_hours`` before the forec
 (model time 0 = start − spin-up; records before the forecast start are not published); a hot
 start continues the previous cycle's ``restart.nc``, which must be valid at the forecast start.
 """
+
 from __future__ import annotations
 
 import json
@@ -132,12 +133,21 @@ def build_forcing(cfg: ForecastConfig, mesh, model_start: datetime, duration_s: 
 
             ids = seg.node_ids
             table = dict(fixed_tides[seg.name]["table"]) if forcing is not None else dict(cfg.tides)
-            f = tidal_forcing_for_boundary(table, lonlat[0][ids], lonlat[1][ids], ids, model_start, duration=duration, base_dir=cfg.base_dir)
+            f = tidal_forcing_for_boundary(
+                table, lonlat[0][ids], lonlat[1][ids], ids, model_start, duration=duration, base_dir=cfg.base_dir
+            )
             bcs[seg.name] = TidalElevation(f.elevation, f.velocity, ramp=ramp)
-            entry = {"boundary": seg.name, "source": f.description, "flather": f.velocity is not None,
-                     "constituents": list(f.constants.constituents), "table": table}
+            entry = {
+                "boundary": seg.name,
+                "source": f.description,
+                "flather": f.velocity is not None,
+                "constituents": list(f.constants.constituents),
+                "table": table,
+            }
             if forcing is not None and entry["source"] != fixed_tides[seg.name]["source"]:
-                raise CycleError(f"tides of {seg.name}: {entry['source']} is not what prepare resolved ({fixed_tides[seg.name]['source']})")
+                raise CycleError(
+                    f"tides of {seg.name}: {entry['source']} is not what prepare resolved ({fixed_tides[seg.name]['source']})"
+                )
             record["tides"].append(entry)
         elif kind == "river":
             from workflows.forcing.rivers import discharge_from_config
@@ -147,7 +157,9 @@ def build_forcing(cfg: ForecastConfig, mesh, model_start: datetime, duration_s: 
             bcs[seg.name] = RiverDischarge(q)
             entry = {"boundary": seg.name, "table": table, "discharge_at_start_m3s": float(q(0.0))}
             if forcing is not None and entry["discharge_at_start_m3s"] != fixed_rivers[seg.name]["discharge_at_start_m3s"]:
-                raise CycleError(f"river {seg.name}: {table.get('file', table.get('discharge'))} no longer gives the discharge prepare resolved")
+                raise CycleError(
+                    f"river {seg.name}: {table.get('file', table.get('discharge'))} no longer gives the discharge prepare resolved"
+                )
             record["rivers"].append(entry)
         elif kind == "wall":
             bcs[seg.name] = Wall()
@@ -159,7 +171,9 @@ def build_forcing(cfg: ForecastConfig, mesh, model_start: datetime, duration_s: 
         if fixed.get("used", "none") != "none" and lonlat is not None:
             from workflows.forcing.atmosphere import open_atmosphere_file
 
-            atmosphere = open_atmosphere_file(fixed["files"], lonlat[0], lonlat[1], model_start, duration_s / 3600.0, fixed.get("format", "auto"))
+            atmosphere = open_atmosphere_file(
+                fixed["files"], lonlat[0], lonlat[1], model_start, duration_s / 3600.0, fixed.get("format", "auto")
+            )
             record["atmosphere"] = {"used": fixed["used"], "files": list(fixed["files"]), **atmosphere.describe()}
         else:
             record["atmosphere"] = {"used": "none"}
@@ -276,7 +290,9 @@ def prepare(config_path, run_dir, *, overwrite: bool = False, attempt: str | Non
                     reused.append(len(reused))
                 stale = _segment_dir(run_dir, len(reused)) / "end.nc"
                 if stale.is_file():
-                    log.warning("segment %d: %s was written for other inputs; running it and the later segments again", len(reused), stale)
+                    log.warning(
+                        "segment %d: %s was written for other inputs; running it and the later segments again", len(reused), stale
+                    )
                 _drop_segments_from(run_dir, len(reused))
             elif overwrite:
                 gone = rundir.clean(run_dir)
@@ -290,8 +306,9 @@ def prepare(config_path, run_dir, *, overwrite: bool = False, attempt: str | Non
                 else:
                     old_cfg = tomllib.loads(dst.read_text(encoding="utf-8")) if dst.is_file() else None
                     why = "a forecast of other inputs: " + rundir.describe_difference(old_fp, fp, old_cfg, resolved)
-                raise rundir.RunDirMismatch(f"run directory {run_dir} holds {why}; run into another directory, "
-                                            f"or pass --overwrite to replace it")
+                raise rundir.RunDirMismatch(
+                    f"run directory {run_dir} holds {why}; run into another directory, or pass --overwrite to replace it"
+                )
     except BaseException:
         candidate.unlink(missing_ok=True)
         raise
@@ -354,8 +371,15 @@ def prepare(config_path, run_dir, *, overwrite: bool = False, attempt: str | Non
         _write_json(forcing_path, forcing)
     path = run_dir / PLAN
     _write_json(path, plan)
-    log.info("%s: %d segments from %s, forecast %s + %g h%s", cfg.name, len(plan["segments"]), model_start.isoformat(),
-             cfg.start.isoformat(), cfg.hours, f"; resuming after segment(s) {reused}" if reused else "")
+    log.info(
+        "%s: %d segments from %s, forecast %s + %g h%s",
+        cfg.name,
+        len(plan["segments"]),
+        model_start.isoformat(),
+        cfg.start.isoformat(),
+        cfg.hours,
+        f"; resuming after segment(s) {reused}" if reused else "",
+    )
     return path
 
 
@@ -367,14 +391,23 @@ def _gauge_stations(cfg: ForecastConfig, mesh):
 
     stations, summary = [], None
     if cfg.gauges.catalogue is not None:
-        stations, summary = place_gauges(load_catalogue(cfg.gauges.catalogue), mesh, max_distance_km=cfg.gauges.max_distance_km,
-                                         min_depth_m=cfg.gauges.min_depth_m, taken={s.name for s in cfg.stations})
-        log.info("%s: %d tide gauge(s) placed as stations (of %d near the mesh)", cfg.name, summary["placed"], summary["considered"])
+        stations, summary = place_gauges(
+            load_catalogue(cfg.gauges.catalogue),
+            mesh,
+            max_distance_km=cfg.gauges.max_distance_km,
+            min_depth_m=cfg.gauges.min_depth_m,
+            taken={s.name for s in cfg.stations},
+        )
+        log.info(
+            "%s: %d tide gauge(s) placed as stations (of %d near the mesh)", cfg.name, summary["placed"], summary["considered"]
+        )
     known = {s.name for s in cfg.stations} | {g.station for g in stations} | {g.gauge_id for g in stations}
     for t in cfg.thresholds:
         if t.station not in known:
-            raise ConfigError(f"[[thresholds]] station {t.station!r} is neither one of the system's stations nor a gauge placed on its mesh "
-                              f"(stations: {', '.join(sorted(known)) or 'none'})")
+            raise ConfigError(
+                f"[[thresholds]] station {t.station!r} is neither one of the system's stations nor a gauge placed on its mesh "
+                f"(stations: {', '.join(sorted(known)) or 'none'})"
+            )
     return stations, summary
 
 
@@ -387,7 +420,11 @@ def _gauges_of(plan: dict):
 def _station_list(cfg: ForecastConfig, plan: dict) -> list[tuple[str, float, float]]:
     """(name, lon, lat) of every station: the user's (where they were placed on the mesh), then the gauges'."""
     placed = plan.get("stations")
-    own = [(p["name"], p["lon"], p["lat"]) for p in placed] if placed is not None else [(s.name, s.lon, s.lat) for s in cfg.stations]
+    own = (
+        [(p["name"], p["lon"], p["lat"]) for p in placed]
+        if placed is not None
+        else [(s.name, s.lon, s.lat) for s in cfg.stations]
+    )
     return own + [(g.station, g.lon, g.lat) for g in _gauges_of(plan)]
 
 
@@ -408,7 +445,7 @@ def _check_start(cfg: ForecastConfig) -> None:
     if cfg.initial.kind == "rest" and cfg.spinup_hours <= 0 and "tide" in cfg.boundaries.values():
         raise ConfigError(
             "spinup_hours = 0 on a cold start from rest switches the tide on as a step (a bore through the domain); "
-            "set spinup_hours (24 is the default, at least a few hours), or start from [initial] kind = \"restart\" or \"elevation\""
+            'set spinup_hours (24 is the default, at least a few hours), or start from [initial] kind = "restart" or "elevation"'
         )
 
 
@@ -438,7 +475,9 @@ def _segment_done(run_dir: Path, k: int, fingerprint: str) -> bool:
 def _bare_model(mesh):
     from solver import ShallowWaterModel, Wall
 
-    return ShallowWaterModel(mesh, boundary_conditions={s.name: Wall() for s in mesh.boundaries if s.role == "open"}, limiter=None)
+    return ShallowWaterModel(
+        mesh, boundary_conditions={s.name: Wall() for s in mesh.boundaries if s.role == "open"}, limiter=None
+    )
 
 
 def _segment_dir(run_dir: Path, k: int) -> Path:
@@ -512,25 +551,45 @@ def simulate_segment(run_dir, k: int, *, progress=None) -> Path:
     t_fc = plan["t_forecast"]
     start = datetime.fromisoformat(plan["cycle"])
     writers = {
-        "fields": UGRIDFieldWriter(seg_dir / "fields.nc", TimeInterval(cfg.output_interval_minutes * 60.0, offset=t_fc), start=start, publish_start=t_fc),
+        "fields": UGRIDFieldWriter(
+            seg_dir / "fields.nc", TimeInterval(cfg.output_interval_minutes * 60.0, offset=t_fc), start=start, publish_start=t_fc
+        ),
         "maxima": MaximaWriter(seg_dir / "max.nc", IterationInterval(1), start=start, publish_start=t_fc),
     }
     stations = _station_list(cfg, plan)
     if stations:
         writers["stations"] = StationWriter(
-            seg_dir / "stations.nc", TimeInterval(cfg.station_interval_minutes * 60.0, offset=t_fc), stations, start=start, allow_dry=True, publish_start=t_fc
+            seg_dir / "stations.nc",
+            TimeInterval(cfg.station_interval_minutes * 60.0, offset=t_fc),
+            stations,
+            start=start,
+            allow_dry=True,
+            publish_start=t_fc,
         )
     restart_time = plan["t_restart"]
     callbacks = {}
     if t_a < restart_time <= t_b + 1e-9:
-        callbacks["restart"] = Callback(lambda s: write_restart(seg_dir / "restart.nc", s, {FINGERPRINT_ATTR: fp}), _AtTime(restart_time))
+        callbacks["restart"] = Callback(
+            lambda s: write_restart(seg_dir / "restart.nc", s, {FINGERPRINT_ATTR: fp}), _AtTime(restart_time)
+        )
     wall0 = time.perf_counter()
     first_iteration = clock.iteration
     if progress is not None:
         total = plan["t_end"] - plan["segments"][0][0]
         done0 = t_a - plan["segments"][0][0]
-        callbacks["progress"] = Callback(lambda s: progress(done0 + s.clock.time - t_a, total, time.perf_counter() - wall0), IterationInterval(20))
-    sim = Simulation(model, state, stop_time=t_b, clock=clock, cfl=cfg.physics.cfl, time_stepper=cfg.physics.time_stepper, output_writers=writers, callbacks=callbacks)
+        callbacks["progress"] = Callback(
+            lambda s: progress(done0 + s.clock.time - t_a, total, time.perf_counter() - wall0), IterationInterval(20)
+        )
+    sim = Simulation(
+        model,
+        state,
+        stop_time=t_b,
+        clock=clock,
+        cfl=cfg.physics.cfl,
+        time_stepper=cfg.physics.time_stepper,
+        output_writers=writers,
+        callbacks=callbacks,
+    )
     try:
         sim.run()
     except BaseException:
@@ -583,7 +642,9 @@ def publish(run_dir, *, figures: bool = True) -> dict:
         raise CycleError(f"cannot publish: segment(s) not finished: {', '.join(missing)}")
     stats = [_read_json(s / "stats.json") for s in segs]
     if any("forcing" not in s for s in stats):
-        raise CycleError(f"cannot publish {run_dir}: a segment's stats.json has no forcing record (written by an older coastcast); delete work/ and run the cycle again")
+        raise CycleError(
+            f"cannot publish {run_dir}: a segment's stats.json has no forcing record (written by an older coastcast); delete work/ and run the cycle again"
+        )
     t0 = time.perf_counter()
     merge_time_records([s / "fields.nc" for s in segs], run_dir / "fields.nc")
     if any((s / "stations.nc").is_file() for s in segs):
@@ -621,7 +682,11 @@ def publish(run_dir, *, figures: bool = True) -> dict:
     record.pop("warnings", None)
     for s in stats:
         s.pop("forcing", None)
-    if record["atmosphere"] and record["atmosphere"].get("used") == "none" and record["atmosphere"].get("requested") not in (None, "none"):
+    if (
+        record["atmosphere"]
+        and record["atmosphere"].get("used") == "none"
+        and record["atmosphere"].get("requested") not in (None, "none")
+    ):
         warnings.append("no atmospheric forcing could be had: this forecast is TIDES ONLY")
     outputs = {p.name: p.stat().st_size for p in sorted(run_dir.glob("*.nc"))}
     ours = [s for s in stats if s.get("attempt") == plan.get("attempt")]
@@ -644,7 +709,9 @@ def publish(run_dir, *, figures: bool = True) -> dict:
         "fingerprint": {k: plan["fingerprint"][k] for k in ("sha256", "parts", "code")},
         "attempt": plan.get("attempt"),
         "resumed_from": (
-            {"segments_reused": reused, "previous_attempt": (plan.get("resumed") or {}).get("previous_attempt")} if reused else None
+            {"segments_reused": reused, "previous_attempt": (plan.get("resumed") or {}).get("previous_attempt")}
+            if reused
+            else None
         ),
         "stages_seconds": {  # this run's own work; reused segments are listed in resumed_from
             "prepare": plan["prepare_seconds"],
@@ -702,8 +769,10 @@ def verify_publication(run_dir: Path, plan: dict, cfg: ForecastConfig) -> None:
             got = np.asarray(ds["time"][:], dtype=float)
             n_station = ds.dimensions["station"].size if "station" in ds.dimensions else None
         if got.shape != want.shape or not np.allclose(got, want, atol=1e-3):
-            raise CycleError(f"publication check: {name} has {got.size} of {want.size} records "
-                             f"(times {got[:1].tolist()}…{got[-1:].tolist()} s, expected {want[:1].tolist()}…{want[-1]:g} s)")
+            raise CycleError(
+                f"publication check: {name} has {got.size} of {want.size} records "
+                f"(times {got[:1].tolist()}…{got[-1:].tolist()} s, expected {want[:1].tolist()}…{want[-1]:g} s)"
+            )
         return n_station
 
     check("fields.nc", cfg.output_interval_minutes)
@@ -721,7 +790,9 @@ def verify_publication(run_dir: Path, plan: dict, cfg: ForecastConfig) -> None:
         t = float(ds["time"][...])
         fp = str(ds.getncattr(FINGERPRINT_ATTR)) if FINGERPRINT_ATTR in ds.ncattrs() else None
     if abs(t - plan["t_restart"]) > 1e-3 or fp != plan["fingerprint"]["sha256"]:
-        raise CycleError(f"publication check: restart.nc is valid at t = {t:g} s of another run, not at the planned {plan['t_restart']:g} s of this one")
+        raise CycleError(
+            f"publication check: restart.nc is valid at t = {t:g} s of another run, not at the planned {plan['t_restart']:g} s of this one"
+        )
 
 
 def _versions() -> dict:
@@ -755,8 +826,9 @@ class Interrupted(KeyboardInterrupt):
     """The cycle's process was asked to stop (SIGTERM, SIGINT); recorded as ``interrupted``."""
 
 
-def run_cycle(config_path, run_dir, *, progress=None, figures: bool = True, overwrite: bool = False,
-              owner: str = "coastcast run") -> dict:
+def run_cycle(
+    config_path, run_dir, *, progress=None, figures: bool = True, overwrite: bool = False, owner: str = "coastcast run"
+) -> dict:
     """Run a whole cycle in this process: prepare, every segment, publish. Returns run.json's content.
 
     The run directory is locked for the whole cycle (:class:`~workflows.rundir.RunLock`; a second
@@ -787,16 +859,30 @@ def run_cycle(config_path, run_dir, *, progress=None, figures: bool = True, over
         plan = _read_json(plan_path)
         if plan.get("resumed"):
             prev = before or {}
-            running["resuming"] = {"segments_reused": plan["resumed"]["segments"], "previous_status": prev.get("status"),
-                                   "previous_error": prev.get("error")}
-        _write_json(run_dir / "run.json", {**running, "name": plan["name"], "cycle": plan["cycle"],
-                                           "fingerprint": plan["fingerprint"]["sha256"], "attempt": plan["attempt"]})
+            running["resuming"] = {
+                "segments_reused": plan["resumed"]["segments"],
+                "previous_status": prev.get("status"),
+                "previous_error": prev.get("error"),
+            }
+        _write_json(
+            run_dir / "run.json",
+            {
+                **running,
+                "name": plan["name"],
+                "cycle": plan["cycle"],
+                "fingerprint": plan["fingerprint"]["sha256"],
+                "attempt": plan["attempt"],
+            },
+        )
         try:
             for k in range(len(plan["segments"])):
                 simulate_segment(run_dir, k, progress=progress)
             info = publish(run_dir, figures=figures)
         except BaseException as exc:
-            _write_json(run_dir / "run.json", {**(_read_json(run_dir / "run.json") if (run_dir / "run.json").is_file() else running), **_ended(exc)})
+            _write_json(
+                run_dir / "run.json",
+                {**(_read_json(run_dir / "run.json") if (run_dir / "run.json").is_file() else running), **_ended(exc)},
+            )
             raise
         info["wall_seconds"] = time.perf_counter() - t0
         if lock.previous and lock.previous.get("pid"):

@@ -16,6 +16,7 @@ Typical use outside Flask::
     with Session() as s, s.begin():
         s.add(User(email="a@b.c", password_hash=hash_password("..."), is_admin=True, is_approved=True))
 """
+
 from __future__ import annotations
 
 import logging
@@ -148,14 +149,18 @@ class ForecastSystem(Base):
 
     owner: Mapped[User] = relationship(back_populates="systems")
     cycles: Mapped[list["Cycle"]] = relationship(
-        back_populates="system", cascade="all, delete-orphan", passive_deletes=True,
+        back_populates="system",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
         order_by="Cycle.cycle_time.desc()",
     )
     stations: Mapped[list["Station"]] = relationship(
         back_populates="system", cascade="all, delete-orphan", passive_deletes=True, order_by="Station.id"
     )
     config_versions: Mapped[list["SystemConfigVersion"]] = relationship(
-        back_populates="system", cascade="all, delete-orphan", passive_deletes=True,
+        back_populates="system",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
         order_by="SystemConfigVersion.version",
     )
 
@@ -337,7 +342,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 10})
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-            _create_private(Path(url[len("sqlite:///"):].split("?", 1)[0]))
+            _create_private(Path(url[len("sqlite:///") :].split("?", 1)[0]))
     else:
         kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
@@ -381,8 +386,10 @@ def init_db(engine: Engine) -> None:
                 return
             now, head = migrations.current_revision(conn), migrations.head_revision()
             if now is not None and not migrations.is_known(now):
-                raise RuntimeError(f"database {_safe_url(engine)} is at schema revision {now}, which this coastcast "
-                                   f"does not know (its newest is {head}): run the coastcast that made it")
+                raise RuntimeError(
+                    f"database {_safe_url(engine)} is at schema revision {now}, which this coastcast "
+                    f"does not know (its newest is {head}): run the coastcast that made it"
+                )
             if now != head:
                 log.info("database %s: schema revision %s -> %s", _safe_url(engine), now or "none", head)
                 migrations.upgrade(conn, "head")
@@ -440,8 +447,7 @@ def create_user(session, email: str, password: str, *, is_admin: bool = False, i
     email = normalise_email(email)
     if session.query(User).filter_by(email=email).first() is not None:
         raise ValueError(f"a user with email {email} already exists")
-    user = User(email=email, password_hash=hash_password(password), is_admin=is_admin,
-                is_approved=is_approved or is_admin)
+    user = User(email=email, password_hash=hash_password(password), is_admin=is_admin, is_approved=is_approved or is_admin)
     session.add(user)
     return user
 

@@ -26,6 +26,7 @@ means and spreads skip dry members (missing where every member is dry) — Wilks
 *Statistical Methods in the Atmospheric Sciences*, ch. 8, for these ensemble summaries.
 ``ensemble.json`` records the members, their perturbations and their outcomes.
 """
+
 from __future__ import annotations
 
 import logging
@@ -89,11 +90,16 @@ def member_configs(config_path, run_dir) -> list[tuple[str, Path, Path]]:
         raise ConfigError(f"{config_path}: no [ensemble] table")
     atmosphere = cfg.atmosphere
     if spec.wind_factors is not None:
-        source = atmosphere.get("source", "file" if "path" in atmosphere else "none") if isinstance(atmosphere, Mapping) else (
-            "file" if atmosphere not in ("none", "gfs") else atmosphere)
+        source = (
+            atmosphere.get("source", "file" if "path" in atmosphere else "none")
+            if isinstance(atmosphere, Mapping)
+            else ("file" if atmosphere not in ("none", "gfs") else atmosphere)
+        )
         if source != "file":
-            raise ConfigError(f"{config_path}: [ensemble] wind_factors needs [atmosphere] source = \"file\" (got {source!r}); "
-                              "scale GFS by downloading it to files first")
+            raise ConfigError(
+                f'{config_path}: [ensemble] wind_factors needs [atmosphere] source = "file" (got {source!r}); '
+                "scale GFS by downloading it to files first"
+            )
     out = []
     for k in range(spec.members):
         name = f"m{k + 1:02d}"
@@ -142,20 +148,42 @@ def ensemble_statistics(member_station_files: Sequence, threshold_m: float, dest
         out = xr.Dataset(
             coords={name: first[name] for name in ("time", "station_name", "lon", "lat") if name in first.variables},
             data_vars={
-                "zeta_mean": (first["zeta"].dims, mean.astype(np.float32),
-                              {**zattrs, "long_name": "ensemble mean water level", "cell_methods": "realization: mean"}),
-                "zeta_std": (first["zeta"].dims, std.astype(np.float32),
-                             {"units": "m", "long_name": "ensemble spread (population standard deviation) of water level",
-                              "cell_methods": "realization: standard_deviation", "coordinates": zattrs.get("coordinates", "")}),
-                "zeta_exceedance_probability": (first["zeta"].dims, prob.astype(np.float32),
-                                                {"units": "1", "long_name": f"fraction of the {n} members with water level above {threshold_m:g} m",
-                                                 "threshold_m": float(threshold_m), "valid_min": np.float32(0), "valid_max": np.float32(1),
-                                                 "coordinates": zattrs.get("coordinates", "")}),
+                "zeta_mean": (
+                    first["zeta"].dims,
+                    mean.astype(np.float32),
+                    {**zattrs, "long_name": "ensemble mean water level", "cell_methods": "realization: mean"},
+                ),
+                "zeta_std": (
+                    first["zeta"].dims,
+                    std.astype(np.float32),
+                    {
+                        "units": "m",
+                        "long_name": "ensemble spread (population standard deviation) of water level",
+                        "cell_methods": "realization: standard_deviation",
+                        "coordinates": zattrs.get("coordinates", ""),
+                    },
+                ),
+                "zeta_exceedance_probability": (
+                    first["zeta"].dims,
+                    prob.astype(np.float32),
+                    {
+                        "units": "1",
+                        "long_name": f"fraction of the {n} members with water level above {threshold_m:g} m",
+                        "threshold_m": float(threshold_m),
+                        "valid_min": np.float32(0),
+                        "valid_max": np.float32(1),
+                        "coordinates": zattrs.get("coordinates", ""),
+                    },
+                ),
             },
-            attrs={**{k: v for k, v in first.attrs.items() if k in ("Conventions", "institution", "references")},
-                   "featureType": "timeSeries", "title": "coastcast ensemble station statistics",
-                   "source": "coastcast ensemble of " + ", ".join(str(f.parent.name) for f in files),
-                   "ensemble_members": np.int32(n), "threshold_m": float(threshold_m)},
+            attrs={
+                **{k: v for k, v in first.attrs.items() if k in ("Conventions", "institution", "references")},
+                "featureType": "timeSeries",
+                "title": "coastcast ensemble station statistics",
+                "source": "coastcast ensemble of " + ", ".join(str(f.parent.name) for f in files),
+                "ensemble_members": np.int32(n),
+                "threshold_m": float(threshold_m),
+            },
         )
         for v in ("zeta_mean", "zeta_std", "zeta_exceedance_probability"):
             if not out[v].attrs.get("coordinates"):
@@ -165,14 +193,25 @@ def ensemble_statistics(member_station_files: Sequence, threshold_m: float, dest
             ds.close()
     destination = Path(destination)
     part = destination.with_name(destination.name + ".part")
-    encoding = {v: {"zlib": True, "complevel": 4, "_FillValue": np.float32(np.nan)} for v in ("zeta_mean", "zeta_std", "zeta_exceedance_probability")}
+    encoding = {
+        v: {"zlib": True, "complevel": 4, "_FillValue": np.float32(np.nan)}
+        for v in ("zeta_mean", "zeta_std", "zeta_exceedance_probability")
+    }
     out.to_netcdf(part, engine="netcdf4", encoding=encoding)
     os.replace(part, destination)
     return destination
 
 
-def run_ensemble(config_path, run_dir, *, client=None, scheduler: str | None = None, workers: int | None = None,
-                 retries: int = 2, figures: bool = False) -> dict:
+def run_ensemble(
+    config_path,
+    run_dir,
+    *,
+    client=None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    retries: int = 2,
+    figures: bool = False,
+) -> dict:
     """Run every member as a cycle (in parallel), then write ``ensemble_stations.nc`` and
     ``ensemble.json`` in ``run_dir``. Returns the ``ensemble.json`` content; members that fail
     are reported there and the statistics use the members that succeeded (at least 2)."""
@@ -187,10 +226,17 @@ def run_ensemble(config_path, run_dir, *, client=None, scheduler: str | None = N
     outcomes = run_cycles(requests, client=client, scheduler=scheduler, workers=workers, retries=retries, figures=figures)
     ok = [(name, mdir) for (name, _, mdir), o in zip(members, outcomes) if o.status == "succeeded"]
     info = {
-        "members": [{"name": name, "status": o.status, "error": o.error, "run_dir": str(mdir),
-                     "wind_factor": spec.wind_factors[k] if spec.wind_factors else None,
-                     "tides": dict(spec.tides[k]) if spec.tides else None}
-                    for k, ((name, _, mdir), o) in enumerate(zip(members, outcomes))],
+        "members": [
+            {
+                "name": name,
+                "status": o.status,
+                "error": o.error,
+                "run_dir": str(mdir),
+                "wind_factor": spec.wind_factors[k] if spec.wind_factors else None,
+                "tides": dict(spec.tides[k]) if spec.tides else None,
+            }
+            for k, ((name, _, mdir), o) in enumerate(zip(members, outcomes))
+        ],
         "threshold_m": spec.threshold_m,
         "status": "succeeded" if len(ok) == spec.members else ("partial" if len(ok) >= 2 else "failed"),
     }

@@ -8,6 +8,7 @@ Files are opened with ``engine="netcdf4"``: when xarray guesses the engine it as
 loads ecCodes; the ecCodes wheels (eccodeslib 2.50) bring their own PROJ/SQLite, and a later
 ``pyproj.CRS("EPSG:...")`` then fails with "no database context specified" (or the process aborts).
 """
+
 from __future__ import annotations
 
 import logging
@@ -209,7 +210,9 @@ def plot_stations(stations_path, out_dir, observations=None) -> list[Path]:
         names = [n.decode() if isinstance(n, bytes) else str(n) for n in ds[STATION_NAME].values]
         unknown = sorted(set(observations) - set(names))
         if unknown:
-            raise FigureError(f"observations for unknown station {', '.join(map(repr, unknown))}; {stations_path} has {', '.join(names)}")
+            raise FigureError(
+                f"observations for unknown station {', '.join(map(repr, unknown))}; {stations_path} has {', '.join(names)}"
+            )
         t = ds[TIME].values
         zlabel = _label(ds[ZETA])
         for i, name in enumerate(names):

@@ -5,6 +5,7 @@
 The ``region.toml`` schema is documented in ``meshes/README.md``; unknown keys are refused with
 a message naming the file and key.
 """
+
 from __future__ import annotations
 
 import functools
@@ -121,7 +122,9 @@ class Region:
             if k < 0:
                 out.append(f"{self.name}: station {s.name!r} ({s.lon}, {s.lat}) lies outside the mesh")
             elif m.face_depth[k] <= 0:
-                out.append(f"{self.name}: station {s.name!r} ({s.lon}, {s.lat}) lies in dry face {k} (depth {m.face_depth[k]:.2f} m)")
+                out.append(
+                    f"{self.name}: station {s.name!r} ({s.lon}, {s.lat}) lies in dry face {k} (depth {m.face_depth[k]:.2f} m)"
+                )
         return out
 
 
@@ -169,7 +172,20 @@ def load_region(name: str) -> Region:
     return parse_region(path)
 
 
-_TOP_KEYS = {"name", "title", "description", "crs", "mesh", "licence", "bbox", "boundaries", "tides", "rivers", "stations", "bathymetry"}
+_TOP_KEYS = {
+    "name",
+    "title",
+    "description",
+    "crs",
+    "mesh",
+    "licence",
+    "bbox",
+    "boundaries",
+    "tides",
+    "rivers",
+    "stations",
+    "bathymetry",
+}
 _TIDE_KEYS = {"source", "file", "constituents", "atlas", "atlas_file", "supplement"}
 _RIVER_KEYS = {"boundary", "name", "file", "column", "discharge"}
 _STATION_KEYS = {"name", "lon", "lat"}
@@ -194,7 +210,9 @@ def parse_region(path) -> Region:
         if key not in table:
             raise RegionError(f"{w}: missing key {key!r}")
         if not isinstance(table[key], kind):
-            raise RegionError(f"{w}: {key!r} must be a {kind.__name__ if isinstance(kind, type) else 'number'}, got {table[key]!r}")
+            raise RegionError(
+                f"{w}: {key!r} must be a {kind.__name__ if isinstance(kind, type) else 'number'}, got {table[key]!r}"
+            )
         return table[key]
 
     def file_in(rel, w):
@@ -249,7 +267,7 @@ def parse_region(path) -> Region:
         if rv.file is None and rv.discharge is None:
             raise RegionError(f"{w}: give a 'file' with a 'column', or a constant 'discharge' (m3/s)")
         if roles.get(rv.boundary) != "river":
-            raise RegionError(f"{w}: boundary {rv.boundary!r} must be listed as \"river\" in [boundaries]")
+            raise RegionError(f'{w}: boundary {rv.boundary!r} must be listed as "river" in [boundaries]')
         rivers.append(rv)
     stations = []
     for i, s in enumerate(data.get("stations", [])):

@@ -19,6 +19,7 @@ stations, besides the user's own (``[gauges]`` in the configuration):
   an observation feed can replace it through :class:`workflows.skill.Reference`) and flags every
   station whose forecast exceeds a datum threshold (MHWS, HAT) or a user's ``[[thresholds]]``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -55,8 +56,20 @@ log = logging.getLogger(__name__)
 EARTH_RADIUS_KM = 6371.0
 DUPLICATE_KM = 1.0
 SKILL_CSV = "skill.csv"
-SKILL_COLUMNS = ("station", "gauge_id", "gauge_name", "distance_km", "reference", "n", "rmse_m", "bias_m", "correlation",
-                 "hw_pairs", "hw_time_error_mean_min", "hw_height_error_mean_m")
+SKILL_COLUMNS = (
+    "station",
+    "gauge_id",
+    "gauge_name",
+    "distance_km",
+    "reference",
+    "n",
+    "rmse_m",
+    "bias_m",
+    "correlation",
+    "hw_pairs",
+    "hw_time_error_mean_min",
+    "hw_height_error_mean_m",
+)
 
 
 class GaugeStationError(ValueError):
@@ -135,8 +148,9 @@ class PlacedStation:
         return asdict(self)
 
 
-def place_stations(stations, mesh, *, max_distance_km: float = STATION_MAX_KM,
-                   min_depth_m: float = STATION_MIN_DEPTH_M) -> list[PlacedStation]:
+def place_stations(
+    stations, mesh, *, max_distance_km: float = STATION_MAX_KM, min_depth_m: float = STATION_MIN_DEPTH_M
+) -> list[PlacedStation]:
     """The user's stations (objects with ``name``, ``lon``, ``lat``) checked against ``mesh``:
     a station inside a face at least ``min_depth_m`` deep stays where it is; one on land, in a
     shallow face or outside the mesh moves to the centroid of the nearest such face within
@@ -175,15 +189,23 @@ def place_stations(stations, mesh, *, max_distance_km: float = STATION_MAX_KM,
         d = float(great_circle_km(lon[k], lat[k], flon[f], flat[f]))
         where = "outside the mesh" if face[k] < 0 else f"in a face {depth[face[k]]:.1f} m deep (on land or too shallow)"
         if d > max_distance_km:
-            raise GaugeStationError(f"station {s.name!r} at ({lon[k]:.4f}, {lat[k]:.4f}) lies {where} and the nearest wet face is "
-                                    f"{d:.1f} km away (limit {max_distance_km:g} km): move it into the water of the mesh")
+            raise GaugeStationError(
+                f"station {s.name!r} at ({lon[k]:.4f}, {lat[k]:.4f}) lies {where} and the nearest wet face is "
+                f"{d:.1f} km away (limit {max_distance_km:g} km): move it into the water of the mesh"
+            )
         log.info("station %r at (%.4f, %.4f) lies %s: moved %.2f km to the nearest wet face", s.name, lon[k], lat[k], where, d)
         out.append(PlacedStation(s.name, float(lon[k]), float(lat[k]), float(flon[f]), float(flat[f]), d))
     return out
 
 
-def place_gauges(catalogue: GaugeCatalogue, mesh, *, max_distance_km: float = 10.0, min_depth_m: float = 2.0,
-                 taken: set[str] | frozenset[str] = frozenset()) -> tuple[list[GaugeStation], dict]:
+def place_gauges(
+    catalogue: GaugeCatalogue,
+    mesh,
+    *,
+    max_distance_km: float = 10.0,
+    min_depth_m: float = 2.0,
+    taken: set[str] | frozenset[str] = frozenset(),
+) -> tuple[list[GaugeStation], dict]:
     """The catalogue's gauges near ``mesh`` as stations, and a summary of the placement.
 
     ``mesh``: a geographic or projected :class:`solver.mesh.Mesh` (a Cartesian one has no
@@ -194,8 +216,15 @@ def place_gauges(catalogue: GaugeCatalogue, mesh, *, max_distance_km: float = 10
     """
     from scipy.spatial import cKDTree
 
-    summary = {"considered": 0, "placed": 0, "max_distance_km": max_distance_km, "min_depth_m": min_depth_m,
-               "too_far": [], "duplicates": [], "catalogue": str(catalogue.path) if catalogue.path else None}
+    summary = {
+        "considered": 0,
+        "placed": 0,
+        "max_distance_km": max_distance_km,
+        "min_depth_m": min_depth_m,
+        "too_far": [],
+        "duplicates": [],
+        "catalogue": str(catalogue.path) if catalogue.path else None,
+    }
     if mesh.crs is None or catalogue.n_station == 0:
         return [], summary
     flon, flat = face_lonlat(mesh)
@@ -221,16 +250,34 @@ def place_gauges(catalogue: GaugeCatalogue, mesh, *, max_distance_km: float = 10
         if dist[k] > max_distance_km:
             summary["too_far"].append({"gauge_id": gid, "distance_km": round(float(dist[k]), 2)})
             continue
-        twin = next((s for s in out if s.gauge_name == gname
-                     and great_circle_km(s.gauge_lon, s.gauge_lat, near.lon[k], near.lat[k]) < DUPLICATE_KM), None)
+        twin = next(
+            (
+                s
+                for s in out
+                if s.gauge_name == gname and great_circle_km(s.gauge_lon, s.gauge_lat, near.lon[k], near.lat[k]) < DUPLICATE_KM
+            ),
+            None,
+        )
         if twin is not None:
             summary["duplicates"].append({"gauge_id": gid, "placed_as": twin.gauge_id})
             continue
         station = gname if gname not in names else f"{gname} ({gid})"
         names.add(station)
         f = int(faces[k])
-        out.append(GaugeStation(station, gid, gname, float(near.lon[k]), float(near.lat[k]), float(flon[f]), float(flat[f]),
-                                float(dist[k]), float(depth[f]), str(near.chart_datum[k])))
+        out.append(
+            GaugeStation(
+                station,
+                gid,
+                gname,
+                float(near.lon[k]),
+                float(near.lat[k]),
+                float(flon[f]),
+                float(flat[f]),
+                float(dist[k]),
+                float(depth[f]),
+                str(near.chart_datum[k]),
+            )
+        )
     summary["placed"] = len(out)
     return out, summary
 
@@ -250,8 +297,13 @@ def read_station_series(path: Path, variable: str = ZETA):
         raw = ds[STATION_NAME][:]
         names = [str(n) for n in (netCDF4.chartostring(raw) if raw.dtype.kind == "S" and raw.ndim == 2 else raw)]
         t = ds[TIME]
-        times = netCDF4.num2date(t[:], t.units, calendar=getattr(t, "calendar", "standard"),
-                                 only_use_cftime_datetimes=False, only_use_python_datetimes=True)
+        times = netCDF4.num2date(
+            t[:],
+            t.units,
+            calendar=getattr(t, "calendar", "standard"),
+            only_use_cftime_datetimes=False,
+            only_use_python_datetimes=True,
+        )
         values = np.asarray(ds[variable][:], dtype=np.float64)
         fill = getattr(ds[variable], "_FillValue", None)
     if fill is not None and np.isfinite(fill):
@@ -325,8 +377,12 @@ def add_gauge_variables(stations_nc: Path, stations: list[GaugeStation], catalog
                 v[:] = values
                 return v
 
-            scalar(GAUGE_DISTANCE, dist, "distance from the tide gauge to the model face that stands for it",
-                   comment="great-circle distance between the gauge and the centroid of the nearest face deep enough to stay wet")
+            scalar(
+                GAUGE_DISTANCE,
+                dist,
+                "distance from the tide gauge to the model face that stands for it",
+                comment="great-circle distance between the gauge and the centroid of the nearest face deep enough to stay wet",
+            )
             scalar(MSL_ABOVE_CHART_DATUM, column(msl_cd), "height of mean sea level above the gauge's chart datum")
             scalar(MSL_ABOVE_LAT, column(msl_lat), "height of mean sea level above lowest astronomical tide (LAT)")
             scalar(MHWS_ABOVE_MSL, column(mhws), "height of mean high water springs (MHWS) above mean sea level")
@@ -340,13 +396,25 @@ def add_gauge_variables(stations_nc: Path, stations: list[GaugeStation], catalog
                 v[:] = values
                 return v
 
-            series(TIDE_PREDICTION, prediction, "astronomical tide at the gauge predicted from its harmonic constants, above mean sea level",
-                   "the gauge's own harmonic constants (catalogue), nodal corrections for the forecast dates; "
-                   "a model of the tide, not an observation")
-            series(ZETA_ABOVE_CHART_DATUM, zeta + column(msl_cd)[:, None], "model water level above the gauge's chart datum",
-                   "zeta + msl_above_chart_datum")
-            series(ZETA_ABOVE_LAT, zeta + column(msl_lat)[:, None], "model water level above lowest astronomical tide (LAT)",
-                   "zeta + msl_above_lat")
+            series(
+                TIDE_PREDICTION,
+                prediction,
+                "astronomical tide at the gauge predicted from its harmonic constants, above mean sea level",
+                "the gauge's own harmonic constants (catalogue), nodal corrections for the forecast dates; "
+                "a model of the tide, not an observation",
+            )
+            series(
+                ZETA_ABOVE_CHART_DATUM,
+                zeta + column(msl_cd)[:, None],
+                "model water level above the gauge's chart datum",
+                "zeta + msl_above_chart_datum",
+            )
+            series(
+                ZETA_ABOVE_LAT,
+                zeta + column(msl_lat)[:, None],
+                "model water level above lowest astronomical tide (LAT)",
+                "zeta + msl_above_lat",
+            )
         os.replace(part, stations_nc)
     except BaseException:
         part.unlink(missing_ok=True)
@@ -367,16 +435,22 @@ def _threshold_levels(cfg, stations: list[GaugeStation], cat: GaugeCatalogue, na
     for t in cfg.thresholds:
         station = by_id.get(t.station, t.station)
         if station not in levels:
-            raise GaugeStationError(f"[[thresholds]] station {t.station!r} is neither a station of this system nor a gauge placed on its mesh; "
-                                    f"stations: {', '.join(names) or 'none'}")
+            raise GaugeStationError(
+                f"[[thresholds]] station {t.station!r} is neither a station of this system nor a gauge placed on its mesh; "
+                f"stations: {', '.join(names) or 'none'}"
+            )
         if t.datum == "MSL":
             shift = 0.0
         elif station in by_station:
             shift = cat.datum_level(t.datum, by_station[station])
             if not math.isfinite(shift):
-                raise GaugeStationError(f"[[thresholds]] {t.name!r} at {station!r}: the gauge has no {t.datum} datum; give datum = \"MSL\"")
+                raise GaugeStationError(
+                    f'[[thresholds]] {t.name!r} at {station!r}: the gauge has no {t.datum} datum; give datum = "MSL"'
+                )
         else:
-            raise GaugeStationError(f"[[thresholds]] {t.name!r} at {station!r}: datum {t.datum!r} is known only at gauge stations; give datum = \"MSL\"")
+            raise GaugeStationError(
+                f'[[thresholds]] {t.name!r} at {station!r}: datum {t.datum!r} is known only at gauge stations; give datum = "MSL"'
+            )
         levels[station][t.name] = t.level_m + shift
     return levels
 
@@ -402,17 +476,30 @@ def cycle_skill(run_dir: Path, cfg, stations: list[GaugeStation], catalogue_path
         sk = station_skill(times, zeta[i], HarmonicPrediction(cat, k))
         d = sk.as_dict()
         hw = d["high_water"]
-        rows.append({"station": s.station, "gauge_id": s.gauge_id, "gauge_name": s.gauge_name,
-                     "distance_km": round(s.distance_km, 3), "reference": sk.reference_kind, "n": d["n"],
-                     "rmse_m": d["rmse_m"], "bias_m": d["bias_m"], "correlation": d["correlation"],
-                     "hw_pairs": hw["n_paired"], "hw_time_error_mean_min": hw["mean_time_error_min"],
-                     "hw_height_error_mean_m": hw["mean_height_error_m"]})
+        rows.append(
+            {
+                "station": s.station,
+                "gauge_id": s.gauge_id,
+                "gauge_name": s.gauge_name,
+                "distance_km": round(s.distance_km, 3),
+                "reference": sk.reference_kind,
+                "n": d["n"],
+                "rmse_m": d["rmse_m"],
+                "bias_m": d["bias_m"],
+                "correlation": d["correlation"],
+                "hw_pairs": hw["n_paired"],
+                "hw_time_error_mean_min": hw["mean_time_error_min"],
+                "hw_height_error_mean_m": hw["mean_height_error_m"],
+            }
+        )
     for name, lv in levels.items():
         if not lv:
             continue
         i = names.index(name)
         for e in threshold_exceedances(times, zeta[i], lv):
-            result["alerts"].append({"station": name, **{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in e.items()}})
+            result["alerts"].append(
+                {"station": name, **{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in e.items()}}
+            )
     if stations:
         rmse = np.array([r["rmse_m"] for r in rows if r["rmse_m"] is not None], dtype=float)
         result["skill"] = {

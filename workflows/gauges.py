@@ -25,6 +25,7 @@ MSL into a height above datum X (e.g. above chart datum / LAT). The name ``"char
 each station's own chart datum (NaN where that datum, e.g. Canada's LLWLT, is not tabulated).
 Missing datums give NaN, never an error.
 """
+
 from __future__ import annotations
 
 import functools
@@ -135,8 +136,7 @@ class GaugeCatalogue:
             object.__setattr__(self, key, _readonly(arr))
         object.__setattr__(self, "constituents", tuple(canonical_constituent(c) for c in self.constituents))
         object.__setattr__(self, "datums", tuple(str(d).strip().upper() for d in self.datums))
-        for key, cols in (("amplitude", self.constituents), ("phase", self.constituents),
-                          ("datum_height", self.datums)):
+        for key, cols in (("amplitude", self.constituents), ("phase", self.constituents), ("datum_height", self.datums)):
             arr = np.asarray(getattr(self, key), dtype=np.float64)
             if arr.shape != (n, len(cols)):
                 raise GaugeError(f"{where}: {key} has shape {arr.shape}, expected ({n}, {len(cols)})")
@@ -148,12 +148,15 @@ class GaugeCatalogue:
         bad = np.isnan(self.amplitude) != np.isnan(self.phase)
         if bad.any():
             i, k = np.argwhere(bad)[0]
-            raise GaugeError(f"{where}: station {self.station_id[i]!r} has only one of amplitude and phase "
-                             f"for {self.constituents[k]}")
+            raise GaugeError(
+                f"{where}: station {self.station_id[i]!r} has only one of amplitude and phase for {self.constituents[k]}"
+            )
         if (self.amplitude < 0).any():
             i, k = np.argwhere(self.amplitude < 0)[0]
-            raise GaugeError(f"{where}: station {self.station_id[i]!r} has a negative {self.constituents[k]} "
-                             f"amplitude ({self.amplitude[i, k]})")
+            raise GaugeError(
+                f"{where}: station {self.station_id[i]!r} has a negative {self.constituents[k]} "
+                f"amplitude ({self.amplitude[i, k]})"
+            )
         object.__setattr__(self, "_index", {sid: i for i, sid in enumerate(self.station_id.tolist())})
 
     # -- size and lookup -----------------------------------------------------------------------
@@ -201,9 +204,22 @@ class GaugeCatalogue:
                 if ((idx < -self.n_station) | (idx >= self.n_station)).any():
                     raise GaugeError(f"station position out of range 0..{self.n_station - 1}")
         return GaugeCatalogue(
-            self.station_id[idx], self.name[idx], self.country[idx], self.source[idx], self.licence[idx],
-            self.lat[idx], self.lon[idx], self.constituents, self.amplitude[idx], self.phase[idx],
-            self.chart_datum[idx], self.datums, self.datum_height[idx], dict(self.attrs), self.path)
+            self.station_id[idx],
+            self.name[idx],
+            self.country[idx],
+            self.source[idx],
+            self.licence[idx],
+            self.lat[idx],
+            self.lon[idx],
+            self.constituents,
+            self.amplitude[idx],
+            self.phase[idx],
+            self.chart_datum[idx],
+            self.datums,
+            self.datum_height[idx],
+            dict(self.attrs),
+            self.path,
+        )
 
     def select(self, ids: Iterable[str]) -> GaugeCatalogue:
         """The stations with these ids, in that order (unknown ids raise :class:`GaugeError`)."""
@@ -243,8 +259,7 @@ class GaugeCatalogue:
         from solver.locate import locate_points
 
         if mesh.crs is None:
-            raise GaugeError(
-                f"mesh {mesh.name or '(unnamed)'!r} is Cartesian (crs None): gauges cannot be placed on it")
+            raise GaugeError(f"mesh {mesh.name or '(unnamed)'!r} is Cartesian (crs None): gauges cannot be placed on it")
         x, y = self.lon, self.lat
         if not mesh.is_geographic:
             from pyproj import Transformer
@@ -252,8 +267,14 @@ class GaugeCatalogue:
             tr = Transformer.from_crs("EPSG:4326", mesh.crs, always_xy=True)
             x, y = (np.asarray(a, dtype=np.float64) for a in tr.transform(x, y))
         faces = np.full(self.n_station, -1, dtype=np.int64)
-        near = ((x >= mesh.node_x.min()) & (x <= mesh.node_x.max())
-                & (y >= mesh.node_y.min()) & (y <= mesh.node_y.max()) & np.isfinite(x) & np.isfinite(y))
+        near = (
+            (x >= mesh.node_x.min())
+            & (x <= mesh.node_x.max())
+            & (y >= mesh.node_y.min())
+            & (y <= mesh.node_y.max())
+            & np.isfinite(x)
+            & np.isfinite(y)
+        )
         if near.any():
             faces[near] = locate_points(mesh, x[near], y[near])
         return faces
@@ -290,9 +311,13 @@ class GaugeCatalogue:
         have = np.flatnonzero(np.isfinite(self.amplitude[p]))
         names = tuple(self.constituents[k] for k in have)
         return HarmonicConstituents(
-            names, self.amplitude[p, have][:, None], self.phase[p, have][:, None],
-            lon=[self.lon[p]], lat=[self.lat[p]],
-            source=f"gauge {self.station_id[p]} ({self.source[p]}, {self.licence[p]})")
+            names,
+            self.amplitude[p, have][:, None],
+            self.phase[p, have][:, None],
+            lon=[self.lon[p]],
+            lat=[self.lat[p]],
+            source=f"gauge {self.station_id[p]} ({self.source[p]}, {self.licence[p]})",
+        )
 
     def harmonics(self, indices=None) -> HarmonicConstituents:
         """Harmonic constants of several stations, (n_con, k) m and degrees, with absent
@@ -302,8 +327,13 @@ class GaugeCatalogue:
         pha = self.phase[pos].T
         absent = ~np.isfinite(amp)
         return HarmonicConstituents(
-            self.constituents, np.where(absent, 0.0, amp), np.where(absent, 0.0, pha),
-            lon=self.lon[pos], lat=self.lat[pos], source=f"{pos.size} gauges of {self._where()}")
+            self.constituents,
+            np.where(absent, 0.0, amp),
+            np.where(absent, 0.0, pha),
+            lon=self.lon[pos],
+            lat=self.lat[pos],
+            source=f"{pos.size} gauges of {self._where()}",
+        )
 
     def predict(self, times, indices=None, *, corrections: str = "FES") -> np.ndarray:
         """Astronomical tide relative to MSL (m) at the stations.
@@ -329,8 +359,7 @@ class GaugeCatalogue:
                     lo, hi = t64[m].min(), t64[m].max()
                     mid = _to_datetime(lo) + (_to_datetime(hi) - _to_datetime(lo)) / 2
                     try:
-                        eta = TidalElevation.build(constants, _to_datetime(start), corrections=corrections,
-                                                   nodal_time=mid)
+                        eta = TidalElevation.build(constants, _to_datetime(start), corrections=corrections, nodal_time=mid)
                     except TideInputError as exc:
                         raise GaugeError(str(exc)) from None
                     out[m] = eta((t64[m] - start) / np.timedelta64(1, "s"))
@@ -378,6 +407,7 @@ class GaugeCatalogue:
 # ------------------------------------------------------------------------------------------------
 # reading
 
+
 def _decimal_float32(values: np.ndarray) -> np.ndarray:
     """float32 values widened to the float64 nearest their 7-significant-digit decimal (the
     file's 2.0511 stored as float32 reads 2.0511, not 2.05110002); NaN and 0 kept. Any shape."""
@@ -409,8 +439,7 @@ def _read(path: Path) -> GaugeCatalogue:
             var = ds.variables[name]
             var.set_auto_chartostring(True)
             values = np.asarray(var[:])
-            return np.array([v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values.ravel()],
-                            dtype=str)
+            return np.array([v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values.ravel()], dtype=str)
 
         def numbers(name):
             var = ds.variables[name]
@@ -426,9 +455,22 @@ def _read(path: Path) -> GaugeCatalogue:
             raise GaugeError(f"gauge catalogue {path}: cannot decode ({exc})") from None
         attrs = {k: ds.getncattr(k) for k in ds.ncattrs()}
     return GaugeCatalogue(
-        data["station_id"], data["name"], data["country"], data["source"], data["licence"],
-        arrays["lat"], arrays["lon"], constituents, arrays["amplitude"], arrays["phase"],
-        data["chart_datum"], datums, arrays["datum_height"], attrs, path)
+        data["station_id"],
+        data["name"],
+        data["country"],
+        data["source"],
+        data["licence"],
+        arrays["lat"],
+        arrays["lon"],
+        constituents,
+        arrays["amplitude"],
+        arrays["phase"],
+        data["chart_datum"],
+        datums,
+        arrays["datum_height"],
+        attrs,
+        path,
+    )
 
 
 @functools.lru_cache(maxsize=4)

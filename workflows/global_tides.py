@@ -22,6 +22,7 @@ eastward/northward currents at the mesh nodes (face values averaged to nodes by 
 layout the triangle-atlas reader of :mod:`workflows.forcing.tide_atlases` reads, with UGRID
 mesh attributes.
 """
+
 from __future__ import annotations
 
 import logging
@@ -211,7 +212,9 @@ class GlobalTideResult:
     peak_rss_mb: float
 
 
-def run_global_tides(setup: GlobalTideSetup = GlobalTideSetup(), directory: Path = GLOBAL_MESH_DIR, progress=None) -> GlobalTideResult:
+def run_global_tides(
+    setup: GlobalTideSetup = GlobalTideSetup(), directory: Path = GLOBAL_MESH_DIR, progress=None
+) -> GlobalTideResult:
     """Run the global tide model and analyse it (module docstring). ``progress(day, days, wall_s)``
     is called about every simulated day."""
     import resource
@@ -247,8 +250,14 @@ def run_global_tides(setup: GlobalTideSetup = GlobalTideSetup(), directory: Path
             last_day[0] = int(t // 86400.0)
             progress(t / 86400.0, setup.days, time.perf_counter() - t0)
 
-    sim = Simulation(model, state, stop_time=stop, cfl=setup.cfl, time_stepper="ssp-rk2",
-                     callbacks={"harmonics": Callback(sample, TimeInterval(dt_sample))})
+    sim = Simulation(
+        model,
+        state,
+        stop_time=stop,
+        cfl=setup.cfl,
+        time_stepper="ssp-rk2",
+        callbacks={"harmonics": Callback(sample, TimeInterval(dt_sample))},
+    )
     sim.run()
     steps = sim.clock.iteration
     _, z = ha.solve()
@@ -296,7 +305,10 @@ def write_atlas(result: GlobalTideResult, path, *, bbox=None) -> Path:
         m.topology_dimension = 2
         m.node_coordinates = "lon lat"
         m.face_node_connectivity = "tri"
-        for name, vals, units, std in (("lon", lon[used], "degrees_east", "longitude"), ("lat", lat[used], "degrees_north", "latitude")):
+        for name, vals, units, std in (
+            ("lon", lon[used], "degrees_east", "longitude"),
+            ("lat", lat[used], "degrees_north", "latitude"),
+        ):
             var = ds.createVariable(name, "f8", ("node",))
             var.units = units
             var.standard_name = std
@@ -312,9 +324,11 @@ def write_atlas(result: GlobalTideResult, path, *, bbox=None) -> Path:
         tri[:] = renum[faces]
         con = ds.createVariable("constituent", "S1", ("ncon", "nchar"))
         con[:] = netCDF4.stringtochar(np.array([c.ljust(4)[:4] for c in result.constituents], dtype="S4"))
-        for key, z, unit, what in (("elev", result.elev, "m", "sea surface elevation"),
-                                   ("u", result.u, "m s-1", "eastward depth-averaged current"),
-                                   ("v", result.v, "m s-1", "northward depth-averaged current")):
+        for key, z, unit, what in (
+            ("elev", result.elev, "m", "sea surface elevation"),
+            ("u", result.u, "m s-1", "eastward depth-averaged current"),
+            ("v", result.v, "m s-1", "northward depth-averaged current"),
+        ):
             zz = z[:, used]
             a = ds.createVariable(f"{key}_amp", "f4", ("ncon", "node"), zlib=True, least_significant_digit=4)
             a.units = unit
@@ -326,10 +340,12 @@ def write_atlas(result: GlobalTideResult, path, *, bbox=None) -> Path:
             p[:] = np.mod(-np.degrees(np.angle(zz)), 360.0)
         ds.title = "coastcast global ocean tide atlas"
         ds.institution = "coastcast"
-        ds.source = (f"coastcast barotropic tide model on the OceanMesh2D global mesh (ADCIRC test suite): {setup.days:g} days from "
-                     f"{setup.start.isoformat()}, harmonic analysis of the last {setup.record_days:g} days sampled every "
-                     f"{setup.sample_minutes:g} min; SAL beta {setup.sal_beta}, C_d {setup.drag_coefficient}, internal-tide drag x "
-                     f"{setup.internal_tide_scale}")
+        ds.source = (
+            f"coastcast barotropic tide model on the OceanMesh2D global mesh (ADCIRC test suite): {setup.days:g} days from "
+            f"{setup.start.isoformat()}, harmonic analysis of the last {setup.record_days:g} days sampled every "
+            f"{setup.sample_minutes:g} min; SAL beta {setup.sal_beta}, C_d {setup.drag_coefficient}, internal-tide drag x "
+            f"{setup.internal_tide_scale}"
+        )
         ds.inference = "K2 from S2 and P1 from K1: same Greenwich phase lag, equilibrium amplitude ratio"
         ds.phase_convention = "Greenwich phase lag in degrees, time in UTC"
         ds.Conventions = "CF-1.8 UGRID-1.0"

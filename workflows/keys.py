@@ -4,6 +4,7 @@ forcing sources) and the "did you mean" suggestion, in one place.
 The message is one line: ``<where>: unknown key 'modl'; did you mean 'model'?``, or, with
 nothing close, the allowed keys: ``<where>: unknown key 'x'; allowed keys: a, b, c``.
 """
+
 from __future__ import annotations
 
 import difflib

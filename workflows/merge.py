@@ -5,6 +5,7 @@ static variables; the published file is a copy of the first segment's file with 
 segments' records appended (netCDF4, record by record, no whole-file read), written under a
 temporary name and renamed. ``max.nc`` files are folded: the larger maximum wins, with its time.
 """
+
 from __future__ import annotations
 
 import os

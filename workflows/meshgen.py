@@ -28,6 +28,7 @@ Steps (each timed in :class:`GeneratedMesh`):
 7. Check: the element centroids are tested against the GSHHG land; any on land (only possible
    on the small islands left out in step 3) are counted in ``notes``.
 """
+
 from __future__ import annotations
 
 import json
@@ -132,8 +133,10 @@ class CoastlineTiles:
         except (zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise MeshgenError(f"{self.path}: not a coastline tile file ({exc})") from None
         if not isinstance(header, dict) or header.get("format") != self.FORMAT:
-            raise MeshgenError(f"{self.path}: not a coastline tile file (format {header.get('format') if isinstance(header, dict) else None!r}, "
-                               f"expected {self.FORMAT!r})")
+            raise MeshgenError(
+                f"{self.path}: not a coastline tile file (format {header.get('format') if isinstance(header, dict) else None!r}, "
+                f"expected {self.FORMAT!r})"
+            )
         try:
             self.extent = tuple(float(v) for v in header["extent"])
             self.tile = float(header["tile_deg"])
@@ -161,7 +164,9 @@ class CoastlineTiles:
         fh.seek(self._data_start + offset)
         raw = zlib.decompress(fh.read(nbytes), wbits=31)
         if len(raw) != 4 * n_values:
-            raise MeshgenError(f"{self.path}: member at byte {self._data_start + offset} holds {len(raw)} bytes, expected {4 * n_values}")
+            raise MeshgenError(
+                f"{self.path}: member at byte {self._data_start + offset} holds {len(raw)} bytes, expected {4 * n_values}"
+            )
         return np.frombuffer(raw, np.uint8).reshape(4, n_values).T.copy().view("<i4").ravel().astype(np.int64)
 
     # -- tiles --------------------------------------------------------------------------------------
@@ -196,8 +201,8 @@ class CoastlineTiles:
                     for j, i in missing:
                         off, nbytes, npoly, nring, nvert = self._index[(j, i)]
                         v = self._member(fh, off, nbytes, npoly + nring + 2 * nvert)
-                        polys, rings = v[:npoly], v[npoly:npoly + nring]
-                        dx, dy = v[npoly + nring:npoly + nring + nvert], v[npoly + nring + nvert:]
+                        polys, rings = v[:npoly], v[npoly : npoly + nring]
+                        dx, dy = v[npoly + nring : npoly + nring + nvert], v[npoly + nring + nvert :]
                         x0, y0 = self._x0q + i * self._tq, self._y0q + j * self._tq
                         xy = np.column_stack([x0 + np.cumsum(dx), y0 + np.cumsum(dy)])
                         self._cache[(j, i)] = _Tile(xy, rings, polys, (x0, y0, x0 + self._tq, y0 + self._tq))
@@ -227,7 +232,8 @@ class CoastlineTiles:
             idx = _closed_ring_index(t.ring_counts)
             a, b = t.xy[idx[:-1]], t.xy[idx[1:]]
             side = ((a[:, 0] == b[:, 0]) & ((a[:, 0] == x0) | (a[:, 0] == x1))) | (
-                (a[:, 1] == b[:, 1]) & ((a[:, 1] == y0) | (a[:, 1] == y1)))
+                (a[:, 1] == b[:, 1]) & ((a[:, 1] == y0) | (a[:, 1] == y1))
+            )
             t.lines = _runs(t.xy, t.ring_counts, side[_edge_index(t.ring_counts)], self.q)
         return t.lines
 
@@ -293,7 +299,7 @@ class CoastlineTiles:
                 with open(self.path, "rb") as fh:
                     v = self._member(fh, off, nbytes, nline + 2 * nvert)
                 counts = v[:nline]
-                xy = np.column_stack([np.cumsum(v[nline:nline + nvert]), np.cumsum(v[nline + nvert:])]) / self.q
+                xy = np.column_stack([np.cumsum(v[nline : nline + nvert]), np.cumsum(v[nline + nvert :])]) / self.q
                 lines = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, xy, (np.r_[0, np.cumsum(counts)],))
                 self._overview = (lines, shapely.bounds(lines))
         lines, b = self._overview
@@ -312,8 +318,10 @@ class CoastlineTiles:
         bad = ~((lon >= cw) & (lon <= ce) & (lat >= cs) & (lat <= cn))
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
-            raise MeshgenError(f"point (lon {lon[k]:g}, lat {lat[k]:g}) lies outside the shipped coastline data "
-                               f"({cw:g}..{ce:g} E, {cs:g}..{cn:g} N)")
+            raise MeshgenError(
+                f"point (lon {lon[k]:g}, lat {lat[k]:g}) lies outside the shipped coastline data "
+                f"({cw:g}..{ce:g} E, {cs:g}..{cn:g} N)"
+            )
         i = np.minimum(((lon - cw) // self.tile).astype(int), self.nx - 1)
         j = np.minimum(((lat - cs) // self.tile).astype(int), self.ny - 1)
         cls = self.tile_class[j, i]
@@ -371,11 +379,15 @@ def _runs(xy, counts, skip, q):
     whole = np.flatnonzero(flagged == 0)
     out = []
     if len(whole):
-        idx = _closed_ring_index(counts[whole]) + np.repeat(starts[whole] - np.r_[0, np.cumsum(counts[whole])[:-1]], counts[whole] + 1)
-        out.extend(shapely.from_ragged_array(shapely.GeometryType.LINESTRING, xy[idx] / q, (np.r_[0, np.cumsum(counts[whole] + 1)],)))
+        idx = _closed_ring_index(counts[whole]) + np.repeat(
+            starts[whole] - np.r_[0, np.cumsum(counts[whole])[:-1]], counts[whole] + 1
+        )
+        out.extend(
+            shapely.from_ragged_array(shapely.GeometryType.LINESTRING, xy[idx] / q, (np.r_[0, np.cumsum(counts[whole] + 1)],))
+        )
     for r in np.flatnonzero((flagged > 0) & (flagged < counts)):
         n, s = int(counts[r]), int(starts[r])
-        sk = skip[s:s + n]
+        sk = skip[s : s + n]
         first = int(np.flatnonzero(sk)[0])
         order = (first + 1 + np.arange(n)) % n  # edges from just after a flagged one, round the ring
         d = np.diff(np.r_[0, (~sk[order]).astype(np.int8), 0])
@@ -541,8 +553,14 @@ def _cut_sharp_corners(pts, fixed, min_len, max_cut, hole=False, sharp_deg=SHARP
                 if fixed[removed].any():
                     dist /= 2.0
                     continue
-                wedge = np.vstack([back[0], pts[[(k - i) % n for i in range(back[1], -1, -1)]],
-                                   pts[[(k + i) % n for i in range(1, fwd[1] + 1)]], fwd[0]])
+                wedge = np.vstack(
+                    [
+                        back[0],
+                        pts[[(k - i) % n for i in range(back[1], -1, -1)]],
+                        pts[[(k + i) % n for i in range(1, fwd[1] + 1)]],
+                        fwd[0],
+                    ]
+                )
                 w = shapely.Polygon(wedge)
                 ring = shapely.Polygon(pts)
                 water_side = (not ring.buffer(-1e-6 * min_len).intersects(w)) if hole else ring.buffer(1e-6 * min_len).contains(w)
@@ -660,8 +678,10 @@ def water_polygon(bbox, fwd, min_size, depth_probe=None):
     for p in keep:
         holes = [h for h in p.interiors if shapely.Polygon(h).area > (2 * min_size) ** 2]
         p = orient(shapely.Polygon(p.exterior, holes), sign=1.0)  # exterior counter-clockwise: water on the left
-        q = shapely.Polygon(_clean_ring(p.exterior, corners, min_size, 0.45 * t),
-                            [_clean_ring(h, corners, min_size, 0.45 * t, hole=True) for h in p.interiors])
+        q = shapely.Polygon(
+            _clean_ring(p.exterior, corners, min_size, 0.45 * t),
+            [_clean_ring(h, corners, min_size, 0.45 * t, hole=True) for h in p.interiors],
+        )
         if not q.is_valid:
             log.debug("meshgen: cleaning a water ring made it invalid; kept the uncleaned ring")
         cleaned.append(q if q.is_valid else p)
@@ -793,8 +813,10 @@ def synthetic_warning(sources: dict | None) -> str | None:
     share = sources.get(SYNTHETIC, 0) / total if total else 0.0
     if share <= UNFIT_SYNTHETIC_SHARE:
         return None
-    return (f"{100 * share:.0f} % of the mesh's depths are the synthetic shelf (no real bathymetry covers them): "
-            "its forecasts are NOT FIT FOR USE; give a bathymetry file (GEBCO, EMODnet)")
+    return (
+        f"{100 * share:.0f} % of the mesh's depths are the synthetic shelf (no real bathymetry covers them): "
+        "its forecasts are NOT FIT FOR USE; give a bathymetry file (GEBCO, EMODnet)"
+    )
 
 
 def synthetic_depth(dist_coast):
@@ -926,8 +948,9 @@ def default_sizes(bbox, resolution=None, min_size=None):
     return res, mn
 
 
-def generate_mesh(bbox, *, resolution=None, min_size=None, bathymetry=None, options: MeshgenOptions | None = None,
-                  name: str | None = None) -> GeneratedMesh:
+def generate_mesh(
+    bbox, *, resolution=None, min_size=None, bathymetry=None, options: MeshgenOptions | None = None, name: str | None = None
+) -> GeneratedMesh:
     """Triangular mesh of the water inside ``bbox = (W, S, E, N)`` (degrees), with depth and boundary segments.
 
     ``resolution``/``min_size``: largest/smallest element size in m (defaults: :func:`default_sizes`);
@@ -1040,7 +1063,9 @@ def generate_mesh(bbox, *, resolution=None, min_size=None, bathymetry=None, opti
         notes.append(f"{int((~wet).sum())} element centroids lie on GSHHG land (islands of (2 min_size)² or less, left out)")
     timings["land_check"] = time.perf_counter() - t
     timings["total"] = sum(timings.values())
-    log.info("meshgen %s: %d nodes, %d faces in %.2f s; depth from %s", label, mesh.n_node, mesh.n_face, timings["total"], used_src)
+    log.info(
+        "meshgen %s: %d nodes, %d faces in %.2f s; depth from %s", label, mesh.n_node, mesh.n_face, timings["total"], used_src
+    )
     return GeneratedMesh(mesh, (W, S, E, N), opts, res, mn, timings, used_src, tuple(notes))
 
 
@@ -1107,7 +1132,9 @@ def plot_mesh(mesh: Mesh, path, title: str = "") -> Path:
     ax.triplot(tri, lw=0.15, color="k", alpha=0.5)
     for s in mesh.boundaries:
         ids = np.r_[s.node_ids, s.node_ids[:1]] if s.role == "island" else s.node_ids
-        ax.plot(mesh.node_x[ids], mesh.node_y[ids], color="red" if s.role == "open" else "black", lw=1.2 if s.role == "open" else 0.8)
+        ax.plot(
+            mesh.node_x[ids], mesh.node_y[ids], color="red" if s.role == "open" else "black", lw=1.2 if s.role == "open" else 0.8
+        )
     ax.set_aspect(1.0 / math.cos(math.radians(float(np.mean(mesh.node_y)))))
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")

@@ -31,6 +31,7 @@ thread, taken over when it is older than ``lease_seconds`` or its process is gon
 host). A driver that dies leaves its rows ``running`` with a stale lease:
 :func:`recover_stale_cycles` marks them ``interrupted`` and the scheduler resumes them.
 """
+
 from __future__ import annotations
 
 import json
@@ -238,7 +239,9 @@ class SegmentLease:
                 log.info("segment lease %s held by pid %s on %s; waiting", self.path.name, held.get("pid"), held.get("host"))
                 waited = True
             if time.monotonic() - t0 > self.max_wait:
-                raise CycleError(f"{self.path}: still held by pid {held.get('pid')} on {held.get('host')} after {self.max_wait:.0f} s")
+                raise CycleError(
+                    f"{self.path}: still held by pid {held.get('pid')} on {held.get('host')} after {self.max_wait:.0f} s"
+                )
             time.sleep(0.25)
         self._thread = threading.Thread(target=self._beat, name=f"lease-{self.path.name}", daemon=True)
         self._thread.start()
@@ -323,13 +326,28 @@ class CycleProgress:
         rundir.check_owner(self.run_dir, self.token)
         fraction = min(max(done_s / total_s, 0.0), 1.0) if total_s > 0 else 1.0
         eta = self.eta_seconds(done_s, total_s, now)
-        record = {"segment": self.k, "fraction": fraction, "simulated_s": done_s, "total_s": total_s,
-                  "stage": self.stage_at(done_s), "eta_seconds": eta,
-                  "host": socket.gethostname(), "pid": os.getpid(), "time": time.time()}
+        record = {
+            "segment": self.k,
+            "fraction": fraction,
+            "simulated_s": done_s,
+            "total_s": total_s,
+            "stage": self.stage_at(done_s),
+            "eta_seconds": eta,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "time": time.time(),
+        }
         _write_json(self.run_dir / PROGRESS, record)
-        update_run_record(self.run_dir, progress=fraction, stage=record["stage"], segment=self.k,
-                          simulated_hours=round(done_s / 3600.0, 4), total_hours=round(total_s / 3600.0, 4),
-                          spinup_hours=round(self.spinup_hours, 4), eta_seconds=None if eta is None else round(eta, 1))
+        update_run_record(
+            self.run_dir,
+            progress=fraction,
+            stage=record["stage"],
+            segment=self.k,
+            simulated_hours=round(done_s / 3600.0, 4),
+            total_hours=round(total_s / 3600.0, 4),
+            spinup_hours=round(self.spinup_hours, 4),
+            eta_seconds=None if eta is None else round(eta, 1),
+        )
 
 
 # -- tasks (module-level: importable on every worker) ---------------------------------------------
@@ -345,8 +363,9 @@ def prepare_task(config_path: str, run_dir: str, token: str | None = None, overw
         return str(plan)
 
 
-def segment_task(previous: str, run_dir: str, k: int, lease_seconds: float = DEFAULT_LEASE_SECONDS,
-                 token: str | None = None) -> str:
+def segment_task(
+    previous: str, run_dir: str, k: int, lease_seconds: float = DEFAULT_LEASE_SECONDS, token: str | None = None
+) -> str:
     """Task: segment ``k`` (``previous`` is the path returned by the task before it, which makes
     the dependency). Stops (:class:`~workflows.rundir.OwnerLost`) when the run directory's lock
     no longer names the driver of ``token``. Returns the segment folder."""
@@ -452,9 +471,17 @@ class CycleDriver:
     (``request.cycle_id``) and CycleLease heartbeats the driver keeps.
     """
 
-    def __init__(self, client, *, session_factory=None, retries: int = DEFAULT_RETRIES, figures: bool = True,
-                 lease_seconds: float = DEFAULT_LEASE_SECONDS, poll_seconds: float = 0.5,
-                 on_outcome: Callable[[CycleOutcome], None] | None = None):
+    def __init__(
+        self,
+        client,
+        *,
+        session_factory=None,
+        retries: int = DEFAULT_RETRIES,
+        figures: bool = True,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        poll_seconds: float = 0.5,
+        on_outcome: Callable[[CycleOutcome], None] | None = None,
+    ):
         self.client = client
         self.session_factory = session_factory
         self.retries = int(retries)
@@ -470,8 +497,9 @@ class CycleDriver:
         """Submit one cycle: its prepare task now, the segments and publish as soon as the plan
         exists (:meth:`poll`), so that the chain follows the plan ``prepare`` wrote."""
         run_dir = Path(request.run_dir).resolve()
-        request = CycleRequest(Path(request.config_path).resolve(), run_dir, request.system, request.cycle_id, request.resume,
-                               request.overwrite)
+        request = CycleRequest(
+            Path(request.config_path).resolve(), run_dir, request.system, request.cycle_id, request.resume, request.overwrite
+        )
         if any(t.request.run_dir == run_dir for t in self.tracked.values()):
             raise ValueError(f"{run_dir} is already being run by this driver")
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -488,10 +516,28 @@ class CycleDriver:
         system = _slug(request.system or name)
         label = f"{system}-{start}-{uuid.uuid4().hex[:8]}"
         if not rundir.holds_forecast(run_dir):  # else prepare first checks that the forecast there is this one
-            update_run_record(run_dir, status="queued", name=name, progress=0.0, error=None, submitted=_now_iso(),
-                              driver=self.owner, host=socket.gethostname(), pid=os.getpid(), finished=None)
-        plan_f = self.client.submit(prepare_task, str(request.config_path), str(run_dir), lock.token, request.overwrite,
-                                    key=f"prepare-{label}", pure=False, retries=self.retries)
+            update_run_record(
+                run_dir,
+                status="queued",
+                name=name,
+                progress=0.0,
+                error=None,
+                submitted=_now_iso(),
+                driver=self.owner,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                finished=None,
+            )
+        plan_f = self.client.submit(
+            prepare_task,
+            str(request.config_path),
+            str(run_dir),
+            lock.token,
+            request.overwrite,
+            key=f"prepare-{label}",
+            pure=False,
+            retries=self.retries,
+        )
         self.tracked[label] = _Tracked(request, label, [plan_f], time.time(), lock=lock)
         self._db_update(self.tracked[label], status="queued", progress=0.0, error=None, finished=None, started=None, lease=True)
         log.info("submitted %s", label)
@@ -502,11 +548,30 @@ class CycleDriver:
             raise CycleError(f"{t.request.run_dir / PLAN} is missing after prepare")
         prev = t.futures[0]
         for k in range(len(plan["segments"])):
-            prev = self.client.submit(segment_task, prev, str(t.request.run_dir), k, self.lease_seconds, t.lock.token,
-                                      key=f"segment-{k:03d}-{t.label}", pure=False, retries=self.retries)
+            prev = self.client.submit(
+                segment_task,
+                prev,
+                str(t.request.run_dir),
+                k,
+                self.lease_seconds,
+                t.lock.token,
+                key=f"segment-{k:03d}-{t.label}",
+                pure=False,
+                retries=self.retries,
+            )
             t.futures.append(prev)
-        t.futures.append(self.client.submit(publish_task, prev, str(t.request.run_dir), self.figures, t.lock.token,
-                                            key=f"publish-{t.label}", pure=False, retries=self.retries))
+        t.futures.append(
+            self.client.submit(
+                publish_task,
+                prev,
+                str(t.request.run_dir),
+                self.figures,
+                t.lock.token,
+                key=f"publish-{t.label}",
+                pure=False,
+                retries=self.retries,
+            )
+        )
         log.info("%s: %d segment(s) submitted", t.label, len(plan["segments"]))
 
     @property
@@ -593,14 +658,27 @@ class CycleDriver:
             t.last_beat = time.time()
 
     def _pipeline_info(self, t: _Tracked) -> dict:
-        return {"driver": self.owner, "keys": [f.key for f in t.futures], "retries": self.retries,
-                "wall_seconds": time.time() - t.submitted, "stages": stage_summary(read_events(t.request.run_dir))}
+        return {
+            "driver": self.owner,
+            "keys": [f.key for f in t.futures],
+            "retries": self.retries,
+            "wall_seconds": time.time() - t.submitted,
+            "stages": stage_summary(read_events(t.request.run_dir)),
+        }
 
     def _succeeded(self, t: _Tracked) -> CycleOutcome:
         info = read_json(t.request.run_dir / RUN_JSON) or {}
         info = update_run_record(t.request.run_dir, pipeline=self._pipeline_info(t), wall_seconds=time.time() - t.submitted)
-        self._db_update(t, status="succeeded", progress=1.0, error=None, finished=datetime.now(UTC),
-                        log=_tail(t.request.run_dir / RUN_LOG), lease=True, stages=info["pipeline"]["stages"])
+        self._db_update(
+            t,
+            status="succeeded",
+            progress=1.0,
+            error=None,
+            finished=datetime.now(UTC),
+            log=_tail(t.request.run_dir / RUN_LOG),
+            lease=True,
+            stages=info["pipeline"]["stages"],
+        )
         log.info("%s succeeded in %.1f s", t.label, time.time() - t.submitted)
         return CycleOutcome(t.request, "succeeded", None, info)
 
@@ -618,9 +696,18 @@ class CycleDriver:
             self._db_update(t, status="failed", error=error, finished=datetime.now(UTC), lease=True)
             log.error("%s refused: %s", t.label, error)
             return CycleOutcome(t.request, "failed", error, read_json(t.request.run_dir / RUN_JSON) or {})
-        info = update_run_record(t.request.run_dir, status="failed", error=error, finished=_now_iso(), pipeline=self._pipeline_info(t))
-        self._db_update(t, status="failed", error=error, finished=datetime.now(UTC), log=_tail(t.request.run_dir / RUN_LOG),
-                        lease=True, stages=info["pipeline"]["stages"])
+        info = update_run_record(
+            t.request.run_dir, status="failed", error=error, finished=_now_iso(), pipeline=self._pipeline_info(t)
+        )
+        self._db_update(
+            t,
+            status="failed",
+            error=error,
+            finished=datetime.now(UTC),
+            log=_tail(t.request.run_dir / RUN_LOG),
+            lease=True,
+            stages=info["pipeline"]["stages"],
+        )
         log.error("%s failed: %s", t.label, error)
         return CycleOutcome(t.request, "failed", error, info)
 
@@ -717,8 +804,9 @@ class CycleTaken(rundir.RunLocked):
     cycle's lease: it runs that cycle, this driver must not."""
 
 
-def claim_cycle(session_factory, cycle_id: int, owner: str, *, lease_seconds: float = DEFAULT_LEASE_SECONDS,
-                now: datetime | None = None) -> bool:
+def claim_cycle(
+    session_factory, cycle_id: int, owner: str, *, lease_seconds: float = DEFAULT_LEASE_SECONDS, now: datetime | None = None
+) -> bool:
     """Take the :class:`~workflows.db.CycleLease` of ``cycle_id`` for ``owner``, atomically.
 
     Succeeds when the cycle has no lease row yet (an INSERT that a concurrent INSERT makes fail on
@@ -736,9 +824,15 @@ def claim_cycle(session_factory, cycle_id: int, owner: str, *, lease_seconds: fl
     with session_factory() as s:
         taken = s.execute(
             update(CycleLease)
-            .where(CycleLease.cycle_id == cycle_id,
-                   or_(CycleLease.owner == "", CycleLease.owner == owner, CycleLease.heartbeat.is_(None),
-                       CycleLease.heartbeat < stale))
+            .where(
+                CycleLease.cycle_id == cycle_id,
+                or_(
+                    CycleLease.owner == "",
+                    CycleLease.owner == owner,
+                    CycleLease.heartbeat.is_(None),
+                    CycleLease.heartbeat < stale,
+                ),
+            )
             .values(owner=owner, heartbeat=now)
         ).rowcount
         if taken == 1:
@@ -769,7 +863,9 @@ def release_cycle(session_factory, cycle_id: int, owner: str) -> None:
 
 
 # -- recovery -------------------------------------------------------------------------------------
-def recover_stale_cycles(session_factory, *, now: datetime | None = None, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[int]:
+def recover_stale_cycles(
+    session_factory, *, now: datetime | None = None, lease_seconds: float = DEFAULT_LEASE_SECONDS
+) -> list[int]:
     """Mark ``running`` (or ``queued`` and leased) cycles whose driver stopped heart-beating more
     than ``lease_seconds`` before ``now`` as ``interrupted`` (row and run.json). Returns their ids.
 
@@ -781,8 +877,12 @@ def recover_stale_cycles(session_factory, *, now: datetime | None = None, lease_
     now = now or datetime.now(UTC)
     out = []
     with session_factory() as s:
-        rows = (s.query(Cycle, CycleLease).join(CycleLease, CycleLease.cycle_id == Cycle.id)
-                .filter(Cycle.status.in_(("queued", "running"))).all())
+        rows = (
+            s.query(Cycle, CycleLease)
+            .join(CycleLease, CycleLease.cycle_id == Cycle.id)
+            .filter(Cycle.status.in_(("queued", "running")))
+            .all()
+        )
         for cycle, lease in rows:
             beat = lease.heartbeat
             if beat is not None and (now - beat).total_seconds() <= lease_seconds:
@@ -801,9 +901,19 @@ def recover_stale_cycles(session_factory, *, now: datetime | None = None, lease_
 
 
 # -- convenience ----------------------------------------------------------------------------------
-def run_cycles(requests: Sequence[CycleRequest], *, client=None, scheduler: str | None = None, spec=None,
-               workers: int | None = None, session_factory=None, retries: int = DEFAULT_RETRIES, figures: bool = True,
-               lease_seconds: float = DEFAULT_LEASE_SECONDS, timeout: float | None = None) -> list[CycleOutcome]:
+def run_cycles(
+    requests: Sequence[CycleRequest],
+    *,
+    client=None,
+    scheduler: str | None = None,
+    spec=None,
+    workers: int | None = None,
+    session_factory=None,
+    retries: int = DEFAULT_RETRIES,
+    figures: bool = True,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    timeout: float | None = None,
+) -> list[CycleOutcome]:
     """Run many cycles at once and wait for all; outcomes in the order of ``requests``.
 
     ``client``: an existing :class:`distributed.Client`; else one is opened on ``scheduler`` (an
@@ -814,8 +924,15 @@ def run_cycles(requests: Sequence[CycleRequest], *, client=None, scheduler: str 
         from .cluster import open_client
 
         with open_client(scheduler=scheduler, spec=spec, workers=workers) as c:
-            return run_cycles(requests, client=c, session_factory=session_factory, retries=retries, figures=figures,
-                              lease_seconds=lease_seconds, timeout=timeout)
+            return run_cycles(
+                requests,
+                client=c,
+                session_factory=session_factory,
+                retries=retries,
+                figures=figures,
+                lease_seconds=lease_seconds,
+                timeout=timeout,
+            )
     driver = CycleDriver(client, session_factory=session_factory, retries=retries, figures=figures, lease_seconds=lease_seconds)
     outcomes: dict[Path, CycleOutcome] = {}
     try:
@@ -832,16 +949,29 @@ def run_cycles(requests: Sequence[CycleRequest], *, client=None, scheduler: str 
     return [outcomes[Path(r.run_dir).resolve()] for r in requests]
 
 
-def run_on_cluster(config_path, run_dir, *, scheduler: str | None = None, figures: bool = True,
-                   retries: int = DEFAULT_RETRIES, workers: int | None = None, overwrite: bool = False) -> dict:
+def run_on_cluster(
+    config_path,
+    run_dir,
+    *,
+    scheduler: str | None = None,
+    figures: bool = True,
+    retries: int = DEFAULT_RETRIES,
+    workers: int | None = None,
+    overwrite: bool = False,
+) -> dict:
     """One cycle on a dask cluster (``coastcast run --scheduler ADDR``); returns run.json's content.
 
     ``scheduler``: a scheduler address (``tcp://host:8786``), a cluster file (``.yaml``/``.toml``,
     see :mod:`workflows.cluster`), or None for a LocalCluster. Raises :class:`CycleError` with the
     reason when the cycle fails.
     """
-    outcome = run_cycles([CycleRequest(Path(config_path), Path(run_dir), overwrite=overwrite)], scheduler=scheduler, figures=figures,
-                         retries=retries, workers=workers)[0]
+    outcome = run_cycles(
+        [CycleRequest(Path(config_path), Path(run_dir), overwrite=overwrite)],
+        scheduler=scheduler,
+        figures=figures,
+        retries=retries,
+        workers=workers,
+    )[0]
     if outcome.status != "succeeded":
         raise CycleError(f"cycle {outcome.status}: {outcome.error}")
     return outcome.info

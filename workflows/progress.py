@@ -1,4 +1,5 @@
 """Progress reporting for long runs: a terminal bar (simulated time, wall time, ETA) and the end summary."""
+
 from __future__ import annotations
 
 import sys
@@ -16,8 +17,15 @@ class ProgressBar:
     def __enter__(self):
         from tqdm import tqdm
 
-        self._bar = tqdm(total=1.0, desc=self.label, unit="h", file=sys.stderr, dynamic_ncols=True,
-                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}", disable=None)
+        self._bar = tqdm(
+            total=1.0,
+            desc=self.label,
+            unit="h",
+            file=sys.stderr,
+            dynamic_ncols=True,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
+            disable=None,
+        )
         return self
 
     def update(self, done_s: float, total_s: float, wall_s: float | None = None) -> None:
@@ -27,7 +35,9 @@ class ProgressBar:
         wall = time.perf_counter() - self._t0
         eta = wall * (1 - frac) / frac if frac > 1e-6 else float("nan")
         self._bar.n = frac
-        self._bar.set_postfix_str(f"simulated {done_s / 3600:.1f}/{total_s / 3600:.1f} h, wall {wall:.0f} s, ETA {eta:.0f} s", refresh=False)
+        self._bar.set_postfix_str(
+            f"simulated {done_s / 3600:.1f}/{total_s / 3600:.1f} h, wall {wall:.0f} s, ETA {eta:.0f} s", refresh=False
+        )
         self._bar.refresh()
 
     def __exit__(self, *exc):

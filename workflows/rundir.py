@@ -27,6 +27,7 @@ Three rules keep a published forecast honest (docs/user-guide.md "Outputs", docs
 The lock needs a file system with working POSIX locks (local disks, NFSv4, Lustre mounted with
 ``flock``), as every dask deployment with a shared run directory has.
 """
+
 from __future__ import annotations
 
 import errno
@@ -50,8 +51,18 @@ log = logging.getLogger(__name__)
 LOCK_FILE = "run.lock"
 DEFAULT_HEARTBEAT_SECONDS = 10.0
 # what a clean start (overwrite) removes: everything a cycle writes, never the lock itself
-CYCLE_OUTPUTS = ("work", "figures", "fields.nc", "stations.nc", "max.nc", "restart.nc", "run.json", "run.log",
-                 "skill.csv", "config.toml")
+CYCLE_OUTPUTS = (
+    "work",
+    "figures",
+    "fields.nc",
+    "stations.nc",
+    "max.nc",
+    "restart.nc",
+    "run.json",
+    "run.log",
+    "skill.csv",
+    "config.toml",
+)
 
 
 class RunDirError(RuntimeError):
@@ -187,21 +198,29 @@ def describe_difference(old: dict, new: dict, old_config: Mapping | None = None,
     if po.get("mesh") != pn.get("mesh"):
         what.append("mesh")
     if po.get("forcing") != pn.get("forcing"):
-        changed = sorted(k for k in set(old.get("files", {})) | set(new.get("files", {}))
-                         if old.get("files", {}).get(k) != new.get("files", {}).get(k))
+        changed = sorted(
+            k
+            for k in set(old.get("files", {})) | set(new.get("files", {}))
+            if old.get("files", {}).get(k) != new.get("files", {}).get(k)
+        )
         what.append("forcing files" + (f" ({', '.join(Path(c).name for c in changed[:3])})" if changed else ""))
     if po.get("code") != pn.get("code"):
         oc, nc = old.get("code", {}), new.get("code", {})
-        what.append(f"code (coastcast {oc.get('coastcast')} {str(oc.get('source_sha256', ''))[:8]} -> "
-                    f"{nc.get('coastcast')} {str(nc.get('source_sha256', ''))[:8]})")
+        what.append(
+            f"code (coastcast {oc.get('coastcast')} {str(oc.get('source_sha256', ''))[:8]} -> "
+            f"{nc.get('coastcast')} {str(nc.get('source_sha256', ''))[:8]})"
+        )
     return "; ".join(what) or "unknown parts"
 
 
 def holds_forecast(run_dir: Path) -> bool:
     """Whether a directory holds (part of) a forecast: a plan, segments or published files."""
     run_dir = Path(run_dir)
-    return (run_dir / "work" / "plan.json").is_file() or any((run_dir / "work").glob("seg_*")) or any(
-        (run_dir / n).exists() for n in ("fields.nc", "stations.nc", "max.nc", "restart.nc"))
+    return (
+        (run_dir / "work" / "plan.json").is_file()
+        or any((run_dir / "work").glob("seg_*"))
+        or any((run_dir / n).exists() for n in ("fields.nc", "stations.nc", "max.nc", "restart.nc"))
+    )
 
 
 def clean(run_dir: Path) -> list[str]:
@@ -243,8 +262,10 @@ def _owner_phrase(owner: dict | None) -> str:
     if not owner:
         return "another process"
     age = time.time() - float(owner.get("heartbeat", time.time()))
-    return (f"{owner.get('owner', 'a writer')} (pid {owner.get('pid')} on {owner.get('host')}, since "
-            f"{owner.get('started', '?')}, heartbeat {age:.0f} s ago)")
+    return (
+        f"{owner.get('owner', 'a writer')} (pid {owner.get('pid')} on {owner.get('host')}, since "
+        f"{owner.get('started', '?')}, heartbeat {age:.0f} s ago)"
+    )
 
 
 class RunLock:
@@ -265,8 +286,13 @@ class RunLock:
         self._fd: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.record = {"owner": owner, "host": socket.gethostname(), "pid": os.getpid(), "token": self.token,
-                       "started": datetime.now(UTC).isoformat()}
+        self.record = {
+            "owner": owner,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "token": self.token,
+            "started": datetime.now(UTC).isoformat(),
+        }
 
     @property
     def held(self) -> bool:
@@ -280,8 +306,10 @@ class RunLock:
         except OSError as exc:
             os.close(fd)
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise RunLocked(f"run directory {self.run_dir} is being written by {_owner_phrase(_read_owner(self.path))}; "
-                                f"wait for it to finish or choose another directory") from None
+                raise RunLocked(
+                    f"run directory {self.run_dir} is being written by {_owner_phrase(_read_owner(self.path))}; "
+                    f"wait for it to finish or choose another directory"
+                ) from None
             raise
         self._fd = fd
         self.previous = _read_owner(self.path)
@@ -375,5 +403,8 @@ def as_interrupted(record: dict) -> dict:
     (others unchanged)."""
     if record.get("status") not in ("running", "queued"):
         return record
-    return {**record, "status": "interrupted",
-            "error": record.get("error") or f"its writer (pid {record.get('pid')} on {record.get('host')}) stopped without finishing"}
+    return {
+        **record,
+        "status": "interrupted",
+        "error": record.get("error") or f"its writer (pid {record.get('pid')} on {record.get('host')}) stopped without finishing",
+    }

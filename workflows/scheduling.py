@@ -22,6 +22,7 @@ control the clock instead of waiting):
 :class:`DailyScheduler` applies these rules at each :meth:`~DailyScheduler.tick` and hands the
 cycles to a :class:`~workflows.pipeline.CycleDriver` (dask).
 """
+
 from __future__ import annotations
 
 import logging
@@ -85,9 +86,12 @@ def _restart_valid_time(cycle: Cycle) -> datetime | None:
 
 def hot_start_file(session, system: ForecastSystem, cycle_time: datetime) -> Path | None:
     """The restart.nc of the system's latest succeeded cycle when it is valid at ``cycle_time``."""
-    prev = (session.query(Cycle).filter(Cycle.system_id == system.id, Cycle.status == "succeeded",
-                                        Cycle.cycle_time < cycle_time)
-            .order_by(Cycle.cycle_time.desc()).first())
+    prev = (
+        session.query(Cycle)
+        .filter(Cycle.system_id == system.id, Cycle.status == "succeeded", Cycle.cycle_time < cycle_time)
+        .order_by(Cycle.cycle_time.desc())
+        .first()
+    )
     if prev is None or not prev.run_dir:
         return None
     restart = Path(prev.run_dir) / "restart.nc"
@@ -112,8 +116,9 @@ def due_cycles(session, now: datetime) -> list[DueCycle]:
     return out
 
 
-def cycle_config_text(system: ForecastSystem, cycle_time: datetime, hot_start: Path | None,
-                      config_toml: str | None = None) -> str:
+def cycle_config_text(
+    system: ForecastSystem, cycle_time: datetime, hot_start: Path | None, config_toml: str | None = None
+) -> str:
     """A cycle's config.toml: the system's configuration (``config_toml``, else
     ``system.config_toml``) checked by the configuration schema, with ``start`` = the cycle time
     and, for a hot start, ``[initial] kind = "restart"`` from ``hot_start`` (otherwise the
@@ -164,7 +169,9 @@ def resumable_cycles(session, now: datetime, max_resumes: int = DEFAULT_MAX_RESU
     """``(resume, give_up)``: interrupted cycles that are still their active system's newest one
     and have been resumed fewer than ``max_resumes`` times, and those that have used them up."""
     resume, give_up = [], []
-    rows = session.query(Cycle).join(ForecastSystem).filter(Cycle.status == "interrupted", ForecastSystem.status == "active").all()
+    rows = (
+        session.query(Cycle).join(ForecastSystem).filter(Cycle.status == "interrupted", ForecastSystem.status == "active").all()
+    )
     for c in rows:
         newest = session.query(Cycle.id).filter(Cycle.system_id == c.system_id).order_by(Cycle.cycle_time.desc()).first()
         if newest is None or newest[0] != c.id or not c.run_dir or not (Path(c.run_dir) / "config.toml").is_file():
@@ -180,8 +187,15 @@ class DailyScheduler:
     ``labels`` and ``tracked``). ``daily`` False: no daily cycles, only the queued and the
     interrupted ones."""
 
-    def __init__(self, session_factory, driver, *, lease_seconds: float = DEFAULT_LEASE_SECONDS,
-                 max_resumes: int = DEFAULT_MAX_RESUMES, daily: bool = True):
+    def __init__(
+        self,
+        session_factory,
+        driver,
+        *,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        max_resumes: int = DEFAULT_MAX_RESUMES,
+        daily: bool = True,
+    ):
         self.session_factory = session_factory
         self.daily = bool(daily)
         self.driver = driver
@@ -193,7 +207,9 @@ class DailyScheduler:
 
         run_dir = Path(cycle.run_dir)
         try:
-            self.driver.submit(CycleRequest(run_dir / "config.toml", run_dir, system=f"s{cycle.system_id}", cycle_id=cycle.id, resume=resume))
+            self.driver.submit(
+                CycleRequest(run_dir / "config.toml", run_dir, system=f"s{cycle.system_id}", cycle_id=cycle.id, resume=resume)
+            )
         except RunLocked as exc:  # another process (a web server, a second scheduler) runs it
             log.warning("cycle %d not submitted: %s", cycle.id, exc)
 
@@ -221,7 +237,7 @@ class DailyScheduler:
             c.status, c.error, c.finished = "queued", None, None
             to_submit.append((c, True))
             done["resumed"].append(cid)
-        for due in (due_cycles(s, now) if self.daily else []):
+        for due in due_cycles(s, now) if self.daily else []:
             system = s.get(ForecastSystem, due.system_id)
             c = enqueue(s, system, due.cycle_time, due.hot_start)
             if c.status == "queued":
@@ -253,8 +269,11 @@ class DailyScheduler:
                 s.commit()
             except IntegrityError as exc:  # another scheduler on this database created a due cycle first
                 s.rollback()
-                log.info("scheduler tick at %s undone, another scheduler acted first (%s); next tick", now.isoformat(),
-                         str(getattr(exc, "orig", exc)).splitlines()[0])
+                log.info(
+                    "scheduler tick at %s undone, another scheduler acted first (%s); next tick",
+                    now.isoformat(),
+                    str(getattr(exc, "orig", exc)).splitlines()[0],
+                )
                 self.driver.poll()
                 return {k: [] for k in done}
         for c, resume in to_submit:
@@ -264,8 +283,15 @@ class DailyScheduler:
             log.info("scheduler tick at %s: %s", now.isoformat(), {k: v for k, v in done.items() if v})
         return done
 
-    def run_forever(self, *, interval_seconds: float = 60.0, poll_seconds: float = 1.0, stop: threading.Event | None = None,
-                    wake: threading.Event | None = None, clock=utcnow) -> None:
+    def run_forever(
+        self,
+        *,
+        interval_seconds: float = 60.0,
+        poll_seconds: float = 1.0,
+        stop: threading.Event | None = None,
+        wake: threading.Event | None = None,
+        clock=utcnow,
+    ) -> None:
         """Tick every ``interval_seconds`` (and at once when ``wake`` is set, e.g. by the web app's
         "run now") and poll the driver every ``poll_seconds`` until ``stop`` is set. A tick that
         raises (the database away for a moment) is logged and tried again at the next one."""

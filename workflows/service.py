@@ -14,6 +14,7 @@ the database marks it ``interrupted`` and resumes it from its last finished segm
 ``coastcast serve`` starts one with an embedded LocalCluster (or on ``--dask ADDR``);
 ``coastcast scheduler`` is the same service without the web app.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,10 +37,22 @@ class CycleService:
     what is queued). Use :meth:`start` / :meth:`stop` (or ``with``) for the background loop.
     """
 
-    def __init__(self, session_factory, *, scheduler: str | None = None, spec=None, workers: int = 1,
-                 processes: bool = True, retries: int = DEFAULT_RETRIES, figures: bool = True,
-                 lease_seconds: float = DEFAULT_LEASE_SECONDS, max_resumes: int = DEFAULT_MAX_RESUMES,
-                 interval_seconds: float = 60.0, poll_seconds: float = 1.0, daily: bool = True):
+    def __init__(
+        self,
+        session_factory,
+        *,
+        scheduler: str | None = None,
+        spec=None,
+        workers: int = 1,
+        processes: bool = True,
+        retries: int = DEFAULT_RETRIES,
+        figures: bool = True,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        max_resumes: int = DEFAULT_MAX_RESUMES,
+        interval_seconds: float = 60.0,
+        poll_seconds: float = 1.0,
+        daily: bool = True,
+    ):
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         if interval_seconds <= 0 or poll_seconds <= 0 or lease_seconds <= 0:
@@ -78,10 +91,20 @@ class CycleService:
             stack = contextlib.ExitStack()
             self.client = stack.enter_context(open_client(scheduler=self.scheduler_address, spec=spec, workers=self.workers))
             self._stack = stack
-            self.driver = CycleDriver(self.client, session_factory=self.session_factory, retries=self.retries,
-                                      figures=self.figures, lease_seconds=self.lease_seconds)
-            self.scheduler = DailyScheduler(self.session_factory, self.driver, lease_seconds=self.lease_seconds,
-                                            max_resumes=self.max_resumes, daily=self.daily)
+            self.driver = CycleDriver(
+                self.client,
+                session_factory=self.session_factory,
+                retries=self.retries,
+                figures=self.figures,
+                lease_seconds=self.lease_seconds,
+            )
+            self.scheduler = DailyScheduler(
+                self.session_factory,
+                self.driver,
+                lease_seconds=self.lease_seconds,
+                max_resumes=self.max_resumes,
+                daily=self.daily,
+            )
             log.info("cycle service on dask %s (driver %s)", self.client.scheduler.address, self.driver.owner)
 
     # - background loop -
@@ -95,8 +118,9 @@ class CycleService:
         return self
 
     def _loop(self) -> None:
-        self.scheduler.run_forever(interval_seconds=self.interval_seconds, poll_seconds=self.poll_seconds,
-                                   stop=self._stop, wake=self._wake)
+        self.scheduler.run_forever(
+            interval_seconds=self.interval_seconds, poll_seconds=self.poll_seconds, stop=self._stop, wake=self._wake
+        )
 
     def wake(self) -> None:
         """Run a scheduling pass now (a cycle was queued); the background loop picks it up."""

@@ -20,6 +20,7 @@ Metrics (:func:`station_skill`), over the times where both series are finite:
 relative to MSL from :meth:`workflows.gauges.GaugeCatalogue.thresholds`), when it is first
 reached (linear interpolation between samples), the peak and the margin above the level.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -125,6 +126,7 @@ class ObservedSeries:
 # ------------------------------------------------------------------------------------------------
 # high waters
 
+
 @dataclass(frozen=True, eq=False)
 class HighWaters:
     """High waters of one series: ``times`` (k,) ``datetime64[ns]`` UTC and ``heights`` (k,) m."""
@@ -182,8 +184,7 @@ def high_waters(times, zeta, *, min_separation: timedelta = DEFAULT_MIN_SEPARATI
     i = np.flatnonzero(peak) + 1
     if i.size == 0:
         return empty
-    px, pz = _parabola_vertex(np.stack([x[i - 1], x[i], x[i + 1]], axis=1),
-                              np.stack([z[i - 1], z[i], z[i + 1]], axis=1))
+    px, pz = _parabola_vertex(np.stack([x[i - 1], x[i], x[i + 1]], axis=1), np.stack([z[i - 1], z[i], z[i + 1]], axis=1))
     sep = min_separation.total_seconds()
     kept: list[float] = []  # sorted times of the high waters kept so far
     keep = np.zeros(i.size, dtype=bool)
@@ -220,8 +221,7 @@ class HighWaterErrors:
     height_error_m: np.ndarray = field(repr=False)
 
 
-def pair_high_waters(model: HighWaters, reference: HighWaters,
-                     window: timedelta = DEFAULT_WINDOW) -> HighWaterErrors:
+def pair_high_waters(model: HighWaters, reference: HighWaters, window: timedelta = DEFAULT_WINDOW) -> HighWaterErrors:
     """Pair each reference high water with the nearest model high water within ``window``
     (each model high water used once, by the reference high water nearest to it)."""
     w = window.total_seconds()
@@ -252,13 +252,22 @@ def pair_high_waters(model: HighWaters, reference: HighWaters,
         return float(fn(a)) if a.size else math.nan
 
     return HighWaterErrors(
-        n_ref, n_mod, len(pairs), stat(np.mean, dt_min), stat(np.median, dt_min), stat(np.mean, dz),
-        stat(np.median, dz), reference.times[r_idx] if pairs else np.zeros(0, dtype="datetime64[ns]"),
-        dt_min, dz)
+        n_ref,
+        n_mod,
+        len(pairs),
+        stat(np.mean, dt_min),
+        stat(np.median, dt_min),
+        stat(np.mean, dz),
+        stat(np.median, dz),
+        reference.times[r_idx] if pairs else np.zeros(0, dtype="datetime64[ns]"),
+        dt_min,
+        dz,
+    )
 
 
 # ------------------------------------------------------------------------------------------------
 # station skill
+
 
 @dataclass(frozen=True, eq=False)
 class StationSkill:
@@ -280,18 +289,30 @@ class StationSkill:
 
     def as_dict(self) -> dict:
         """A JSON-ready summary (scalars only; NaN as None)."""
+
         def clean(v):
             return None if isinstance(v, float) and not math.isfinite(v) else v
 
         hw = {k: clean(v) for k, v in asdict(self.high_water).items() if not isinstance(v, np.ndarray)}
-        return {"reference_kind": self.reference_kind, "reference_label": self.reference_label, "n": self.n,
-                "rmse_m": clean(self.rmse), "bias_m": clean(self.bias), "correlation": clean(self.correlation),
-                "high_water": hw}
+        return {
+            "reference_kind": self.reference_kind,
+            "reference_label": self.reference_label,
+            "n": self.n,
+            "rmse_m": clean(self.rmse),
+            "bias_m": clean(self.bias),
+            "correlation": clean(self.correlation),
+            "high_water": hw,
+        }
 
 
-def station_skill(times, model, reference: Reference | np.ndarray, *,
-                  min_separation: timedelta = DEFAULT_MIN_SEPARATION,
-                  window: timedelta = DEFAULT_WINDOW) -> StationSkill:
+def station_skill(
+    times,
+    model,
+    reference: Reference | np.ndarray,
+    *,
+    min_separation: timedelta = DEFAULT_MIN_SEPARATION,
+    window: timedelta = DEFAULT_WINDOW,
+) -> StationSkill:
     """Skill of ``model`` against ``reference`` at the (n_t,) increasing UTC ``times``.
 
     ``model``: (n_t,) m relative to MSL (NaN = missing). ``reference``: a :class:`Reference`
@@ -320,10 +341,14 @@ def station_skill(times, model, reference: Reference | np.ndarray, *,
         if denom > 0:
             corr = float(np.dot(mc, rc)) / denom
     # high waters use each series where it is defined, then pair
-    hw = pair_high_waters(high_waters(t64, np.where(both, m, np.nan), min_separation=min_separation),
-                          high_waters(t64, np.where(both, r, np.nan), min_separation=min_separation), window)
-    log.debug("skill vs %s %s: n=%d rmse=%.3f bias=%.3f r=%.3f HW %d/%d", kind, label, n, rmse, bias, corr,
-              hw.n_paired, hw.n_reference)
+    hw = pair_high_waters(
+        high_waters(t64, np.where(both, m, np.nan), min_separation=min_separation),
+        high_waters(t64, np.where(both, r, np.nan), min_separation=min_separation),
+        window,
+    )
+    log.debug(
+        "skill vs %s %s: n=%d rmse=%.3f bias=%.3f r=%.3f HW %d/%d", kind, label, n, rmse, bias, corr, hw.n_paired, hw.n_reference
+    )
     return StationSkill(kind, label, n, rmse, bias, corr, hw)
 
 
@@ -338,9 +363,15 @@ def catalogue_skill(times, model, catalogue: GaugeCatalogue, **kwargs) -> list[S
         raise SkillError(f"model has shape {m.shape}, expected (n_t, {catalogue.n_station})")
     t64 = as_utc_datetime64(times)
     pred = catalogue.predict(t64)
-    return [station_skill(t64, m[:, k], _Precomputed(HARMONIC_PREDICTION,
-                                                     f"{catalogue.station_id[k]} {catalogue.name[k]}", pred[:, k]),
-                          **kwargs) for k in range(catalogue.n_station)]
+    return [
+        station_skill(
+            t64,
+            m[:, k],
+            _Precomputed(HARMONIC_PREDICTION, f"{catalogue.station_id[k]} {catalogue.name[k]}", pred[:, k]),
+            **kwargs,
+        )
+        for k in range(catalogue.n_station)
+    ]
 
 
 @dataclass(frozen=True, eq=False)
@@ -357,6 +388,7 @@ class _Precomputed:
 
 # ------------------------------------------------------------------------------------------------
 # thresholds
+
 
 def threshold_exceedances(times, zeta, thresholds: Mapping[str, float]) -> list[dict]:
     """The named levels that the series reaches.
@@ -383,7 +415,7 @@ def threshold_exceedances(times, zeta, thresholds: Mapping[str, float]) -> list[
     k = int(np.nanargmax(z))
     peak_x, peak_z = x[k], z[k]
     if 0 < k < z.size - 1 and np.isfinite(z[k - 1]) and np.isfinite(z[k + 1]):
-        vx, vz = _parabola_vertex(x[k - 1:k + 2][None, :], z[k - 1:k + 2][None, :])
+        vx, vz = _parabola_vertex(x[k - 1 : k + 2][None, :], z[k - 1 : k + 2][None, :])
         peak_x, peak_z = float(vx[0]), float(vz[0])
     for name, level in thresholds.items():
         level = float(level)
@@ -400,19 +432,20 @@ def threshold_exceedances(times, zeta, thresholds: Mapping[str, float]) -> list[
         else:
             first_x = x[j - 1] + (level - z[j - 1]) / (z[j] - z[j - 1]) * (x[j] - x[j - 1])
         starts = above & ~np.concatenate([[False], above[:-1]])
-        out.append({
-            "threshold": str(name),
-            "level": level,
-            "first_time": _datetime_at(t64[0], first_x),
-            "peak_time": _datetime_at(t64[0], peak_x),
-            "peak_height": float(max(peak_z, z[k])),
-            "margin": float(max(peak_z, z[k]) - level),
-            "n_events": int(starts.sum()),
-        })
+        out.append(
+            {
+                "threshold": str(name),
+                "level": level,
+                "first_time": _datetime_at(t64[0], first_x),
+                "peak_time": _datetime_at(t64[0], peak_x),
+                "peak_height": float(max(peak_z, z[k])),
+                "margin": float(max(peak_z, z[k]) - level),
+                "n_events": int(starts.sum()),
+            }
+        )
     return out
 
 
 def _datetime_at(origin: np.datetime64, seconds: float) -> datetime:
     base = origin.astype("datetime64[us]").item().replace(tzinfo=_UTC)
     return base + timedelta(seconds=float(seconds))
-

@@ -11,6 +11,7 @@ The best source that covers the system's open boundaries, in this order:
    North Atlantic coast;
 4. none, with the reason (a mesh without open boundaries needs no tide).
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,10 +42,13 @@ def choose_tides(mesh, region=None) -> TideChoice:
 
     if region is not None and region.tides is not None and region.tides.source != "none":
         table = region_tides(region)
-        what = (region.tides.atlas_file or region.tides.file)
+        what = region.tides.atlas_file or region.tides.file
         name = what.name if what is not None else f"{region.tides.atlas} atlas"
-        return TideChoice(table, f"{region.name} region's own tides ({name})",
-                          f"the {region.title} region ships its own tidal forcing, made for this mesh")
+        return TideChoice(
+            table,
+            f"{region.name} region's own tides ({name})",
+            f"the {region.title} region ships its own tidal forcing, made for this mesh",
+        )
     opens = [s for s in mesh.boundaries if s.role == "open"]
     if not opens:
         return TideChoice(None, "none", "the mesh has no open boundary, so no tide can enter")
@@ -58,14 +62,27 @@ def choose_tides(mesh, region=None) -> TideChoice:
     outside = int((~inside & (dist > DEFAULT_MAX_DISTANCE_KM)).sum())
     if outside == 0:
         table = {"kind": "atlas", "model": "jmj", "path": str(jmj_file)}
-        label, why = "JMJ Channel/Biscay atlas", f"the JMJ regional atlas covers all {ids.size} open-boundary nodes and resolves the shelf better than the global atlas"
+        label, why = (
+            "JMJ Channel/Biscay atlas",
+            f"the JMJ regional atlas covers all {ids.size} open-boundary nodes and resolves the shelf better than the global atlas",
+        )
         if COASTCAST_ATLAS.is_file():  # JMJ is semidiurnal only: the diurnals from the global atlas
             table["supplement"] = "coastcast"
-            label, why = label + " + coastcast diurnals", why + "; its missing diurnal tide (K1, O1, P1, Q1) comes from coastcast's global atlas"
+            label, why = (
+                label + " + coastcast diurnals",
+                why + "; its missing diurnal tide (K1, O1, P1, Q1) comes from coastcast's global atlas",
+            )
         return TideChoice(table, label, why)
     if COASTCAST_ATLAS.is_file():
-        return TideChoice({"kind": "atlas", "model": "coastcast"}, "coastcast global atlas",
-                          f"{outside} of {ids.size} open-boundary nodes lie outside the JMJ atlas (Channel/Biscay only), "
-                          "so the tide comes from coastcast's own global atlas")
-    return TideChoice(None, "none", f"{outside} of {ids.size} open-boundary nodes lie outside the JMJ atlas and the coastcast "
-                      f"global atlas is missing ({COASTCAST_ATLAS}); rebuild it with coastcast tides build-atlas")
+        return TideChoice(
+            {"kind": "atlas", "model": "coastcast"},
+            "coastcast global atlas",
+            f"{outside} of {ids.size} open-boundary nodes lie outside the JMJ atlas (Channel/Biscay only), "
+            "so the tide comes from coastcast's own global atlas",
+        )
+    return TideChoice(
+        None,
+        "none",
+        f"{outside} of {ids.size} open-boundary nodes lie outside the JMJ atlas and the coastcast "
+        f"global atlas is missing ({COASTCAST_ATLAS}); rebuild it with coastcast tides build-atlas",
+    )

@@ -11,6 +11,7 @@ boundary fluxes, and the maximum wet extent is mapped.
 
 Both need minutes to hours of CPU time: they are marked ``slow`` in the tests.
 """
+
 from __future__ import annotations
 
 import logging
@@ -85,9 +86,20 @@ def read_gauge(path):
 
 
 # -- JMJ Channel/Biscay tides ----------------------------------------------------------------------
-@case("jmj-tides", "Channel/Biscay mesh forced by its boundary harmonics for January 2022: M2 against the JMJ atlas and the Plymouth gauge")
-def jmj_tides(days: float = 30.0, spinup_days: float = 2.0, manning: float = 0.025, sample_minutes: float = 30.0, figures_dir=None,
-              constituents=("M2", "S2", "N2", "M4"), fit_constituents=None, boundary: str = "clamped"):
+@case(
+    "jmj-tides",
+    "Channel/Biscay mesh forced by its boundary harmonics for January 2022: M2 against the JMJ atlas and the Plymouth gauge",
+)
+def jmj_tides(
+    days: float = 30.0,
+    spinup_days: float = 2.0,
+    manning: float = 0.025,
+    sample_minutes: float = 30.0,
+    figures_dir=None,
+    constituents=("M2", "S2", "N2", "M4"),
+    fit_constituents=None,
+    boundary: str = "clamped",
+):
     """``constituents`` force the boundaries; ``fit_constituents`` (default the same) are analysed.
 
     ``boundary``: ``"clamped"`` prescribes the elevation harmonics of the boundary table (the
@@ -112,7 +124,13 @@ def jmj_tides(days: float = 30.0, spinup_days: float = 2.0, manning: float = 0.0
     if boundary == "clamped":
         tides = {"kind": "harmonics", "path": str(region.tides.file), "constituents": list(constituents)}
     elif boundary == "flather":
-        tides = {"kind": "atlas", "model": "jmj", "path": str(region.tides.atlas_file), "constituents": list(constituents), "currents": True}
+        tides = {
+            "kind": "atlas",
+            "model": "jmj",
+            "path": str(region.tides.atlas_file),
+            "constituents": list(constituents),
+            "currents": True,
+        }
     else:
         raise ValidationError(f"jmj-tides: boundary {boundary!r} is not 'clamped' or 'flather'")
     analysis_start = datetime(2022, 1, 1, tzinfo=timezone.utc)
@@ -149,8 +167,15 @@ def jmj_tides(days: float = 30.0, spinup_days: float = 2.0, manning: float = 0.0
         ply.append(eta[ply_face])
 
     wall0 = time.perf_counter()
-    sim = Simulation(model, state, stop_time=total, clock=Clock(start=model_start), cfl=cfg.physics.cfl, time_stepper=cfg.physics.time_stepper,
-                     callbacks={"sample": Callback(sample, TimeInterval(sample_minutes * 60.0))})
+    sim = Simulation(
+        model,
+        state,
+        stop_time=total,
+        clock=Clock(start=model_start),
+        cfl=cfg.physics.cfl,
+        time_stepper=cfg.physics.time_stepper,
+        callbacks={"sample": Callback(sample, TimeInterval(sample_minutes * 60.0))},
+    )
     last = [0.0]
 
     def report(s):
@@ -208,7 +233,9 @@ def jmj_tides(days: float = 30.0, spinup_days: float = 2.0, manning: float = 0.0
         forcing=record["tides"][0]["source"] if record["tides"] else "",
     )
     if figures_dir is not None:
-        _jmj_figures(Path(figures_dir), mesh, amp[m2], pha[m2], a_atlas, g_atlas, wet_nodes, t, np.array(ply), obs_s[sel], obs[sel])
+        _jmj_figures(
+            Path(figures_dir), mesh, amp[m2], pha[m2], a_atlas, g_atlas, wet_nodes, t, np.array(ply), obs_s[sel], obs[sel]
+        )
     return res
 
 
@@ -227,8 +254,21 @@ def _jmj_figures(folder, mesh, amp, pha, a_atlas, g_atlas, wet, t, ply, obs_t, o
         (axes[1], np.where(wet, a_atlas, np.nan), "JMJ atlas M2 amplitude (m)", "viridis"),
         (axes[2], np.where(wet, complex_error(amp, pha, a_atlas, g_atlas), np.nan), "complex M2 error (m)", "magma"),
     ):
-        m = ax.tripcolor(tri, np.nan_to_num(data, nan=0.0), shading="gouraud", cmap=cmap, vmin=0, vmax=np.nanmax(data) if "error" not in title else 0.3)
-        ax.tricontour(tri, np.where(wet, pha if "model" in title else g_atlas, 0.0), levels=np.arange(0, 360, 30), colors="w", linewidths=0.4) if "error" not in title else None
+        m = ax.tripcolor(
+            tri,
+            np.nan_to_num(data, nan=0.0),
+            shading="gouraud",
+            cmap=cmap,
+            vmin=0,
+            vmax=np.nanmax(data) if "error" not in title else 0.3,
+        )
+        ax.tricontour(
+            tri,
+            np.where(wet, pha if "model" in title else g_atlas, 0.0),
+            levels=np.arange(0, 360, 30),
+            colors="w",
+            linewidths=0.4,
+        ) if "error" not in title else None
         ax.set_title(title)
         ax.set_aspect(1 / np.cos(np.radians(48)))
         fig.colorbar(m, ax=ax, shrink=0.8)
@@ -247,8 +287,15 @@ def _jmj_figures(folder, mesh, amp, pha, a_atlas, g_atlas, wet, t, ply, obs_t, o
 
 # -- Gironde --------------------------------------------------------------------------------------
 @case("gironde", "Gironde estuary with tide and river flows: no negative depths, closed volume budget, wet/dry extent")
-def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None, time_stepper: str = "lts-rk2",
-            checkpoint_dir=None, checkpoint_hours: float = 6.0, stop_days: float | None = None):
+def gironde(
+    days: float = 15.0,
+    spinup_days: float = 0.0,
+    figures_dir=None,
+    time_stepper: str = "lts-rk2",
+    checkpoint_dir=None,
+    checkpoint_hours: float = 6.0,
+    stop_days: float | None = None,
+):
     """Run the Gironde for ``days`` from rest.
 
     With ``checkpoint_dir`` the run is resumable: every ``checkpoint_hours`` of model time it
@@ -266,8 +313,16 @@ def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None, time
     from .cycle import build_model, read_mesh_for
 
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    cfg = ForecastConfig.from_mapping({"name": "gironde", "gallery": "gironde", "start": start.isoformat(), "hours": 24.0 * days, "spinup_hours": 0.0,
-                                       "physics": {"manning": 0.02, "wetting_drying_threshold": 1e-3, "time_stepper": time_stepper}})
+    cfg = ForecastConfig.from_mapping(
+        {
+            "name": "gironde",
+            "gallery": "gironde",
+            "start": start.isoformat(),
+            "hours": 24.0 * days,
+            "spinup_hours": 0.0,
+            "physics": {"manning": 0.02, "wetting_drying_threshold": 1e-3, "time_stepper": time_stepper},
+        }
+    )
     mesh = read_mesh_for(cfg)
     total = days * 86400.0
     model, record = build_model(cfg, mesh, start, total)
@@ -306,8 +361,15 @@ def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None, time
     if stop < total and folder is None:
         raise ValidationError("gironde: stop_days needs a checkpoint_dir to resume from")
     wall0 = time.perf_counter()
-    sim = Simulation(model, state, stop_time=stop, clock=clock, cfl=cfg.physics.cfl, time_stepper=cfg.physics.time_stepper,
-                     callbacks={"track": Callback(track, IterationInterval(10))})
+    sim = Simulation(
+        model,
+        state,
+        stop_time=stop,
+        clock=clock,
+        cfl=cfg.physics.cfl,
+        time_stepper=cfg.physics.time_stepper,
+        callbacks={"track": Callback(track, IterationInterval(10))},
+    )
     if outflow0 is not None:
         sim.boundary_outflow[:] = outflow0
 
@@ -316,11 +378,24 @@ def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None, time
             return
         folder.mkdir(parents=True, exist_ok=True)
         part = folder / "progress.part.npz"
-        np.savez(part, days=days, time=s.clock.time, v0=v0, min_h=min_h[0], wall=wall_before + time.perf_counter() - wall0,
-                 ever_wet=ever_wet, ever_dry=ever_dry)
+        np.savez(
+            part,
+            days=days,
+            time=s.clock.time,
+            v0=v0,
+            min_h=min_h[0],
+            wall=wall_before + time.perf_counter() - wall0,
+            ever_wet=ever_wet,
+            ever_dry=ever_dry,
+        )
         write_restart(folder / "restart.nc", s)
         part.replace(folder / "progress.npz")
-        log.info("gironde: checkpoint at %.2f of %g days, wall %.0f s", s.clock.time / 86400.0, days, wall_before + time.perf_counter() - wall0)
+        log.info(
+            "gironde: checkpoint at %.2f of %g days, wall %.0f s",
+            s.clock.time / 86400.0,
+            days,
+            wall_before + time.perf_counter() - wall0,
+        )
 
     if folder is not None:
         sim.callbacks["checkpoint"] = Callback(checkpoint, TimeInterval(checkpoint_hours * 3600.0))
@@ -380,9 +455,21 @@ def gironde(days: float = 15.0, spinup_days: float = 0.0, figures_dir=None, time
 GAUGE_FIT = ("M2", "S2", "N2", "K1", "O1", "M4", "MS4")
 
 
-@case("gauges", "A gallery region's hindcast, as its forecasts run, against every catalogue gauge on its mesh: total-tide RMSE and per-constituent complex errors")
-def gauges(region: str = "channel_biscay", days: float = 16.0, spinup_days: float = 2.0, start: str = "2022-01-01T00:00Z",
-           figures_dir=None, checkpoint_dir=None, physics: dict | None = None, fit=GAUGE_FIT, overrides: dict | None = None):
+@case(
+    "gauges",
+    "A gallery region's hindcast, as its forecasts run, against every catalogue gauge on its mesh: total-tide RMSE and per-constituent complex errors",
+)
+def gauges(
+    region: str = "channel_biscay",
+    days: float = 16.0,
+    spinup_days: float = 2.0,
+    start: str = "2022-01-01T00:00Z",
+    figures_dir=None,
+    checkpoint_dir=None,
+    physics: dict | None = None,
+    fit=GAUGE_FIT,
+    overrides: dict | None = None,
+):
     """Run the region's forecast configuration (its own tides, the forecast physics; no wind) as
     one cycle of ``days`` after ``spinup_days`` of spin-up, with every catalogue gauge within
     reach as a station (:mod:`workflows.gauge_stations`), then compare at each gauge:
@@ -469,19 +556,42 @@ def gauges(region: str = "channel_biscay", days: float = 16.0, spinup_days: floa
     res.metrics["M2_complex_error_median"] = Metric(float(np.median(err[k])), 0.10, unit="m")
     table = {}
     for i, c in enumerate(fit):
-        table[c] = {"median_m": round(float(np.median(err[i])), 4), "p90_m": round(float(np.percentile(err[i], 90)), 4),
-                    "amplitude_ratio_median": round(float(np.median(am[i] / np.where(ag[i] > 0, ag[i], np.nan))), 3),
-                    "phase_error_median_deg": round(float(np.median(dphase[i])), 1), "gauge_amplitude_median_m": round(float(np.median(ag[i])), 3)}
-    per_gauge = [{"station": g["station"], "gauge_id": g["gauge_id"], "lon": g["gauge_lon"], "lat": g["gauge_lat"],
-                  "distance_km": round(g["distance_km"], 2), "rmse_m": round(float(rmse[j]), 4), "bias_m": round(float(bias[j]), 4),
-                  "M2_model": f"{am[k, j]:.3f} m / {gm[k, j]:.1f} deg", "M2_gauge": f"{ag[k, j]:.3f} m / {gg[k, j]:.1f} deg",
-                  "M2_complex_error_m": round(float(err[k, j]), 4)} for j, g in enumerate(placed)]
+        table[c] = {
+            "median_m": round(float(np.median(err[i])), 4),
+            "p90_m": round(float(np.percentile(err[i], 90)), 4),
+            "amplitude_ratio_median": round(float(np.median(am[i] / np.where(ag[i] > 0, ag[i], np.nan))), 3),
+            "phase_error_median_deg": round(float(np.median(dphase[i])), 1),
+            "gauge_amplitude_median_m": round(float(np.median(ag[i])), 3),
+        }
+    per_gauge = [
+        {
+            "station": g["station"],
+            "gauge_id": g["gauge_id"],
+            "lon": g["gauge_lon"],
+            "lat": g["gauge_lat"],
+            "distance_km": round(g["distance_km"], 2),
+            "rmse_m": round(float(rmse[j]), 4),
+            "bias_m": round(float(bias[j]), 4),
+            "M2_model": f"{am[k, j]:.3f} m / {gm[k, j]:.1f} deg",
+            "M2_gauge": f"{ag[k, j]:.3f} m / {gg[k, j]:.1f} deg",
+            "M2_complex_error_m": round(float(err[k, j]), 4),
+        }
+        for j, g in enumerate(placed)
+    ]
     res.info.update(
-        region=region, start=start, days=days, spinup_days=spinup_days, n_gauges=len(placed),
+        region=region,
+        start=start,
+        days=days,
+        spinup_days=spinup_days,
+        n_gauges=len(placed),
         distance_km_median=round(float(np.median([g["distance_km"] for g in placed])), 2),
-        physics=dict(info["config"].get("physics", {})), forcing=info["forcing"]["tides"][0]["source"] if info["forcing"]["tides"] else "",
-        bias_median_m=round(float(np.median(bias)), 4), rmse_p10_median_p90_m=[round(float(np.percentile(rmse, q)), 4) for q in (10, 50, 90)],
-        constituents=table, worst=sorted(per_gauge, key=lambda g: -g["rmse_m"])[:5], wall_seconds=round(wall, 1),
+        physics=dict(info["config"].get("physics", {})),
+        forcing=info["forcing"]["tides"][0]["source"] if info["forcing"]["tides"] else "",
+        bias_median_m=round(float(np.median(bias)), 4),
+        rmse_p10_median_p90_m=[round(float(np.percentile(rmse, q)), 4) for q in (10, 50, 90)],
+        constituents=table,
+        worst=sorted(per_gauge, key=lambda g: -g["rmse_m"])[:5],
+        wall_seconds=round(wall, 1),
     )
     if figures_dir is not None:
         folder = Path(figures_dir)
@@ -515,10 +625,22 @@ def _gauge_map(path: Path, mesh, placed, rmse, m2_error, region: str, days: floa
     lat = np.array([g["gauge_lat"] for g in placed])
     tri = mtri.Triangulation(mesh.node_x, mesh.node_y, mesh.face_node_connectivity)
     fig, axes = plt.subplots(1, 2, figsize=(15, 6.5), constrained_layout=True)
-    for ax, values, title in ((axes[0], rmse, f"water level RMSE against the gauge tide (m), {days:g} days"),
-                              (axes[1], m2_error, "M2 complex error (m)")):
+    for ax, values, title in (
+        (axes[0], rmse, f"water level RMSE against the gauge tide (m), {days:g} days"),
+        (axes[1], m2_error, "M2 complex error (m)"),
+    ):
         ax.triplot(tri, color="0.85", lw=0.2)
-        sc = ax.scatter(lon, lat, c=values, s=28, cmap="magma_r", vmin=0.0, vmax=max(0.5, float(np.nanmax(values))), edgecolors="k", linewidths=0.3)
+        sc = ax.scatter(
+            lon,
+            lat,
+            c=values,
+            s=28,
+            cmap="magma_r",
+            vmin=0.0,
+            vmax=max(0.5, float(np.nanmax(values))),
+            edgecolors="k",
+            linewidths=0.3,
+        )
         ax.set_aspect(1 / np.cos(np.radians(float(np.mean(lat)))))
         ax.set_title(f"{region}: {title}; median {np.median(values):.3f} m")
         fig.colorbar(sc, ax=ax, shrink=0.8)
@@ -527,7 +649,10 @@ def _gauge_map(path: Path, mesh, placed, rmse, m2_error, region: str, days: floa
     return path
 
 
-@case("global-atlas", "coastcast's global tide atlas against the gauge catalogue (open-water and all gauges) and the JMJ atlas's deep Atlantic boundary")
+@case(
+    "global-atlas",
+    "coastcast's global tide atlas against the gauge catalogue (open-water and all gauges) and the JMJ atlas's deep Atlantic boundary",
+)
 def global_atlas(atlas_path=None, figures_dir=None, open_depth: float = 50.0, max_km: float = 50.0):
     """Per constituent, the median and 90th percentile of the complex error of the atlas
     (:mod:`workflows.atlas_validation`): at open-water gauges (inside the atlas's triangles,
@@ -548,11 +673,20 @@ def global_atlas(atlas_path=None, figures_dir=None, open_depth: float = 50.0, ma
     res = CaseResult("global-atlas", global_atlas.description, wall_seconds=time.perf_counter() - t0)
     res.metrics["M2_open_water_median"] = Metric(tables["open_water"]["M2"]["median_m"], 0.10, unit="m")
     res.metrics["M2_jmj_boundary_median"] = Metric(tables["jmj_boundary"]["M2"]["median_m"], 0.10, unit="m")
-    res.info.update(atlas=str(atlas.path), n_open_water=int(ow.sum()), n_all=int(gauges_cmp.names.size), n_jmj_nodes=int(jmj_cmp.names.size),
-                    open_depth_m=open_depth, max_km=max_km, constituents=tables)
+    res.info.update(
+        atlas=str(atlas.path),
+        n_open_water=int(ow.sum()),
+        n_all=int(gauges_cmp.names.size),
+        n_jmj_nodes=int(jmj_cmp.names.size),
+        open_depth_m=open_depth,
+        max_km=max_km,
+        constituents=tables,
+    )
     if figures_dir is not None:
         folder = Path(figures_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        res.info["figures"] = [str(av.cotidal_figure(atlas, folder / "atlas_m2_cotidal.png", gauges=gauges_cmp)),
-                               str(av.scatter_figure(gauges_cmp, folder / "atlas_m2_gauges.png", open_depth=open_depth))]
+        res.info["figures"] = [
+            str(av.cotidal_figure(atlas, folder / "atlas_m2_cotidal.png", gauges=gauges_cmp)),
+            str(av.scatter_figure(gauges_cmp, folder / "atlas_m2_gauges.png", open_depth=open_depth)),
+        ]
     return res

@@ -14,6 +14,7 @@ and terms for their own behaviour, never for their types.
 :func:`default_backend` is ``"numba"`` when numba imports, else ``"numpy"``. Tests are
 parametrized over :data:`BACKENDS`.
 """
+
 from __future__ import annotations
 
 from ..kernels import NUMBA_AVAILABLE

@@ -22,6 +22,7 @@ their own behaviour: a condition's ghost runs as the compiled kernel it names
 Riemann flux on its edges (``flux``); a term's ``kernel_source`` is computed inside the face
 passes, the others' ``momentum_tendency`` in Python. All states are rows (η, h, u, v).
 """
+
 from __future__ import annotations
 
 import logging
@@ -91,7 +92,10 @@ def _say_if_compiling():
     missing = [k for k in uncached_kernels() if k.rsplit(".", 1)[-1] in FIRST_STEP_KERNELS]
     if missing:
         where = reconstruct.reconstruct.stats.cache_path
-        log.info("compiling the solver kernels for this machine (first run of this installation, about 10 s; cached in %s for the next runs)", where)
+        log.info(
+            "compiling the solver kernels for this machine (first run of this installation, about 10 s; cached in %s for the next runs)",
+            where,
+        )
 
 
 @register("numba")
@@ -110,13 +114,17 @@ class NumbaBackend:
         self.n_face = nf
         self.second_order = model.reconstruction is not None
         if self.second_order and model.limiter != "barth-jespersen":
-            raise ValueError(f"the numba backend implements the 'barth-jespersen' limiter, not {model.limiter!r}; use backend='numpy'")
+            raise ValueError(
+                f"the numba backend implements the 'barth-jespersen' limiter, not {model.limiter!r}; use backend='numpy'"
+            )
         self.solver_code = fluxes.SOLVER_CODES[model.riemann_solver]
         idx = np.int32 if max(3 * nf + nb, m.n_edge, m.n_node) < 2**31 - 1 else np.int64
         self.left_slot = np.ascontiguousarray(model.left_slot, dtype=idx)
         self.right_slot = np.ascontiguousarray(model.right_slot, dtype=idx)
         self.normal = np.ascontiguousarray(model.normal, dtype=np.float64)
-        self.normal_right = self.normal if model.normal_right is model.normal else np.ascontiguousarray(model.normal_right, dtype=np.float64)
+        self.normal_right = (
+            self.normal if model.normal_right is model.normal else np.ascontiguousarray(model.normal_right, dtype=np.float64)
+        )
         rot = model.neighbour_rotation
         self.neighbour_rotation = np.zeros((0, 3, 2)) if rot is None else np.ascontiguousarray(rot, dtype=np.float64)
         self.face_edge = np.ascontiguousarray(model.face_edge, dtype=idx)
@@ -175,8 +183,17 @@ class NumbaBackend:
                 self.kernel_edge_mask.setdefault(kernel, np.zeros(nb, dtype=bool))[group[1]] = True
         faces = np.arange(nf, dtype=idx)
         self.full = Subset(
-            faces, np.arange(m.n_node, dtype=idx), faces, np.arange(m.n_edge, dtype=idx), faces, self.seg, self.seg_edges, self.seg_length,
-            [(k, np.flatnonzero(mask).astype(idx)) for k, mask in self.kernel_edge_mask.items()], self.ghost_groups, self.flux_groups,
+            faces,
+            np.arange(m.n_node, dtype=idx),
+            faces,
+            np.arange(m.n_edge, dtype=idx),
+            faces,
+            self.seg,
+            self.seg_edges,
+            self.seg_length,
+            [(k, np.flatnonzero(mask).astype(idx)) for k, mask in self.kernel_edge_mask.items()],
+            self.ghost_groups,
+            self.flux_groups,
         )
         # explicit terms with a compiled source join the accumulation pass; the others run in Python
         fused = {}
@@ -244,8 +261,16 @@ class NumbaBackend:
                 groups.append(group)
         kernel_ghosts = [(k, np.flatnonzero(mask & prim[self.bface]).astype(idx)) for k, mask in self.kernel_edge_mask.items()]
         return Subset(
-            np.flatnonzero(prim).astype(idx), np.flatnonzero(node_on).astype(idx), np.flatnonzero(rec).astype(idx), edges, np.asarray(faces, dtype=idx),
-            self.seg[seg_on], self.seg_edges[seg_on], self.seg_length[seg_on], kernel_ghosts, groups,
+            np.flatnonzero(prim).astype(idx),
+            np.flatnonzero(node_on).astype(idx),
+            np.flatnonzero(rec).astype(idx),
+            edges,
+            np.asarray(faces, dtype=idx),
+            self.seg[seg_on],
+            self.seg_edges[seg_on],
+            self.seg_length[seg_on],
+            kernel_ghosts,
+            groups,
             [g for g in self.flux_groups if edge_on[g[2]].any()],
         )
 
@@ -293,8 +318,21 @@ class NumbaBackend:
             if imposed is not None:
                 F[edges, 0], F[edges, 1], F[edges, 2] = imposed
         update.accumulate(
-            sub.faces, F, self.normal, self.normal_right, self.face_edge, self.face_is_left, self.face_edge_length, self.inv_area, self.second_order, self.bed_slope,
-            self.rotation_rate, prim, self.dh, self.dhu, self.dhv,
+            sub.faces,
+            F,
+            self.normal,
+            self.normal_right,
+            self.face_edge,
+            self.face_is_left,
+            self.face_edge_length,
+            self.inv_area,
+            self.second_order,
+            self.bed_slope,
+            self.rotation_rate,
+            prim,
+            self.dh,
+            self.dhu,
+            self.dhv,
         )
         if self.python_terms:
             h = prim[:nf, 1]
@@ -338,8 +376,22 @@ class NumbaBackend:
         """``out`` = ``state`` + dt ``k``, then the implicit terms: with the fused Manning friction
         and the dry clean-up in one pass, else the axpy and :meth:`apply_implicit`."""
         if self.fused_friction:
-            update.euler_implicit(state.h, state.hu, state.hv, k.h, k.hu, k.hv, dt, out.h, out.hu, out.hv,
-                                  model.dry_depth, self.manning_n2, dt * model.gravity, bool(model.implicit_terms))
+            update.euler_implicit(
+                state.h,
+                state.hu,
+                state.hv,
+                k.h,
+                k.hu,
+                k.hv,
+                dt,
+                out.h,
+                out.hu,
+                out.hv,
+                model.dry_depth,
+                self.manning_n2,
+                dt * model.gravity,
+                bool(model.implicit_terms),
+            )
             return
         np.add(state.h, dt * k.h, out=out.h)
         np.add(state.hu, dt * k.hu, out=out.hu)
@@ -351,7 +403,16 @@ class NumbaBackend:
         fused Manning friction, which local time stepping checks when it binds)."""
         faces = self.full.faces if faces is None else faces
         if self.fused_friction:
-            update.implicit_update(faces, state.h, state.hu, state.hv, model.dry_depth, self.manning_n2, dt * model.gravity, bool(model.implicit_terms))
+            update.implicit_update(
+                faces,
+                state.h,
+                state.hu,
+                state.hv,
+                model.dry_depth,
+                self.manning_n2,
+                dt * model.gravity,
+                bool(model.implicit_terms),
+            )
             return
         update.implicit_update(faces, state.h, state.hu, state.hv, -np.inf, self.manning_n2, 0.0, False)  # clip only
         for term in model.implicit_terms:

@@ -7,6 +7,7 @@ conditions' own fluxes, accumulation with the centred bed-slope term, and the ex
 ``momentum_tendency``. Slower than the numba backend and allocating, but short enough to read
 against the equations; :mod:`tests.test_kernels` compares the two to round-off.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -171,7 +172,9 @@ class NumpyBackend:
             dhu += sx
             dhv += sy
         on_segment = model.boundary_segment >= 0
-        outflow = np.bincount(model.boundary_segment[on_segment], weights=(fm[be] * model.boundary_length)[on_segment], minlength=model.n_segments)
+        outflow = np.bincount(
+            model.boundary_segment[on_segment], weights=(fm[be] * model.boundary_length)[on_segment], minlength=model.n_segments
+        )
         return Tendency(dh, dhu, dhv, outflow)
 
     # -- stages -------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """The registry of backends, name -> class (:mod:`solver.backends`)."""
+
 from __future__ import annotations
 
 from ..kernels import NUMBA_AVAILABLE

@@ -10,6 +10,7 @@ in the notes) and an error when they look like metres; ``"EPSG:nnnn"`` (or any p
 declares it; ``"cartesian"`` means plain metres with no geographic position (Mesh ``crs=None``).
 Every reader error is a one-line :class:`MeshFileError` (a ``ValueError``) naming file and line.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -101,7 +102,9 @@ def mesh_differences(a: Mesh, b: Mesh) -> list[str]:
     else:
         for s, t in zip(a.boundaries, b.boundaries):
             if s != t:
-                out.append(f"boundary {s.name!r} ({s.role}, {s.node_ids.size} nodes) != {t.name!r} ({t.role}, {t.node_ids.size} nodes)")
+                out.append(
+                    f"boundary {s.name!r} ({s.role}, {s.node_ids.size} nodes) != {t.name!r} ({t.role}, {t.node_ids.size} nodes)"
+                )
     ca = None if a.crs is None else normalize_crs(a.crs)
     cb = None if b.crs is None else normalize_crs(b.crs)
     if ca != cb:

@@ -3,6 +3,7 @@
 Every reader error is a :class:`MeshFileError` whose message is one line that starts with the
 file name and, where it makes sense, the 1-based line number: ``hgrid.gr3: line 17: ...``.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -82,12 +83,10 @@ def numeric_block(lines, start: int, count: int, ncols: int, path, what: str, *,
     fields, non-numeric fields and a file that ends early raise :class:`MeshFileError` naming the
     1-based line. ``integer=True`` requires integer fields and returns int64.
     """
-    block = lines[start:start + count]
+    block = lines[start : start + count]
     if len(block) < count:
         hint = f" (the count {count} is given in line {header_line})" if header_line else ""
-        raise MeshFileError(
-            f"{where(path, len(lines) + 1)}the file ends after {len(block)} of {count} {what} lines{hint}"
-        )
+        raise MeshFileError(f"{where(path, len(lines) + 1)}the file ends after {len(block)} of {count} {what} lines{hint}")
     tokens = " ".join(block).split()
     if len(tokens) != count * ncols:
         rows = [ln.split() for ln in block]
@@ -224,6 +223,7 @@ def check_faces(path, x, y, faces, face_line, face_id):
     ``faces`` (n_face, 3) 0-based; ``face_line`` (n_face,) 1-based line numbers (or None);
     ``face_id`` (n_face,) element ids as written in the file.
     """
+
     def loc(i):
         return f"({x[faces[i]].mean():.6f}, {y[faces[i]].mean():.6f})"
 

@@ -19,6 +19,7 @@ Every attribute comes back as a (n_node, k) float array: the listed values where
 listed, the default elsewhere. Errors are one-line :class:`~solver.formats.MeshFileError`\\ s
 (``ValueError``) naming the file and the 1-based line: ``fort.13: line 17: ...``.
 """
+
 from __future__ import annotations
 
 import logging

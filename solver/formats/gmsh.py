@@ -13,6 +13,7 @@ convention (tag 100 = open ocean, every other tag = coast) and are named by role
 Format references: gmsh reference manual, "MSH file format" (version 4.1) and "Legacy formats"
 (version 2).
 """
+
 from __future__ import annotations
 
 import logging
@@ -85,7 +86,9 @@ def read_gmsh(path, crs=None) -> ReadResult:
     except (ValueError, IndexError):
         raise MeshFileError(f"{where(path, a + 1)}cannot read the format line {lines[a].strip()!r}") from None
     if ftype != 0:
-        raise MeshFileError(f"{where(path, a + 1)}binary gmsh files are not supported: save as ASCII (gmsh -save -format msh2 or msh4)")
+        raise MeshFileError(
+            f"{where(path, a + 1)}binary gmsh files are not supported: save as ASCII (gmsh -save -format msh2 or msh4)"
+        )
     for need in ("Nodes", "Elements"):
         if need not in sec:
             raise MeshFileError(f"{where(path)}no ${need} section")
@@ -117,7 +120,9 @@ def read_gmsh(path, crs=None) -> ReadResult:
     if tri is None:
         raise MeshFileError(f"{where(path)}no triangles (element type 2) in $Elements")
     tri_tags, tri_nodes, tri_line, _ = tri
-    faces_all = index_of(tri_nodes.ravel(), lambda k: int(tri_line[k // 3]), lambda k: f"element {int(tri_tags[k // 3])}").reshape(-1, 3)
+    faces_all = index_of(
+        tri_nodes.ravel(), lambda k: int(tri_line[k // 3]), lambda k: f"element {int(tri_tags[k // 3])}"
+    ).reshape(-1, 3)
     other = sorted(t for t in elements if t not in (TRIANGLE, LINE, 15))
     if other:
         notes.append(f"ignored elements of gmsh types {other} (only triangles and boundary lines are used)")
@@ -161,7 +166,7 @@ def _physical_names(lines, sec, path):
     for i in range(a + 1, b):
         m = re.match(r"\s*(\d+)\s+(-?\d+)\s+\"(.*)\"\s*$", lines[i])
         if not m:
-            raise MeshFileError(f"{where(path, i + 1)}cannot read physical name {lines[i].strip()!r} (want: dim tag \"name\")")
+            raise MeshFileError(f'{where(path, i + 1)}cannot read physical name {lines[i].strip()!r} (want: dim tag "name")')
         out[(int(m.group(1)), int(m.group(2)))] = m.group(3)
     return out
 
@@ -196,10 +201,12 @@ def _read_v2(lines, sec, path):
         except KeyError:
             raise MeshFileError(f"{where(path, k + 1)}unknown gmsh element type {etype}") from None
         if len(v) != 3 + ntags + nn:
-            raise MeshFileError(f"{where(path, k + 1)}element {v[0]} of type {etype} needs {3 + ntags + nn} fields, found {len(v)}")
+            raise MeshFileError(
+                f"{where(path, k + 1)}element {v[0]} of type {etype} needs {3 + ntags + nn} fields, found {len(v)}"
+            )
         g = groups[etype]
         g[0].append(v[0])
-        g[1].append(v[3 + ntags:])
+        g[1].append(v[3 + ntags :])
         g[2].append(k + 1)
         g[3].append(v[3] if ntags else 0)
     elements = {t: (np.array(g[0]), np.array(g[1], dtype=np.int64), np.array(g[2]), np.array(g[3])) for t, g in groups.items()}
@@ -219,7 +226,7 @@ def _read_v4(lines, sec, path):
                     tag = int(v[0])
                     k = 4 if dim == 0 else 7
                     nphys = int(v[k])
-                    entity_phys[(dim, tag)] = [int(t) for t in v[k + 1:k + 1 + nphys]]
+                    entity_phys[(dim, tag)] = [int(t) for t in v[k + 1 : k + 1 + nphys]]
                 except (ValueError, IndexError):
                     raise MeshFileError(f"{where(path, i + 1)}cannot read entity line {lines[i].strip()[:60]!r}") from None
                 i += 1

@@ -25,6 +25,7 @@ Names other than these positional defaults survive a write/read round trip throu
 ``(name: ...)`` annotation at the end of the segment's header line, which SCHISM and ADCIRC
 (list-directed reads) ignore.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -120,7 +121,7 @@ def read_gr3(path, crs=None) -> ReadResult:
 
     e0 = 2 + npn
     # fast path: every element is "id 3 n1 n2 n3"
-    block = lines[e0:e0 + ne]
+    block = lines[e0 : e0 + ne]
     if len(block) < ne:
         raise MeshFileError(
             f"{where(path, len(lines) + 1)}the file ends after {len(block)} of {ne} element lines (the count {ne} is given in line 2)"
@@ -169,9 +170,7 @@ def read_gr3(path, crs=None) -> ReadResult:
         eid = np.array(eid_l)
         raw_faces = np.array(face_l, dtype=np.int64)
         face_line = np.array(line_l)
-    faces = to_index(
-        raw_faces.ravel(), lambda k: int(face_line[k // 3]), lambda k: f"element {int(eid[k // 3])}"
-    ).reshape(-1, 3)
+    faces = to_index(raw_faces.ravel(), lambda k: int(face_line[k // 3]), lambda k: f"element {int(eid[k // 3])}").reshape(-1, 3)
 
     # -- boundary sections --------------------------------------------------------------------
     boundaries, pos = _read_boundaries(path, lines, e0 + ne, to_index, notes)

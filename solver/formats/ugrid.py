@@ -28,6 +28,7 @@ Any UGRID file with a 2D ``mesh_topology`` can be read; triangles and quadrilate
 two) are accepted, depth is found by standard name (``sea_floor_depth*``, or ``altitude`` /
 ``positive = "up"`` bed elevation, negated) or by the names ``depth``/``mesh2d_node_z``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -195,7 +196,11 @@ def read_ugrid(path, crs=None) -> ReadResult:
     try:
         ds.set_auto_mask(False)
         topo = next(
-            (v for v in ds.variables.values() if getattr(v, "cf_role", None) == "mesh_topology" and int(getattr(v, "topology_dimension", 0)) == 2),
+            (
+                v
+                for v in ds.variables.values()
+                if getattr(v, "cf_role", None) == "mesh_topology" and int(getattr(v, "topology_dimension", 0)) == 2
+            ),
             None,
         )
         if topo is None:
@@ -234,7 +239,9 @@ def read_ugrid(path, crs=None) -> ReadResult:
         else:
             bad = np.flatnonzero((nv < 3) | (nv > 4))
             if bad.size:
-                raise MeshFileError(f"{where(path)}face {int(bad[0])} of {fname} has {int(nv[bad[0]])} nodes; triangles and quadrilaterals only")
+                raise MeshFileError(
+                    f"{where(path)}face {int(bad[0])} of {fname} has {int(nv[bad[0]])} nodes; triangles and quadrilaterals only"
+                )
             tri = [r[v] for r, v in zip(raw, valid) if v.sum() == 3]
             quads = [r[v] for r, v in zip(raw, valid) if v.sum() == 4]
             faces = np.array(tri + [q[[0, 1, 2]] for q in quads] + [q[[0, 2, 3]] for q in quads], dtype=np.int64)
@@ -324,7 +331,9 @@ def _read_segments(ds, topo, path, n):
     try:
         node_v, start_v, count_v, role_v, name_v = (ds.variables[k] for k in names)
     except (KeyError, ValueError):
-        raise MeshFileError(f"{where(path)}{topo.name}:coastcast_boundary_segments must name 5 variables in the file, found {names}") from None
+        raise MeshFileError(
+            f"{where(path)}{topo.name}:coastcast_boundary_segments must name 5 variables in the file, found {names}"
+        ) from None
     import netCDF4
 
     nodes = np.asarray(node_v[:], dtype=np.int64) - int(getattr(node_v, "start_index", 0))
@@ -338,12 +347,16 @@ def _read_segments(ds, topo, path, n):
     for k, (s, c, r, nm) in enumerate(zip(starts, counts, roles, seg_names)):
         if s < 0 or s + c > nodes.size:
             raise MeshFileError(f"{where(path)}boundary segment {k} ({nm!r}) runs outside {names[0]} ({s}+{c} > {nodes.size})")
-        ids = nodes[s:s + c]
+        ids = nodes[s : s + c]
         if ids.size and (ids.min() < 0 or ids.max() >= n):
-            raise MeshFileError(f"{where(path)}boundary segment {k} ({nm!r}) refers to node {int(ids.max() if ids.max() >= n else ids.min())}, outside 0..{n - 1}")
+            raise MeshFileError(
+                f"{where(path)}boundary segment {k} ({nm!r}) refers to node {int(ids.max() if ids.max() >= n else ids.min())}, outside 0..{n - 1}"
+            )
         try:
             role = meanings[flag_values.index(int(r))]
         except (ValueError, IndexError):
-            raise MeshFileError(f"{where(path)}boundary segment {k} ({nm!r}) has role flag {int(r)}, not one of {flag_values}") from None
+            raise MeshFileError(
+                f"{where(path)}boundary segment {k} ({nm!r}) has role flag {int(r)}, not one of {flag_values}"
+            ) from None
         segs.append(BoundarySegment(nm, role, ids))
     return tuple(segs)

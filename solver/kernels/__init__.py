@@ -4,6 +4,7 @@ The kernels are the passes of the numba backend (:mod:`solver.backends.numba_bac
 scheme and arithmetic as the numpy reference, fused loops, ``parallel=True``; threads from
 ``NUMBA_NUM_THREADS`` or :func:`use_threads`. ``NUMBA_AVAILABLE`` says whether numba imports.
 """
+
 from __future__ import annotations
 
 import os

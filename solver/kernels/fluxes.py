@@ -13,6 +13,7 @@ give exactly zero there too, except when subnormal velocities (momentum decaying
 in thin films) make the wave-speed denominator subnormal, 1/den overflows and 0 × ∞ = NaN; the
 numpy reference (``solver.riemann``) has that flaw.
 """
+
 from __future__ import annotations
 
 import math

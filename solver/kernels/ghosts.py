@@ -7,6 +7,7 @@ free-slip wall. A river's ghost is the wall's, for the gradients and the reconst
 flux is set afterwards). Conditions without a kernel (tides, free outflow) stay Python objects,
 evaluated on their own few edges.
 """
+
 from __future__ import annotations
 
 from numba import njit, prange

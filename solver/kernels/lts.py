@@ -5,6 +5,7 @@ the edge fluxes and the flux correction ("refluxing") of the coarse faces.
 All loops run over index lists (one level's faces or edges); arrays are (n_face,) or
 (n_edge, 4) float64 as in the other kernels.
 """
+
 from __future__ import annotations
 
 from numba import njit, prange

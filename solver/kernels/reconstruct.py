@@ -11,6 +11,7 @@ face's neighbour across local edge k is simply row ``neighbour_ext[i, k]``. ``ed
 (3 n_face + n_boundary_edge, 4): the reconstructed η, h, u, v at the midpoint of local edge k of
 face i in row 3 i + k, followed by the ghost states for the fluxes.
 """
+
 from __future__ import annotations
 
 import math
@@ -139,7 +140,22 @@ def _first_order_face(i, eta, h, u, v, edge_values, bed_slope):
 
 @njit(parallel=True, cache=True, error_model="numpy")
 def reconstruct(
-    faces, prim, wet, corner_faces, extrema, neighbour_ext, neighbour_rotation, face_nodes, operator, edge_offset, edge_bed, face_edge_length, outward_normal, inv_area, half_g, edge_values,
+    faces,
+    prim,
+    wet,
+    corner_faces,
+    extrema,
+    neighbour_ext,
+    neighbour_rotation,
+    face_nodes,
+    operator,
+    edge_offset,
+    edge_bed,
+    face_edge_length,
+    outward_normal,
+    inv_area,
+    half_g,
+    edge_values,
     bed_slope,
 ):
     """Limited linear reconstruction of (η, h, u, v) to the edge midpoints, and the bed-slope term.
@@ -187,9 +203,24 @@ def reconstruct(
         r20 = edge_offset[i, 2, 0]
         r21 = edge_offset[i, 2, 1]
         ee0, ee1, ee2 = _limited(
-            eta, prim[n0, 0], prim[n1, 0], prim[n2, 0],
-            min(min(extrema[a, 0], extrema[b, 0]), extrema[c, 0]), max(max(extrema[a, 3], extrema[b, 3]), extrema[c, 3]),
-            w00, w01, w02, w10, w11, w12, r00, r01, r10, r11, r20, r21,
+            eta,
+            prim[n0, 0],
+            prim[n1, 0],
+            prim[n2, 0],
+            min(min(extrema[a, 0], extrema[b, 0]), extrema[c, 0]),
+            max(max(extrema[a, 3], extrema[b, 3]), extrema[c, 3]),
+            w00,
+            w01,
+            w02,
+            w10,
+            w11,
+            w12,
+            r00,
+            r01,
+            r10,
+            r11,
+            r20,
+            r21,
         )
         he0 = ee0 - edge_bed[i, 0]
         he1 = ee1 - edge_bed[i, 1]
@@ -208,14 +239,44 @@ def reconstruct(
             u1, v1 = _rotated(neighbour_rotation, i, 1, u1, v1)
             u2, v2 = _rotated(neighbour_rotation, i, 2, u2, v2)
         ue0, ue1, ue2 = _limited(
-            u, u0, u1, u2,
-            min(min(extrema[a, 1], extrema[b, 1]), extrema[c, 1]), max(max(extrema[a, 4], extrema[b, 4]), extrema[c, 4]),
-            w00, w01, w02, w10, w11, w12, r00, r01, r10, r11, r20, r21,
+            u,
+            u0,
+            u1,
+            u2,
+            min(min(extrema[a, 1], extrema[b, 1]), extrema[c, 1]),
+            max(max(extrema[a, 4], extrema[b, 4]), extrema[c, 4]),
+            w00,
+            w01,
+            w02,
+            w10,
+            w11,
+            w12,
+            r00,
+            r01,
+            r10,
+            r11,
+            r20,
+            r21,
         )
         ve0, ve1, ve2 = _limited(
-            v, v0, v1, v2,
-            min(min(extrema[a, 2], extrema[b, 2]), extrema[c, 2]), max(max(extrema[a, 5], extrema[b, 5]), extrema[c, 5]),
-            w00, w01, w02, w10, w11, w12, r00, r01, r10, r11, r20, r21,
+            v,
+            v0,
+            v1,
+            v2,
+            min(min(extrema[a, 2], extrema[b, 2]), extrema[c, 2]),
+            max(max(extrema[a, 5], extrema[b, 5]), extrema[c, 5]),
+            w00,
+            w01,
+            w02,
+            w10,
+            w11,
+            w12,
+            r00,
+            r01,
+            r10,
+            r11,
+            r20,
+            r21,
         )
         j = 3 * i
         edge_values[j, 0] = ee0

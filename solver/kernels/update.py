@@ -4,6 +4,7 @@ the per-face stable time and its deep-water relaxation, and the implicit Manning
 Same arithmetic as :meth:`solver.model.ShallowWaterModel.tendency`, ``stable_dt`` and
 ``apply_implicit`` with :class:`solver.terms.ManningFriction`.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,7 +16,23 @@ SQRT2 = math.sqrt(2.0)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def accumulate(faces, flux, normal, normal_right, face_edge, face_is_left, face_edge_length, inv_area, second_order, bed_slope, rotation_rate, prim, dh, dhu, dhv):
+def accumulate(
+    faces,
+    flux,
+    normal,
+    normal_right,
+    face_edge,
+    face_is_left,
+    face_edge_length,
+    inv_area,
+    second_order,
+    bed_slope,
+    rotation_rate,
+    prim,
+    dh,
+    dhu,
+    dhv,
+):
     """dh/dt, d(hu)/dt, d(hv)/dt (n_face,) = −(1/A_i) Σ_k L_k F_ik (+ the bed-slope term)
     (+ the rotation source f h v, −f h u (:data:`solver.terms.base.ROTATION`, offered by
     :class:`solver.terms.Coriolis`) when ``rotation_rate`` f, (n_face,) s⁻¹, has rows; h, u, v

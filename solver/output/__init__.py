@@ -13,6 +13,7 @@ writer                            default file    content
 :class:`Checkpointer`             ``restart.nc``  exact h, hu, hv and the clock (hot start)
 ================================  ==============  ==========================================
 """
+
 from ..locate import locate_points
 from .checkpoint import Checkpointer, RestartError, load_restart, mesh_fingerprint
 from .fields import UGRIDFieldWriter

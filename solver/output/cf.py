@@ -1,5 +1,6 @@
 """CF-1.11 pieces shared by the output writers: global attributes, UTC time axes, datum names and
 the write-to-``.part``-then-rename discipline."""
+
 from __future__ import annotations
 
 import logging
@@ -44,9 +45,7 @@ class Datum:
 
 
 DATUMS = {
-    "mean sea level": Datum(
-        "mean sea level", "sea_surface_height_above_mean_sea_level", "sea_floor_depth_below_mean_sea_level"
-    ),
+    "mean sea level": Datum("mean sea level", "sea_surface_height_above_mean_sea_level", "sea_floor_depth_below_mean_sea_level"),
     "geoid": Datum("geoid", "sea_surface_height_above_geoid", "sea_floor_depth_below_geoid"),
 }
 
@@ -173,9 +172,19 @@ class OutputWriter:
         """The schedule when none is given (each writer its own)."""
         raise NotImplementedError
 
-    def __init__(self, path, schedule=None, *, start=None, datum: str = "mean sea level", compression: int = 4,
-                 publish_start: float = 0.0, title: str | None = None, institution: str = "coastcast",
-                 comment: str = ""):
+    def __init__(
+        self,
+        path,
+        schedule=None,
+        *,
+        start=None,
+        datum: str = "mean sea level",
+        compression: int = 4,
+        publish_start: float = 0.0,
+        title: str | None = None,
+        institution: str = "coastcast",
+        comment: str = "",
+    ):
         if not 0 <= int(compression) <= 9:
             raise ValueError(f"compression must be a zlib level 0..9, got {compression}")
         self.path = Path(path)

@@ -9,6 +9,7 @@ A hot start reproduces an uninterrupted run bit for bit when the restarted
 :class:`~solver.simulation.Simulation` has the same settings and schedules (they decide where
 steps are shortened to land on output times).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -82,7 +83,11 @@ def write_restart(path, simulation, attributes: dict | None = None) -> Path:
         t.setncatts(time_attributes(clock.start))
         t.assignValue(clock.time)
         for name, arr, attrs in (
-            ("h", state.h, {"standard_name": "sea_floor_depth_below_sea_surface", "long_name": "water depth on faces", "units": "m"}),
+            (
+                "h",
+                state.h,
+                {"standard_name": "sea_floor_depth_below_sea_surface", "long_name": "water depth on faces", "units": "m"},
+            ),
             ("hu", state.hu, {"long_name": "depth-integrated x (eastward) discharge on faces", "units": "m2 s-1"}),
             ("hv", state.hv, {"long_name": "depth-integrated y (northward) discharge on faces", "units": "m2 s-1"}),
         ):
@@ -145,7 +150,11 @@ def load_restart(path, model) -> tuple[State, Clock]:
     except OSError as exc:
         raise RestartError(f"restart file {path} is not a readable NetCDF file ({exc})") from None
     with ds:
-        missing = [k for k in ("clock_start", "clock_iteration", "mesh_n_face", "mesh_n_node", "mesh_fingerprint") if k not in ds.ncattrs()]
+        missing = [
+            k
+            for k in ("clock_start", "clock_iteration", "mesh_n_face", "mesh_n_node", "mesh_fingerprint")
+            if k not in ds.ncattrs()
+        ]
         missing += [k for k in ("time", "h", "hu", "hv") if k not in ds.variables]
         if missing:
             raise RestartError(f"restart file {path} lacks {', '.join(missing)}: not a coastcast restart file")

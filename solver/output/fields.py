@@ -1,4 +1,5 @@
 """``fields.nc``: water level and depth-averaged velocity maps on the mesh (UGRID-1.0 + CF-1.11)."""
+
 from __future__ import annotations
 
 import logging
@@ -102,7 +103,10 @@ class UGRIDFieldWriter(RecordWriter):
         (su, lu), (sv, lv) = _velocity_names(coords)
         for suffix, dim, n, where in (("", NODE_DIM, nn, "nodes"), (FACE, FACE_DIM, nf, "faces")):
             var(
-                ZETA + suffix, "f4", dim, n,
+                ZETA + suffix,
+                "f4",
+                dim,
+                n,
                 {
                     "standard_name": self.datum.elevation_standard_name,
                     "long_name": f"water level above {self.datum.name} at mesh {where}",
@@ -110,10 +114,27 @@ class UGRIDFieldWriter(RecordWriter):
                 },
                 FILL_FLOAT,
             )
-            var(UBAR + suffix, "f4", dim, n, {"standard_name": su, "long_name": f"depth-averaged {lu} velocity at mesh {where}", "units": "m s-1"}, FILL_FLOAT)
-            var(VBAR + suffix, "f4", dim, n, {"standard_name": sv, "long_name": f"depth-averaged {lv} velocity at mesh {where}", "units": "m s-1"}, FILL_FLOAT)
             var(
-                WET + suffix, "i1", dim, n,
+                UBAR + suffix,
+                "f4",
+                dim,
+                n,
+                {"standard_name": su, "long_name": f"depth-averaged {lu} velocity at mesh {where}", "units": "m s-1"},
+                FILL_FLOAT,
+            )
+            var(
+                VBAR + suffix,
+                "f4",
+                dim,
+                n,
+                {"standard_name": sv, "long_name": f"depth-averaged {lv} velocity at mesh {where}", "units": "m s-1"},
+                FILL_FLOAT,
+            )
+            var(
+                WET + suffix,
+                "i1",
+                dim,
+                n,
                 {
                     "long_name": f"wet/dry flag at mesh {where}",
                     "flag_values": np.array([0, 1], dtype=np.int8),

@@ -1,4 +1,5 @@
 """``max.nc``: maximum water level and current speed over a run, and when they occurred."""
+
 from __future__ import annotations
 
 import logging
@@ -141,7 +142,12 @@ class MaximaWriter(OutputWriter):
         write_topology(ds, self._mesh, self.datum, compression=self.compression)
         tattrs = time_attributes(self._start)
         t = ds.createVariable(TIME, "f8")
-        t.setncatts({**tattrs, "long_name": "end of the period of the maxima (UTC); the period is time_coverage_start to time_coverage_end"})
+        t.setncatts(
+            {
+                **tattrs,
+                "long_name": "end of the period of the maxima (UTC); the period is time_coverage_start to time_coverage_end",
+            }
+        )
         t.assignValue(self.last_time if self.last_time is not None else 0.0)
         z = self.compression_options()
         units = tattrs["units"]
@@ -151,8 +157,24 @@ class MaximaWriter(OutputWriter):
         ):
             loc = {"mesh": TOPOLOGY, "location": "node" if dim == NODE_DIM else "face"}
             for name, run, attrs in (
-                (ZETA_MAX, zr, {"standard_name": self.datum.elevation_standard_name, "long_name": f"maximum water level above {self.datum.name} at mesh {where}", "units": "m"}),
-                (SPEED_MAX, sr, {"standard_name": "sea_water_speed", "long_name": f"maximum depth-averaged current speed at mesh {where}", "units": "m s-1"}),
+                (
+                    ZETA_MAX,
+                    zr,
+                    {
+                        "standard_name": self.datum.elevation_standard_name,
+                        "long_name": f"maximum water level above {self.datum.name} at mesh {where}",
+                        "units": "m",
+                    },
+                ),
+                (
+                    SPEED_MAX,
+                    sr,
+                    {
+                        "standard_name": "sea_water_speed",
+                        "long_name": f"maximum depth-averaged current speed at mesh {where}",
+                        "units": "m s-1",
+                    },
+                ),
             ):
                 ok = np.isfinite(run.value)
                 v = ds.createVariable(name + suffix, "f4", (dim,), fill_value=FILL_FLOAT, **z)

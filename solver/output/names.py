@@ -6,6 +6,7 @@ no reader guesses among alternatives. ``fields.nc`` and ``max.nc`` share the UGR
 (``solver.output.ugrid``); each field exists on the nodes (``NAME``) and on the faces
 (``NAME + FACE``).
 """
+
 from __future__ import annotations
 
 TIME = "time"

@@ -1,4 +1,5 @@
 """Face (cell-centred) values to mesh nodes for maps and UGRID node variables."""
+
 from __future__ import annotations
 
 import numpy as np

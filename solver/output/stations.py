@@ -1,5 +1,6 @@
 """``stations.nc``: water level and depth-averaged velocity at named stations (CF discrete
 sampling geometry, ``featureType = "timeSeries"``, orthogonal multidimensional representation)."""
+
 from __future__ import annotations
 
 import logging
@@ -158,8 +159,7 @@ class StationWriter(RecordWriter):
                 institution=self.institution,
                 comment=(
                     "Values of the model face (cell-centred finite volume) containing each station; "
-                    "zeta is the fill value and u, v are 0 while that face is dry."
-                    + (" " + self.comment if self.comment else "")
+                    "zeta is the fill value and u, v are 0 while that face is dry." + (" " + self.comment if self.comment else "")
                 ),
                 source_detail="solver.output.stations.StationWriter",
                 extra={"featureType": "timeSeries", "Conventions": "CF-1.11"},
@@ -206,13 +206,23 @@ class StationWriter(RecordWriter):
         t.setncatts(time_attributes(start))
         self._basis = east_north_basis(mesh)
         if geographic:
-            vel = (("barotropic_eastward_sea_water_velocity", "eastward"), ("barotropic_northward_sea_water_velocity", "northward"))
+            vel = (
+                ("barotropic_eastward_sea_water_velocity", "eastward"),
+                ("barotropic_northward_sea_water_velocity", "northward"),
+            )
         else:
             vel = (("barotropic_sea_water_x_velocity", "x"), ("barotropic_sea_water_y_velocity", "y"))
         z = self.compression_options()
         coords = f"{TIME} {cy} {cx} {STATION_NAME}"
         for name, attrs in (
-            (ZETA, {"standard_name": self.datum.elevation_standard_name, "long_name": f"water level above {self.datum.name}", "units": "m"}),
+            (
+                ZETA,
+                {
+                    "standard_name": self.datum.elevation_standard_name,
+                    "long_name": f"water level above {self.datum.name}",
+                    "units": "m",
+                },
+            ),
             (U, {"standard_name": vel[0][0], "long_name": f"depth-averaged {vel[0][1]} velocity", "units": "m s-1"}),
             (V, {"standard_name": vel[1][0], "long_name": f"depth-averaged {vel[1][1]} velocity", "units": "m s-1"}),
         ):

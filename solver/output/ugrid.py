@@ -13,6 +13,7 @@ Coordinates are longitude/latitude (degrees) for geographic meshes and for proje
 mesh (``crs=None``) gets x/y in metres with the standard names ``projection_x_coordinate`` /
 ``projection_y_coordinate``. Face coordinates are the centroids.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -7,6 +7,7 @@ given); an implicit term (:class:`~solver.terms.base.ImplicitTerm`) has
 ``implicit_update(model, state, dt)`` applied after each explicit stage. Either may offer a
 ``kernel_source`` that the numba backend computes in its own passes (:mod:`solver.terms.base`).
 """
+
 from .atmosphere import AtmosphereSample, AtmosphericPressureGradient, UniformAtmosphere, WindStress
 from .base import ExplicitTerm, ImplicitTerm, KernelSource
 from .coriolis import Coriolis

@@ -4,6 +4,7 @@ Both take an *atmosphere*: any object with ``sample(t) -> AtmosphereSample`` giv
 (u10, v10, m s⁻¹) and mean-sea-level pressure (Pa) at the mesh nodes, each (n_node,), at model
 time t (s since the run's start).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple

@@ -12,6 +12,7 @@ over the model's terms without knowing their types.
   thing inside its own face passes (no Python call, no temporary arrays). The numpy backend,
   and the numba backend for terms without one, call the numpy methods.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple

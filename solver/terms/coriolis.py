@@ -1,4 +1,5 @@
 """The Coriolis acceleration."""
+
 from __future__ import annotations
 
 import numpy as np

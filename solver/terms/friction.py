@@ -1,4 +1,5 @@
 """Bottom friction."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """A forcing switched on smoothly."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -6,6 +6,7 @@ frame: geographic east/north on regional meshes, the east/north of a rotated pol
 whole-sphere mesh (``mesh.face_frame_angle``, the angle from geographic east to the frame's
 first axis).
 """
+
 from __future__ import annotations
 
 import logging
@@ -346,7 +347,9 @@ class InternalTideDrag(ExplicitTerm):
         self.fyy = np.asarray(fyy, dtype=float)
         self.fxy = np.asarray(fxy, dtype=float)
         if not (self.fxx.shape == self.fyy.shape == self.fxy.shape) or self.fxx.ndim != 1:
-            raise ValueError(f"fxx, fyy, fxy must be (n_face,) arrays of one size, got {self.fxx.shape}, {self.fyy.shape}, {self.fxy.shape}")
+            raise ValueError(
+                f"fxx, fyy, fxy must be (n_face,) arrays of one size, got {self.fxx.shape}, {self.fyy.shape}, {self.fxy.shape}"
+            )
         self._mesh = None
         self._frame = None
 

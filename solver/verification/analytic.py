@@ -5,6 +5,7 @@ References: Delestre et al. 2013 (SWASHES, Int. J. Numer. Meth. Fluids 72) for t
 and Thacker's bowl; Thacker 1981 (J. Fluid Mech. 107); Gill 1982 (*Atmosphere–Ocean Dynamics*)
 for Kelvin waves; Lamb 1932 (*Hydrodynamics*, §176–§187) for seiches and tidal channels.
 """
+
 from __future__ import annotations
 
 import numpy as np

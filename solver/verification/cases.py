@@ -4,6 +4,7 @@ Every case builds its own mesh, runs the solver, compares with an independent an
 (:mod:`solver.verification.analytic`) and returns a :class:`CaseResult` holding the measured error
 norms, the tolerance each must meet and the resolution used.
 """
+
 from __future__ import annotations
 
 import time
@@ -75,7 +76,13 @@ class CaseResult:
             "passed": self.passed,
             "wall_seconds": round(self.wall_seconds, 3),
             "metrics": {
-                k: {"value": float(m.value), "bound": m.bound, "kind": "<=" if m.kind == "max" else ">=", "unit": m.unit, "passed": m.passed}
+                k: {
+                    "value": float(m.value),
+                    "bound": m.bound,
+                    "kind": "<=" if m.kind == "max" else ">=",
+                    "unit": m.unit,
+                    "passed": m.passed,
+                }
                 for k, m in self.metrics.items()
             },
             "info": self.info,
@@ -125,7 +132,9 @@ def lake_at_rest(n=10, steps=1000, riemann_solver="hll", limiter="barth-jesperse
     if geographic:
         from ..mesh import Mesh
 
-        mesh = Mesh(-5.0 + mesh.node_x * 0.2, 47.5 + mesh.node_y * 0.2, mesh.face_node_connectivity, mesh.depth * 10.0, mesh.boundaries)
+        mesh = Mesh(
+            -5.0 + mesh.node_x * 0.2, 47.5 + mesh.node_y * 0.2, mesh.face_node_connectivity, mesh.depth * 10.0, mesh.boundaries
+        )
     model = ShallowWaterModel(mesh, riemann_solver=riemann_solver, limiter=limiter, friction=ManningFriction(0.02))
     state = model.initial_state(eta=0.0)
     sim = Simulation(model, state, stop_time=np.inf, time_stepper=time_stepper)
@@ -137,7 +146,12 @@ def lake_at_rest(n=10, steps=1000, riemann_solver="hll", limiter="barth-jesperse
     res.metrics["max_speed"] = Metric(float(np.max(np.hypot(u, v))), 1e-10, unit="m/s")
     res.metrics["max_eta_deviation"] = Metric(float(np.max(np.abs(model.eta(state)[wet]))), 1e-12, unit="m")
     res.info.update(
-        n_face=mesh.n_face, dry_faces=int((~wet).sum()), steps=steps, riemann_solver=riemann_solver, limiter=limiter, geographic=geographic
+        n_face=mesh.n_face,
+        dry_faces=int((~wet).sum()),
+        steps=steps,
+        riemann_solver=riemann_solver,
+        limiter=limiter,
+        geographic=geographic,
     )
     return res
 
@@ -152,7 +166,15 @@ def _jittered(mesh, fraction=0.2, seed=3):
     h = np.sqrt(np.median(mesh.face_area))
     dx = np.where(boundary, 0.0, rng.uniform(-fraction, fraction, mesh.n_node) * h)
     dy = np.where(boundary, 0.0, rng.uniform(-fraction, fraction, mesh.n_node) * h)
-    return Mesh(mesh.node_x + dx, mesh.node_y + dy, mesh.face_node_connectivity, mesh.depth, mesh.boundaries, crs=mesh.crs, name=mesh.name + " jittered")
+    return Mesh(
+        mesh.node_x + dx,
+        mesh.node_y + dy,
+        mesh.face_node_connectivity,
+        mesh.depth,
+        mesh.boundaries,
+        crs=mesh.crs,
+        name=mesh.name + " jittered",
+    )
 
 
 @case("conservation", "closed basin with wetting/drying, friction, Coriolis and wind: total volume conserved")
@@ -211,12 +233,30 @@ def _dam_break_result(name, description, kind, resolutions, h_right, **scheme):
 
 @case("dam-break-dry", "Ritter's dam break onto a dry bed (h_L = 1 m): L1 depth error decreasing with resolution")
 def dam_break_dry(resolutions=(50, 100, 200), riemann_solver="hll", limiter="barth-jespersen", time_stepper="ssp-rk2"):
-    return _dam_break_result("dam-break-dry", dam_break_dry.description, "ritter", resolutions, 0.0, riemann_solver=riemann_solver, limiter=limiter, time_stepper=time_stepper)
+    return _dam_break_result(
+        "dam-break-dry",
+        dam_break_dry.description,
+        "ritter",
+        resolutions,
+        0.0,
+        riemann_solver=riemann_solver,
+        limiter=limiter,
+        time_stepper=time_stepper,
+    )
 
 
 @case("dam-break-wet", "Stoker's dam break onto a wet bed (h_L = 1 m, h_R = 0.1 m): L1 depth error decreasing with resolution")
 def dam_break_wet(resolutions=(50, 100, 200), riemann_solver="hll", limiter="barth-jespersen", time_stepper="ssp-rk2"):
-    return _dam_break_result("dam-break-wet", dam_break_wet.description, "stoker", resolutions, 0.1, riemann_solver=riemann_solver, limiter=limiter, time_stepper=time_stepper)
+    return _dam_break_result(
+        "dam-break-wet",
+        dam_break_wet.description,
+        "stoker",
+        resolutions,
+        0.1,
+        riemann_solver=riemann_solver,
+        limiter=limiter,
+        time_stepper=time_stepper,
+    )
 
 
 @case("thacker", "Thacker's planar surface oscillating in a paraboloid (wetting and drying): errors after one period")
@@ -235,8 +275,12 @@ def thacker(n=40, periods=1.0, riemann_solver="hll", limiter="barth-jespersen", 
     zeta_err = (state.h + model.bed - (hx + model.bed))[wet]
     res = CaseResult("thacker", thacker.description)
     res.metrics["L1_depth_error"] = Metric(_l1(model, state.h - hx), 4e-4 * 40 / n, unit="m")
-    res.metrics["L1_surface_error_wet"] = Metric(float(np.sum(model.area[wet] * np.abs(zeta_err)) / np.sum(model.area[wet])), 2e-3 * 40 / n, unit="m")
-    res.metrics["relative_volume_change"] = Metric(abs(model.volume(state) - float(np.dot(model.area, h))) / float(np.dot(model.area, h)), 1e-12)
+    res.metrics["L1_surface_error_wet"] = Metric(
+        float(np.sum(model.area[wet] * np.abs(zeta_err)) / np.sum(model.area[wet])), 2e-3 * 40 / n, unit="m"
+    )
+    res.metrics["relative_volume_change"] = Metric(
+        abs(model.volume(state) - float(np.dot(model.area, h))) / float(np.dot(model.area, h)), 1e-12
+    )
     res.info.update(n_face=mesh.n_face, period_s=round(T, 4), a=a, h0=h0, eta=eta)
     return res
 
@@ -285,13 +329,17 @@ def seiche(nx=50, periods=4, riemann_solver="hll", limiter="barth-jespersen", ti
 
 
 @case("tidal-channel", "frictionless 10 km channel forced by a tide at its mouth: co-oscillating tide against linear theory")
-def tidal_channel(nx=40, periods=2.0, riemann_solver="hll", limiter="barth-jespersen", time_stepper="ssp-rk2", deep_water_step=None):
+def tidal_channel(
+    nx=40, periods=2.0, riemann_solver="hll", limiter="barth-jespersen", time_stepper="ssp-rk2", deep_water_step=None
+):
     length, depth, amp = 10_000.0, 10.0, 0.02
     c = np.sqrt(G * depth)
     omega = 1.0e-4 * c  # k L = 1
     mesh = _channel(length, nx, depth=depth)
     bc = TidalElevation(lambda t: amp * np.sin(omega * t))
-    model = ShallowWaterModel(mesh, boundary_conditions={"west": bc}, riemann_solver=riemann_solver, limiter=limiter, deep_water_step=deep_water_step)
+    model = ShallowWaterModel(
+        mesh, boundary_conditions={"west": bc}, riemann_solver=riemann_solver, limiter=limiter, deep_water_step=deep_water_step
+    )
     eta0, u0 = analytic.tidal_channel(mesh.face_x, 0.0, amp, omega, length, depth)
     h0 = depth + eta0
     state = State(h0, h0 * u0, np.zeros_like(h0))
@@ -309,8 +357,14 @@ def tidal_channel(nx=40, periods=2.0, riemann_solver="hll", limiter="barth-jespe
     sim.run()
     res = CaseResult("tidal-channel", tidal_channel.description)
     res.metrics["max_eta_error_over_amplitude"] = Metric(float(np.max(errs)) / amp, 0.03)
-    res.info.update(n_face=mesh.n_face, period_s=round(T, 1), kL=1.0, amplitude_m=amp, mouth_to_head_amplification=round(1 / np.cos(1.0), 4),
-                    steps=sim.clock.iteration * 2 ** getattr(sim.stepper, "K", 0))
+    res.info.update(
+        n_face=mesh.n_face,
+        period_s=round(T, 1),
+        kL=1.0,
+        amplitude_m=amp,
+        mouth_to_head_amplification=round(1 / np.cos(1.0), 4),
+        steps=sim.clock.iteration * 2 ** getattr(sim.stepper, "K", 0),
+    )
     return res
 
 
@@ -320,7 +374,9 @@ def wind_setup(nx=40, periods=4, riemann_solver="hll", limiter="barth-jespersen"
     mesh = _channel(length, nx, depth=depth)
     atm = UniformAtmosphere(mesh.n_node, wind, 0.0)
     ws = WindStress(atm)
-    model = ShallowWaterModel(mesh, wind_stress=ws, friction=ManningFriction(0.02), riemann_solver=riemann_solver, limiter=limiter)
+    model = ShallowWaterModel(
+        mesh, wind_stress=ws, friction=ManningFriction(0.02), riemann_solver=riemann_solver, limiter=limiter
+    )
     state = model.initial_state(eta=0.0)
     tau = float(ws.stress(model, 0.0)[0][0])
     T = analytic.seiche_period(length, depth)
@@ -465,8 +521,16 @@ def steep_slope(nx=30, hours=36.0, riemann_solver="hll", limiter="barth-jesperse
     u, v = model.velocity(state)
     res = CaseResult("steep-slope", steep_slope.description)
     res.metrics["energy_growth"] = Metric(growth, 1e-3)
-    res.info.update(n_face=mesh.n_face, hours=hours, final_energy_ratio=float(e[-1] / e[0]), max_speed=float(np.max(np.hypot(u, v))),
-                    riemann_solver=riemann_solver, limiter=limiter, time_stepper=time_stepper, steps=sim.clock.iteration)
+    res.info.update(
+        n_face=mesh.n_face,
+        hours=hours,
+        final_energy_ratio=float(e[-1] / e[0]),
+        max_speed=float(np.max(np.hypot(u, v))),
+        riemann_solver=riemann_solver,
+        limiter=limiter,
+        time_stepper=time_stepper,
+        steps=sim.clock.iteration,
+    )
     if hasattr(sim.stepper, "level_counts"):
         res.info["faces_per_level"] = sim.stepper.level_counts.tolist()
     return res

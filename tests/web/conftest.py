@@ -5,6 +5,7 @@ stations.nc CF timeSeries, max.nc, run.json) with analytic values, so the viewer
 checked exactly: zeta(lon, lat, t) = A sin(ωt) + GX (lon - LON0) + GY (lat - LAT0) is linear in
 space, so barycentric interpolation inside a triangle reproduces it to rounding.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -20,8 +21,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-PG_URL = os.environ.get("COASTCAST_TEST_DATABASE_URL",
-                        "postgresql+psycopg://coastcast:coastcast@127.0.0.1:5432/coastcast_test")
+PG_URL = os.environ.get("COASTCAST_TEST_DATABASE_URL", "postgresql+psycopg://coastcast:coastcast@127.0.0.1:5432/coastcast_test")
 A, OMEGA, GX, GY = 0.8, 2 * math.pi / (12.42 * 3600), 0.1, 0.05
 U0, V0 = 0.3, -0.2
 PASSWORD = "correct horse 42"
@@ -57,8 +57,8 @@ def read_gr3(path):
     """Read the files written by :func:`write_gr3` (test helper, not the project's reader)."""
     rows = Path(path).read_text().split("\n")
     ne, nn = (int(v) for v in rows[1].split()[:2])
-    nodes = np.array([[float(v) for v in r.split()[1:4]] for r in rows[2:2 + nn]])
-    faces = np.array([[int(v) - 1 for v in r.split()[2:5]] for r in rows[2 + nn:2 + nn + ne]])
+    nodes = np.array([[float(v) for v in r.split()[1:4]] for r in rows[2 : 2 + nn]])
+    faces = np.array([[int(v) - 1 for v in r.split()[2:5]] for r in rows[2 + nn : 2 + nn + ne]])
     return nodes[:, 0], nodes[:, 1], faces
 
 
@@ -76,20 +76,47 @@ def write_outputs(run_dir, lon, lat, faces, stations, start, hours=3, interval_m
     time = xr.Variable("time", t, {"standard_name": "time", "units": units, "calendar": "standard", "axis": "T"})
     fields = xr.Dataset(
         {
-            "mesh2d": xr.Variable((), np.int32(0), {
-                "cf_role": "mesh_topology", "topology_dimension": 2,
-                "node_coordinates": "mesh2d_node_x mesh2d_node_y", "face_node_connectivity": "mesh2d_face_nodes",
-                "face_dimension": "nMesh2d_face"}),
+            "mesh2d": xr.Variable(
+                (),
+                np.int32(0),
+                {
+                    "cf_role": "mesh_topology",
+                    "topology_dimension": 2,
+                    "node_coordinates": "mesh2d_node_x mesh2d_node_y",
+                    "face_node_connectivity": "mesh2d_face_nodes",
+                    "face_dimension": "nMesh2d_face",
+                },
+            ),
             "mesh2d_node_x": xr.Variable("nMesh2d_node", lon, {"standard_name": "longitude", "units": "degrees_east"}),
             "mesh2d_node_y": xr.Variable("nMesh2d_node", lat, {"standard_name": "latitude", "units": "degrees_north"}),
-            "mesh2d_face_nodes": xr.Variable(("nMesh2d_face", "Three"), faces.astype(np.int32),
-                                             {"cf_role": "face_node_connectivity", "start_index": 0}),
-            "zeta": xr.Variable(("time", "nMesh2d_node"), zeta, {
-                "standard_name": "sea_surface_height_above_mean_sea_level", "units": "m", "mesh": "mesh2d", "location": "node"}),
-            "ubar": xr.Variable(("time", "nMesh2d_node"), u, {
-                "standard_name": "barotropic_eastward_sea_water_velocity", "units": "m s-1", "mesh": "mesh2d", "location": "node"}),
-            "vbar": xr.Variable(("time", "nMesh2d_node"), v, {
-                "standard_name": "barotropic_northward_sea_water_velocity", "units": "m s-1", "mesh": "mesh2d", "location": "node"}),
+            "mesh2d_face_nodes": xr.Variable(
+                ("nMesh2d_face", "Three"), faces.astype(np.int32), {"cf_role": "face_node_connectivity", "start_index": 0}
+            ),
+            "zeta": xr.Variable(
+                ("time", "nMesh2d_node"),
+                zeta,
+                {"standard_name": "sea_surface_height_above_mean_sea_level", "units": "m", "mesh": "mesh2d", "location": "node"},
+            ),
+            "ubar": xr.Variable(
+                ("time", "nMesh2d_node"),
+                u,
+                {
+                    "standard_name": "barotropic_eastward_sea_water_velocity",
+                    "units": "m s-1",
+                    "mesh": "mesh2d",
+                    "location": "node",
+                },
+            ),
+            "vbar": xr.Variable(
+                ("time", "nMesh2d_node"),
+                v,
+                {
+                    "standard_name": "barotropic_northward_sea_water_velocity",
+                    "units": "m s-1",
+                    "mesh": "mesh2d",
+                    "location": "node",
+                },
+            ),
             "time": time,
         },
         attrs={"Conventions": "CF-1.11 UGRID-1.0"},
@@ -104,26 +131,44 @@ def write_outputs(run_dir, lon, lat, faces, stations, start, hours=3, interval_m
             "station_name": xr.Variable("station", np.array(names, dtype="S"), {"cf_role": "timeseries_id"}),
             "lon": xr.Variable("station", slon, {"standard_name": "longitude", "units": "degrees_east"}),
             "lat": xr.Variable("station", slat, {"standard_name": "latitude", "units": "degrees_north"}),
-            "zeta": xr.Variable(("station", "time"), sz, {"standard_name": "sea_surface_height_above_mean_sea_level",
-                                                          "units": "m", "coordinates": "time lon lat"}),
-            "u": xr.Variable(("station", "time"), np.full_like(sz, U0) * np.cos(OMEGA * t),
-                             {"standard_name": "barotropic_eastward_sea_water_velocity", "units": "m s-1"}),
-            "v": xr.Variable(("station", "time"), np.full_like(sz, V0) * np.cos(OMEGA * t),
-                             {"standard_name": "barotropic_northward_sea_water_velocity", "units": "m s-1"}),
+            "zeta": xr.Variable(
+                ("station", "time"),
+                sz,
+                {"standard_name": "sea_surface_height_above_mean_sea_level", "units": "m", "coordinates": "time lon lat"},
+            ),
+            "u": xr.Variable(
+                ("station", "time"),
+                np.full_like(sz, U0) * np.cos(OMEGA * t),
+                {"standard_name": "barotropic_eastward_sea_water_velocity", "units": "m s-1"},
+            ),
+            "v": xr.Variable(
+                ("station", "time"),
+                np.full_like(sz, V0) * np.cos(OMEGA * t),
+                {"standard_name": "barotropic_northward_sea_water_velocity", "units": "m s-1"},
+            ),
             "time": time,
         },
         attrs={"Conventions": "CF-1.11", "featureType": "timeSeries"},
     )
     st.to_netcdf(run_dir / "stations.nc", encoding={"station_name": {"char_dim_name": "name_strlen"}})
-    mx = xr.Dataset({
-        "zeta_max": xr.Variable("nMesh2d_node", zeta.max(axis=0), {"long_name": "maximum water level", "units": "m"}),
-        "speed_max": xr.Variable("nMesh2d_node", np.hypot(u, v).max(axis=0), {"long_name": "maximum current speed", "units": "m s-1"}),
-        "zeta_max_time": xr.Variable("nMesh2d_node", t[zeta.argmax(axis=0)], {"units": units}),
-    })
+    mx = xr.Dataset(
+        {
+            "zeta_max": xr.Variable("nMesh2d_node", zeta.max(axis=0), {"long_name": "maximum water level", "units": "m"}),
+            "speed_max": xr.Variable(
+                "nMesh2d_node", np.hypot(u, v).max(axis=0), {"long_name": "maximum current speed", "units": "m s-1"}
+            ),
+            "zeta_max_time": xr.Variable("nMesh2d_node", t[zeta.argmax(axis=0)], {"units": units}),
+        }
+    )
     mx.to_netcdf(run_dir / "max.nc")
     xr.Dataset({"h": xr.Variable("nMesh2d_node", 10 + zeta[-1])}).to_netcdf(run_dir / "restart.nc")
     (run_dir / "figures" / "map.png").write_bytes(
-        bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000" "1f15c4890000000d49444154789c6300010000050001" "0d0a2db40000000049454e44ae426082"))
+        bytes.fromhex(
+            "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+            "1f15c4890000000d49444154789c6300010000050001"
+            "0d0a2db40000000049454e44ae426082"
+        )
+    )
     (run_dir / "run.json").write_text(json.dumps({"status": "succeeded", "warnings": [], "hours": hours}))
     return {"t": t, "zeta": zeta, "lon0": lon0, "lat0": lat0}
 
@@ -143,8 +188,11 @@ class StubMesh:
 
         self.node_x, self.node_y, self.face_node_connectivity = lon, lat, faces
         self.crs = "EPSG:4326"
-        self.boundaries = (SimpleNamespace(name="ocean", role="open"), SimpleNamespace(name="river_1", role="open"),
-                           SimpleNamespace(name="coast", role="land"))
+        self.boundaries = (
+            SimpleNamespace(name="ocean", role="open"),
+            SimpleNamespace(name="river_1", role="open"),
+            SimpleNamespace(name="coast", role="land"),
+        )
 
 
 def stub_read_mesh(path):
@@ -156,8 +204,14 @@ def stub_read_mesh(path):
 
 def stub_check_mesh(mesh):
     n = len(mesh.node_x)
-    return {"ok": True, "n_node": n, "n_face": int(len(mesh.face_node_connectivity)), "min_angle_deg": 45.0,
-            "warnings": [], "errors": []}
+    return {
+        "ok": True,
+        "n_node": n,
+        "n_face": int(len(mesh.face_node_connectivity)),
+        "min_angle_deg": 45.0,
+        "warnings": [],
+        "errors": [],
+    }
 
 
 @pytest.fixture
@@ -221,10 +275,18 @@ def make_app(tmp_path, db_url):
     def make(**config):
         from webapp import create_app
 
-        cfg = {"INSTANCE_PATH": str(tmp_path / "instance"), "COASTCAST_DATABASE_URL": db_url,
-               "COASTCAST_DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False,
-               "TESTING": True, "COASTCAST_RUNNER": "inline", "COASTCAST_DAILY": False, "COASTCAST_FIGURES": False,
-               "COASTCAST_POLL_SECONDS": 0.2}
+        cfg = {
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "COASTCAST_DATABASE_URL": db_url,
+            "COASTCAST_DATA_DIR": str(tmp_path / "data"),
+            "SECRET_KEY": "test",
+            "WTF_CSRF_ENABLED": False,
+            "TESTING": True,
+            "COASTCAST_RUNNER": "inline",
+            "COASTCAST_DAILY": False,
+            "COASTCAST_FIGURES": False,
+            "COASTCAST_POLL_SECONDS": 0.2,
+        }
         cfg.update(config)
         app = create_app(cfg)
         apps.append(app)
@@ -255,8 +317,9 @@ def login(client, email, password=PASSWORD):
 
 
 def csrf_token(html: str) -> str:
-    m = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
-        re.search(r'name="csrf_token" value="([^"]+)"', html)
+    m = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
     assert m, "no csrf token in the page"
     return m.group(1)
 
@@ -277,29 +340,56 @@ def system_with_cycle(app, tmp_path):
     stations = [("Plymouth", -4.185, 50.366), ("Offshore", -4.3, 50.15)]
     truth = write_outputs(run_dir, lon, lat, faces, stations, start, hours=6, interval_minutes=60)
     with app.extensions["coastcast_sessions"]() as s:
-        sysm = ForecastSystem(owner_id=uid, name="Plymouth Sound", region_kind="box", mesh_path=str(folder / "hgrid.gr3"),
-                              data_dir=str(folder), status="active", horizon_hours=6, run_hour_utc=0,
-                              settings={"tide_source": "jmj", "atmosphere": "none", "manning": 0.025,
-                                        "output_interval_minutes": 60})
+        sysm = ForecastSystem(
+            owner_id=uid,
+            name="Plymouth Sound",
+            region_kind="box",
+            mesh_path=str(folder / "hgrid.gr3"),
+            data_dir=str(folder),
+            status="active",
+            horizon_hours=6,
+            run_hour_utc=0,
+            settings={"tide_source": "jmj", "atmosphere": "none", "manning": 0.025, "output_interval_minutes": 60},
+        )
         sysm.bbox = bbox
         sysm.stations = [Station(name=n, lon=x, lat=y) for n, x, y in stations]
         s.add(sysm)
         s.flush()
-        cyc = Cycle(system_id=sysm.id, cycle_time=start, status="succeeded", progress=1.0, run_dir=str(run_dir),
-                    started=start, finished=start + timedelta(minutes=2), log="ok")
+        cyc = Cycle(
+            system_id=sysm.id,
+            cycle_time=start,
+            status="succeeded",
+            progress=1.0,
+            run_dir=str(run_dir),
+            started=start,
+            finished=start + timedelta(minutes=2),
+            log="ok",
+        )
         s.add(cyc)
         s.commit()
         ids = {"user": uid, "system": sysm.id, "cycle": cyc.id}
-    return {**ids, "run_dir": run_dir, "folder": folder, "lon": lon, "lat": lat, "faces": faces,
-            "stations": stations, "start": start, "truth": truth, "bbox": bbox}
+    return {
+        **ids,
+        "run_dir": run_dir,
+        "folder": folder,
+        "lon": lon,
+        "lat": lat,
+        "faces": faces,
+        "stations": stations,
+        "start": start,
+        "truth": truth,
+        "bbox": bbox,
+    }
 
 
 # ---------------------------------------------------------------- a REAL cycle with tide gauges
 
 BREST_ID = "ticon/brest-3-fra-refmar"
 CONQUET_ID = "ticon/le_conquet-152-fra-refmar"
-REAL_THRESHOLDS = [{"station": BREST_ID, "level_m": 6.0, "datum": "chart", "name": "quay"},
-                   {"station": "basin head", "level_m": 1.5, "datum": "MSL", "name": "road"}]
+REAL_THRESHOLDS = [
+    {"station": BREST_ID, "level_m": 6.0, "datum": "chart", "name": "quay"},
+    {"station": "basin head", "level_m": 1.5, "datum": "MSL", "name": "road"},
+]
 """The user's thresholds of the real cycle, as the wizard writes them (a gauge by its id)."""
 
 
@@ -329,16 +419,31 @@ def add_real_system(app, real, email="gwen@example.org", status="active"):
     folder.mkdir(parents=True)
     start = datetime(2022, 3, 18, 0, tzinfo=timezone.utc)
     with app.extensions["coastcast_sessions"]() as s:
-        sysm = ForecastSystem(owner_id=uid, name="Iroise", region_kind="upload", mesh_path=str(real["mesh"]),
-                              data_dir=str(folder), status=status, horizon_hours=24, run_hour_utc=0,
-                              settings={"tide_source": "none", "atmosphere": "none", "manning": 0.025,
-                                        "output_interval_minutes": 30})
+        sysm = ForecastSystem(
+            owner_id=uid,
+            name="Iroise",
+            region_kind="upload",
+            mesh_path=str(real["mesh"]),
+            data_dir=str(folder),
+            status=status,
+            horizon_hours=24,
+            run_hour_utc=0,
+            settings={"tide_source": "none", "atmosphere": "none", "manning": 0.025, "output_interval_minutes": 30},
+        )
         sysm.bbox = (-4.75, 48.30, -4.51, 48.42)
         sysm.stations = [Station(name="basin head", lon=-4.52, lat=48.36)]
         s.add(sysm)
         s.flush()
-        cyc = Cycle(system_id=sysm.id, cycle_time=start, status="succeeded", progress=1.0, run_dir=str(real["run_dir"]),
-                    started=start, finished=start + timedelta(seconds=9), log="real cycle")
+        cyc = Cycle(
+            system_id=sysm.id,
+            cycle_time=start,
+            status="succeeded",
+            progress=1.0,
+            run_dir=str(real["run_dir"]),
+            started=start,
+            finished=start + timedelta(seconds=9),
+            log="real cycle",
+        )
         s.add(cyc)
         s.commit()
         return {"user": uid, "system": sysm.id, "cycle": cyc.id}
@@ -349,9 +454,18 @@ def add_real_system(app, real, email="gwen@example.org", status="active"):
 # test_preflight.py, test_timeseries.py); screenshots go to $COASTCAST_ARTIFACTS or tmp_path.
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-default-apps"]
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+]
 
 
 def have_module(module: str) -> bool:

@@ -1,5 +1,6 @@
 """Password change on the account page: the current password, the new one twice, the rules of
 registration; wrong current passwords count as failed logins."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,13 +29,19 @@ def _hash(app, uid):
         return s.get(User, uid).password_hash
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"current": "wrong password", "password": NEW, "confirm": NEW}, "That is not your current password."),
-    ({"current": PASSWORD, "password": NEW, "confirm": NEW + "x"}, "The passwords differ."),
-    ({"current": PASSWORD, "password": "short", "confirm": "short"}, "Use at least 8 characters."),
-    ({"current": "", "password": NEW, "confirm": NEW}, "Enter your current password."),
-    ({"current": PASSWORD, "password": PASSWORD, "confirm": PASSWORD}, "The new password is the current one; choose another."),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"current": "wrong password", "password": NEW, "confirm": NEW}, "That is not your current password."),
+        ({"current": PASSWORD, "password": NEW, "confirm": NEW + "x"}, "The passwords differ."),
+        ({"current": PASSWORD, "password": "short", "confirm": "short"}, "Use at least 8 characters."),
+        ({"current": "", "password": NEW, "confirm": NEW}, "Enter your current password."),
+        (
+            {"current": PASSWORD, "password": PASSWORD, "confirm": PASSWORD},
+            "The new password is the current one; choose another.",
+        ),
+    ],
+)
 def test_a_refused_change_says_why_and_changes_nothing(app, alice, data, message):
     uid, c = alice
     before = _hash(app, uid)
@@ -48,7 +55,7 @@ def test_a_refused_change_says_why_and_changes_nothing(app, alice, data, message
 
 def test_the_password_changes_and_other_sessions_end(app, alice):
     uid, c = alice
-    other = app.test_client()                       # alice in another browser (or a copied cookie)
+    other = app.test_client()  # alice in another browser (or a copied cookie)
     login(other, "alice@example.org")
     assert other.get("/dashboard").status_code == 200
     r = c.post("/account", data={"current": PASSWORD, "password": NEW, "confirm": NEW})
@@ -57,10 +64,10 @@ def test_the_password_changes_and_other_sessions_end(app, alice):
     with sessions(app) as s:
         assert s.get(User, uid).check_password(NEW) and not s.get(User, uid).check_password(PASSWORD)
     fresh = app.test_client()
-    assert login(fresh, "alice@example.org", PASSWORD).status_code == 200          # the old one: the form again
+    assert login(fresh, "alice@example.org", PASSWORD).status_code == 200  # the old one: the form again
     assert login(fresh, "alice@example.org", NEW).status_code == 302
-    assert c.get("/dashboard").status_code == 200                                   # this session goes on
-    assert other.get("/dashboard").status_code == 302                               # the other one is over
+    assert c.get("/dashboard").status_code == 200  # this session goes on
+    assert other.get("/dashboard").status_code == 302  # the other one is over
     assert other.get("/api/systems").status_code == 401
 
 

@@ -1,5 +1,6 @@
 """Personal API tokens: made and revoked on the account's API page, stored as a hash, shown once;
 ``Authorization: Bearer`` authenticates the API (only the API) as the token's owner, with no CSRF."""
+
 from __future__ import annotations
 
 import hashlib
@@ -56,10 +57,10 @@ def test_token_shown_once_stored_as_hash_and_authenticates_the_api(app, two_user
     page = alice.get("/account/api").get_data(as_text=True)
     assert token not in page and row.prefix in page and "nightly download" in page
 
-    anon = app.test_client()   # no cookie at all
+    anon = app.test_client()  # no cookie at all
     r = anon.get("/api/systems", headers=bearer(token))
     assert r.status_code == 200 and [s["name"] for s in r.get_json()["systems"]] == ["Plymouth Sound"]
-    assert "Set-Cookie" not in r.headers           # a token request leaves the session alone
+    assert "Set-Cookie" not in r.headers  # a token request leaves the session alone
     assert anon.get(f"/api/systems/{ids['bob_system']}", headers=bearer(token)).status_code == 404
     cyc = anon.get(f"/api/cycles/{ids['cycle']}", headers=bearer(token)).get_json()
     assert cyc["status"] == "succeeded" and cyc["cycle"] == "2026-11-25T00Z"
@@ -84,9 +85,14 @@ def test_each_token_sees_its_owner_only(app, two_users):
     bob_token = make_token(bob)
     anon = app.test_client()
     assert [s["id"] for s in anon.get("/api/systems", headers=bearer(bob_token)).get_json()["systems"]] == [ids["bob_system"]]
-    for url in (f"/api/systems/{ids['system']}", f"/api/cycles/{ids['cycle']}", f"/api/cycles/{ids['cycle']}/files",
-                f"/api/cycles/{ids['cycle']}/files/fields.nc", f"/api/cycles/{ids['cycle']}/mesh",
-                f"/api/cycles/{ids['cycle']}/stations"):
+    for url in (
+        f"/api/systems/{ids['system']}",
+        f"/api/cycles/{ids['cycle']}",
+        f"/api/cycles/{ids['cycle']}/files",
+        f"/api/cycles/{ids['cycle']}/files/fields.nc",
+        f"/api/cycles/{ids['cycle']}/mesh",
+        f"/api/cycles/{ids['cycle']}/stations",
+    ):
         assert anon.get(url, headers=bearer(bob_token)).status_code == 404, url
         assert anon.get(url, headers=bearer(alice_token)).status_code == 200, url
     # a token beats the cookie: bob's token in alice's browser is bob
@@ -134,16 +140,19 @@ def test_token_requests_need_no_csrf_cookie_requests_do(make_app, system_with_cy
     from flask import g, jsonify
 
     app = make_app(WTF_CSRF_ENABLED=True)
-    app.add_url_rule("/api/echo", endpoint="api.echo", methods=["POST"],
-                     view_func=lambda: jsonify(user=g.user.email if g.user else None))
+    app.add_url_rule(
+        "/api/echo", endpoint="api.echo", methods=["POST"], view_func=lambda: jsonify(user=g.user.email if g.user else None)
+    )
     c = app.test_client()
     page = c.get("/login").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    assert c.post("/login", data={"email": "alice@example.org", "password": "correct horse 42",
-                                  "csrf_token": csrf}).status_code == 302
+    assert (
+        c.post("/login", data={"email": "alice@example.org", "password": "correct horse 42", "csrf_token": csrf}).status_code
+        == 302
+    )
     api_page = c.get("/account/api").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', api_page).group(1)
-    assert c.post("/account/api/tokens", data={"name": "x"}).status_code == 400      # the form itself needs CSRF
+    assert c.post("/account/api/tokens", data={"name": "x"}).status_code == 400  # the form itself needs CSRF
     token = make_token_with(c, csrf)
     r = c.post("/api/echo")
     assert r.status_code == 400 and "CSRF" in r.get_json()["error"]

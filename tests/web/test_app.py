@@ -1,4 +1,5 @@
 """Web app unit tests with Flask's test client, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import io
@@ -21,6 +22,7 @@ def sessions(app):
 
 
 # ---------------------------------------------------------------- accounts
+
 
 def test_register_waits_for_approval_then_logs_in(app):
     add_user(app, "admin@example.org", admin=True)
@@ -45,8 +47,10 @@ def test_register_waits_for_approval_then_logs_in(app):
     assert c.get("/dashboard").status_code == 200
     # a plain user cannot reach the admin page; wrong password is refused
     assert c.get("/admin/users").status_code == 404
-    assert b"Wrong e-mail or password" in app.test_client().post(
-        "/login", data={"email": "bob@example.org", "password": "nope-nope"}).data
+    assert (
+        b"Wrong e-mail or password"
+        in app.test_client().post("/login", data={"email": "bob@example.org", "password": "nope-nope"}).data
+    )
 
 
 def test_register_form_errors_store_nothing(app):
@@ -74,6 +78,7 @@ def test_csrf_is_enforced_on_forms(make_app):
 
 # ---------------------------------------------------------------- ownership: every route, another user → 404
 
+
 def _urls_for(app, ids):
     """Every rule that takes a system_id / cycle_id, filled with alice's ids: (method, url)."""
     out = []
@@ -81,8 +86,7 @@ def _urls_for(app, ids):
         args = set(rule.arguments)
         if not args & {"system_id", "cycle_id"}:
             continue
-        values = {"system_id": ids["system"], "cycle_id": ids["cycle"], "index": 0, "name": "fields.nc",
-                  "action": None}
+        values = {"system_id": ids["system"], "cycle_id": ids["cycle"], "index": 0, "name": "fields.nc", "action": None}
         converters = rule._converters
         acts = [None]
         if "action" in args:
@@ -93,6 +97,7 @@ def _urls_for(app, ids):
                 v["action"] = act
             with app.test_request_context():
                 from flask import url_for
+
                 url = url_for(rule.endpoint, **v)
             for m in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 out.append((m, url))
@@ -130,17 +135,29 @@ def test_another_user_gets_404_on_every_route(app, system_with_cycle):
 
 # ---------------------------------------------------------------- wizard
 
+
 def _wizard_to_review(c, bbox=(-4.5, 50.0, -4.0, 50.4), stations="Plymouth, -4.185, 50.366\nBuoy, -4.3, 50.1"):
-    r = c.post("/systems/new", data={"name": "Plymouth Sound", "kind": "box", "west": bbox[0], "south": bbox[1],
-                                     "east": bbox[2], "north": bbox[3]})
+    r = c.post(
+        "/systems/new",
+        data={"name": "Plymouth Sound", "kind": "box", "west": bbox[0], "south": bbox[1], "east": bbox[2], "north": bbox[3]},
+    )
     assert r.status_code == 302 and "/wizard/forcings" in r.headers["Location"], r.data[:2000]
     sid = int(r.headers["Location"].split("/")[2])
-    r = c.post(f"/systems/{sid}/wizard/forcings", data={"tide_source": "jmj", "atmosphere": "gfs",
-                                                         "boundary-0-role": "tide", "boundary-1-role": "river",
-                                                         "boundary-1-discharge": "250"})
+    r = c.post(
+        f"/systems/{sid}/wizard/forcings",
+        data={
+            "tide_source": "jmj",
+            "atmosphere": "gfs",
+            "boundary-0-role": "tide",
+            "boundary-1-role": "river",
+            "boundary-1-discharge": "250",
+        },
+    )
     assert r.status_code == 302, r.data
-    r = c.post(f"/systems/{sid}/wizard/parameters", data={"horizon_hours": 48, "run_hour_utc": 6, "manning": 0.02,
-                                                           "output_interval_minutes": 30})
+    r = c.post(
+        f"/systems/{sid}/wizard/parameters",
+        data={"horizon_hours": 48, "run_hour_utc": 6, "manning": 0.02, "output_interval_minutes": 30},
+    )
     assert r.status_code == 302, r.data
     r = c.post(f"/systems/{sid}/wizard/stations", data={"stations": stations})
     assert r.status_code == 302, r.data
@@ -174,15 +191,18 @@ def test_wizard_box_creates_system_and_config(app, stub_services):
     assert cfg["stations"][0] == {"name": "Plymouth", "lon": -4.185, "lat": 50.366}
 
 
-@pytest.mark.parametrize("data, field, message", [
-    ({"kind": "box", "west": -4, "south": 50, "east": -3, "north": 51}, "name", b"Give the system a name"),
-    ({"name": "x", "kind": "box"}, "west", b"Draw a box on the map or type this coordinate"),
-    ({"name": "x", "kind": "box", "west": -3, "south": 50, "east": -4, "north": 51}, "east", b"must be greater than west"),
-    ({"name": "x", "kind": "box", "west": -12, "south": 40, "east": 0, "north": 51}, "east", b"at most 6"),
-    ({"name": "x", "kind": "box", "west": -4, "south": 95, "east": -3, "north": 96}, "south", b"outside"),
-    ({"name": "x", "kind": "upload"}, "mesh_file", b"Choose a mesh file to upload"),
-    ({"name": "x", "kind": "gallery", "gallery": "nowhere"}, "gallery", b"Pick one of the gallery meshes"),
-])
+@pytest.mark.parametrize(
+    "data, field, message",
+    [
+        ({"kind": "box", "west": -4, "south": 50, "east": -3, "north": 51}, "name", b"Give the system a name"),
+        ({"name": "x", "kind": "box"}, "west", b"Draw a box on the map or type this coordinate"),
+        ({"name": "x", "kind": "box", "west": -3, "south": 50, "east": -4, "north": 51}, "east", b"must be greater than west"),
+        ({"name": "x", "kind": "box", "west": -12, "south": 40, "east": 0, "north": 51}, "east", b"at most 6"),
+        ({"name": "x", "kind": "box", "west": -4, "south": 95, "east": -3, "north": 96}, "south", b"outside"),
+        ({"name": "x", "kind": "upload"}, "mesh_file", b"Choose a mesh file to upload"),
+        ({"name": "x", "kind": "gallery", "gallery": "nowhere"}, "gallery", b"Pick one of the gallery meshes"),
+    ],
+)
 def test_region_step_messages_next_to_field_and_nothing_stored(app, stub_services, tmp_path, data, field, message):
     add_user(app, "erin@example.org")
     c = app.test_client()
@@ -190,8 +210,8 @@ def test_region_step_messages_next_to_field_and_nothing_stored(app, stub_service
     r = c.post("/systems/new", data=data)
     assert r.status_code == 200
     html = r.get_data(as_text=True)
-    block = html[html.index(f'id="field-{field}"'):]
-    block = block[:block.index("</div>")]
+    block = html[html.index(f'id="field-{field}"') :]
+    block = block[: block.index("</div>")]
     assert message.decode() in block, block
     with sessions(app) as s:
         assert s.query(ForecastSystem).count() == 0
@@ -217,8 +237,13 @@ def test_mesh_generation_unavailable_says_so(app, monkeypatch, tmp_path):
 
     from webapp import services
 
-    monkeypatch.setattr(services, "_load", lambda m, n: (_ for _ in ()).throw(
-        services.ServiceUnavailable(f"{m} is not available on this server (No module named {m!r})")))
+    monkeypatch.setattr(
+        services,
+        "_load",
+        lambda m, n: (_ for _ in ()).throw(
+            services.ServiceUnavailable(f"{m} is not available on this server (No module named {m!r})")
+        ),
+    )
     add_user(app, "erin@example.org")
     c = app.test_client()
     login(c, "erin@example.org")
@@ -232,26 +257,34 @@ def test_later_steps_validate(app, stub_services):
     c = app.test_client()
     login(c, "fay@example.org")
     sid = _wizard_to_review(c)
-    r = c.post(f"/systems/{sid}/wizard/parameters", data={"horizon_hours": 73, "run_hour_utc": 24, "manning": 1,
-                                                           "output_interval_minutes": ""})
+    r = c.post(
+        f"/systems/{sid}/wizard/parameters",
+        data={"horizon_hours": 73, "run_hour_utc": 24, "manning": 1, "output_interval_minutes": ""},
+    )
     for msg in (b"1 to 72 hours", b"0 to 23", b"0.005 to 0.2", b"Give the output interval"):
         assert msg in r.data
-    r = c.post(f"/systems/{sid}/wizard/forcings", data={"tide_source": "jmj", "atmosphere": "none",
-                                                         "boundary-1-role": "river", "boundary-1-discharge": "lots"})
+    r = c.post(
+        f"/systems/{sid}/wizard/forcings",
+        data={"tide_source": "jmj", "atmosphere": "none", "boundary-1-role": "river", "boundary-1-discharge": "lots"},
+    )
     assert b"Boundary &#39;river_1&#39;: give the river discharge" in r.data
     r = c.post(f"/systems/{sid}/wizard/stations", data={"stations": "A, -4.2, 50.2\nB, -4.2\n"})
     assert b"stations line 2: expected &#39;name, lon, lat&#39;, got 2 values" in r.data
     r = c.post(f"/systems/{sid}/wizard/stations", data={"stations": "Far, 2.0, 50.2"})
     assert b"is outside the region" in r.data and b"(2.0000, 50.2000)" in r.data
-    r = c.post(f"/systems/{sid}/wizard/stations", data={"stations": "",
-                                                         "csv_file": (io.BytesIO(b"name,lon,lat\nX,-4.1,50.2\nY,abc,50\n"), "../../st.csv")})
+    r = c.post(
+        f"/systems/{sid}/wizard/stations",
+        data={"stations": "", "csv_file": (io.BytesIO(b"name,lon,lat\nX,-4.1,50.2\nY,abc,50\n"), "../../st.csv")},
+    )
     assert b"st.csv line 3: lon/lat &#39;abc&#39;, &#39;50&#39; are not numbers" in r.data
     with sessions(app) as s:  # failed steps kept the earlier answers
         sysm = s.get(ForecastSystem, sid)
         assert sysm.horizon_hours == 48 and [st.name for st in sysm.stations] == ["Plymouth", "Buoy"]
         assert sysm.settings["rivers"] == [{"boundary": "river_1", "discharge": 250.0}]
-    r = c.post(f"/systems/{sid}/wizard/stations", data={"stations": "",
-                                                         "csv_file": (io.BytesIO(b"name,lon,lat\nX,-4.1,50.2\n"), "st.csv")})
+    r = c.post(
+        f"/systems/{sid}/wizard/stations",
+        data={"stations": "", "csv_file": (io.BytesIO(b"name,lon,lat\nX,-4.1,50.2\n"), "st.csv")},
+    )
     assert r.status_code == 302
     with sessions(app) as s:
         assert [(st.name, st.lon) for st in s.get(ForecastSystem, sid).stations] == [("X", -4.1)]
@@ -264,9 +297,11 @@ def test_upload_preflight_then_accept(app, stub_services, tmp_path):
     lon, lat, faces = grid_mesh((-4.5, 50.0, -4.0, 50.4), 6, 5)
     mesh_file = tmp_path / "m.gr3"
     write_gr3(mesh_file, lon, lat, faces)
-    r = c.post("/systems/new", data={"name": "Up", "kind": "upload",
-                                     "mesh_file": (io.BytesIO(mesh_file.read_bytes()), "../../../etc/hgrid.gr3")},
-               content_type="multipart/form-data")
+    r = c.post(
+        "/systems/new",
+        data={"name": "Up", "kind": "upload", "mesh_file": (io.BytesIO(mesh_file.read_bytes()), "../../../etc/hgrid.gr3")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 302
     sid = int(r.headers["Location"].split("/")[2])
     page = c.get(r.headers["Location"]).get_data(as_text=True)
@@ -289,16 +324,25 @@ def test_upload_bad_files(make_app, stub_services, tmp_path):
     add_user(app, "gus@example.org")
     c = app.test_client()
     login(c, "gus@example.org")
-    r = c.post("/systems/new", data={"name": "Up", "kind": "upload", "mesh_file": (io.BytesIO(b"hello\nworld\n"), "notes.txt")},
-               content_type="multipart/form-data")
+    r = c.post(
+        "/systems/new",
+        data={"name": "Up", "kind": "upload", "mesh_file": (io.BytesIO(b"hello\nworld\n"), "notes.txt")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 200 and b"notes.txt: not a mesh file" in r.data
-    r = c.post("/systems/new", data={"name": "Up", "kind": "upload", "mesh_file": (io.BytesIO(b"x" * 10000), "big.gr3")},
-               content_type="multipart/form-data")
+    r = c.post(
+        "/systems/new",
+        data={"name": "Up", "kind": "upload", "mesh_file": (io.BytesIO(b"x" * 10000), "big.gr3")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 413 and b"larger than this server accepts" in r.data
     lon, lat, faces = grid_mesh((-4.5, 50.0, -4.0, 50.4), 6, 5)
     write_gr3(tmp_path / "m.gr3", lon, lat, faces)
-    r = c.post("/systems/new", data={"name": "Up", "kind": "upload", "mesh_file": (io.BytesIO((tmp_path / "m.gr3").read_bytes()), "m.gr3")},
-               content_type="multipart/form-data")
+    r = c.post(
+        "/systems/new",
+        data={"name": "Up", "kind": "upload", "mesh_file": (io.BytesIO((tmp_path / "m.gr3").read_bytes()), "m.gr3")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 200 and b"m.gr3: 30 nodes; this server accepts meshes of at most 20 nodes" in r.data
     with sessions(app) as s:
         assert s.query(ForecastSystem).count() == 0
@@ -312,8 +356,11 @@ def test_unusable_upload_cannot_be_accepted(app, stub_services, monkeypatch, tmp
     login(c, "gus@example.org")
     lon, lat, faces = grid_mesh((-4.5, 50.0, -4.0, 50.4), 6, 5)
     write_gr3(tmp_path / "m.gr3", lon, lat, faces)
-    r = c.post("/systems/new", data={"name": "Up", "kind": "upload", "mesh_file": (io.BytesIO((tmp_path / "m.gr3").read_bytes()), "m.gr3")},
-               content_type="multipart/form-data")
+    r = c.post(
+        "/systems/new",
+        data={"name": "Up", "kind": "upload", "mesh_file": (io.BytesIO((tmp_path / "m.gr3").read_bytes()), "m.gr3")},
+        content_type="multipart/form-data",
+    )
     sid = int(r.headers["Location"].split("/")[2])
     page = c.get(r.headers["Location"]).data
     assert b"face 3 is inverted" in page and b"cannot be used" in page
@@ -323,6 +370,7 @@ def test_unusable_upload_cannot_be_accepted(app, stub_services, monkeypatch, tmp
 
 
 # ---------------------------------------------------------------- dashboard and runner
+
 
 def test_run_now_pause_resume_delete(app, system_with_cycle):
     ids = system_with_cycle
@@ -419,6 +467,7 @@ def test_missing_mesh_fails_cycle_with_reason_and_keeps_the_old_cycle(app, syste
 
 # ---------------------------------------------------------------- API and downloads
 
+
 def test_api_lists_and_fields(app, system_with_cycle):
     ids = system_with_cycle
     c = app.test_client()
@@ -466,9 +515,10 @@ def test_point_series_interpolates_inside_and_nearest_outside(app, system_with_c
     assert d["method"] == "face"
     f = ids["faces"][d["face"]]
     from matplotlib.path import Path as MPath
+
     assert MPath(np.c_[ids["lon"][f], ids["lat"][f]]).contains_point((lon, lat))
     expect = analytic_zeta(lon, lat, ids["truth"]["t"], ids["truth"]["lon0"], ids["truth"]["lat0"])
-    np.testing.assert_allclose(d["zeta"], expect, atol=6e-4)   # linear field: barycentric weights are exact
+    np.testing.assert_allclose(d["zeta"], expect, atol=6e-4)  # linear field: barycentric weights are exact
     np.testing.assert_allclose(d["u"], 0.3 * np.cos(2 * np.pi / (12.42 * 3600) * ids["truth"]["t"]), atol=6e-4)
     # outside the mesh: the nearest node (the SW corner), with its distance
     d = c.get(f"/api/cycles/{ids['cycle']}/series", query_string={"lon": -4.5, "lat": 50.0}).get_json()
@@ -491,6 +541,7 @@ def test_downloads_stream_ranges_and_stay_in_run_dir(app, system_with_cycle, tmp
     from flask import g
 
     from webapp.downloads import file as download_view
+
     with app.test_request_context(f"{base}/fields.nc"), sessions(app) as s:
         g.user = s.get(User, ids["user"])
         resp = download_view.__wrapped__(ids["cycle"], "fields.nc")
@@ -506,8 +557,18 @@ def test_downloads_stream_ranges_and_stay_in_run_dir(app, system_with_cycle, tmp
     secret.write_text("secret")
     (ids["run_dir"] / "link.nc").symlink_to(secret)
     (ids["run_dir"] / ".hidden").write_text("x")
-    for name in ("../hgrid.gr3", "..%2fhgrid.gr3", "%2e%2e/hgrid.gr3", "figures/../../hgrid.gr3", "link.nc", ".hidden",
-                 str(secret), "%2Fetc%2Fpasswd", "nothing.nc", "figures"):
+    for name in (
+        "../hgrid.gr3",
+        "..%2fhgrid.gr3",
+        "%2e%2e/hgrid.gr3",
+        "figures/../../hgrid.gr3",
+        "link.nc",
+        ".hidden",
+        str(secret),
+        "%2Fetc%2Fpasswd",
+        "nothing.nc",
+        "figures",
+    ):
         assert c.get(f"{base}/{name}", follow_redirects=True).status_code == 404, name
     listing = c.get(base).get_data(as_text=True)
     assert "fields.nc" in listing and "link.nc" not in listing and ".hidden" not in listing
@@ -576,14 +637,26 @@ def test_coastline_land_is_land_and_sea_is_sea(app):
 
     # off the 1-degree tile sides (is_land, the reference, answers False on a tile side)
     sea = [(-4.5, 46.5), (-2.6, 47.3), (-60.3, 40.2), (2.3, 62.2), (-35.3, 60.2), (-90.3, 25.2), (-64.2, 45.3)]
-    land = [(2.3, 47.1), (-3.1, 48.1), (-4.3, 40.2), (-97.3, 35.2), (20.3, 10.2), (-42.3, 72.2), (9.3, 61.2),
-            (-19.3, 64.8), (-62.5, 45.4), (-63.7, 44.8), (-62.3, 54.2)]
+    land = [
+        (2.3, 47.1),
+        (-3.1, 48.1),
+        (-4.3, 40.2),
+        (-97.3, 35.2),
+        (20.3, 10.2),
+        (-42.3, 72.2),
+        (9.3, 61.2),
+        (-19.3, 64.8),
+        (-62.5, 45.4),
+        (-63.7, 44.8),
+        (-62.3, 54.2),
+    ]
     truth = coastline_tiles().is_land(*np.array(sea + land).T)
-    assert not truth[:len(sea)].any() and truth[len(sea):].all()
+    assert not truth[: len(sea)].any() and truth[len(sea) :].all()
     c = app.test_client()
     points = [(p, False) for p in sea] + [(p, True) for p in land]
-    boxes = [(x - size / 2, y - size / 2, x + size / 2, y + size / 2, [((x, y), on)])
-             for (x, y), on in points for size in (1.0, 6.0)]
+    boxes = [
+        (x - size / 2, y - size / 2, x + size / 2, y + size / 2, [((x, y), on)]) for (x, y), on in points for size in (1.0, 6.0)
+    ]
     boxes += [(-20.0, 36.0, 8.0, 64.0, points), (-72.0, 36.0, -44.0, 64.0, points)]  # 28 degrees
     for *bbox, pts in boxes:
         fc = _coastline(c, bbox).get_json()
@@ -607,14 +680,43 @@ def test_coastline_without_box_covers_the_whole_extent(app):
     assert 5000 < shapely.get_num_coordinates(coast) < 60000
     # lines on every coast: the Gulf of Mexico, Nova Scotia, Greenland, Iceland, Norway, Svalbard, Biscay,
     # Senegal, Sicily, Jamaica, the Amazon's mouth, the Azores
-    for x, y in [(-90, 29.5), (-64, 44.5), (-45, 60.5), (-20, 64), (5, 60), (15, 78), (-2, 43.5), (-17, 14.5),
-                 (14, 37), (-77, 18), (-50, 0.5), (-28, 38.5)]:
+    for x, y in [
+        (-90, 29.5),
+        (-64, 44.5),
+        (-45, 60.5),
+        (-20, 64),
+        (5, 60),
+        (15, 78),
+        (-2, 43.5),
+        (-17, 14.5),
+        (14, 37),
+        (-77, 18),
+        (-50, 0.5),
+        (-28, 38.5),
+    ]:
         assert coast.intersects(shapely.box(x - 1, y - 1, x + 1, y + 1)), (x, y)
 
 
-@pytest.mark.parametrize("bbox", ["-inf,-inf,inf,inf", "nan,40,0,50", "0,40,nan,50", "1,2,0,3", "0,3,1,2", "0,0,0,1",
-                                  "-10,40,0", "-10,40,0,50,60", "", "a,b,c,d", "-190,40,0,50", "-10,40,190,50",
-                                  "-10,-95,0,50", "-10,40,0,91", "1e400,40,0,50"])
+@pytest.mark.parametrize(
+    "bbox",
+    [
+        "-inf,-inf,inf,inf",
+        "nan,40,0,50",
+        "0,40,nan,50",
+        "1,2,0,3",
+        "0,3,1,2",
+        "0,0,0,1",
+        "-10,40,0",
+        "-10,40,0,50,60",
+        "",
+        "a,b,c,d",
+        "-190,40,0,50",
+        "-10,40,190,50",
+        "-10,-95,0,50",
+        "-10,40,0,91",
+        "1e400,40,0,50",
+    ],
+)
 def test_coastline_rejects_bad_boxes(app, bbox):
     r = app.test_client().get("/api/coastline", query_string={"bbox": bbox})
     assert r.status_code == 400
@@ -634,8 +736,11 @@ def test_coastline_is_gzipped_and_cached(app):
     assert json.loads(gzip.decompress(zipped.data)) == plain.get_json()
     assert len(zipped.data) < len(plain.data) / 2
     assert "max-age=86400" in zipped.headers["Cache-Control"] and zipped.headers["ETag"] != plain.headers["ETag"]
-    again = c.get("/api/coastline", query_string={"bbox": ",".join(map(str, bbox))},
-                  headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]})
+    again = c.get(
+        "/api/coastline",
+        query_string={"bbox": ",".join(map(str, bbox))},
+        headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]},
+    )
     assert again.status_code == 304
     whole = _coastline(c, headers={"Accept-Encoding": "gzip"})
     assert json.loads(gzip.decompress(whole.data))["features"]

@@ -12,6 +12,7 @@ The pages run under the app's Content-Security-Policy (no ``'unsafe-eval'``): pr
 ``page.wait_for_function`` are written as functions (``"() => ..."``), which Playwright calls,
 not as bare expressions, which it would ``eval`` in the page.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,12 +23,17 @@ from .conftest import PASSWORD, add_user, have_module, stub_check_mesh, stub_gen
 
 pytestmark = pytest.mark.browser
 
+
 @pytest.fixture
 def mesh_services(monkeypatch):
     """The real mesh generator/reader/checker where importable, else the fixture's stubs."""
     from webapp import services
 
-    real = {"generate": have_module("workflows.meshgen"), "read": have_module("solver.formats"), "check": have_module("solver.quality")}
+    real = {
+        "generate": have_module("workflows.meshgen"),
+        "read": have_module("solver.formats"),
+        "check": have_module("solver.quality"),
+    }
     if not real["generate"]:
         monkeypatch.setattr(services, "generate_mesh", lambda bbox, out, **sizes: stub_generate_mesh(bbox, out))
     if not real["read"]:
@@ -100,8 +106,12 @@ def test_journey_register_to_download(browser, live_server, artifacts, mesh_serv
     page.mouse.click(m["x"] + m["width"] * 0.55, m["y"] + m["height"] * 0.60)
     drawn = [float(page.input_value(f"#{k}")) for k in ("west", "south", "east", "north")]
     assert drawn[0] < drawn[2] and drawn[1] < drawn[3], drawn
-    assert page.evaluate("() => { let n = 0; window._regionMap.eachLayer((l) => { if (l instanceof L.Rectangle) n++; });"
-                         " return n; }") == 1
+    assert (
+        page.evaluate(
+            "() => { let n = 0; window._regionMap.eachLayer((l) => { if (l instanceof L.Rectangle) n++; }); return n; }"
+        )
+        == 1
+    )
     page.wait_for_selector("#region-map[data-coastline=loaded]")
     _shot(page, artifacts, "04_region_drawn_box")
     # the coastline follows the view: off to Iceland, its land filled below the coastline
@@ -210,22 +220,27 @@ def test_journey_register_to_download(browser, live_server, artifacts, mesh_serv
     got = Path(dl.value.path()).read_bytes()
     _shot(page, artifacts, "13_downloads")
     from workflows.db import Cycle
+
     with app.extensions["coastcast_sessions"]() as ses:
         run_dir = Path(ses.query(Cycle).one().run_dir)
     assert got == (run_dir / "fields.nc").read_bytes()
     assert not errors, errors
 
     (artifacts / "first_frame_ms.txt").write_text(f"{first_ms:.0f}\n")
-    print(f"\nfirst map frame {first_ms:.0f} ms after navigation start; screenshots in {artifacts}; "
-          f"real meshgen/reader/checker: {mesh_services}; requests (start, end ms): {timing}; data parsed at "
-          f"{data_ms:.0f} ms; DOMContentLoaded at {dcl_ms} ms")
+    print(
+        f"\nfirst map frame {first_ms:.0f} ms after navigation start; screenshots in {artifacts}; "
+        f"real meshgen/reader/checker: {mesh_services}; requests (start, end ms): {timing}; data parsed at "
+        f"{data_ms:.0f} ms; DOMContentLoaded at {dcl_ms} ms"
+    )
     request.node.user_properties.append(("first_frame_ms", first_ms))
     assert first_ms < 1000, f"first map frame after {first_ms:.0f} ms (target 1000 ms)"
     user_ctx.close()
 
 
-@pytest.mark.skipif(not have_module("workflows.cycle"),
-                    reason="workflows.cycle (the lead's forecast run) is not importable yet: the real-runner cycle is skipped")
+@pytest.mark.skipif(
+    not have_module("workflows.cycle"),
+    reason="workflows.cycle (the lead's forecast run) is not importable yet: the real-runner cycle is skipped",
+)
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_real_cycle(browser, live_server, artifacts, tmp_path):
     """Run now with the real workflows.cycle.run_cycle on a small generated box, then view it."""
@@ -240,10 +255,22 @@ def test_real_cycle(browser, live_server, artifacts, tmp_path):
     # a coarse mesh (about 1 km elements) keeps the real run short
     services.generate_mesh((-4.35, 50.25, -4.05, 50.40), folder / "hgrid.gr3", resolution=1500.0, min_size=600.0)
     with app.extensions["coastcast_sessions"]() as s:
-        sysm = ForecastSystem(owner_id=uid, name="Real", region_kind="box", mesh_path=str(folder / "hgrid.gr3"),
-                              data_dir=str(folder), status="active", horizon_hours=3,
-                              settings={"tide_source": "jmj", "atmosphere": "none", "manning": 0.025,
-                                        "output_interval_minutes": 15, "spinup_hours": 0.5})
+        sysm = ForecastSystem(
+            owner_id=uid,
+            name="Real",
+            region_kind="box",
+            mesh_path=str(folder / "hgrid.gr3"),
+            data_dir=str(folder),
+            status="active",
+            horizon_hours=3,
+            settings={
+                "tide_source": "jmj",
+                "atmosphere": "none",
+                "manning": 0.025,
+                "output_interval_minutes": 15,
+                "spinup_hours": 0.5,
+            },
+        )
         sysm.stations = [Station(name="Plymouth", lon=-4.16, lat=50.34)]
         s.add(sysm)
         s.commit()
@@ -256,8 +283,11 @@ def test_real_cycle(browser, live_server, artifacts, tmp_path):
     page.goto(f"{base}/systems/{sid}")
     page.click("#run-now")
     # the progress line refreshes while the cycle runs: hours of model time simulated, spin-up said
-    page.wait_for_function("() => /of 3\\.5 h simulated \\(0\\.5 h spin-up/.test("
-                           "(document.querySelector('#cycles .stage') || {}).textContent || '')", timeout=300_000)
+    page.wait_for_function(
+        "() => /of 3\\.5 h simulated \\(0\\.5 h spin-up/.test("
+        "(document.querySelector('#cycles .stage') || {}).textContent || '')",
+        timeout=300_000,
+    )
     _shot(page, artifacts, "20a_real_cycle_progress")
     page.wait_for_function("() => !document.querySelector('#cycles .badge.queued, #cycles .badge.running')", timeout=300_000)
     _shot(page, artifacts, "20_real_cycle")
@@ -290,8 +320,17 @@ def test_viewer_skill_table_and_gauge_overlay(browser, live_server, artifacts, r
         raw = ds["station_name"][:]
         names = [str(n) for n in (netCDF4.chartostring(raw) if raw.dtype.kind == "S" and raw.ndim == 2 else raw)]
         b = names.index("Brest")
-        nc = {k: np.ma.filled(ds[k][b].astype(float), np.nan) for k in (
-            "zeta", "tide_prediction", "zeta_above_chart_datum", "msl_above_chart_datum", "mhws_above_msl", "hat_above_msl")}
+        nc = {
+            k: np.ma.filled(ds[k][b].astype(float), np.nan)
+            for k in (
+                "zeta",
+                "tide_prediction",
+                "zeta_above_chart_datum",
+                "msl_above_chart_datum",
+                "mhws_above_msl",
+                "hat_above_msl",
+            )
+        }
     errors = []
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -304,7 +343,9 @@ def test_viewer_skill_table_and_gauge_overlay(browser, live_server, artifacts, r
     import json
 
     n_alerts = len(json.loads((run_dir / "run.json").read_text())["alerts"])
-    assert page.get_attribute("[data-alerts]", "data-alerts") == str(n_alerts) and f"{n_alerts} alerts" in page.inner_text("[data-alerts]")
+    assert page.get_attribute("[data-alerts]", "data-alerts") == str(n_alerts) and f"{n_alerts} alerts" in page.inner_text(
+        "[data-alerts]"
+    )
     _shot(page, artifacts, "29_dashboard_alerts")
     page.goto(f"{base}/cycles/{ids['cycle']}/view")
     page.wait_for_function("() => window.coastcastFirstFrameMs !== undefined", timeout=15_000)
@@ -376,18 +417,41 @@ def test_names_are_text_on_maps(browser, live_server, artifacts):
     stations = [(evil, -4.185, 50.366), ("Offshore", -4.3, 50.15)]
     write_outputs(folder / "cycles" / "20261125T00Z", lon, lat, faces, stations, start, hours=3)
     with app.extensions["coastcast_sessions"]() as s:
-        sysm = ForecastSystem(owner_id=uid, name=evil, region_kind="box", mesh_path=str(folder / "hgrid.gr3"),
-                              data_dir=str(folder), status="active", horizon_hours=3, run_hour_utc=0,
-                              settings={"tide_source": "none", "atmosphere": "none", "output_interval_minutes": 60})
+        sysm = ForecastSystem(
+            owner_id=uid,
+            name=evil,
+            region_kind="box",
+            mesh_path=str(folder / "hgrid.gr3"),
+            data_dir=str(folder),
+            status="active",
+            horizon_hours=3,
+            run_hour_utc=0,
+            settings={"tide_source": "none", "atmosphere": "none", "output_interval_minutes": 60},
+        )
         sysm.bbox = bbox
         sysm.stations = [Station(name=n, lon=x, lat=y) for n, x, y in stations]
         s.add(sysm)
         s.flush()
-        cyc = Cycle(system_id=sysm.id, cycle_time=start, status="succeeded", progress=1.0,
-                    run_dir=str(folder / "cycles" / "20261125T00Z"), started=start, finished=start, log="ok")
+        cyc = Cycle(
+            system_id=sysm.id,
+            cycle_time=start,
+            status="succeeded",
+            progress=1.0,
+            run_dir=str(folder / "cycles" / "20261125T00Z"),
+            started=start,
+            finished=start,
+            log="ok",
+        )
         s.add(cyc)
-        draft = ForecastSystem(owner_id=uid, name=evil, region_kind="box", mesh_path=str(folder / "hgrid.gr3"),
-                               data_dir=str(folder), status="draft", settings={"tide_source": "none"})
+        draft = ForecastSystem(
+            owner_id=uid,
+            name=evil,
+            region_kind="box",
+            mesh_path=str(folder / "hgrid.gr3"),
+            data_dir=str(folder),
+            status="draft",
+            settings={"tide_source": "none"},
+        )
         draft.bbox = bbox
         draft.stations = [Station(name=n, lon=x, lat=y) for n, x, y in stations]
         s.add(draft)
@@ -410,8 +474,9 @@ def test_names_are_text_on_maps(browser, live_server, artifacts):
     # the stations step: permanent tooltips, one per line of the text area
     page.goto(f"{base}/systems/{did}/wizard/stations")
     page.wait_for_selector("#stations-map .leaflet-tooltip")
-    tips = page.eval_on_selector_all("#stations-map .leaflet-tooltip",
-                                     "(ts) => ts.map((t) => [t.textContent, t.querySelectorAll('*').length])")
+    tips = page.eval_on_selector_all(
+        "#stations-map .leaflet-tooltip", "(ts) => ts.map((t) => [t.textContent, t.querySelectorAll('*').length])"
+    )
     assert sorted(tips) == sorted([["Offshore", 0], [evil, 0]]), tips
     assert page.inner_text("h1") == evil
     _shot(page, artifacts, "40_stations_html_names")
@@ -421,8 +486,9 @@ def test_names_are_text_on_maps(browser, live_server, artifacts):
     page.wait_for_function("() => document.querySelectorAll('#station option').length === 2")
     assert page.eval_on_selector_all("#station option", "(os) => os.map((o) => o.textContent)") == [evil, "Offshore"]
     page.evaluate("() => window._viewMap.eachLayer((l) => { if (l.getTooltip && l.getTooltip()) l.openTooltip(); })")
-    tips = page.eval_on_selector_all("#view-map .leaflet-tooltip",
-                                     "(ts) => ts.map((t) => [t.textContent, t.querySelectorAll('*').length])")
+    tips = page.eval_on_selector_all(
+        "#view-map .leaflet-tooltip", "(ts) => ts.map((t) => [t.textContent, t.querySelectorAll('*').length])"
+    )
     assert [evil, 0] in tips and all(n == 0 for _, n in tips), tips
     assert page.evaluate("document.querySelectorAll('img[src=x]').length") == 0
     _shot(page, artifacts, "41_viewer_html_names")

@@ -2,6 +2,7 @@
 accepts it (webapp.security.compress_response); the bytes decompress to the uncompressed answer,
 conditional requests still answer 304, byte ranges stay uncompressed, the coastline is not gzipped
 twice. Flask's test client on SQLite."""
+
 from __future__ import annotations
 
 import gzip

@@ -1,6 +1,7 @@
 """The downloads page and the files API on a REAL published run directory (``real_cycle``:
 workflows.cycle.run_cycle on the Iroise basin, its figures drawn by workflows.cycle.draw_figures):
 the published files with one-line descriptions and sizes, never the work/ internals."""
+
 from __future__ import annotations
 
 import re
@@ -61,7 +62,7 @@ def test_the_files_api_lists_the_publication_only(published):
     assert "station time series" in by["stations.nc"]
     assert by["figures/maxima.png"].startswith("figure")
     station_png = next(n for n in names if n.startswith("figures/station_"))
-    assert station_png[len("figures/station_"):-4] in by[station_png]
+    assert station_png[len("figures/station_") : -4] in by[station_png]
     # the internals are not served either, by the page's route or the API's
     for name in [internals[0], "work/plan.json", "run.lock", "fields.nc.part"]:
         assert c.get(f"/cycles/{published['cycle']}/files/{name}").status_code == 404, name
@@ -74,8 +75,12 @@ def test_the_files_api_lists_the_publication_only(published):
 def test_the_downloads_page_describes_each_file_with_its_size(published):
     run_dir, c = published["run_dir"], published["client"]
     html = c.get(f"/cycles/{published['cycle']}/files").get_data(as_text=True)
-    rows = re.findall(r'<tr data-name="([^"]+)">.*?<td class="description">([^<]*)</td>\s*'
-                      r'<td class="num" data-bytes="(\d+)">([^<]*)</td>', html, re.S)
+    rows = re.findall(
+        r'<tr data-name="([^"]+)">.*?<td class="description">([^<]*)</td>\s*'
+        r'<td class="num" data-bytes="(\d+)">([^<]*)</td>',
+        html,
+        re.S,
+    )
     assert {unescape(n) for n, *_ in rows} == _expected(run_dir)
     assert "work/" not in html and "run.lock" not in html and "plan.json" not in html
     for name, description, nbytes, shown in rows:
@@ -87,8 +92,10 @@ def test_the_downloads_page_describes_each_file_with_its_size(published):
         assert description.strip()
 
 
-@pytest.mark.parametrize("n, text", [(0, "0 B"), (999, "999 B"), (1000, "1.0 kB"), (14_249, "14.2 kB"),
-                                     (3_400_000, "3.4 MB"), (1_200_000_000, "1.20 GB")])
+@pytest.mark.parametrize(
+    "n, text",
+    [(0, "0 B"), (999, "999 B"), (1000, "1.0 kB"), (14_249, "14.2 kB"), (3_400_000, "3.4 MB"), (1_200_000_000, "1.20 GB")],
+)
 def test_human_size(n, text):
     from webapp.outputs import human_size
 

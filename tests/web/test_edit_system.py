@@ -1,6 +1,7 @@
 """Editing a forecast system after creation: a new version of its configuration; cycles already
 run keep theirs, the next one uses the new one; a refused edit says why in one line and stores
 nothing. Real database, real run directories, the app's own routes."""
+
 from __future__ import annotations
 
 import re
@@ -50,9 +51,18 @@ def system(app, system_with_cycle):
 
 
 def form_data(**changes):
-    data = {"name": "Plymouth Sound", "run_hour_utc": "0", "horizon_hours": "6", "output_interval_minutes": "60",
-            "manning": "0.025", "spinup_hours": "24", "tide_source": "jmj", "atmosphere": "none",
-            "stations": "Plymouth, -4.185, 50.366\nOffshore, -4.3, 50.15", "note": ""}
+    data = {
+        "name": "Plymouth Sound",
+        "run_hour_utc": "0",
+        "horizon_hours": "6",
+        "output_interval_minutes": "60",
+        "manning": "0.025",
+        "spinup_hours": "24",
+        "tide_source": "jmj",
+        "atmosphere": "none",
+        "stations": "Plymouth, -4.185, 50.366\nOffshore, -4.3, 50.15",
+        "note": "",
+    }
     data.update(changes)
     return data
 
@@ -60,26 +70,40 @@ def form_data(**changes):
 def _state(app, sid):
     with sessions(app) as s:
         sysm = s.get(ForecastSystem, sid)
-        return {"config": sysm.config_toml, "settings": dict(sysm.settings), "name": sysm.name,
-                "hours": sysm.horizon_hours, "run_hour": sysm.run_hour_utc,
-                "stations": [(st.name, st.lon, st.lat) for st in sysm.stations],
-                "versions": [(v.version, v.config_toml) for v in s.query(SystemConfigVersion).filter_by(system_id=sid)
-                             .order_by(SystemConfigVersion.version)]}
+        return {
+            "config": sysm.config_toml,
+            "settings": dict(sysm.settings),
+            "name": sysm.name,
+            "hours": sysm.horizon_hours,
+            "run_hour": sysm.run_hour_utc,
+            "stations": [(st.name, st.lon, st.lat) for st in sysm.stations],
+            "versions": [
+                (v.version, v.config_toml)
+                for v in s.query(SystemConfigVersion).filter_by(system_id=sid).order_by(SystemConfigVersion.version)
+            ],
+        }
 
 
 def test_edit_makes_version_2_old_cycle_keeps_1_next_cycle_uses_2(app, system):
     c, sid = system["client"], system["system"]
     page = c.get(f"/systems/{sid}/edit").get_data(as_text=True)
     assert 'value="Plymouth Sound"' in page and "version 1" in page
-    r = c.post(f"/systems/{sid}/edit", data=form_data(
-        name="Plymouth Sound and Tamar", horizon_hours="12", manning="0.03", run_hour_utc="6",
-        stations="Plymouth, -4.185, 50.366\nOffshore, -4.3, 50.15\nDrake's Island, -4.153, 50.356",
-        note="longer forecast, rougher bed"))
+    r = c.post(
+        f"/systems/{sid}/edit",
+        data=form_data(
+            name="Plymouth Sound and Tamar",
+            horizon_hours="12",
+            manning="0.03",
+            run_hour_utc="6",
+            stations="Plymouth, -4.185, 50.366\nOffshore, -4.3, 50.15\nDrake's Island, -4.153, 50.356",
+            note="longer forecast, rougher bed",
+        ),
+    )
     assert r.status_code == 302, unescape(r.get_data(as_text=True))[:3000]
     st = _state(app, sid)
     assert [v for v, _ in st["versions"]] == [1, 2]
     v1, v2 = (tomllib.loads(t) for _, t in st["versions"])
-    assert st["versions"][0][1] == system["v1"]                       # version 1 is the wizard's text, kept
+    assert st["versions"][0][1] == system["v1"]  # version 1 is the wizard's text, kept
     assert (v1["hours"], v1["physics"]["manning"], v1["name"]) == (6, 0.025, "Plymouth Sound")
     assert (v2["hours"], v2["physics"]["manning"], v2["name"]) == (12, 0.03, "Plymouth Sound and Tamar")
     assert [s["name"] for s in v2["stations"]] == ["Plymouth", "Offshore", "Drake's Island"]
@@ -111,11 +135,21 @@ def test_edit_makes_version_2_old_cycle_keeps_1_next_cycle_uses_2(app, system):
     assert dump_toml(ran) == dump_toml(expected)
     page = c.get(f"/cycles/{new_id}").get_data(as_text=True)
     assert 'id="config-version" data-version="2"' in page and "longer forecast, rougher bed" in page
-    r = c.post(f"/systems/{sid}/edit", data=form_data(
-        name="Plymouth Sound and Tamar", horizon_hours="24", manning="0.03", run_hour_utc="6",
-        stations="Plymouth, -4.185, 50.366\nOffshore, -4.3, 50.15\nDrake's Island, -4.153, 50.356"), follow_redirects=True)
-    assert (f"Saved as configuration version 3: the next cycle uses it; cycles already run keep theirs, and cycle "
-            f"{start.strftime('%Y-%m-%dT%HZ')}, already queued, runs with version 2.") in unescape(r.get_data(as_text=True))
+    r = c.post(
+        f"/systems/{sid}/edit",
+        data=form_data(
+            name="Plymouth Sound and Tamar",
+            horizon_hours="24",
+            manning="0.03",
+            run_hour_utc="6",
+            stations="Plymouth, -4.185, 50.366\nOffshore, -4.3, 50.15\nDrake's Island, -4.153, 50.356",
+        ),
+        follow_redirects=True,
+    )
+    assert (
+        f"Saved as configuration version 3: the next cycle uses it; cycles already run keep theirs, and cycle "
+        f"{start.strftime('%Y-%m-%dT%HZ')}, already queued, runs with version 2."
+    ) in unescape(r.get_data(as_text=True))
     assert tomllib.loads((run_dir / "config.toml").read_text())["hours"] == 12
     assert 'data-version="2"' in c.get(f"/cycles/{new_id}").get_data(as_text=True)
     with sessions(app) as s:
@@ -128,7 +162,10 @@ def test_edit_makes_version_2_old_cycle_keeps_1_next_cycle_uses_2(app, system):
     d = c.get(f"/api/systems/{sid}").get_json()
     assert tomllib.loads(d["config_toml"])["hours"] == 24 and d["config_version"] == 3
     assert [(v["version"], v["note"]) for v in d["config_versions"]] == [
-        (1, "created with the wizard"), (2, "longer forecast, rougher bed"), (3, "horizon 12 → 24 h")]
+        (1, "created with the wizard"),
+        (2, "longer forecast, rougher bed"),
+        (3, "horizon 12 → 24 h"),
+    ]
     assert c.get(f"/api/cycles/{system['cycle']}").get_json()["config_version"] == 1
     assert c.get(f"/api/cycles/{new_id}").get_json()["config_version"] == 2
 
@@ -137,23 +174,35 @@ def test_a_change_outside_the_configuration_makes_no_version(app, system):
     c, sid = system["client"], system["system"]
     before = _state(app, sid)
     r = c.post(f"/systems/{sid}/edit", data=form_data(run_hour_utc="18"), follow_redirects=True)
-    assert "The forecast configuration is unchanged (still version 1): run hour 00 → 18 UTC." in unescape(r.get_data(as_text=True))
+    assert "The forecast configuration is unchanged (still version 1): run hour 00 → 18 UTC." in unescape(
+        r.get_data(as_text=True)
+    )
     after = _state(app, sid)
     assert after["run_hour"] == 18 and after["config"] == before["config"] and after["versions"] == []
 
 
-@pytest.mark.parametrize("changes, where, message", [
-    ({"horizon_hours": "0"}, "field-horizon_hours", "The horizon is 1 to 72 hours."),
-    ({"horizon_hours": "abc"}, "field-horizon_hours", "Not a valid integer value."),
-    ({"output_interval_minutes": "120", "horizon_hours": "1"}, "field-output_interval_minutes",
-     "The output interval is longer than the forecast."),
-    ({"run_hour_utc": "24"}, "field-run_hour_utc", "The run hour is 0 to 23 (UTC)."),
-    ({"name": "  "}, "field-name", "Give the system a name."),
-    ({"tide_source": "tpxo7"}, "field-tide_source", "Not a valid choice."),
-    ({"stations": "Plymouth, -4.185"}, "field-stations", "stations line 1: expected 'name, lon, lat', got 2 values"),
-    ({"stations": "Far, -3.0, 50.2"}, "field-stations", "stations line 1: station 'Far' at (-3.0000, 50.2000) is outside the region"),
-    ({"tide_source": "fes2022"}, "edit-problem", "tides"),
-])
+@pytest.mark.parametrize(
+    "changes, where, message",
+    [
+        ({"horizon_hours": "0"}, "field-horizon_hours", "The horizon is 1 to 72 hours."),
+        ({"horizon_hours": "abc"}, "field-horizon_hours", "Not a valid integer value."),
+        (
+            {"output_interval_minutes": "120", "horizon_hours": "1"},
+            "field-output_interval_minutes",
+            "The output interval is longer than the forecast.",
+        ),
+        ({"run_hour_utc": "24"}, "field-run_hour_utc", "The run hour is 0 to 23 (UTC)."),
+        ({"name": "  "}, "field-name", "Give the system a name."),
+        ({"tide_source": "tpxo7"}, "field-tide_source", "Not a valid choice."),
+        ({"stations": "Plymouth, -4.185"}, "field-stations", "stations line 1: expected 'name, lon, lat', got 2 values"),
+        (
+            {"stations": "Far, -3.0, 50.2"},
+            "field-stations",
+            "stations line 1: station 'Far' at (-3.0000, 50.2000) is outside the region",
+        ),
+        ({"tide_source": "fes2022"}, "edit-problem", "tides"),
+    ],
+)
 def test_a_refused_edit_says_why_in_one_line_and_stores_nothing(app, system, changes, where, message):
     c, sid = system["client"], system["system"]
     before = _state(app, sid)
@@ -161,14 +210,14 @@ def test_a_refused_edit_says_why_in_one_line_and_stores_nothing(app, system, cha
     assert r.status_code == 400
     html = unescape(r.get_data(as_text=True))
     errors = re.findall(r'<p class="error" role="alert"[^>]*>([^<]*)</p>', html)
-    if where == "edit-problem":                                       # refused by the configuration's own check
+    if where == "edit-problem":  # refused by the configuration's own check
         assert errors == re.findall(r'<p class="error" role="alert" id="edit-problem">([^<]*)</p>', html)
-    else:                                                             # next to its field, and only there
+    else:  # next to its field, and only there
         block = re.search(rf'<div class="field has-error" id="{where}">(.*?)</div>', html, re.S)
         assert block, html[:3000]
         assert errors == re.findall(r'<p class="error" role="alert">([^<]*)</p>', block.group(1))
     assert errors and message in errors[0] and all("\n" not in e.strip() for e in errors), errors
-    assert _state(app, sid) == before                                  # nothing stored, no version
+    assert _state(app, sid) == before  # nothing stored, no version
 
 
 def test_only_the_owner_edits(app, system):
@@ -194,14 +243,18 @@ def test_rivers_are_edited_as_in_the_forcings_step(app, system):
     before = _state(app, sid)
     page = c.get(f"/systems/{sid}/edit").get_data(as_text=True)
     assert 'name="boundary-1-role"' in page and "river_1" in page
-    r = c.post(f"/systems/{sid}/edit", data=form_data(**{"boundary-0-role": "tide", "boundary-1-role": "river",
-                                                         "boundary-1-discharge": "lots"}))
+    r = c.post(
+        f"/systems/{sid}/edit",
+        data=form_data(**{"boundary-0-role": "tide", "boundary-1-role": "river", "boundary-1-discharge": "lots"}),
+    )
     assert r.status_code == 400
     block = re.search(r'<div class="field row3 has-error" id="field-boundary-1">(.*?)</div>', r.get_data(as_text=True), re.S)
     assert block and "Boundary &#39;river_1&#39;: give the river discharge in m³/s (a number from 0 to 300000)." in block.group(1)
     assert _state(app, sid) == before
-    r = c.post(f"/systems/{sid}/edit", data=form_data(**{"boundary-0-role": "tide", "boundary-1-role": "river",
-                                                         "boundary-1-discharge": "250"}))
+    r = c.post(
+        f"/systems/{sid}/edit",
+        data=form_data(**{"boundary-0-role": "tide", "boundary-1-role": "river", "boundary-1-discharge": "250"}),
+    )
     assert r.status_code == 302
     st = _state(app, sid)
     assert [v for v, _ in st["versions"]] == [1, 2] and st["settings"]["rivers"] == [{"boundary": "river_1", "discharge": 250.0}]

@@ -6,6 +6,7 @@ against the files that cycle published (skill.csv, run.json, stations.nc, read h
 json and netCDF4), and where possible against an independent recomputation (RMSE from the
 series, datum shifts by subtraction).
 """
+
 from __future__ import annotations
 
 import csv
@@ -34,9 +35,20 @@ def published(run_dir):
     with netCDF4.Dataset(run_dir / "stations.nc") as ds:
         raw = ds["station_name"][:]
         names = [str(n) for n in (netCDF4.chartostring(raw) if raw.dtype.kind == "S" and raw.ndim == 2 else raw)]
-        nc = {k: np.ma.filled(ds[k][:].astype(float), np.nan) for k in (
-            "zeta", "tide_prediction", "zeta_above_chart_datum", "zeta_above_lat", "msl_above_chart_datum",
-            "msl_above_lat", "mhws_above_msl", "hat_above_msl", "gauge_distance")}
+        nc = {
+            k: np.ma.filled(ds[k][:].astype(float), np.nan)
+            for k in (
+                "zeta",
+                "tide_prediction",
+                "zeta_above_chart_datum",
+                "zeta_above_lat",
+                "msl_above_chart_datum",
+                "msl_above_lat",
+                "mhws_above_msl",
+                "hat_above_msl",
+                "gauge_distance",
+            )
+        }
         nc["gauge_id"] = [str(x) for x in netCDF4.chartostring(ds["gauge_id"][:])]
     return rows, record, names, nc
 
@@ -50,6 +62,7 @@ def real(app, real_cycle):
 
 
 # ---------------------------------------------------------------- API
+
 
 def test_skill_endpoint_carries_the_published_skill(real):
     c, run_dir = real["client"], real["run_dir"]
@@ -71,7 +84,8 @@ def test_skill_endpoint_carries_the_published_skill(real):
     placed = {g["station"]: g for g in record["gauges"]["stations"]}
     for got in d["stations"]:
         assert (got["gauge_lon"], got["gauge_lat"], got["chart_datum"]) == tuple(
-            placed[got["station"]][k] for k in ("gauge_lon", "gauge_lat", "chart_datum"))
+            placed[got["station"]][k] for k in ("gauge_lon", "gauge_lat", "chart_datum")
+        )
     assert d["placement"]["placed"] == 2 and "catalogue" not in d["placement"]
     # independent: the median of the RMSEs, and Brest's RMSE recomputed from the published series
     assert d["rmse_median_m"] == pytest.approx(float(np.median([float(r["rmse_m"]) for r in rows])), rel=1e-12)
@@ -118,8 +132,9 @@ def test_stations_endpoint_adds_the_gauge_prediction_and_datums(real):
             assert len(d[key][k]) == len(d["times"]) == nc["zeta"].shape[1]
             np.testing.assert_allclose(d[key][k], nc[key][k], atol=5e-4 + 1e-9, err_msg=key)
         # the datum shift is a constant: water level above chart datum = zeta + MSL above chart datum
-        np.testing.assert_allclose(np.subtract(d["zeta_above_chart_datum"][k], d["zeta"][k]), s["msl_above_chart_datum"],
-                                   atol=1.5e-3)
+        np.testing.assert_allclose(
+            np.subtract(d["zeta_above_chart_datum"][k], d["zeta"][k]), s["msl_above_chart_datum"], atol=1.5e-3
+        )
     assert d["stations"][1]["msl_above_chart_datum"] == pytest.approx(4.203 - 0.422, abs=1e-3)  # Brest, by hand
 
 
@@ -156,6 +171,7 @@ def test_skill_and_alerts_are_owned_and_fail_in_one_line(app, real, tmp_path):
 
 # ---------------------------------------------------------------- pages
 
+
 def test_dashboard_cycle_and_viewer_pages_show_alerts_and_skill(real):
     c = real["client"]
     _, record, _, _ = published(real["run_dir"])
@@ -175,10 +191,10 @@ def test_dashboard_cycle_and_viewer_pages_show_alerts_and_skill(real):
     assert 'id="alerts"' in cyc and 'id="skill"' in cyc
     view = c.get(f"/cycles/{real['cycle']}/view").get_data(as_text=True)
     brest = next(r for r in record["skill"]["stations"] if r["station"] == "Brest")
-    row = view[view.index('<tr data-station="Brest">'):]
-    row = row[:row.index("</tr>")]
+    row = view[view.index('<tr data-station="Brest">') :]
+    row = row[: row.index("</tr>")]
     assert f'<td class="num rmse">{brest["rmse_m"]:.3f}</td>' in row and f"{brest['correlation']:.4f}" in row
-    assert f'{brest["hw_time_error_mean_min"]:+.1f}' in row and 'class="plot-station" data-station="Brest"' in row
+    assert f"{brest['hw_time_error_mean_min']:+.1f}" in row and 'class="plot-station" data-station="Brest"' in row
     assert f'<td class="num" id="rmse-median">{record["skill"]["rmse_median_m"]:.3f}</td>' in view
 
 
@@ -197,6 +213,7 @@ def test_pages_of_a_cycle_without_gauges_say_nothing_of_skill(app, system_with_c
 
 # ---------------------------------------------------------------- wizard: the user's thresholds
 
+
 def _draft_on_real_mesh(app, real_cycle):
     ids = add_real_system(app, real_cycle, email="hal@example.org", status="draft")
     c = app.test_client()
@@ -207,8 +224,14 @@ def _draft_on_real_mesh(app, real_cycle):
 def _rows(*rows):
     data = {}
     for i, (station, name, level, datum) in enumerate(rows):
-        data.update({f"threshold-{i}-station": station, f"threshold-{i}-name": name,
-                     f"threshold-{i}-level": level, f"threshold-{i}-datum": datum})
+        data.update(
+            {
+                f"threshold-{i}-station": station,
+                f"threshold-{i}-name": name,
+                f"threshold-{i}-level": level,
+                f"threshold-{i}-datum": datum,
+            }
+        )
     return data
 
 
@@ -220,8 +243,10 @@ def test_wizard_thresholds_become_the_config_the_real_cycle_ran(app, real_cycle)
     for g in record["gauges"]["stations"]:
         assert f'<option value="{g["gauge_id"]}" >{g["station"]} (gauge)</option>' in page
     assert '<option value="basin head" >basin head</option>' in page
-    r = c.post(f"/systems/{sid}/wizard/thresholds", data=_rows(
-        (BREST_ID, "quay", "6", "chart"), ("", "", "", "MSL"), ("basin head", "road", "1,5", "MSL")))
+    r = c.post(
+        f"/systems/{sid}/wizard/thresholds",
+        data=_rows((BREST_ID, "quay", "6", "chart"), ("", "", "", "MSL"), ("basin head", "road", "1,5", "MSL")),
+    )
     assert r.status_code == 302 and r.headers["Location"].endswith(f"/systems/{sid}/wizard/review")
     review = c.get(r.headers["Location"]).get_data(as_text=True)
     assert f"Brest ({BREST_ID}): quay at 6 m above chart" in review and "basin head: road at 1.5 m above MSL" in review
@@ -236,7 +261,9 @@ def test_wizard_thresholds_become_the_config_the_real_cycle_ran(app, real_cycle)
 
     specs = [ThresholdSpec.from_mapping(t, "t") for t in cfg["thresholds"]]
     assert [(t.station, t.level_m, t.datum, t.name) for t in specs] == [
-        (BREST_ID, 6.0, "chart", "quay"), ("basin head", 1.5, "MSL", "road")]
+        (BREST_ID, 6.0, "chart", "quay"),
+        ("basin head", 1.5, "MSL", "road"),
+    ]
     # and the step shows them again when revisited
     with sessions(app) as s:
         s.get(ForecastSystem, sid).status = "draft"
@@ -245,20 +272,32 @@ def test_wizard_thresholds_become_the_config_the_real_cycle_ran(app, real_cycle)
     assert 'name="threshold-0-level" value="6"' in again and 'name="threshold-1-level" value="1.5"' in again
 
 
-@pytest.mark.parametrize("row, message", [
-    ((BREST_ID, "quay", "abc", "chart"), "Row 1: the level must be a number of metres from -100 to 100, e.g. 5.5 (got &#39;abc&#39;)."),
-    ((BREST_ID, "quay", "nan", "chart"), "Row 1: the level must be a number of metres"),
-    ((BREST_ID, "quay", "1e9", "MSL"), "Row 1: the level must be a number of metres"),
-    ((BREST_ID, "quay", "", "MSL"), "Row 1: the level must be a number of metres from -100 to 100, e.g. 5.5 (got &#39;&#39;)."),
-    ((BREST_ID, "quay", "6", "MHWS"), "Row 1: the datum must be MSL, chart or LAT (got &#39;MHWS&#39;)."),
-    (("basin head", "road", "2", "chart"), "Row 1: &#39;basin head&#39; is not a tide gauge, so it has no chart datum: give the level above MSL."),
-    (("basin head", "road", "2", "LAT"), "has no LAT datum: give the level above MSL."),
-    (("Nowhere", "x", "2", "MSL"), "Row 1: &#39;Nowhere&#39; is neither one of your stations nor a tide gauge on this mesh."),
-    (("ticon/brest-822-fra-uhslc_fd", "x", "2", "MSL"), "is neither one of your stations nor a tide gauge on this mesh"),
-    ((BREST_ID, "mhws", "2", "MSL"), "names a tidal datum that every gauge station is checked against"),
-    ((BREST_ID, "q" * 61, "2", "MSL"), "Row 1: the name is 61 characters long; use at most 60."),
-    (("", "quay", "2", "MSL"), "Row 1: choose the station."),
-])
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        (
+            (BREST_ID, "quay", "abc", "chart"),
+            "Row 1: the level must be a number of metres from -100 to 100, e.g. 5.5 (got &#39;abc&#39;).",
+        ),
+        ((BREST_ID, "quay", "nan", "chart"), "Row 1: the level must be a number of metres"),
+        ((BREST_ID, "quay", "1e9", "MSL"), "Row 1: the level must be a number of metres"),
+        (
+            (BREST_ID, "quay", "", "MSL"),
+            "Row 1: the level must be a number of metres from -100 to 100, e.g. 5.5 (got &#39;&#39;).",
+        ),
+        ((BREST_ID, "quay", "6", "MHWS"), "Row 1: the datum must be MSL, chart or LAT (got &#39;MHWS&#39;)."),
+        (
+            ("basin head", "road", "2", "chart"),
+            "Row 1: &#39;basin head&#39; is not a tide gauge, so it has no chart datum: give the level above MSL.",
+        ),
+        (("basin head", "road", "2", "LAT"), "has no LAT datum: give the level above MSL."),
+        (("Nowhere", "x", "2", "MSL"), "Row 1: &#39;Nowhere&#39; is neither one of your stations nor a tide gauge on this mesh."),
+        (("ticon/brest-822-fra-uhslc_fd", "x", "2", "MSL"), "is neither one of your stations nor a tide gauge on this mesh"),
+        ((BREST_ID, "mhws", "2", "MSL"), "names a tidal datum that every gauge station is checked against"),
+        ((BREST_ID, "q" * 61, "2", "MSL"), "Row 1: the name is 61 characters long; use at most 60."),
+        (("", "quay", "2", "MSL"), "Row 1: choose the station."),
+    ],
+)
 def test_wizard_threshold_errors_are_one_line_and_store_nothing(app, real_cycle, row, message):
     sid, c = _draft_on_real_mesh(app, real_cycle)
     r = c.post(f"/systems/{sid}/wizard/thresholds", data=_rows(row))
@@ -274,8 +313,7 @@ def test_wizard_threshold_errors_are_one_line_and_store_nothing(app, real_cycle,
 
 def test_wizard_threshold_duplicate_name_and_stale_station(app, real_cycle):
     sid, c = _draft_on_real_mesh(app, real_cycle)
-    r = c.post(f"/systems/{sid}/wizard/thresholds", data=_rows(
-        (BREST_ID, "quay", "6", "chart"), (BREST_ID, "Quay", "5", "MSL")))
+    r = c.post(f"/systems/{sid}/wizard/thresholds", data=_rows((BREST_ID, "quay", "6", "chart"), (BREST_ID, "Quay", "5", "MSL")))
     assert f"Row 2: Brest ({BREST_ID}) already has a threshold named &#39;Quay&#39;." in r.get_data(as_text=True)
     # no name: the forecast's default name, the same at the same station twice is refused
     r = c.post(f"/systems/{sid}/wizard/thresholds", data=_rows(("basin head", "", "2", "MSL"), ("basin head", "", "2.0", "MSL")))
@@ -285,7 +323,10 @@ def test_wizard_threshold_duplicate_name_and_stale_station(app, real_cycle):
     # the station is then renamed: the review refuses to create the system until the threshold is fixed
     c.post(f"/systems/{sid}/wizard/stations", data={"stations": "head of the basin, -4.52, 48.36"})
     review = c.get(f"/systems/{sid}/wizard/review").get_data(as_text=True)
-    assert "Fix the thresholds step: threshold &#39;2 m above MSL&#39;: station &#39;basin head&#39; is no longer one of the stations." in review
+    assert (
+        "Fix the thresholds step: threshold &#39;2 m above MSL&#39;: station &#39;basin head&#39; is no longer one of the stations."
+        in review
+    )
     r = c.post(f"/systems/{sid}/wizard/review", data={"confirm": "y"}, follow_redirects=True)
     assert b"Fix the thresholds step" in r.data
     with sessions(app) as s:
@@ -308,7 +349,8 @@ def test_wizard_thresholds_without_a_gauge_catalogue(app, real_cycle, monkeypatc
     assert r.status_code == 302
     with sessions(app) as s:
         assert s.get(ForecastSystem, sid).settings["thresholds"] == [
-            {"station": "basin head", "name": "road", "level_m": -0.25, "datum": "MSL", "kind": "station", "label": "basin head"}]
+            {"station": "basin head", "name": "road", "level_m": -0.25, "datum": "MSL", "kind": "station", "label": "basin head"}
+        ]
 
 
 def test_wizard_gauge_threshold_refused_at_review_when_the_gauge_left_the_mesh(app, real_cycle, monkeypatch):

@@ -1,4 +1,5 @@
 """``coastcast serve`` start-up marks orphaned running cycles interrupted, but not live pipeline ones."""
+
 from datetime import timedelta
 
 from webapp.runner import mark_interrupted
@@ -20,8 +21,12 @@ def test_only_cycles_without_a_fresh_lease_are_interrupted(tmp_path):
         orphan = Cycle(system_id=system.id, cycle_time=utcnow() - timedelta(days=2), status="running")
         s.add_all([live, stale, orphan])
         s.flush()
-        s.add_all([CycleLease(cycle_id=live.id, owner="host:1:abc", heartbeat=utcnow()),
-                   CycleLease(cycle_id=stale.id, owner="host:2:def", heartbeat=utcnow() - timedelta(hours=1))])
+        s.add_all(
+            [
+                CycleLease(cycle_id=live.id, owner="host:1:abc", heartbeat=utcnow()),
+                CycleLease(cycle_id=stale.id, owner="host:2:def", heartbeat=utcnow() - timedelta(hours=1)),
+            ]
+        )
         s.commit()
         ids = (live.id, stale.id, orphan.id)
     assert mark_interrupted(factory) == 2

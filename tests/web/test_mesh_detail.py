@@ -1,5 +1,6 @@
 """A drawn box's mesh detail: "coarse" triangles are three times the generator's default sizes
 (the real generator on the Plymouth Sound box: 13,030 triangles standard, 3,130 coarse)."""
+
 from __future__ import annotations
 
 import pytest

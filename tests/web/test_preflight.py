@@ -2,6 +2,7 @@
 rows with rounded numbers and units (no dictionary dump), problems and warnings as lists, the depth
 sources of a generated mesh, the run-time estimate, and the map preview's JSON (owner only); one
 browser test draws the preview with its open-boundary label and legend."""
+
 from __future__ import annotations
 
 import io
@@ -27,9 +28,11 @@ def _text(html: str) -> str:
 
 
 def _upload(c, path: Path, name: str | None = None):
-    r = c.post("/systems/new", data={"name": "Plymouth upload", "kind": "upload",
-                                     "mesh_file": (io.BytesIO(path.read_bytes()), name or path.name)},
-               content_type="multipart/form-data")
+    r = c.post(
+        "/systems/new",
+        data={"name": "Plymouth upload", "kind": "upload", "mesh_file": (io.BytesIO(path.read_bytes()), name or path.name)},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 302, r.data[:2000]
     return int(r.headers["Location"].split("/")[2]), r.headers["Location"]
 
@@ -63,9 +66,21 @@ def test_upload_preflight_is_a_readable_table(app):
 def test_preflight_lists_problems_and_warnings(app, monkeypatch):
     from webapp import services
 
-    monkeypatch.setattr(services, "check_mesh", lambda mesh: {
-        "ok": False, "n_node": 30, "n_face": 40, "min_angle_deg": 2.04999, "problems": ["face 3 is inverted at (-4.1, 50.2)"],
-        "warnings": ["12 faces are skewed"], "notes": [], "depth_range_m": [-1.234, 10.0], "n_dry_nodes": 3})
+    monkeypatch.setattr(
+        services,
+        "check_mesh",
+        lambda mesh: {
+            "ok": False,
+            "n_node": 30,
+            "n_face": 40,
+            "min_angle_deg": 2.04999,
+            "problems": ["face 3 is inverted at (-4.1, 50.2)"],
+            "warnings": ["12 faces are skewed"],
+            "notes": [],
+            "depth_range_m": [-1.234, 10.0],
+            "n_dry_nodes": 3,
+        },
+    )
     add_user(app, "uma@example.org")
     c = app.test_client()
     login(c, "uma@example.org")
@@ -115,8 +130,10 @@ def test_accepted_upload_preflight_on_review_and_estimate_on_parameters(app):
     sid, _ = _upload(c, PLYMOUTH)
     assert c.post(f"/systems/{sid}/wizard/accept-mesh").status_code == 302
     assert c.get(f"/systems/{sid}/wizard/mesh.json").get_json()["n_face"] == 1150
-    r = c.post(f"/systems/{sid}/wizard/parameters", data={"horizon_hours": 6, "run_hour_utc": 3, "manning": 0.025,
-                                                          "output_interval_minutes": 60})
+    r = c.post(
+        f"/systems/{sid}/wizard/parameters",
+        data={"horizon_hours": 6, "run_hour_utc": 3, "manning": 0.025, "output_interval_minutes": 60},
+    )
     assert r.status_code == 302
     page = _text(c.get(f"/systems/{sid}/wizard/parameters").get_data(as_text=True))
     assert re.search(r"Run-time estimate of this mesh: about [\d.]+ (s|min) for a 6-hour forecast", page), page
@@ -146,8 +163,9 @@ def test_box_mesh_shows_its_depth_sources(app):
     table = re.search(r'<table class="list depth-sources".*?</table>', html, re.S).group(0)
     total = sum(recorded.values())
     for name, n in recorded.items():
-        assert re.search(rf"<td>{re.escape(name)}</td><td class=\"num\">{n:,}</td>\s*<td class=\"num\">{100 * n / total:.1f} %</td>",
-                         table), table
+        assert re.search(
+            rf"<td>{re.escape(name)}</td><td class=\"num\">{n:,}</td>\s*<td class=\"num\">{100 * n / total:.1f} %</td>", table
+        ), table
     d = c.get(f"/systems/{sid}/wizard/mesh.json").get_json()
     assert d["depth_sources"] == recorded
     assert d["source_names"] and len(d["node_source"]) == d["n_node"]

@@ -1,6 +1,7 @@
 """Honest progress: the fraction of simulated time, the stage (spin-up, forecast, publishing) and an
 ETA, from the record a running segment writes (workflows.pipeline.CycleProgress) to what the cycle
 page and its JSON show (webapp.progress.cycle_progress)."""
+
 from __future__ import annotations
 
 import json
@@ -81,8 +82,14 @@ def _running_cycle(app, system_with_cycle, record: dict, status: str = "running"
     run_dir.mkdir(parents=True)
     (run_dir / "run.json").write_text(json.dumps(record))
     with app.extensions["coastcast_sessions"]() as s:
-        c = Cycle(system_id=system_with_cycle["system"], cycle_time=datetime(2026, 11, 26, tzinfo=timezone.utc),
-                  status=status, progress=0.0, run_dir=str(run_dir), log="segment 0 started")
+        c = Cycle(
+            system_id=system_with_cycle["system"],
+            cycle_time=datetime(2026, 11, 26, tzinfo=timezone.utc),
+            status=status,
+            progress=0.0,
+            run_dir=str(run_dir),
+            log="segment 0 started",
+        )
         s.add(c)
         s.commit()
         return c.id
@@ -90,9 +97,20 @@ def _running_cycle(app, system_with_cycle, record: dict, status: str = "running"
 
 def test_progress_json_and_pages_show_stage_hours_and_eta(app, system_with_cycle):
     written = datetime.now(timezone.utc) - timedelta(seconds=20)
-    cid = _running_cycle(app, system_with_cycle, {
-        "status": "running", "stage": "spin-up", "progress": 0.4, "simulated_hours": 12.0, "total_hours": 30.0,
-        "spinup_hours": 24.0, "eta_seconds": 90.0, "updated": written.isoformat()})
+    cid = _running_cycle(
+        app,
+        system_with_cycle,
+        {
+            "status": "running",
+            "stage": "spin-up",
+            "progress": 0.4,
+            "simulated_hours": 12.0,
+            "total_hours": 30.0,
+            "spinup_hours": 24.0,
+            "eta_seconds": 90.0,
+            "updated": written.isoformat(),
+        },
+    )
     c = app.test_client()
     login(c, "alice@example.org")
     p = c.get(f"/cycles/{cid}/progress.json").json
@@ -105,8 +123,13 @@ def test_progress_json_and_pages_show_stage_hours_and_eta(app, system_with_cycle
     assert "12.0 of 30.0 h simulated" in c.get(f"/systems/{system_with_cycle['system']}").get_data(as_text=True)
     assert "12.0 of 30.0 h simulated" in c.get("/dashboard").get_data(as_text=True)
     api = c.get(f"/api/cycles/{cid}").json  # the JSON API answers the same progress
-    assert (api["stage"], api["progress"], api["simulated_hours"], api["total_hours"], api["spinup_hours"]) == \
-        ("spin-up", 0.4, 12.0, 30.0, 24.0)
+    assert (api["stage"], api["progress"], api["simulated_hours"], api["total_hours"], api["spinup_hours"]) == (
+        "spin-up",
+        0.4,
+        12.0,
+        30.0,
+        24.0,
+    )
     eta_api, eta_page = (datetime.fromisoformat(e.replace("Z", "+00:00")) for e in (api["eta"], p["eta"]))
     assert abs((eta_api - eta_page).total_seconds()) <= 1.0
     # someone else's cycle is not found

@@ -1,6 +1,7 @@
 """Security hardening of the web app (#19 item 5): capped decompression of uploads, response
 headers (CSP and friends), one-line errors for users, private instance files, login throttling,
 no account enumeration. Flask's test client on SQLite (and PostgreSQL where the database matters)."""
+
 from __future__ import annotations
 
 import gzip
@@ -27,8 +28,11 @@ def sessions(app):
 
 
 def _upload(c, data: bytes, filename: str):
-    return c.post("/systems/new", data={"name": "Up", "kind": "upload", "mesh_file": (io.BytesIO(data), filename)},
-                  content_type="multipart/form-data")
+    return c.post(
+        "/systems/new",
+        data={"name": "Up", "kind": "upload", "mesh_file": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
 
 
 def _gzip_bomb(unpacked_mb: int, member_mb: int = 16) -> bytes:
@@ -38,6 +42,7 @@ def _gzip_bomb(unpacked_mb: int, member_mb: int = 16) -> bytes:
 
 
 # ---------------------------------------------------------------- uploads: decompression capped
+
 
 @SQLITE_ONLY
 def test_gzip_bomb_mesh_is_refused_before_the_reader(make_app, stub_services, monkeypatch):
@@ -50,8 +55,9 @@ def test_gzip_bomb_mesh_is_refused_before_the_reader(make_app, stub_services, mo
     r = _upload(c, gzip.compress(bytes(8 << 20), mtime=0), "mesh.gr3.gz")
     assert r.status_code == 200
     errors = re.findall(r'<p class="error" role="alert">([^<]*)</p>', r.get_data(as_text=True))
-    assert errors == ["mesh.gr3.gz: more than 1 MB when decompressed; this server accepts at most 1 MB "
-                      "(COASTCAST_MAX_UNPACKED_MB)"], errors
+    assert errors == [
+        "mesh.gr3.gz: more than 1 MB when decompressed; this server accepts at most 1 MB (COASTCAST_MAX_UNPACKED_MB)"
+    ], errors
     assert calls == []  # the mesh reader never saw it
     with sessions(app) as s:
         assert s.query(ForecastSystem).count() == 0
@@ -99,11 +105,14 @@ def test_small_gzip_mesh_and_netcdf_within_the_cap(make_app, tmp_path):
     data = (tmp_path / "big.nc").read_bytes()
     assert len(data) < 100_000
     r = _upload(c, data, "big.nc")
-    assert (b"big.nc: variable mesh2d_node_x holds 15 MB when decompressed; this server accepts at most 1 MB "
-            b"(COASTCAST_MAX_UNPACKED_MB)") in r.data
+    assert (
+        b"big.nc: variable mesh2d_node_x holds 15 MB when decompressed; this server accepts at most 1 MB "
+        b"(COASTCAST_MAX_UNPACKED_MB)"
+    ) in r.data
 
 
 # ---------------------------------------------------------------- response headers
+
 
 def _csp(resp) -> dict[str, list[str]]:
     out = {}
@@ -117,8 +126,13 @@ def _csp(resp) -> dict[str, list[str]]:
 @SQLITE_ONLY
 def test_security_headers_on_every_response(app, system_with_cycle):
     c = app.test_client()
-    responses = {"login page": c.get("/login"), "static script": c.get("/static/js/basemap.js"),
-                 "404 page": c.get("/nowhere"), "401 JSON": c.get("/api/systems"), "redirect": c.get("/dashboard")}
+    responses = {
+        "login page": c.get("/login"),
+        "static script": c.get("/static/js/basemap.js"),
+        "404 page": c.get("/nowhere"),
+        "401 JSON": c.get("/api/systems"),
+        "redirect": c.get("/dashboard"),
+    }
     login(c, "alice@example.org")
     responses["viewer"] = c.get(f"/cycles/{system_with_cycle['cycle']}/view")
     responses["JSON"] = c.get(f"/api/cycles/{system_with_cycle['cycle']}/mesh")
@@ -137,9 +151,11 @@ def test_security_headers_on_every_response(app, system_with_cycle):
 
 @SQLITE_ONLY
 def test_csp_allows_the_configured_tile_server(make_app):
-    for url, source in (("https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png", "https://*.tile.openstreetmap.org"),
-                        ("https://tiles.example.org:8443/osm/{z}/{x}/{y}.png", "https://tiles.example.org:8443"),
-                        ("http://{s}-tiles.example.org/{z}/{x}/{y}.png", "http:")):
+    for url, source in (
+        ("https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png", "https://*.tile.openstreetmap.org"),
+        ("https://tiles.example.org:8443/osm/{z}/{x}/{y}.png", "https://tiles.example.org:8443"),
+        ("http://{s}-tiles.example.org/{z}/{x}/{y}.png", "http:"),
+    ):
         app = make_app(COASTCAST_TILE_URL=url)
         r = app.test_client().get("/login")
         assert _csp(r)["img-src"] == ["'self'", "data:", source], url
@@ -155,14 +171,28 @@ def test_pages_have_no_inline_scripts_styles_or_handlers(app, system_with_cycle)
     urls = ["/login", "/register"]
     login(c, "alice@example.org")
     with sessions(app) as s:  # a draft for the wizard's steps
-        draft = ForecastSystem(owner_id=ids["user"], name="Draft", region_kind="box", mesh_path=str(ids["folder"] / "hgrid.gr3"),
-                               data_dir=str(ids["folder"]), status="draft", settings={"tide_source": "none"})
+        draft = ForecastSystem(
+            owner_id=ids["user"],
+            name="Draft",
+            region_kind="box",
+            mesh_path=str(ids["folder"] / "hgrid.gr3"),
+            data_dir=str(ids["folder"]),
+            status="draft",
+            settings={"tide_source": "none"},
+        )
         draft.bbox = ids["bbox"]
         s.add(draft)
         s.commit()
         did = draft.id
-    urls += ["/dashboard", f"/systems/{ids['system']}", f"/cycles/{ids['cycle']}", f"/cycles/{ids['cycle']}/view",
-             f"/cycles/{ids['cycle']}/files", f"/systems/{ids['system']}/delete", "/systems/new"]
+    urls += [
+        "/dashboard",
+        f"/systems/{ids['system']}",
+        f"/cycles/{ids['cycle']}",
+        f"/cycles/{ids['cycle']}/view",
+        f"/cycles/{ids['cycle']}/files",
+        f"/systems/{ids['system']}/delete",
+        "/systems/new",
+    ]
     urls += [f"/systems/{did}/wizard/{step}" for step in ("region", "forcings", "parameters", "stations", "thresholds", "review")]
     pages = {u: c.get(u) for u in urls}
     a = app.test_client()
@@ -212,9 +242,11 @@ def _fail_cycle(app, cycle_id, error, log):
 @SQLITE_ONLY
 def test_failed_cycle_error_is_one_line_without_paths_for_users(app, system_with_cycle):
     ids = system_with_cycle
-    log = "2026-11-25 00:00:01 INFO coastcast.cycle: reading /srv/coastcast/instance/data/systems/ab12/hgrid.gr3\n" \
-          "2026-11-25 00:00:02 ERROR webapp.runner: cycle 1 failed\n" + TRACEBACK + "\n" \
-          "2026-11-25 00:00:02 INFO webapp.runner: cycle 1: failed"
+    log = (
+        "2026-11-25 00:00:01 INFO coastcast.cycle: reading /srv/coastcast/instance/data/systems/ab12/hgrid.gr3\n"
+        "2026-11-25 00:00:02 ERROR webapp.runner: cycle 1 failed\n" + TRACEBACK + "\n"
+        "2026-11-25 00:00:02 INFO webapp.runner: cycle 1: failed"
+    )
     _fail_cycle(app, ids["cycle"], TRACEBACK, log)
     shown = "solver.formats._common.MeshFileError: hgrid.gr3: line 7: bad node"
     c = app.test_client()
@@ -250,9 +282,17 @@ def test_a_cycle_that_raises_shows_its_owner_one_line(make_app, tmp_path):
     lines = ["bad mesh", "2 4"] + [f"{i} -4.{i} 50.{i} 10 extra" for i in range(1, 4)] + ["4 -4.4 50.4 ten"]
     secret.write_text("\n".join(lines) + "\n")
     with sessions(app) as s:
-        sysm = ForecastSystem(owner_id=uid, name="Bob's bay", region_kind="box", mesh_path=str(secret),
-                              data_dir=str(folder), status="active", horizon_hours=6, run_hour_utc=0,
-                              settings={"tide_source": "none", "atmosphere": "none"})
+        sysm = ForecastSystem(
+            owner_id=uid,
+            name="Bob's bay",
+            region_kind="box",
+            mesh_path=str(secret),
+            data_dir=str(folder),
+            status="active",
+            horizon_hours=6,
+            run_hour_utc=0,
+            settings={"tide_source": "none", "atmosphere": "none"},
+        )
         s.add(sysm)
         s.commit()
         sid = sysm.id
@@ -279,6 +319,7 @@ def test_a_cycle_that_raises_shows_its_owner_one_line(make_app, tmp_path):
 
 # ---------------------------------------------------------------- private instance files
 
+
 @SQLITE_ONLY
 def test_database_and_instance_files_are_private(make_app, tmp_path, monkeypatch):
     monkeypatch.delenv("COASTCAST_SECRET_KEY", raising=False)
@@ -286,8 +327,9 @@ def test_database_and_instance_files_are_private(make_app, tmp_path, monkeypatch
     try:
         instance = tmp_path / "fresh" / "instance"
         url = f"sqlite:///{instance / 'coastcast.sqlite'}"
-        app = make_app(INSTANCE_PATH=str(instance), SECRET_KEY=None, COASTCAST_DATA_DIR=str(instance / "data"),
-                       COASTCAST_DATABASE_URL=url)
+        app = make_app(
+            INSTANCE_PATH=str(instance), SECRET_KEY=None, COASTCAST_DATA_DIR=str(instance / "data"), COASTCAST_DATABASE_URL=url
+        )
         add_user(app, "gus@example.org")  # the database is written (WAL files appear)
         mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
         assert mode(instance) == 0o700 and mode(instance / "data") == 0o700
@@ -300,14 +342,16 @@ def test_database_and_instance_files_are_private(make_app, tmp_path, monkeypatch
         for p in [instance / "secret_key", *db_files]:
             if p.exists():
                 p.chmod(0o644)
-        make_app(INSTANCE_PATH=str(instance), SECRET_KEY=None, COASTCAST_DATA_DIR=str(instance / "data"),
-                 COASTCAST_DATABASE_URL=url)
+        make_app(
+            INSTANCE_PATH=str(instance), SECRET_KEY=None, COASTCAST_DATA_DIR=str(instance / "data"), COASTCAST_DATABASE_URL=url
+        )
         assert mode(instance / "secret_key") == 0o600 and mode(instance / "coastcast.sqlite") == 0o600
     finally:
         os.umask(old)
 
 
 # ---------------------------------------------------------------- logins: throttled, no enumeration
+
 
 def _fail(client, email, n=1):
     for _ in range(n):

@@ -1,5 +1,6 @@
 """``webapp.serving.serve``: the app behind waitress in a real process, on a free port; a request in
 progress when SIGTERM (or SIGINT) comes is answered, then the process exits 0 within seconds."""
+
 from __future__ import annotations
 
 import os
@@ -61,8 +62,14 @@ def test_waitress_serves_and_stops_cleanly(tmp_path, sig):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "COASTCAST_SECRET_KEY": "serving-test"}
     env.pop("COASTCAST_DATABASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path / "instance"), str(port)], cwd=tmp_path,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(tmp_path / "instance"), str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         r = wait_for(base + "/login", proc)

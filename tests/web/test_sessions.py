@@ -1,6 +1,7 @@
 """Sessions and accounts (#19 items 4 and 5): the secret key made once by racing processes; a session
 cookie dies at logout and expires; Secure cookies behind TLS; the administrator list cannot be
 claimed by registering first. Flask's test client on SQLite, real processes for the race."""
+
 from __future__ import annotations
 
 import stat
@@ -40,8 +41,17 @@ def test_secret_key_made_once_by_racing_processes(tmp_path):
     (tmp_path / "instance").mkdir()
     n = 8
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    procs = [subprocess.Popen([sys.executable, "-c", RACER, str(tmp_path), str(i)], env=env, cwd=tmp_path,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(n)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(tmp_path), str(i)],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(n)
+    ]
     deadline = time.monotonic() + 120
     while len(list(tmp_path.glob("ready-*"))) < n and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -60,12 +70,14 @@ def test_app_keeps_its_key_and_refuses_an_empty_one(tmp_path, monkeypatch):
     from webapp import create_app
 
     monkeypatch.delenv("COASTCAST_SECRET_KEY", raising=False)
-    cfg = {"INSTANCE_PATH": str(tmp_path / "instance"), "COASTCAST_RUNNER": "none",
-           "COASTCAST_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    cfg = {
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "COASTCAST_RUNNER": "none",
+        "COASTCAST_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+    }
     first = create_app(dict(cfg))
     second = create_app(dict(cfg))
-    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] == \
-        (tmp_path / "instance" / "secret_key").read_text().strip()
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] == (tmp_path / "instance" / "secret_key").read_text().strip()
     for app in (first, second):
         app.extensions["coastcast_engine"].dispose()
     (tmp_path / "instance" / "secret_key").write_text("")

@@ -1,6 +1,7 @@
 """Time series for people: ISO-8601 UTC times with a "Z", the current (speed and direction, with
 u and v) beside the water level, in the JSON and in the viewer's charts (UTC, 24-hour clock, ISO
 dates, no AM/PM). Values are checked against the NetCDF files, read here with netCDF4."""
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,7 @@ def _nc_stations(path):
     with netCDF4.Dataset(path) as ds:
         raw = ds["station_name"][:]
         names = [str(n) for n in (netCDF4.chartostring(raw) if raw.dtype.kind == "S" and raw.ndim == 2 else raw)]
-        times = netCDF4.num2date(ds["time"][:], ds["time"].units, only_use_cftime_datetimes=False,
-                                 only_use_python_datetimes=True)
+        times = netCDF4.num2date(ds["time"][:], ds["time"].units, only_use_cftime_datetimes=False, only_use_python_datetimes=True)
         u = np.ma.filled(ds["u"][:].astype(float), np.nan)
         v = np.ma.filled(ds["v"][:].astype(float), np.nan)
     if u.shape[0] != len(names):
@@ -46,11 +46,11 @@ def test_station_series_iso_times_and_currents_as_in_stations_nc(app, real_cycle
     assert d["times_iso"][0] == "2022-03-18T00:00:00Z" and "2022-03-18T13:00:00Z" in d["times_iso"]
     assert d["times"] == [int(t.timestamp()) for t in times]
     speed = np.hypot(u, v)
-    assert np.nanmax(speed) > 0.01                                   # a real current to compare
+    assert np.nanmax(speed) > 0.01  # a real current to compare
     np.testing.assert_allclose(np.array(d["u"], float), u, atol=5e-4 + 1e-12)
     np.testing.assert_allclose(np.array(d["v"], float), v, atol=5e-4 + 1e-12)
     np.testing.assert_allclose(np.array(d["speed"], float), speed, atol=5e-4 + 1e-12)
-    got = np.array(d["direction"], dtype=float)                      # None -> nan
+    got = np.array(d["direction"], dtype=float)  # None -> nan
     fast = speed >= 0.01
     assert fast.sum() > 10 and np.isfinite(got[fast]).all()
     diff = (got[fast] - _bearing_towards(u[fast], v[fast]) + 180.0) % 360.0 - 180.0
@@ -65,7 +65,7 @@ def test_point_series_currents_and_iso_times(app, system_with_cycle):
     t = ids["truth"]["t"]
     expect_times = [(ids["start"] + timedelta(seconds=float(s))).strftime("%Y-%m-%dT%H:%M:%SZ") for s in t]
     assert d["times_iso"] == expect_times
-    u, v = U0 * np.cos(OMEGA * t), V0 * np.cos(OMEGA * t)             # the fixture's analytic current
+    u, v = U0 * np.cos(OMEGA * t), V0 * np.cos(OMEGA * t)  # the fixture's analytic current
     np.testing.assert_allclose(d["speed"], np.hypot(u, v), atol=6e-4)
     # (0.3, -0.2) flows towards the south-east, 123.69° from north; its opposite towards 303.69°
     towards = math.degrees(math.atan2(0.3, -0.2)) % 360
@@ -101,8 +101,8 @@ def test_viewer_time_axes_are_utc_24_hour_iso_with_currents(browser, live_server
         parts = labels.split("|")
         hours = [int(p[:2]) for p in parts]
         assert all(re.match(r"^\d\d:\d\d(\n\d{4}-\d\d-\d\d)?$", p) for p in parts), parts
-        assert any(h >= 13 for h in hours), parts                   # the 24-hour clock past noon (the data span 24 h)
-        assert "\n2022-03-18" in labels                              # the day as an ISO date
+        assert any(h >= 13 for h in hours), parts  # the 24-hour clock past noon (the data span 24 h)
+        assert "\n2022-03-18" in labels  # the day as an ISO date
     assert not re.search(r"\b(AM|PM)\b", legend) and "UTC" in legend
     chart = page.evaluate("""() => ({labels: window.coastcastCurrentChart.series.map((s) => s.label || null),
         data: window.coastcastCurrentChart.data, axes: window.coastcastCurrentChart.axes.map((a) => a.label)})""")

@@ -2,6 +2,7 @@
 Gironde its maree.cli and its two rivers' series, the Western North Atlantic its fort.15, the
 Channel/Biscay its JMJ atlas, the North Sea and the Mersey coastcast's global atlas; the region's
 datum, roles and stations come with it (the configuration names the region)."""
+
 from __future__ import annotations
 
 import re
@@ -20,20 +21,25 @@ def _defaults(html: str) -> dict:
     """The form fields as the browser would submit them untouched (selected options, values)."""
     data = {}
     for m in re.finditer(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
-        sel = re.search(r'<option[^>]*value="([^"]*)"[^>]*selected', m.group(2)) or re.search(r'<option[^>]*value="([^"]*)"', m.group(2))
+        sel = re.search(r'<option[^>]*value="([^"]*)"[^>]*selected', m.group(2)) or re.search(
+            r'<option[^>]*value="([^"]*)"', m.group(2)
+        )
         data[m.group(1)] = sel.group(1)
     for m in re.finditer(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html):
         data.setdefault(m.group(1), m.group(2))
     return data
 
 
-@pytest.mark.parametrize("region, tides, rivers", [
-    ("gironde", "telemac-cli", {"open_1", "open_3"}),
-    ("western_north_atlantic", "fort15", set()),
-    ("channel_biscay", "atlas/jmj", set()),
-    ("north_sea", "atlas/coastcast", set()),
-    ("mersey", "atlas/coastcast", set()),
-])
+@pytest.mark.parametrize(
+    "region, tides, rivers",
+    [
+        ("gironde", "telemac-cli", {"open_1", "open_3"}),
+        ("western_north_atlantic", "fort15", set()),
+        ("channel_biscay", "atlas/jmj", set()),
+        ("north_sea", "atlas/coastcast", set()),
+        ("mersey", "atlas/coastcast", set()),
+    ],
+)
 def test_gallery_region_with_default_choices_gets_its_own_forcing(app, region, tides, rivers):
     add_user(app, "gina@example.org")
     c = app.test_client()
@@ -78,6 +84,8 @@ def test_wizard_refuses_a_station_far_from_the_water_of_the_mesh(app):
     c.post(f"/systems/{sid}/wizard/parameters", data=_defaults(page))
     r = c.post(f"/systems/{sid}/wizard/stations", data={"stations": "Inland, -0.45, 45.10"})
     assert r.status_code == 200
-    assert re.search(r"station &#39;Inland&#39; at \(-0\.4500, 45\.1000\) lies .* km away \(limit 5 km\)", r.data.decode()), r.data.decode()[-3000:]
+    assert re.search(r"station &#39;Inland&#39; at \(-0\.4500, 45\.1000\) lies .* km away \(limit 5 km\)", r.data.decode()), (
+        r.data.decode()[-3000:]
+    )
     with sessions(app) as s:
         assert not s.get(ForecastSystem, sid).stations

@@ -1,5 +1,6 @@
 """A real multi-process dask cluster for the pipeline tests: ``dask scheduler`` and ``dask worker``
 subprocesses on 127.0.0.1, each in its own process group (killed as a whole), always cleaned up."""
+
 from __future__ import annotations
 
 import os
@@ -55,13 +56,16 @@ class LocalTestCluster:
 
     def _spawn(self, args, name) -> subprocess.Popen:
         log = open(self.tmp / f"{name}-{len(self.procs)}.log", "w")
-        p = subprocess.Popen(_dask_exe() + args, stdout=log, stderr=subprocess.STDOUT, env=_env(),
-                             start_new_session=True, cwd=self.tmp)
+        p = subprocess.Popen(
+            _dask_exe() + args, stdout=log, stderr=subprocess.STDOUT, env=_env(), start_new_session=True, cwd=self.tmp
+        )
         self.procs.append(p)
         return p
 
     def start_scheduler(self) -> None:
-        self.scheduler = self._spawn(["scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--dashboard-address", ":0"], "scheduler")
+        self.scheduler = self._spawn(
+            ["scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--dashboard-address", ":0"], "scheduler"
+        )
 
     def add_worker(self) -> subprocess.Popen:
         w = self._spawn(["worker", self.address, "--nthreads", "1", "--nworkers", "1", "--death-timeout", "60"], "worker")
@@ -206,8 +210,16 @@ def add_system(sf, folder: Path, name: str, *, run_hour: int = 0, status: str = 
     import tomli_w
 
     with sf() as s:
-        system = ForecastSystem(owner_id=1, name=name, status=status, run_hour_utc=run_hour, data_dir=str(folder / "data"),
-                                mesh_path=data["mesh"], config_toml=tomli_w.dumps(data), horizon_hours=int(data["hours"]))
+        system = ForecastSystem(
+            owner_id=1,
+            name=name,
+            status=status,
+            run_hour_utc=run_hour,
+            data_dir=str(folder / "data"),
+            mesh_path=data["mesh"],
+            config_toml=tomli_w.dumps(data),
+            horizon_hours=int(data["hours"]),
+        )
         s.add(system)
         s.commit()
         return system.id

@@ -1,5 +1,6 @@
 """Ensembles: strict [ensemble] parsing, members run in parallel, and station statistics checked
 against numpy on the members' own files."""
+
 from __future__ import annotations
 
 import json
@@ -14,15 +15,24 @@ from workflows.config import ConfigError
 from workflows.ensemble import EnsembleSpec, ensemble_statistics, run_ensemble
 
 
-@pytest.mark.parametrize("table, message", [
-    ({"members": 2, "wind_factor": [1, 2]}, "[ensemble]: unknown key 'wind_factor'; did you mean 'wind_factors'?"),
-    ({"members": 1, "wind_factors": [1.0]}, "[ensemble]: members must be an integer >= 2, got 1"),
-    ({"members": 3, "wind_factors": [0.9, 1.1]}, "[ensemble]: wind_factors has 2 values but members = 3"),
-    ({"members": 2}, "[ensemble]: members = 2 but no perturbation; give wind_factors = [...] or [[ensemble.tides]] tables"),
-    ({"members": 2, "tides": [{"source": "harmonics", "file": "a.csv"}]}, "[ensemble]: 1 [[ensemble.tides]] tables but members = 2"),
-    ({"members": 2, "wind_factors": [1, -1]}, "[ensemble]: wind_factors must be a list of numbers >= 0, got [1, -1]"),
-    ({"members": 2, "wind_factors": [1, 2], "threshold_m": "high"}, "[ensemble]: threshold_m must be a number (metres), got 'high'"),
-])
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ({"members": 2, "wind_factor": [1, 2]}, "[ensemble]: unknown key 'wind_factor'; did you mean 'wind_factors'?"),
+        ({"members": 1, "wind_factors": [1.0]}, "[ensemble]: members must be an integer >= 2, got 1"),
+        ({"members": 3, "wind_factors": [0.9, 1.1]}, "[ensemble]: wind_factors has 2 values but members = 3"),
+        ({"members": 2}, "[ensemble]: members = 2 but no perturbation; give wind_factors = [...] or [[ensemble.tides]] tables"),
+        (
+            {"members": 2, "tides": [{"source": "harmonics", "file": "a.csv"}]},
+            "[ensemble]: 1 [[ensemble.tides]] tables but members = 2",
+        ),
+        ({"members": 2, "wind_factors": [1, -1]}, "[ensemble]: wind_factors must be a list of numbers >= 0, got [1, -1]"),
+        (
+            {"members": 2, "wind_factors": [1, 2], "threshold_m": "high"},
+            "[ensemble]: threshold_m must be a number (metres), got 'high'",
+        ),
+    ],
+)
 def test_bad_ensemble_tables_are_refused_in_one_line(table, message):
     with pytest.raises(ConfigError) as err:
         EnsembleSpec.from_mapping(table)

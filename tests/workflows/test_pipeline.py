@@ -1,5 +1,6 @@
 """The pipeline's API and cluster files: run_on_cluster, `coastcast run --scheduler`, many systems
 with distinct task keys, and strict cluster specifications."""
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,16 @@ from workflows.pipeline import (
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
 
-@pytest.mark.parametrize("name, kind", [("cluster-local.toml", "local"), ("cluster-slurm.yaml", "slurm"),
-                                        ("cluster-htcondor.yaml", "htcondor"), ("cluster-pbs.toml", "pbs"),
-                                        ("cluster-gateway.yaml", "gateway")])
+@pytest.mark.parametrize(
+    "name, kind",
+    [
+        ("cluster-local.toml", "local"),
+        ("cluster-slurm.yaml", "slurm"),
+        ("cluster-htcondor.yaml", "htcondor"),
+        ("cluster-pbs.toml", "pbs"),
+        ("cluster-gateway.yaml", "gateway"),
+    ],
+)
 def test_example_cluster_files_parse(name, kind):
     spec = load_cluster_spec(EXAMPLES / name)
     assert spec.kind == kind and spec.allowed_failures == 3
@@ -32,14 +40,20 @@ def test_example_cluster_files_parse(name, kind):
         assert spec.jobs == 2 and spec.options["resource_spec"] == "select=1:ncpus=24:mem=96GB"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("kind: slurmm\n", "kind 'slurmm' is not one of local, scheduler, slurm, pbs, htcondor, sge, lsf, gateway"),
-    ("kind: local\nworker: 2\n", "unknown key 'worker'; did you mean 'workers'?"),
-    ("kind: local\nworkers: 0\n", "workers must be an integer >= 1, got 0"),
-    ("kind: scheduler\n", 'kind = \'scheduler\' needs address = "tcp://host:8786"'),
-    ("kind: slurm\njobs: 2\nadapt: {maximum_jobs: 3}\n", "give either jobs (a fixed size) or adapt (adaptive scaling), not both"),
-    ("kind: slurm\noptions: [1, 2]\n", "options must be a table of keyword arguments, got [1, 2]"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("kind: slurmm\n", "kind 'slurmm' is not one of local, scheduler, slurm, pbs, htcondor, sge, lsf, gateway"),
+        ("kind: local\nworker: 2\n", "unknown key 'worker'; did you mean 'workers'?"),
+        ("kind: local\nworkers: 0\n", "workers must be an integer >= 1, got 0"),
+        ("kind: scheduler\n", "kind = 'scheduler' needs address = \"tcp://host:8786\""),
+        (
+            "kind: slurm\njobs: 2\nadapt: {maximum_jobs: 3}\n",
+            "give either jobs (a fixed size) or adapt (adaptive scaling), not both",
+        ),
+        ("kind: slurm\noptions: [1, 2]\n", "options must be a table of keyword arguments, got [1, 2]"),
+    ],
+)
 def test_bad_cluster_files_are_refused_in_one_line(tmp_path, text, message):
     f = tmp_path / "cluster.yaml"
     f.write_text(text)
@@ -96,7 +110,9 @@ def test_run_on_cluster_from_a_cluster_file_and_task_keys_of_two_systems(tmp_pat
         outcomes = driver.wait(timeout=120)
     assert sorted(o.status for o in outcomes) == ["succeeded", "succeeded"]
     prefixes = {o.request.system: o.info["pipeline"]["keys"][1] for o in outcomes}
-    assert prefixes["north"].startswith("segment-000-north-20260110T00Z-") and prefixes["south"].startswith("segment-000-south-20260110T00Z-")
+    assert prefixes["north"].startswith("segment-000-north-20260110T00Z-") and prefixes["south"].startswith(
+        "segment-000-south-20260110T00Z-"
+    )
     assert stage_summary(read_events(tmp_path / "north" / "run"))["segment-000"]["attempts"] == 1
 
 

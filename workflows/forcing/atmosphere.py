@@ -20,6 +20,7 @@ that bracket ``t``: ``f(t) = f_k + (t - t_k)/(t_{k+1} - t_k) (f_{k+1} - f_k)``. 
 and interpolated to the nodes the first time it is needed and kept in a small LRU cache, so a
 ``sample`` costs three vector updates of length n_node.
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,8 +51,16 @@ from .grib import GribRecords
 from .gridded import AtmosphereError, bilinear_weights, check_plausible
 
 __all__ = [
-    "AtmosphereConfig", "AtmosphereError", "AtmosphereSample", "AtmosphericForcing", "CFNetCDFAtmosphere",
-    "ConstantAtmosphere", "GriddedAtmosphere", "GribAtmosphere", "build_atmosphere", "open_atmosphere_file",
+    "AtmosphereConfig",
+    "AtmosphereError",
+    "AtmosphereSample",
+    "AtmosphericForcing",
+    "CFNetCDFAtmosphere",
+    "ConstantAtmosphere",
+    "GriddedAtmosphere",
+    "GribAtmosphere",
+    "build_atmosphere",
+    "open_atmosphere_file",
 ]
 
 log = logging.getLogger(__name__)
@@ -100,8 +109,9 @@ class ConstantAtmosphere:
 
     def sample(self, t: float) -> AtmosphereSample:
         shape = () if self.n_node is None else (int(self.n_node),)
-        return AtmosphereSample(np.full(shape, float(self.u10)), np.full(shape, float(self.v10)),
-                                np.full(shape, float(self.pressure)))
+        return AtmosphereSample(
+            np.full(shape, float(self.u10)), np.full(shape, float(self.v10)), np.full(shape, float(self.pressure))
+        )
 
     def describe(self) -> dict:
         return {"kind": "constant", "u10": self.u10, "v10": self.v10, "pressure": self.pressure}
@@ -118,8 +128,7 @@ class GriddedAtmosphere:
     ``cache_records``: how many interpolated records to keep (LRU).
     """
 
-    def __init__(self, records, node_lon, node_lat, start: datetime, hours: float | None = None,
-                 cache_records: int = 4):
+    def __init__(self, records, node_lon, node_lat, start: datetime, hours: float | None = None, cache_records: int = 4):
         self.records = records
         self.name = records.name
         self.start = utc(start, "start", AtmosphereError)
@@ -149,7 +158,8 @@ class GriddedAtmosphere:
             need1 = self.start + timedelta(seconds=t1)
             raise AtmosphereError(
                 f"{self.name}: records cover {_iso(self.record_times[0])}..{_iso(self.record_times[-1])} "
-                f"but the run needs {_iso(need0)}..{_iso(need1)}")
+                f"but the run needs {_iso(need0)}..{_iso(need1)}"
+            )
 
     def _record(self, k: int):
         hit = self._cache.get(k)
@@ -185,8 +195,12 @@ class GriddedAtmosphere:
         return AtmosphereSample(*(x + w * (y - x) for x, y in zip(a, b, strict=True)))
 
     def describe(self) -> dict:
-        return {"path": self.name, "records": int(self.times_s.size), "first": _iso(self.record_times[0]),
-                "last": _iso(self.record_times[-1])}
+        return {
+            "path": self.name,
+            "records": int(self.times_s.size),
+            "first": _iso(self.record_times[0]),
+            "last": _iso(self.record_times[-1]),
+        }
 
     def close(self) -> None:
         self.records.close()
@@ -206,16 +220,14 @@ class CFNetCDFAtmosphere(GriddedAtmosphere):
     ``hours``: when given, the records must cover the run.
     """
 
-    def __init__(self, path, node_lon, node_lat, start: datetime, hours: float | None = None,
-                 cache_records: int = 4):
+    def __init__(self, path, node_lon, node_lat, start: datetime, hours: float | None = None, cache_records: int = 4):
         super().__init__(CFNetCDFRecords(path), node_lon, node_lat, start, hours, cache_records)
 
 
 class GribAtmosphere(GriddedAtmosphere):
     """10 m wind and MSLP (``10u``, ``10v``, ``prmsl``/``msl``) from GRIB file(s), e.g. GFS hours."""
 
-    def __init__(self, path, node_lon, node_lat, start: datetime, hours: float | None = None,
-                 cache_records: int = 4):
+    def __init__(self, path, node_lon, node_lat, start: datetime, hours: float | None = None, cache_records: int = 4):
         super().__init__(GribRecords(path), node_lon, node_lat, start, hours, cache_records)
 
 
@@ -232,8 +244,9 @@ def _is_grib(path: Path) -> bool:
         return False
 
 
-def open_atmosphere_file(path, node_lon, node_lat, start: datetime, hours: float | None = None,
-                         fmt: str = "auto") -> GriddedAtmosphere:
+def open_atmosphere_file(
+    path, node_lon, node_lat, start: datetime, hours: float | None = None, fmt: str = "auto"
+) -> GriddedAtmosphere:
     """A gridded source from a NetCDF or GRIB file (or files); ``fmt``: auto, netcdf or grib."""
     paths = [Path(p) for p in ([path] if isinstance(path, (str, Path)) else path)]
     if not paths:
@@ -289,10 +302,9 @@ class AtmosphereConfig:
         if self.format not in FORMATS:
             raise AtmosphereError(f"[atmosphere] format {self.format!r} is not one of {', '.join(FORMATS)}")
         if self.source == "file" and not self.path:
-            raise AtmosphereError("[atmosphere] source = \"file\" needs path = \"FILE\" (or a list of files)")
+            raise AtmosphereError('[atmosphere] source = "file" needs path = "FILE" (or a list of files)')
         if self.margin_degrees < 0 or self.retries < 0 or self.timeout_seconds <= 0 or self.extra_hours < 0:
-            raise AtmosphereError("[atmosphere] margin_degrees, retries, extra_hours must be >= 0 and "
-                                  "timeout_seconds > 0")
+            raise AtmosphereError("[atmosphere] margin_degrees, retries, extra_hours must be >= 0 and timeout_seconds > 0")
         if self.cycle is not None:
             c = utc(self.cycle, "[atmosphere] cycle", AtmosphereError)
             if c.hour % 6 or c.minute or c.second:
@@ -322,19 +334,22 @@ class AtmosphereConfig:
         if "path" in kw:
             paths = [kw["path"]] if isinstance(kw["path"], (str, Path)) else list(kw["path"])
             base = Path(base_dir) if base_dir is not None else None
-            kw["path"] = tuple(base / p if base is not None and not Path(p).is_absolute() else Path(p)
-                               for p in paths)
+            kw["path"] = tuple(base / p if base is not None and not Path(p).is_absolute() else Path(p) for p in paths)
         if "cycle" in kw and isinstance(kw["cycle"], str):
             try:
                 c = datetime.fromisoformat(kw["cycle"].replace("Z", "+00:00"))
             except ValueError:
-                raise AtmosphereError(f"{where}: cycle {kw['cycle']!r} is not an ISO time "
-                                      "like 2026-11-25T00:00Z") from None
+                raise AtmosphereError(f"{where}: cycle {kw['cycle']!r} is not an ISO time like 2026-11-25T00:00Z") from None
             kw["cycle"] = c if c.tzinfo else c.replace(tzinfo=timezone.utc)
         if "fallback_cycles_hours" in kw:
             kw["fallback_cycles_hours"] = tuple(int(h) for h in kw["fallback_cycles_hours"])
-        for key, typ in (("margin_degrees", float), ("timeout_seconds", float), ("backoff_seconds", float),
-                         ("retries", int), ("extra_hours", int)):
+        for key, typ in (
+            ("margin_degrees", float),
+            ("timeout_seconds", float),
+            ("backoff_seconds", float),
+            ("retries", int),
+            ("extra_hours", int),
+        ):
             if key in kw:
                 try:
                     kw[key] = typ(kw[key])
@@ -354,8 +369,9 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def build_atmosphere(config, node_lon, node_lat, start: datetime, hours: float, cache_dir: str | Path,
-                     *, downloader: GfsDownloader | None = None):
+def build_atmosphere(
+    config, node_lon, node_lat, start: datetime, hours: float, cache_dir: str | Path, *, downloader: GfsDownloader | None = None
+):
     """The atmospheric forcing of a run, following the fallback order, and the record of it.
 
     ``config``: :class:`AtmosphereConfig`, a ``[atmosphere]`` mapping, ``"none"``/``"gfs"``/a
@@ -376,8 +392,7 @@ def build_atmosphere(config, node_lon, node_lat, start: datetime, hours: float, 
     start = utc(start, "start", AtmosphereError)
     end = start + timedelta(hours=float(hours))
     attempts: list[dict] = []
-    record = {"requested": cfg.source, "used": "none", "fallback": False, "source": None,
-              "attempts": attempts, "message": ""}
+    record = {"requested": cfg.source, "used": "none", "fallback": False, "source": None, "attempts": attempts, "message": ""}
 
     if cfg.source == "none":
         record["message"] = "no atmospheric forcing requested (tides only)"
@@ -385,21 +400,20 @@ def build_atmosphere(config, node_lon, node_lat, start: datetime, hours: float, 
 
     if cfg.source == "file":
         try:
-            forcing = open_atmosphere_file(cfg.path if len(cfg.path) > 1 else cfg.path[0], node_lon, node_lat,
-                                           start, hours, cfg.format)
+            forcing = open_atmosphere_file(
+                cfg.path if len(cfg.path) > 1 else cfg.path[0], node_lon, node_lat, start, hours, cfg.format
+            )
         except AtmosphereError as exc:
             # a file the user named is used or the run stops: only downloads fall back
             raise AtmosphereError(f"[atmosphere] {', '.join(p.name for p in cfg.path)}: {_one_line(exc)}") from None
         else:
             attempts.append({"source": "file", "path": [str(p) for p in cfg.path], "ok": True})
-            record.update(used="file", source={"kind": "file", **forcing.describe()},
-                          message=f"atmosphere from {forcing.name}")
+            record.update(used="file", source={"kind": "file", **forcing.describe()}, message=f"atmosphere from {forcing.name}")
             return forcing, record
 
     # GFS
     box = Box.around(node_lon, node_lat, cfg.margin_degrees)
-    dl = downloader or GfsDownloader(cache_dir, cfg.base_url, cfg.timeout_seconds, cfg.retries,
-                                     cfg.backoff_seconds)
+    dl = downloader or GfsDownloader(cache_dir, cfg.base_url, cfg.timeout_seconds, cfg.retries, cfg.backoff_seconds)
     cycle = cfg.cycle or latest_cycle(start)
     try:
         leads = gfs_forecast_hours(cycle, start, end + timedelta(hours=cfg.extra_hours))
@@ -410,8 +424,11 @@ def build_atmosphere(config, node_lon, node_lat, start: datetime, hours: float, 
         attempts.append({"source": "gfs", "cycle": cycle_label(cycle), "ok": False, "reason": _one_line(exc)})
     else:
         attempts.append({"source": "gfs", "cycle": cycle_label(cycle), "ok": True})
-        record.update(used="gfs", source=_gfs_source(dl, cycle, leads, box, forcing, dl.requests - requests_before),
-                      message=f"atmosphere from GFS 0.25 degree cycle {cycle_label(cycle)}")
+        record.update(
+            used="gfs",
+            source=_gfs_source(dl, cycle, leads, box, forcing, dl.requests - requests_before),
+            message=f"atmosphere from GFS 0.25 degree cycle {cycle_label(cycle)}",
+        )
         return forcing, record
 
     for older in previous_cycles(cycle, cfg.fallback_cycles_hours):
@@ -423,9 +440,14 @@ def build_atmosphere(config, node_lon, node_lat, start: datetime, hours: float, 
             continue
         missing = dl.missing(older, leads, box)
         if missing:
-            attempts.append({"source": "gfs-previous-cycle", "cycle": label, "ok": False,
-                             "reason": f"{len(missing)} of {len(leads)} forecast hours not in the cache "
-                                       f"(first f{missing[0]:03d})"})
+            attempts.append(
+                {
+                    "source": "gfs-previous-cycle",
+                    "cycle": label,
+                    "ok": False,
+                    "reason": f"{len(missing)} of {len(leads)} forecast hours not in the cache (first f{missing[0]:03d})",
+                }
+            )
             continue
         try:
             forcing = GribAtmosphere(dl.cached(older, leads, box), node_lon, node_lat, start, hours)
@@ -433,19 +455,31 @@ def build_atmosphere(config, node_lon, node_lat, start: datetime, hours: float, 
             attempts.append({"source": "gfs-previous-cycle", "cycle": label, "ok": False, "reason": _one_line(exc)})
             continue
         attempts.append({"source": "gfs-previous-cycle", "cycle": label, "ok": True})
-        record.update(used="gfs-previous-cycle", fallback=True, source=_gfs_source(dl, older, leads, box, forcing, 0),
-                      message=f"GFS cycle {cycle_label(cycle)} failed ({attempts[0]['reason']}); "
-                              f"used the older cycle {label} from the cache")
+        record.update(
+            used="gfs-previous-cycle",
+            fallback=True,
+            source=_gfs_source(dl, older, leads, box, forcing, 0),
+            message=f"GFS cycle {cycle_label(cycle)} failed ({attempts[0]['reason']}); "
+            f"used the older cycle {label} from the cache",
+        )
         log.warning("atmosphere: %s", record["message"])
         return forcing, record
     return _give_up(cfg, record)
 
 
 def _gfs_source(dl: GfsDownloader, cycle, leads, box: Box, forcing: GriddedAtmosphere, requests: int) -> dict:
-    return {"kind": "gfs", "cycle": cycle_label(cycle), "forecast_hours": [int(leads[0]), int(leads[-1])],
-            "files": len(leads), "box": box.as_list(), "base_url": dl.base_url, "requests": int(requests),
-            "cache": str(dl.cache_path(cycle, leads[0], box).parent),
-            "paths": [str(dl.cache_path(cycle, h, box)) for h in leads], **forcing.describe()}
+    return {
+        "kind": "gfs",
+        "cycle": cycle_label(cycle),
+        "forecast_hours": [int(leads[0]), int(leads[-1])],
+        "files": len(leads),
+        "box": box.as_list(),
+        "base_url": dl.base_url,
+        "requests": int(requests),
+        "cache": str(dl.cache_path(cycle, leads[0], box).parent),
+        "paths": [str(dl.cache_path(cycle, h, box)) for h in leads],
+        **forcing.describe(),
+    }
 
 
 def _give_up(cfg: AtmosphereConfig, record: dict):

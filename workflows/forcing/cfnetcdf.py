@@ -12,6 +12,7 @@ Extra dimensions of size one (``height = 10``) are dropped. Packing (``scale_fac
 ``add_offset``) and ``_FillValue`` are decoded by xarray; only the grid window the mesh needs is
 read for each record.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,7 @@ _STANDARD_NAMES = {
 _NAMES = {
     "u10": ("u10", "u10m", "10u", "uas", "ugrd10m", "ugrd_10maboveground", "u_10m", "wind_u", "u_wind"),
     "v10": ("v10", "v10m", "10v", "vas", "vgrd10m", "vgrd_10maboveground", "v_10m", "wind_v", "v_wind"),
-    "pressure": ("msl", "prmsl", "mslp", "psl", "slp", "pmsl", "prmslmsl", "prmsl_meansealevel",
-                 "mean_sea_level_pressure"),
+    "pressure": ("msl", "prmsl", "mslp", "psl", "slp", "pmsl", "prmslmsl", "prmsl_meansealevel", "mean_sea_level_pressure"),
 }
 _DESCRIPTION = {
     "u10": "10 m eastward wind (standard_name 'eastward_wind' or a name like u10, U10M)",
@@ -115,8 +115,13 @@ class CFNetCDFRecords:
                 self.close()
                 raise AtmosphereError(f"{self.name}: no {_DESCRIPTION[f]} in any file")
         self.times, self._locators = assemble_records(tables, self.name)
-        log.info("%s: %d records %s .. %s", self.name, self.times.size,
-                 np.datetime_as_string(self.times[0], unit="m"), np.datetime_as_string(self.times[-1], unit="m"))
+        log.info(
+            "%s: %d records %s .. %s",
+            self.name,
+            self.times.size,
+            np.datetime_as_string(self.times[0], unit="m"),
+            np.datetime_as_string(self.times[-1], unit="m"),
+        )
 
     def _open(self, di: int, path: Path, tables: dict) -> None:
         if not path.is_file():
@@ -136,16 +141,18 @@ class CFNetCDFRecords:
                 found[f] = hit
         if not found or (len(self.paths) == 1 and len(found) < 3):
             missing = [f for f in _NAMES if f not in found] or list(_NAMES)
-            raise AtmosphereError(f"{path}: no {_DESCRIPTION[missing[0]]}; variables are: "
-                                  f"{', '.join(map(str, ds.data_vars)) or 'none'}")
+            raise AtmosphereError(
+                f"{path}: no {_DESCRIPTION[missing[0]]}; variables are: {', '.join(map(str, ds.data_vars)) or 'none'}"
+            )
         info = {}
         for f, var in found.items():
             info[f] = self._describe(ds, path, f, var)
             tdim, tvals = info[f]["time"]
             for k, t in enumerate(tvals):
                 if t in tables[f]:
-                    raise AtmosphereError(f"{path}: {var} at {np.datetime_as_string(t, unit='m')}Z is also in "
-                                          f"{self.paths[tables[f][t][0]]}")
+                    raise AtmosphereError(
+                        f"{path}: {var} at {np.datetime_as_string(t, unit='m')}Z is also in {self.paths[tables[f][t][0]]}"
+                    )
                 tables[f][t] = (di, k)
         self._vars.append(info)
 
@@ -164,27 +171,33 @@ class CFNetCDFRecords:
         if len(tdims) != 1:
             raise AtmosphereError(f"{where}: needs one CF time dimension, has dims {da.dims}")
         if len(londims) != 1 or len(latdims) != 1:
-            raise AtmosphereError(f"{where}: dims {da.dims} are not (time, lat, lon) of a regular lon/lat grid "
-                                  "(1-D longitude and latitude coordinates)")
+            raise AtmosphereError(
+                f"{where}: dims {da.dims} are not (time, lat, lon) of a regular lon/lat grid "
+                "(1-D longitude and latitude coordinates)"
+            )
         extra = {d: 0 for d, k in kinds.items() if k is None}
         big = [d for d in extra if da.sizes[d] != 1]
         if big:
-            raise AtmosphereError(f"{where}: extra dimension {big[0]} of size {da.sizes[big[0]]}; "
-                                  "only time, latitude and longitude may have more than one point")
+            raise AtmosphereError(
+                f"{where}: extra dimension {big[0]} of size {da.sizes[big[0]]}; "
+                "only time, latitude and longitude may have more than one point"
+            )
         lon = np.asarray(ds[londims[0]].values, dtype=np.float64)
         lat = np.asarray(ds[latdims[0]].values, dtype=np.float64)
         if self.lon is None:
             self.lon, self.lat = lon, lat
-        elif lon.shape != self.lon.shape or lat.shape != self.lat.shape or not (
-                np.allclose(lon, self.lon) and np.allclose(lat, self.lat)):
+        elif (
+            lon.shape != self.lon.shape
+            or lat.shape != self.lat.shape
+            or not (np.allclose(lon, self.lon) and np.allclose(lat, self.lat))
+        ):
             raise AtmosphereError(f"{where}: grid differs from that of {self.paths[0]}")
         units = da.attrs.get("units")
         factor = pressure_factor(units, where) if field == "pressure" else wind_factor(units, where)
         times = np.asarray(ds[tdims[0]].values).astype("datetime64[ns]")
         if times.size and np.unique(times).size != times.size:
             raise AtmosphereError(f"{where}: time axis has repeated values")
-        return {"var": var, "time": (tdims[0], times), "lon": londims[0], "lat": latdims[0],
-                "extra": extra, "factor": factor}
+        return {"var": var, "time": (tdims[0], times), "lon": londims[0], "lat": latdims[0], "extra": extra, "factor": factor}
 
     def read(self, k: int, rows: slice, cols: slice):
         """Record ``k``: (u10 m/s, v10 m/s, pressure Pa), each (n_rows, n_cols) on the window."""

@@ -12,6 +12,7 @@ a temporary name and are renamed, so the cache never holds half a file. Timeouts
 errors, HTTP 429 and 5xx are retried with exponential backoff; 404 (cycle not yet published) is
 not. Only the standard library is used (urllib).
 """
+
 from __future__ import annotations
 
 import logging
@@ -68,11 +69,11 @@ def gfs_forecast_hours(cycle: datetime, start: datetime, end: datetime) -> list[
     lead0 = (start - cycle).total_seconds() / 3600.0
     lead1 = (end - cycle).total_seconds() / 3600.0
     if lead0 < 0 or lead1 < lead0:
-        raise GfsDownloadError(f"GFS {cycle_label(cycle)}: run {start.isoformat()}..{end.isoformat()} "
-                               "starts before the cycle")
+        raise GfsDownloadError(f"GFS {cycle_label(cycle)}: run {start.isoformat()}..{end.isoformat()} starts before the cycle")
     if lead1 > GFS_LAST_HOUR:
-        raise GfsDownloadError(f"GFS {cycle_label(cycle)}: the run needs forecast hour {lead1:g}, "
-                               f"beyond the last ({GFS_LAST_HOUR})")
+        raise GfsDownloadError(
+            f"GFS {cycle_label(cycle)}: the run needs forecast hour {lead1:g}, beyond the last ({GFS_LAST_HOUR})"
+        )
     available = list(range(0, GFS_HOURLY_UNTIL + 1)) + list(range(GFS_HOURLY_UNTIL + 3, GFS_LAST_HOUR + 1, 3))
     lo = max(h for h in available if h <= lead0 + 1e-9)
     hi = min(h for h in available if h >= lead1 - 1e-9)
@@ -116,11 +117,16 @@ def filter_url(base_url: str, cycle: datetime, hour: int, box: Box) -> str:
     query = [
         ("dir", f"/gfs.{c:%Y%m%d}/{c:%H}/atmos"),
         ("file", f"gfs.t{c:%H}z.pgrb2.0p25.f{hour:03d}"),
-        ("var_UGRD", "on"), ("var_VGRD", "on"), ("var_PRMSL", "on"),
-        ("lev_10_m_above_ground", "on"), ("lev_mean_sea_level", "on"),
+        ("var_UGRD", "on"),
+        ("var_VGRD", "on"),
+        ("var_PRMSL", "on"),
+        ("lev_10_m_above_ground", "on"),
+        ("lev_mean_sea_level", "on"),
         ("subregion", ""),
-        ("leftlon", f"{box.west:g}"), ("rightlon", f"{box.east:g}"),
-        ("toplat", f"{box.north:g}"), ("bottomlat", f"{box.south:g}"),
+        ("leftlon", f"{box.west:g}"),
+        ("rightlon", f"{box.east:g}"),
+        ("toplat", f"{box.north:g}"),
+        ("bottomlat", f"{box.south:g}"),
     ]
     return f"{base_url}?{urllib.parse.urlencode(query)}"
 
@@ -138,8 +144,15 @@ class GfsDownloader:
     ``sleep``: the waiting function (tests pass a no-op).
     """
 
-    def __init__(self, cache_dir: str | Path, base_url: str = NOMADS_GFS_0P25, timeout_s: float = 60.0,
-                 retries: int = 4, backoff_s: float = 5.0, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        cache_dir: str | Path,
+        base_url: str = NOMADS_GFS_0P25,
+        timeout_s: float = 60.0,
+        retries: int = 4,
+        backoff_s: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.cache_dir = Path(cache_dir)
         self.base_url = base_url
         self.timeout_s = float(timeout_s)
@@ -179,8 +192,14 @@ class GfsDownloader:
         """All ``hours`` of ``cycle`` (cached ones are not requested again)."""
         todo = self.missing(cycle, hours, box)
         if todo:
-            log.info("GFS %s: downloading %d of %d forecast hours for box %s from %s",
-                     cycle_label(cycle), len(todo), len(hours), box.tag, self.base_url)
+            log.info(
+                "GFS %s: downloading %d of %d forecast hours for box %s from %s",
+                cycle_label(cycle),
+                len(todo),
+                len(hours),
+                box.tag,
+                self.base_url,
+            )
         return [self.fetch(cycle, h, box) for h in hours]
 
     def _get(self, url: str, label: str) -> bytes:
@@ -211,8 +230,9 @@ class GfsDownloader:
             text = data[:300].decode("latin-1", "replace")
             if "not present" in text.lower() or "no such file" in text.lower():
                 raise GfsNotAvailable(f"{label}: not on the server (the filter says the data file is not present)")
-            raise GfsDownloadError(f"{label}: the server answered {len(data)} bytes that are not GRIB "
-                                   f"(starting {text[:60]!r}) from {url}")
+            raise GfsDownloadError(
+                f"{label}: the server answered {len(data)} bytes that are not GRIB (starting {text[:60]!r}) from {url}"
+            )
         raise GfsDownloadError(f"{label}: {last} after {self.retries + 1} tries at {url}")
 
 

@@ -9,6 +9,7 @@ ecCodes is used directly rather than through cfgrib: a GFS file mixes ``heightAb
 ``meanSea`` levels, which cfgrib cannot put into one dataset without one open per level type,
 and reading by byte offset keeps the per-record loading lazy and cheap.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,9 +25,17 @@ log = logging.getLogger(__name__)
 # shortName -> field; for pressure the first name present at a time wins (prmsl before msl)
 _SHORT_NAMES = {"10u": "u10", "10v": "v10", "prmsl": "pressure", "msl": "pressure"}
 _PRESSURE_PRIORITY = {"prmsl": 0, "msl": 1}
-_GRID_KEYS = ("Ni", "Nj", "latitudeOfFirstGridPointInDegrees", "longitudeOfFirstGridPointInDegrees",
-              "latitudeOfLastGridPointInDegrees", "longitudeOfLastGridPointInDegrees",
-              "iScansNegatively", "jScansPositively", "jPointsAreConsecutive")
+_GRID_KEYS = (
+    "Ni",
+    "Nj",
+    "latitudeOfFirstGridPointInDegrees",
+    "longitudeOfFirstGridPointInDegrees",
+    "latitudeOfLastGridPointInDegrees",
+    "longitudeOfLastGridPointInDegrees",
+    "iScansNegatively",
+    "jScansPositively",
+    "jPointsAreConsecutive",
+)
 
 
 def _eccodes():
@@ -90,8 +99,7 @@ class GribRecords:
                 try:
                     h = ec.codes_grib_new_from_file(fh)
                 except ec.GribInternalError as exc:
-                    raise AtmosphereError(f"{path}: corrupt or truncated GRIB after {n} good messages "
-                                          f"({exc})") from None
+                    raise AtmosphereError(f"{path}: corrupt or truncated GRIB after {n} good messages ({exc})") from None
                 if h is None:
                     break
                 n += 1
@@ -133,8 +141,9 @@ class GribRecords:
                 if prio < old[0]:
                     tables[field][t] = (prio, path, offset, factor)
                 return
-            raise AtmosphereError(f"{where}: a second {short} message valid at "
-                                  f"{np.datetime_as_string(t, unit='m')}Z (first in {old[1]})")
+            raise AtmosphereError(
+                f"{where}: a second {short} message valid at {np.datetime_as_string(t, unit='m')}Z (first in {old[1]})"
+            )
         tables[field][t] = (prio, path, offset, factor)
 
     def _decode(self, path: Path, offset: int) -> np.ndarray:

@@ -17,6 +17,7 @@ Bilinear interpolation on cell ``[x0, x1] x [y0, y1]`` with ``fx = (x - x0)/(x1 
 (Press et al., Numerical Recipes, 3rd ed., 2007, section 3.6). It reproduces any field linear
 in lon and lat exactly.
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,9 +41,26 @@ class AtmosphereError(ValueError):
 
 
 _WIND_UNITS = {
-    1.0: {"m s-1", "m/s", "m s**-1", "m.s-1", "ms-1", "m s^-1", "m sec-1", "meter second-1",
-          "meters second-1", "metre second-1", "metres second-1", "meter/second", "meters/second",
-          "metre/second", "metres/second", "m*s-1", "m s^(-1)", "m.s**-1"},
+    1.0: {
+        "m s-1",
+        "m/s",
+        "m s**-1",
+        "m.s-1",
+        "ms-1",
+        "m s^-1",
+        "m sec-1",
+        "meter second-1",
+        "meters second-1",
+        "metre second-1",
+        "metres second-1",
+        "meter/second",
+        "meters/second",
+        "metre/second",
+        "metres/second",
+        "m*s-1",
+        "m s^(-1)",
+        "m.s**-1",
+    },
     0.514444: {"knots", "knot", "kt", "kts"},
 }
 _PRESSURE_UNITS = {
@@ -158,7 +176,8 @@ def bilinear_weights(grid_lon, grid_lat, node_lon, node_lat, where: str, tol: fl
         raise AtmosphereError(
             f"{where}: node {k} at lon {node_lon[k]:.4f}, lat {node_lat[k]:.4f} lies outside the grid "
             f"(lon {lon[0]:.4f}..{lon[-1]:.4f}, lat {lat[0]:.4f}..{lat[-1]:.4f}); "
-            f"{bad.size} of {node_lon.size} nodes outside")
+            f"{bad.size} of {node_lon.size} nodes outside"
+        )
     i, fx = _cell(lon, x)
     j, fy = _cell(lat, y)
     ci = np.stack([lon_native[i], lon_native[i + 1]], axis=1)  # (n, 2) native columns
@@ -168,11 +187,27 @@ def bilinear_weights(grid_lon, grid_lat, node_lon, node_lat, where: str, tol: fl
     ncol = c1 - c0
     rows = rj - r0
     cols = ci - c0
-    index = np.stack([rows[:, 0] * ncol + cols[:, 0], rows[:, 0] * ncol + cols[:, 1],
-                      rows[:, 1] * ncol + cols[:, 0], rows[:, 1] * ncol + cols[:, 1]], axis=1)
+    index = np.stack(
+        [
+            rows[:, 0] * ncol + cols[:, 0],
+            rows[:, 0] * ncol + cols[:, 1],
+            rows[:, 1] * ncol + cols[:, 0],
+            rows[:, 1] * ncol + cols[:, 1],
+        ],
+        axis=1,
+    )
     weight = np.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], axis=1)
-    log.debug("%s: bilinear weights for %d nodes, window rows %d:%d cols %d:%d (grid %d x %d)",
-              where, node_lon.size, r0, r1, c0, c1, lat.size, nx)
+    log.debug(
+        "%s: bilinear weights for %d nodes, window rows %d:%d cols %d:%d (grid %d x %d)",
+        where,
+        node_lon.size,
+        r0,
+        r1,
+        c0,
+        c1,
+        lat.size,
+        nx,
+    )
     return BilinearWeights(slice(r0, r1), slice(c0, c1), (r1 - r0, ncol), index, weight)
 
 
@@ -206,9 +241,10 @@ def check_plausible(u: np.ndarray, v: np.ndarray, p: np.ndarray, where: str) -> 
             raise AtmosphereError(f"{where}: {name} is missing (NaN/fill value) at node {k}")
     for name, a in (("u10", u), ("v10", v)):
         if np.abs(a).max(initial=0.0) > WIND_MAX_MS:
-            raise AtmosphereError(f"{where}: {name} reaches {np.abs(a).max():.1f} m/s, not plausible; "
-                                  "check its units attribute")
+            raise AtmosphereError(f"{where}: {name} reaches {np.abs(a).max():.1f} m/s, not plausible; check its units attribute")
     lo, hi = PRESSURE_RANGE_PA
     if p.size and (p.min() < lo or p.max() > hi):
-        raise AtmosphereError(f"{where}: pressure {p.min():.1f}..{p.max():.1f} Pa is not a plausible "
-                              "mean-sea-level pressure; check its units attribute (Pa or hPa)")
+        raise AtmosphereError(
+            f"{where}: pressure {p.min():.1f}..{p.max():.1f} Pa is not a plausible "
+            "mean-sea-level pressure; check its units attribute (Pa or hPa)"
+        )

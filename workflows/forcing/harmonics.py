@@ -7,6 +7,7 @@ at points, m and degrees), :func:`canonical_constituent`, :func:`constituent_fre
 pyTMD) and :class:`TideInputError`. A module of its own so that the readers never import the
 prediction module that dispatches to them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -26,8 +27,16 @@ MJD_EPOCH = datetime(1858, 11, 17, tzinfo=timezone.utc)
 NODAL_CORRECTIONS = ("FES", "OTIS", "GOT", "perth3")
 DEFAULT_DURATION = timedelta(hours=72)
 
-_ALIASES = {"LDA2": "LAMBDA2", "LAM2": "LAMBDA2", "LMB2": "LAMBDA2", "EP2": "EPS2", "E2": "EPS2",
-            "SIGMA1": "SIG1", "RHO": "RHO1", "MSQ": "MSQM"}
+_ALIASES = {
+    "LDA2": "LAMBDA2",
+    "LAM2": "LAMBDA2",
+    "LMB2": "LAMBDA2",
+    "EP2": "EPS2",
+    "E2": "EPS2",
+    "SIGMA1": "SIG1",
+    "RHO": "RHO1",
+    "MSQ": "MSQM",
+}
 
 
 class TideInputError(ForcingError):
@@ -110,9 +119,11 @@ class HarmonicConstituents:
             raise TideInputError(f"{src}amplitude has shape {amp.shape}, expected ({n_con}, n_point)")
         n_point = amp.shape[1]
         parts = {"amplitude": amp, "phase": pha}
-        if (self.u_amplitude is None) != (self.v_amplitude is None) or \
-                (self.u_amplitude is None) != (self.u_phase is None) or \
-                (self.v_amplitude is None) != (self.v_phase is None):
+        if (
+            (self.u_amplitude is None) != (self.v_amplitude is None)
+            or (self.u_amplitude is None) != (self.u_phase is None)
+            or (self.v_amplitude is None) != (self.v_phase is None)
+        ):
             raise TideInputError(f"{src}currents need all of u_amplitude, u_phase, v_amplitude, v_phase")
         for key in ("u_amplitude", "u_phase", "v_amplitude", "v_phase"):
             if getattr(self, key) is not None:
@@ -164,7 +175,8 @@ class HarmonicConstituents:
         if missing:
             raise TideInputError(
                 f"{self.source or 'tidal constants'}: constituent(s) {', '.join(missing)} not available "
-                f"(it has {', '.join(self.constituents)})")
+                f"(it has {', '.join(self.constituents)})"
+            )
         idx = [self.constituents.index(c) for c in wanted]
         return self._take(idx, slice(None), tuple(wanted))
 
@@ -180,9 +192,18 @@ class HarmonicConstituents:
             return None if a is None else a[ip]
 
         return HarmonicConstituents(
-            names, pick(self.amplitude), pick(self.phase), pick1(self.lon), pick1(self.lat),
-            pick(self.u_amplitude), pick(self.u_phase), pick(self.v_amplitude), pick(self.v_phase),
-            pick1(self.node_ids), self.source)
+            names,
+            pick(self.amplitude),
+            pick(self.phase),
+            pick1(self.lon),
+            pick1(self.lat),
+            pick(self.u_amplitude),
+            pick(self.u_phase),
+            pick(self.v_amplitude),
+            pick(self.v_phase),
+            pick1(self.node_ids),
+            self.source,
+        )
 
     def without_currents(self) -> HarmonicConstituents:
         return replace(self, u_amplitude=None, u_phase=None, v_amplitude=None, v_phase=None)
@@ -202,9 +223,18 @@ class HarmonicConstituents:
             return np.vstack([a, b]) if cur else None
 
         return HarmonicConstituents(
-            self.constituents + tuple(add), np.vstack([self.amplitude, o.amplitude]), np.vstack([self.phase, o.phase]),
-            self.lon, self.lat, cat(self.u_amplitude, o.u_amplitude), cat(self.u_phase, o.u_phase),
-            cat(self.v_amplitude, o.v_amplitude), cat(self.v_phase, o.v_phase), self.node_ids, self.source)
+            self.constituents + tuple(add),
+            np.vstack([self.amplitude, o.amplitude]),
+            np.vstack([self.phase, o.phase]),
+            self.lon,
+            self.lat,
+            cat(self.u_amplitude, o.u_amplitude),
+            cat(self.u_phase, o.u_phase),
+            cat(self.v_amplitude, o.v_amplitude),
+            cat(self.v_phase, o.v_phase),
+            self.node_ids,
+            self.source,
+        )
 
 
 COASTCAST_ATLAS = Path(__file__).resolve().parent.parent / "data" / "tides" / "coastcast_tides_north_atlantic.nc"

@@ -20,6 +20,7 @@ Checked against the catalogue's own K2 at the 337 gauges of the NW European shel
 9.7 cm): the admittance of S2 gives K2 within 0.8 cm (median), 1.3 cm (90th percentile)
 (tests/test_minor_tides.py).
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,15 @@ log = logging.getLogger(__name__)
 # Cartwright & Edden (1973) equilibrium amplitudes (m) of the semidiurnal lines, as tabulated in
 # the IERS Conventions (2010) Table 6.7 and in pyTMD.
 POTENTIAL_AMPLITUDE = {
-    "N2": 0.121006, "M2": 0.631931, "S2": 0.294019,
-    "2N2": 0.016011, "MU2": 0.019316, "NU2": 0.022983, "LAMBDA2": 0.004662, "L2": 0.017862, "T2": 0.017180,
+    "N2": 0.121006,
+    "M2": 0.631931,
+    "S2": 0.294019,
+    "2N2": 0.016011,
+    "MU2": 0.019316,
+    "NU2": 0.022983,
+    "LAMBDA2": 0.004662,
+    "L2": 0.017862,
+    "T2": 0.017180,
     "K2": 0.079924,
 }
 SEMIDIURNAL_MAJOR = ("N2", "M2", "S2")

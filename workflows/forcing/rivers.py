@@ -20,6 +20,7 @@ from the content when absent) and ``column``. Bad input raises :class:`RiverInpu
 a one-line message naming the file and line (negative or non-finite discharges, unsorted times,
 missing columns).
 """
+
 from __future__ import annotations
 
 import csv
@@ -93,8 +94,9 @@ class DischargeSeries:
         back = np.flatnonzero(np.diff(t) <= 0)
         if back.size:
             i = int(back[0])
-            raise RiverInputError(f"{label}times are not increasing: record {i + 2} ({t[i + 1]:g} s) after "
-                                  f"record {i + 1} ({t[i]:g} s)")
+            raise RiverInputError(
+                f"{label}times are not increasing: record {i + 2} ({t[i + 1]:g} s) after record {i + 1} ({t[i]:g} s)"
+            )
         t.flags.writeable = False
         q.flags.writeable = False
         object.__setattr__(self, "times", t)
@@ -106,9 +108,15 @@ class DischargeSeries:
             side = "before" if tf < self.times[0] else "after"
             if side not in self._warned:
                 self._warned.add(side)
-                log.warning("%s: model time %.0f s is %s the record (%.0f..%.0f s): discharge held at %g m3/s",
-                            self.name or "river", tf, side, self.times[0], self.times[-1],
-                            self.values[0] if side == "before" else self.values[-1])
+                log.warning(
+                    "%s: model time %.0f s is %s the record (%.0f..%.0f s): discharge held at %g m3/s",
+                    self.name or "river",
+                    tf,
+                    side,
+                    self.times[0],
+                    self.times[-1],
+                    self.values[0] if side == "before" else self.values[-1],
+                )
         return float(np.interp(tf, self.times, self.values))
 
 
@@ -153,8 +161,11 @@ def read_discharge_csv(path, start: datetime | None = None, column: str | None =
     _check_start(start)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    rows = [(i, r) for i, r in enumerate(csv.reader(path.read_text().splitlines()), start=1)
-            if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
+    rows = [
+        (i, r)
+        for i, r in enumerate(csv.reader(path.read_text().splitlines()), start=1)
+        if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")
+    ]
     if not rows:
         raise RiverInputError(f"{_where(path)}empty file: expected a header with 'time' and a discharge column")
     hline, header = rows[0]
@@ -170,12 +181,14 @@ def read_discharge_csv(path, start: datetime | None = None, column: str | None =
         elif len(others) == 1:
             iq = others[0]
         else:
-            raise RiverInputError(f"{_where(path, hline)}no 'discharge' column: name one with 'column' "
-                                  f"(columns: {', '.join(header)})")
+            raise RiverInputError(
+                f"{_where(path, hline)}no 'discharge' column: name one with 'column' (columns: {', '.join(header)})"
+            )
     else:
         if column not in header:
-            raise RiverInputError(f"{_where(path, hline)}no column {column!r} (columns: {', '.join(header)})"
-                                  f"{did_you_mean(column, header)}")
+            raise RiverInputError(
+                f"{_where(path, hline)}no column {column!r} (columns: {', '.join(header)}){did_you_mean(column, header)}"
+            )
         iq = header.index(column)
     times, values = [], []
     for line, row in rows[1:]:
@@ -201,8 +214,11 @@ def read_telemac_liquid_boundary(path, column: str | int) -> DischargeSeries:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    lines = [(i, ln.split()) for i, ln in enumerate(path.read_text(errors="replace").splitlines(), start=1)
-             if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [
+        (i, ln.split())
+        for i, ln in enumerate(path.read_text(errors="replace").splitlines(), start=1)
+        if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     if len(lines) < 3:
         raise RiverInputError(f"{_where(path)}expected a names line, a units line and data rows")
     (nline, names), (uline, units) = lines[0], lines[1]
@@ -234,8 +250,7 @@ def read_telemac_liquid_boundary(path, column: str | int) -> DischargeSeries:
 _RIVER_KEYS = ("discharge", "file", "format", "column", "boundary", "name")
 
 
-def discharge_from_config(mapping: Mapping, start: datetime | None = None, base_dir=None,
-                          where: str = "[[rivers]]"):
+def discharge_from_config(mapping: Mapping, start: datetime | None = None, base_dir=None, where: str = "[[rivers]]"):
     """A discharge callable from one ``[[rivers]]`` table (keys: ``discharge`` or ``file``,
     ``format``, ``column``; ``boundary`` and ``name`` are accepted and ignored here)."""
     _check_start(start)

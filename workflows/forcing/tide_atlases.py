@@ -26,6 +26,7 @@ atlas node, up to ``max_distance_km`` (default 30 km) away; farther points raise
 Their licences forbid shipping FES and TPXO; they are read from a configured data directory.
 Bilinear interpolation on the regular grids, periodic in longitude for global grids.
 """
+
 from __future__ import annotations
 
 import functools
@@ -61,15 +62,18 @@ def _nearest(valid_lon, valid_lat, lon, lat, max_km, source, what="atlas node"):
     from scipy.spatial import cKDTree
 
     if valid_lon.size == 0:
-        raise TideInputError(f"{source}: no wet {what}s near the points (lon {lon.min():.3f}..{lon.max():.3f}, "
-                             f"lat {lat.min():.3f}..{lat.max():.3f})")
+        raise TideInputError(
+            f"{source}: no wet {what}s near the points (lon {lon.min():.3f}..{lon.max():.3f}, "
+            f"lat {lat.min():.3f}..{lat.max():.3f})"
+        )
     dist, idx = cKDTree(_km_xyz(valid_lon, valid_lat)).query(_km_xyz(lon, lat))
     far = dist > max_km
     if far.any():
         i = int(np.argmax(dist))
         raise TideInputError(
             f"{source}: {int(far.sum())} point(s) lie outside the atlas, e.g. point {i} at ({lon[i]:.4f}, "
-            f"{lat[i]:.4f}) is {dist[i]:.0f} km from the nearest wet {what} (limit {max_km:g} km)")
+            f"{lat[i]:.4f}) is {dist[i]:.0f} km from the nearest wet {what} (limit {max_km:g} km)"
+        )
     return idx, dist
 
 
@@ -91,13 +95,13 @@ def _selected(available, constituents, source) -> list[str]:
     wanted = [canonical_constituent(c) for c in constituents]
     missing = [c for c in wanted if c not in available]
     if missing:
-        raise TideInputError(f"{source}: constituent(s) {', '.join(missing)} not in the atlas "
-                             f"(it has {', '.join(available)})")
+        raise TideInputError(f"{source}: constituent(s) {', '.join(missing)} not in the atlas (it has {', '.join(available)})")
     return wanted
 
 
 def _constants(cons, elev, lon, lat, source, u=None, v=None) -> HarmonicConstituents:
     """HarmonicConstituents from complex (n_con, n_point) arrays ``A exp(-iG)``."""
+
     def ap(z):
         return np.abs(z), np.mod(-np.degrees(np.angle(z)), 360.0)
 
@@ -111,6 +115,7 @@ def _constants(cons, elev, lon, lat, source, u=None, v=None) -> HarmonicConstitu
 
 # --------------------------------------------------------------------------------------------
 # JMJ (unstructured)
+
 
 @dataclass(frozen=True, eq=False)
 class JmjAtlas:
@@ -142,8 +147,7 @@ class JmjAtlas:
         except OSError as exc:
             raise TideInputError(f"{path.name}: not a NetCDF file ({exc})") from None
         with ds:
-            need = ("lon", "lat", "tri", "constituent", "elev_amp", "elev_phase", "u_amp", "u_phase",
-                    "v_amp", "v_phase")
+            need = ("lon", "lat", "tri", "constituent", "elev_amp", "elev_phase", "u_amp", "u_phase", "v_amp", "v_phase")
             missing = [v for v in need if v not in ds.variables]
             if missing:
                 raise TideInputError(f"{path.name}: missing variable(s) {', '.join(missing)}")
@@ -154,19 +158,19 @@ class JmjAtlas:
                 tri = tri - 1
             cons = tuple(canonical_constituent(c) for c in netCDF4.chartostring(ds["constituent"][:]))
             fields = {}
-            for key, scale in (("elev", {"m": 1.0, "meter": 1.0, "metre": 1.0, "cm": 0.01, "mm": 1e-3}),
-                               ("u", {"m s-1": 1.0, "m/s": 1.0, "cm s-1": 0.01, "cm/s": 0.01}),
-                               ("v", {"m s-1": 1.0, "m/s": 1.0, "cm s-1": 0.01, "cm/s": 0.01})):
+            for key, scale in (
+                ("elev", {"m": 1.0, "meter": 1.0, "metre": 1.0, "cm": 0.01, "mm": 1e-3}),
+                ("u", {"m s-1": 1.0, "m/s": 1.0, "cm s-1": 0.01, "cm/s": 0.01}),
+                ("v", {"m s-1": 1.0, "m/s": 1.0, "cm s-1": 0.01, "cm/s": 0.01}),
+            ):
                 amp_var, pha_var = ds[f"{key}_amp"], ds[f"{key}_phase"]
                 unit = str(getattr(amp_var, "units", "")).strip()
                 if unit not in scale:
-                    raise TideInputError(f"{path.name}: {key}_amp has units {unit!r}, expected one of "
-                                         f"{', '.join(scale)}")
+                    raise TideInputError(f"{path.name}: {key}_amp has units {unit!r}, expected one of {', '.join(scale)}")
                 amp = np.ma.filled(amp_var[:].astype(float), np.nan) * scale[unit]
                 pha = np.ma.filled(pha_var[:].astype(float), np.nan)
                 if amp.shape != (len(cons), lon.size) or pha.shape != amp.shape:
-                    raise TideInputError(f"{path.name}: {key}_amp has shape {amp.shape}, expected "
-                                         f"({len(cons)}, {lon.size})")
+                    raise TideInputError(f"{path.name}: {key}_amp has shape {amp.shape}, expected ({len(cons)}, {lon.size})")
                 fields[key] = amp * np.exp(-1j * np.radians(pha))
         if tri.ndim != 2 or tri.shape[1] != 3 or tri.min() < 0 or tri.max() >= lon.size:
             raise TideInputError(f"{path.name}: tri is not (n_tri, 3) with node ids in 0..{lon.size - 1}")
@@ -221,12 +225,15 @@ class JmjAtlas:
         out = ~inside
         if out.any():
             valid = np.flatnonzero(np.isfinite(self.elev).all(axis=0))
-            idx, dist = _nearest(self.lon[valid], self.lat[valid], lon[out], lat[out], self.max_distance_km,
-                                 self.path.name)
+            idx, dist = _nearest(self.lon[valid], self.lat[valid], lon[out], lat[out], self.max_distance_km, self.path.name)
             nodes[out, 0] = valid[idx]
             w[out, 0] = 1.0
-            log.info("%s: %d point(s) outside the atlas triangles take the nearest node (up to %.1f km)",
-                     self.path.name, int(out.sum()), float(dist.max()))
+            log.info(
+                "%s: %d point(s) outside the atlas triangles take the nearest node (up to %.1f km)",
+                self.path.name,
+                int(out.sum()),
+                float(dist.max()),
+            )
         return nodes, w
 
     def interpolate(self, lon, lat, constituents=None) -> HarmonicConstituents:
@@ -245,17 +252,31 @@ class JmjAtlas:
 # --------------------------------------------------------------------------------------------
 # regular grids (FES, TPXO)
 
-_SCALE = {"m": 1.0, "meter": 1.0, "meters": 1.0, "metre": 1.0, "metres": 1.0,
-          "cm": 0.01, "centimeter": 0.01, "centimeters": 0.01,
-          "mm": 1e-3, "millimeter": 1e-3, "millimeters": 1e-3,
-          "m/s": 1.0, "m s-1": 1.0, "m.s-1": 1.0, "cm/s": 0.01, "cm s-1": 0.01, "cm.s-1": 0.01}
+_SCALE = {
+    "m": 1.0,
+    "meter": 1.0,
+    "meters": 1.0,
+    "metre": 1.0,
+    "metres": 1.0,
+    "cm": 0.01,
+    "centimeter": 0.01,
+    "centimeters": 0.01,
+    "mm": 1e-3,
+    "millimeter": 1e-3,
+    "millimeters": 1e-3,
+    "m/s": 1.0,
+    "m s-1": 1.0,
+    "m.s-1": 1.0,
+    "cm/s": 0.01,
+    "cm s-1": 0.01,
+    "cm.s-1": 0.01,
+}
 
 
 def _unit_scale(var, default: str, name: str, velocity: bool = False) -> float:
     unit = str(getattr(var, "units", "")).strip()
     if not unit:
-        log.info("%s: variable %s has no units attribute; using the product convention %s", name,
-                 var.name, default)
+        log.info("%s: variable %s has no units attribute; using the product convention %s", name, var.name, default)
         unit = default
     key = unit.lower()
     if key not in _SCALE or (("/s" in key or "s-1" in key) != velocity):
@@ -340,16 +361,24 @@ def _interp_grid(g: _Grid, lon, lat, max_km, name) -> np.ndarray:
         i0, j0 = ix[ok], iy[ok]
         tx = (x[ok] - glon[i0]) / (glon[i0 + 1] - glon[i0])
         ty = (lat[ok] - g.lat[j0]) / (g.lat[j0 + 1] - g.lat[j0])
-        val = (z[j0, i0] * (1 - tx) * (1 - ty) + z[j0, i0 + 1] * tx * (1 - ty)
-               + z[j0 + 1, i0] * (1 - tx) * ty + z[j0 + 1, i0 + 1] * tx * ty)
+        val = (
+            z[j0, i0] * (1 - tx) * (1 - ty)
+            + z[j0, i0 + 1] * tx * (1 - ty)
+            + z[j0 + 1, i0] * (1 - tx) * ty
+            + z[j0 + 1, i0 + 1] * tx * ty
+        )
         out[ok] = val
     miss = ~np.isfinite(out)
     if miss.any():
         jj, ii = np.nonzero(np.isfinite(z))
         idx, dist = _nearest(glon[ii], g.lat[jj], x[miss], lat[miss], max_km, name, "grid cell")
         out[miss] = z[jj[idx], ii[idx]]
-        log.info("%s: %d point(s) near land or outside the grid take the nearest wet cell (up to %.1f km)",
-                 name, int(miss.sum()), float(dist.max()))
+        log.info(
+            "%s: %d point(s) near land or outside the grid take the nearest wet cell (up to %.1f km)",
+            name,
+            int(miss.sum()),
+            float(dist.max()),
+        )
     return out
 
 
@@ -426,20 +455,35 @@ class FesAtlas:
         name = f"FES atlas {self.directory}"
         lon, lat = _check_points(lon, lat, name)
         cons = _known(self.files, constituents, name)
-        elev = np.array([_interp_grid(self._field(self.files[c], "amplitude", "phase", lat), lon, lat,
-                                      self.max_distance_km, self.files[c].name) for c in cons])
+        elev = np.array(
+            [
+                _interp_grid(
+                    self._field(self.files[c], "amplitude", "phase", lat), lon, lat, self.max_distance_km, self.files[c].name
+                )
+                for c in cons
+            ]
+        )
         u = v = None
         if self.u_directory is not None and self.v_directory is not None:
             uf = _constituent_files(Path(self.u_directory), self._PATTERN, "FES eastward velocity files")
             vf = _constituent_files(Path(self.v_directory), self._PATTERN, "FES northward velocity files")
             missing = [c for c in cons if c not in uf or c not in vf]
             if missing:
-                raise TideInputError(f"{name}: no current files for {', '.join(missing)} in {self.u_directory} "
-                                     f"and {self.v_directory}")
-            u = np.array([_interp_grid(self._field(uf[c], "Ua", "Ug", lat, True), lon, lat,
-                                       self.max_distance_km, uf[c].name) for c in cons])
-            v = np.array([_interp_grid(self._field(vf[c], "Va", "Vg", lat, True), lon, lat,
-                                       self.max_distance_km, vf[c].name) for c in cons])
+                raise TideInputError(
+                    f"{name}: no current files for {', '.join(missing)} in {self.u_directory} and {self.v_directory}"
+                )
+            u = np.array(
+                [
+                    _interp_grid(self._field(uf[c], "Ua", "Ug", lat, True), lon, lat, self.max_distance_km, uf[c].name)
+                    for c in cons
+                ]
+            )
+            v = np.array(
+                [
+                    _interp_grid(self._field(vf[c], "Va", "Vg", lat, True), lon, lat, self.max_distance_km, vf[c].name)
+                    for c in cons
+                ]
+            )
         return _constants(cons, elev, lon, lat, name, u, v)
 
 
@@ -491,15 +535,13 @@ class TpxoAtlas:
                 scale = _unit_scale(ds["hRe"], "mm", path.name)
                 return _read_grid(ds, ds["hRe"], ds["hIm"], "lon_z", "lat_z", lat, path.name, scale)
             scale = _unit_scale(ds["ha"], "m", path.name)
-            return _read_grid(ds, _Slice(ds["ha"], k), _Slice(ds["hp"], k), "lon_z", "lat_z", lat, path.name,
-                              scale, polar=True)
+            return _read_grid(ds, _Slice(ds["ha"], k), _Slice(ds["hp"], k), "lon_z", "lat_z", lat, path.name, scale, polar=True)
 
     def interpolate(self, lon, lat, constituents=None) -> HarmonicConstituents:
         name = f"TPXO atlas {self.directory}"
         lon, lat = _check_points(lon, lat, name)
         cons = _known(dict.fromkeys(self.files), constituents, name)
-        elev = np.array([_interp_grid(self._field(c, lat), lon, lat, self.max_distance_km,
-                                      self.files[c][0].name) for c in cons])
+        elev = np.array([_interp_grid(self._field(c, lat), lon, lat, self.max_distance_km, self.files[c][0].name) for c in cons])
         return _constants(cons, elev, lon, lat, name)
 
 
@@ -533,7 +575,9 @@ def open_atlas(model: str, path=None, u_path=None, v_path=None):
     if model == "coastcast":
         path = COASTCAST_ATLAS if path is None else Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such file (coastcast global tide atlas; build it with coastcast tides build-atlas)")
+            raise FileNotFoundError(
+                f"{path}: no such file (coastcast global tide atlas; build it with coastcast tides build-atlas)"
+            )
         return _open_triangles(str(path.resolve()), path.stat().st_mtime, COASTCAST_MAX_DISTANCE_KM, "coastcast atlas")
     if path is None:
         raise TideInputError(f"tide atlas model {model!r} needs a path")

@@ -20,6 +20,7 @@ m/s, Greenwich phase lags in degrees, UTC). Bad input raises
 
 Amplitudes above 25 m (or currents above 10 m/s) are refused as wrong units (cm or mm).
 """
+
 from __future__ import annotations
 
 import csv
@@ -43,9 +44,43 @@ MAX_AMPLITUDE_M = 25.0
 """Largest believable tidal elevation amplitude (Bay of Fundy M2 is about 6 m)."""
 MAX_CURRENT_MS = 10.0
 
-PERIOD_CANDIDATES = ("M2", "S2", "N2", "K2", "K1", "O1", "P1", "Q1", "M4", "MS4", "MN4", "M6", "2N2",
-                     "MU2", "NU2", "L2", "T2", "LAMBDA2", "EPS2", "R2", "M3", "MK3", "S4", "M8", "J1",
-                     "OO1", "2Q1", "RHO1", "M1", "S1", "MF", "MM", "MSF", "SSA", "SA")
+PERIOD_CANDIDATES = (
+    "M2",
+    "S2",
+    "N2",
+    "K2",
+    "K1",
+    "O1",
+    "P1",
+    "Q1",
+    "M4",
+    "MS4",
+    "MN4",
+    "M6",
+    "2N2",
+    "MU2",
+    "NU2",
+    "L2",
+    "T2",
+    "LAMBDA2",
+    "EPS2",
+    "R2",
+    "M3",
+    "MK3",
+    "S4",
+    "M8",
+    "J1",
+    "OO1",
+    "2Q1",
+    "RHO1",
+    "M1",
+    "S1",
+    "MF",
+    "MM",
+    "MSF",
+    "SSA",
+    "SA",
+)
 PERIOD_TOLERANCE = 2e-4
 """Relative tolerance when a constituent is identified from its period."""
 
@@ -81,8 +116,8 @@ def _check_amplitude(val: float, path, line, what: str, limit=MAX_AMPLITUDE_M, u
         raise TideInputError(f"{_where(path, line)}{what} = {val:g} is negative")
     if val > limit:
         raise TideInputError(
-            f"{_where(path, line)}{what} = {val:g} {unit} is not believable: amplitudes must be in {unit} "
-            f"(cm or mm given?)")
+            f"{_where(path, line)}{what} = {val:g} {unit} is not believable: amplitudes must be in {unit} (cm or mm given?)"
+        )
     return val
 
 
@@ -133,14 +168,16 @@ def read_boundary_harmonics_csv(path, open_boundary: int | None = None) -> Harmo
             if m.group(2) != "m":
                 raise TideInputError(
                     f"{_where(path, 1)}column {name!r}: amplitudes must be in metres (name it "
-                    f"{m.group(1)}_amp_m and convert the values)")
+                    f"{m.group(1)}_amp_m and convert the values)"
+                )
             amp_cols[canonical_constituent(m.group(1))] = i
             continue
         m = _PHASE_RE.match(name)
         if m:
             if m.group(2) not in ("deg", "degree", "degrees"):
                 raise TideInputError(
-                    f"{_where(path, 1)}column {name!r}: phases must be in degrees (name it {m.group(1)}_phase_deg)")
+                    f"{_where(path, 1)}column {name!r}: phases must be in degrees (name it {m.group(1)}_phase_deg)"
+                )
             phase_cols[canonical_constituent(m.group(1))] = i
     if not amp_cols:
         raise TideInputError(f"{_where(path, 1)}no <CON>_amp_m columns")
@@ -167,10 +204,10 @@ def read_boundary_harmonics_csv(path, open_boundary: int | None = None) -> Harmo
             raise TideInputError(f"{_where(path, lineno)}({x}, {y}) is not a lon/lat position")
         a_row, p_row = [], []
         for c in cons:
-            a_row.append(_check_amplitude(_float(row[amp_cols[c]], path, lineno, f"{c} amplitude"),
-                                          path, lineno, f"{c} amplitude"))
-            p_row.append(_check_phase(_float(row[phase_cols[c]], path, lineno, f"{c} phase"),
-                                      path, lineno, f"{c} phase"))
+            a_row.append(
+                _check_amplitude(_float(row[amp_cols[c]], path, lineno, f"{c} amplitude"), path, lineno, f"{c} amplitude")
+            )
+            p_row.append(_check_phase(_float(row[phase_cols[c]], path, lineno, f"{c} phase"), path, lineno, f"{c} phase"))
         keys.append((int(ob), seq, lineno))
         nodes.append(int(node) - 1)
         lon.append(x)
@@ -184,21 +221,28 @@ def read_boundary_harmonics_csv(path, open_boundary: int | None = None) -> Harmo
     for i, j in zip(order[:-1], order[1:]):
         if keys[i][:2] == keys[j][:2]:
             raise TideInputError(
-                f"{_where(path, keys[j][2])}open_boundary {keys[j][0]} seq {keys[j][1]:g} repeats line {keys[i][2]}")
+                f"{_where(path, keys[j][2])}open_boundary {keys[j][0]} seq {keys[j][1]:g} repeats line {keys[i][2]}"
+            )
     seen = {}
     for i in order:
         if nodes[i] in seen:
-            raise TideInputError(
-                f"{_where(path, keys[i][2])}node {nodes[i] + 1} repeats line {keys[seen[nodes[i]]][2]}")
+            raise TideInputError(f"{_where(path, keys[i][2])}node {nodes[i] + 1} repeats line {keys[seen[nodes[i]]][2]}")
         seen[nodes[i]] = i
     o = np.array(order)
     return HarmonicConstituents(
-        tuple(cons), np.array(amp)[o].T, np.array(pha)[o].T, np.array(lon)[o], np.array(lat)[o],
-        node_ids=np.array(nodes)[o], source=path.name)
+        tuple(cons),
+        np.array(amp)[o].T,
+        np.array(pha)[o].T,
+        np.array(lon)[o],
+        np.array(lat)[o],
+        node_ids=np.array(nodes)[o],
+        source=path.name,
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # line cursor for the Fortran-style text formats
+
 
 class _Cursor:
     """Walks non-blank lines of a text file; tokens exclude ``!`` comments."""
@@ -238,6 +282,7 @@ class _Cursor:
 # --------------------------------------------------------------------------------------------
 # SCHISM bctides.in
 
+
 @dataclass(frozen=True, eq=False)
 class BctidesSegment:
     """One open segment of ``bctides.in``: 1-based ``index``, ``n_node`` and its flags.
@@ -275,8 +320,7 @@ def read_bctides(path) -> list[BctidesSegment]:
         if names[-1] != "Z0":
             expected = constituent_frequency([names[-1]])[0]
             if abs(freq - expected) > 1e-3 * expected:
-                raise TideInputError(
-                    f"{_where(path, ln)}{nm} frequency {freq:g} rad/s differs from {expected:.7g} rad/s")
+                raise TideInputError(f"{_where(path, ln)}{nm} frequency {freq:g} rad/s differs from {expected:.7g} rad/s")
     if len(set(names)) != len(names):
         raise TideInputError(f"{_where(path, line)}a boundary forcing constituent is listed twice: {', '.join(names)}")
     line, nope = cur.integer("nope (number of open boundary segments)")
@@ -288,7 +332,9 @@ def read_bctides(path) -> list[BctidesSegment]:
         except ValueError:
             raise TideInputError(f"{_where(path, ln)}flags of open boundary {j} must be integers: {' '.join(toks)!r}") from None
         if len(flags) < 3:
-            raise TideInputError(f"{_where(path, ln)}open boundary {j}: expected neta iettype ifltype ..., found {' '.join(toks)!r}")
+            raise TideInputError(
+                f"{_where(path, ln)}open boundary {j}: expected neta iettype ifltype ..., found {' '.join(toks)!r}"
+            )
         neta, iettype, ifltype, tracers = flags[0], flags[1], flags[2], flags[3:]
         if neta <= 0:
             raise TideInputError(f"{_where(path, ln)}open boundary {j} has {neta} nodes")
@@ -325,8 +371,7 @@ def read_bctides(path) -> list[BctidesSegment]:
             kw = {}
             if vel is not None:
                 kw = dict(u_amplitude=vel[0], u_phase=vel[1], v_amplitude=vel[2], v_phase=vel[3])
-            constants = HarmonicConstituents(tuple(names), elev[0], elev[1],
-                                             source=f"{path.name} open boundary {j}", **kw)
+            constants = HarmonicConstituents(tuple(names), elev[0], elev[1], source=f"{path.name} open boundary {j}", **kw)
         segments.append(BctidesSegment(j, neta, iettype, ifltype, constants))
     if not segments:
         raise TideInputError(f"{_where(path, line)}no open boundary segments")
@@ -341,14 +386,16 @@ def _bctides_harmonics(cur: _Cursor, names, neta, ncol, j, what):
         if canonical_constituent(nm) != expected:
             raise TideInputError(
                 f"{_where(cur.path, ln)}open boundary {j} {what}: expected constituent {expected} "
-                f"(the order of the frequency list), found {nm!r}")
+                f"(the order of the frequency list), found {nm!r}"
+            )
         labels = ("amplitude", "phase") if ncol == 2 else ("u amplitude", "u phase", "v amplitude", "v phase")
         for i in range(neta):
             ln, toks, _ = cur.next(f"{what} harmonics of {expected} at node {i + 1} of open boundary {j}")
             if len(toks) < ncol:
                 raise TideInputError(
                     f"{_where(cur.path, ln)}expected {ncol} numbers ({' '.join(labels)}) of {expected} at node "
-                    f"{i + 1} of open boundary {j}, found {' '.join(toks)!r}")
+                    f"{i + 1} of open boundary {j}, found {' '.join(toks)!r}"
+                )
             vals = []
             for c, label in enumerate(labels):
                 name = f"{expected} {label} at node {i + 1} of open boundary {j}"
@@ -367,6 +414,7 @@ def _bctides_harmonics(cur: _Cursor, names, neta, ncol, j, what):
 
 # --------------------------------------------------------------------------------------------
 # ADCIRC fort.15
+
 
 def read_fort15_boundary_harmonics(path) -> HarmonicConstituents:
     """The periodic elevation boundary table of an ADCIRC ``fort.15`` (NETA points, no positions)."""
@@ -393,8 +441,7 @@ def read_fort15_boundary_harmonics(path) -> HarmonicConstituents:
     for k, expected in enumerate(names):
         ln, nm = cur.name(f"constituent name (EMOTAG) of amplitude block {k + 1}")
         if canonical_constituent(nm) != expected:
-            raise TideInputError(
-                f"{_where(path, ln)}amplitude block {k + 1} is {nm!r}, expected {expected} (the NBFR order)")
+            raise TideInputError(f"{_where(path, ln)}amplitude block {k + 1} is {nm!r}, expected {expected} (the NBFR order)")
         a, p = [], []
         while True:
             save = cur.i
@@ -405,16 +452,14 @@ def read_fort15_boundary_harmonics(path) -> HarmonicConstituents:
             if len(toks) < 2 or not _all_numeric(toks[:2]) or (neta is not None and len(a) == neta):
                 cur.i = save
                 break
-            a.append(_check_amplitude(_float(toks[0], path, ln2, f"{expected} amplitude"), path, ln2,
-                                      f"{expected} amplitude"))
+            a.append(_check_amplitude(_float(toks[0], path, ln2, f"{expected} amplitude"), path, ln2, f"{expected} amplitude"))
             p.append(_check_phase(_float(toks[1], path, ln2, f"{expected} phase"), path, ln2, f"{expected} phase"))
         if neta is None:
             neta = len(a)
             if neta == 0:
                 raise TideInputError(f"{_where(path, ln)}no EMO EFA lines after {nm!r}")
         elif len(a) != neta:
-            raise TideInputError(
-                f"{_where(path, ln)}{expected} has {len(a)} boundary nodes, {names[0]} has {neta} (NETA)")
+            raise TideInputError(f"{_where(path, ln)}{expected} has {len(a)} boundary nodes, {names[0]} has {neta} (NETA)")
         amp.append(a)
         pha.append(p)
     return HarmonicConstituents(tuple(names), np.array(amp), np.array(pha), source=path.name)
@@ -442,8 +487,13 @@ def _find_nbfr(path, lines) -> int:
         block = [lines[j].split("!", 1)[0].split() for j in range(i + 1, min(i + 2 + 2 * n, len(lines)))]
         if len(block) < 2 * n + 1:
             continue
-        ok = all(len(block[2 * k]) >= 1 and not _all_numeric(block[2 * k][:1]) and len(block[2 * k + 1]) == 3
-                 and _all_numeric(block[2 * k + 1]) for k in range(n))
+        ok = all(
+            len(block[2 * k]) >= 1
+            and not _all_numeric(block[2 * k][:1])
+            and len(block[2 * k + 1]) == 3
+            and _all_numeric(block[2 * k + 1])
+            for k in range(n)
+        )
         if ok and block[2 * n] and block[2 * n][0] in {block[2 * k][0] for k in range(n)}:
             return i
     raise TideInputError(f"{_where(path)}no periodic boundary table (NBFR) found")
@@ -452,6 +502,7 @@ def _find_nbfr(path, lines) -> int:
 # --------------------------------------------------------------------------------------------
 # TELEMAC harmonic .cli
 
+
 def identify_by_period(period_s: float, path=None, line=None) -> str:
     """The constituent whose period (from pyTMD) is within 0.02 % of ``period_s``."""
     periods = 2 * np.pi / constituent_frequency(PERIOD_CANDIDATES)
@@ -459,8 +510,11 @@ def identify_by_period(period_s: float, path=None, line=None) -> str:
     hits = np.flatnonzero(rel <= PERIOD_TOLERANCE)
     if hits.size != 1:
         best = int(np.argmin(rel))
-        why = "matches several constituents" if hits.size > 1 else \
-            f"matches no constituent (nearest {PERIOD_CANDIDATES[best]}, {periods[best]:.1f} s)"
+        why = (
+            "matches several constituents"
+            if hits.size > 1
+            else f"matches no constituent (nearest {PERIOD_CANDIDATES[best]}, {periods[best]:.1f} s)"
+        )
         raise TideInputError(f"{_where(path, line) if path else ''}period {period_s:g} s {why}")
     return PERIOD_CANDIDATES[int(hits[0])]
 
@@ -500,7 +554,8 @@ def read_telemac_harmonic_cli(path) -> HarmonicConstituents:
             ln2, toks2, _ = cur.next(f"{c} amplitude and phase of node {node}")
             if len(toks2) != 2:
                 raise TideInputError(
-                    f"{_where(path, ln2)}expected '{c} amplitude phase' of node {node}, found {' '.join(toks2)!r}")
+                    f"{_where(path, ln2)}expected '{c} amplitude phase' of node {node}, found {' '.join(toks2)!r}"
+                )
             a.append(_check_amplitude(_float(toks2[0], path, ln2, f"{c} amplitude"), path, ln2, f"{c} amplitude"))
             p.append(_check_phase(_float(toks2[1], path, ln2, f"{c} phase"), path, ln2, f"{c} phase"))
         nodes.append(node - 1)
@@ -508,5 +563,4 @@ def read_telemac_harmonic_cli(path) -> HarmonicConstituents:
         pha.append(p)
     if not nodes:
         raise TideInputError(f"{_where(path)}no node blocks after the periods")
-    return HarmonicConstituents(tuple(names), np.array(amp).T, np.array(pha).T, node_ids=np.array(nodes),
-                                source=path.name)
+    return HarmonicConstituents(tuple(names), np.array(amp).T, np.array(pha).T, node_ids=np.array(nodes), source=path.name)

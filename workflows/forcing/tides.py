@@ -65,6 +65,7 @@ Other keys: ``constituents`` (list; default all the source has), ``nodal_correct
 ``infer_minor`` (``true``), ``supplement`` (``"coastcast"``: what the source lacks after the
 inference, e.g. the diurnals of a semidiurnal regional atlas, from coastcast's global atlas).
 """
+
 from __future__ import annotations
 
 import logging
@@ -114,8 +115,14 @@ class AstronomicalArguments:
     f: np.ndarray = field(repr=False)
 
     @classmethod
-    def for_run(cls, constituents: Sequence[str], start: datetime, duration: timedelta = DEFAULT_DURATION,
-                corrections: str = "FES", nodal_time: datetime | None = None) -> AstronomicalArguments:
+    def for_run(
+        cls,
+        constituents: Sequence[str],
+        start: datetime,
+        duration: timedelta = DEFAULT_DURATION,
+        corrections: str = "FES",
+        nodal_time: datetime | None = None,
+    ) -> AstronomicalArguments:
         """Arguments for a run from ``start`` lasting ``duration``; nodal terms at the mid-time
         (or at ``nodal_time`` when given)."""
         import pyTMD.constituents as ptc
@@ -134,8 +141,7 @@ class AstronomicalArguments:
         if tidal:
             lower = pytmd_names([names[i] for i in tidal])
             _, _, v0 = ptc.arguments(np.array([modified_julian_day(start)]), lower, corrections=corrections)
-            pu, pf, _ = ptc.arguments(np.array([modified_julian_day(nodal_time)]), lower,
-                                      corrections=corrections)
+            pu, pf, _ = ptc.arguments(np.array([modified_julian_day(nodal_time)]), lower, corrections=corrections)
             phase0[tidal] = np.mod(np.radians(v0[0]) + pu[0], 2 * np.pi)
             f[tidal] = pf[0]
         return cls(names, start, nodal_time, corrections, readonly_array(omega), readonly_array(phase0), readonly_array(f))
@@ -174,8 +180,14 @@ class TidalElevation:
     constants: HarmonicConstituents = field(repr=False)
 
     @classmethod
-    def build(cls, constants: HarmonicConstituents, start: datetime, duration: timedelta = DEFAULT_DURATION,
-              corrections: str = "FES", nodal_time: datetime | None = None) -> TidalElevation:
+    def build(
+        cls,
+        constants: HarmonicConstituents,
+        start: datetime,
+        duration: timedelta = DEFAULT_DURATION,
+        corrections: str = "FES",
+        nodal_time: datetime | None = None,
+    ) -> TidalElevation:
         args = AstronomicalArguments.for_run(constants.constituents, start, duration, corrections, nodal_time)
         return cls(HarmonicSeries.build(args, constants.amplitude, constants.phase), constants)
 
@@ -196,13 +208,22 @@ class TidalVelocity:
     constants: HarmonicConstituents = field(repr=False)
 
     @classmethod
-    def build(cls, constants: HarmonicConstituents, start: datetime, duration: timedelta = DEFAULT_DURATION,
-              corrections: str = "FES", nodal_time: datetime | None = None) -> TidalVelocity:
+    def build(
+        cls,
+        constants: HarmonicConstituents,
+        start: datetime,
+        duration: timedelta = DEFAULT_DURATION,
+        corrections: str = "FES",
+        nodal_time: datetime | None = None,
+    ) -> TidalVelocity:
         if not constants.has_currents:
             raise TideInputError(f"{constants.source or 'tidal constants'}: no current harmonics")
         args = AstronomicalArguments.for_run(constants.constituents, start, duration, corrections, nodal_time)
-        return cls(HarmonicSeries.build(args, constants.u_amplitude, constants.u_phase),
-                   HarmonicSeries.build(args, constants.v_amplitude, constants.v_phase), constants)
+        return cls(
+            HarmonicSeries.build(args, constants.u_amplitude, constants.u_phase),
+            HarmonicSeries.build(args, constants.v_amplitude, constants.v_phase),
+            constants,
+        )
 
     def __call__(self, t) -> tuple[np.ndarray, np.ndarray]:
         return self.u(t), self.v(t)
@@ -223,8 +244,20 @@ class TidalBoundaryForcing:
 
 SOURCE_KINDS = ("harmonics", "bctides", "fort15", "telemac-cli", "atlas")
 ATLAS_MODELS = ("jmj", "coastcast", "fes", "tpxo")
-_SOURCE_KEYS = ("kind", "path", "model", "boundary", "offset", "u_path", "v_path", "constituents",
-                "nodal_corrections", "currents", "infer_minor", "supplement")
+_SOURCE_KEYS = (
+    "kind",
+    "path",
+    "model",
+    "boundary",
+    "offset",
+    "u_path",
+    "v_path",
+    "constituents",
+    "nodal_corrections",
+    "currents",
+    "infer_minor",
+    "supplement",
+)
 SUPPLEMENTS = ("coastcast",)
 
 
@@ -258,8 +291,7 @@ class TideSource:
         if self.kind != "atlas" and self.model is not None:
             raise TideInputError(f"'model' is only for kind = \"atlas\" (kind is {self.kind!r})")
         if self.nodal_corrections not in NODAL_CORRECTIONS:
-            raise TideInputError(
-                f"nodal_corrections {self.nodal_corrections!r} is not one of {', '.join(NODAL_CORRECTIONS)}")
+            raise TideInputError(f"nodal_corrections {self.nodal_corrections!r} is not one of {', '.join(NODAL_CORRECTIONS)}")
         object.__setattr__(self, "path", Path(self.path))
         for key in ("u_path", "v_path"):
             if getattr(self, key) is not None:
@@ -311,8 +343,8 @@ class TideSource:
 # --------------------------------------------------------------------------------------------
 # factory
 
-def load_constants(source: TideSource, lon, lat, node_ids,
-                   constituents: Sequence[str] | None = None) -> HarmonicConstituents:
+
+def load_constants(source: TideSource, lon, lat, node_ids, constituents: Sequence[str] | None = None) -> HarmonicConstituents:
     """Harmonic constants at the n nodes of one boundary segment, in the segment's order.
 
     ``lon``, ``lat``: (n,) degrees; ``node_ids``: (n,) 0-based mesh node ids; ``constituents``:
@@ -337,22 +369,22 @@ def load_constants(source: TideSource, lon, lat, node_ids,
         segments = tide_formats.read_bctides(source.path)
         if source.boundary is None:
             if len(segments) != 1:
-                raise TideInputError(
-                    f"{source.path.name}: has {len(segments)} open boundary segments: set 'boundary' (1-based)")
+                raise TideInputError(f"{source.path.name}: has {len(segments)} open boundary segments: set 'boundary' (1-based)")
             seg = segments[0]
         else:
             if not 1 <= source.boundary <= len(segments):
-                raise TideInputError(
-                    f"{source.path.name}: boundary {source.boundary} not in 1..{len(segments)}")
+                raise TideInputError(f"{source.path.name}: boundary {source.boundary} not in 1..{len(segments)}")
             seg = segments[source.boundary - 1]
         if seg.constants is None:
             raise TideInputError(
                 f"{source.path.name}: open boundary {seg.index} has no tidal harmonics "
-                f"(iettype {seg.iettype}, ifltype {seg.ifltype})")
+                f"(iettype {seg.iettype}, ifltype {seg.ifltype})"
+            )
         if seg.constants.n_point != node_ids.size:
             raise TideInputError(
                 f"{source.path.name}: open boundary {seg.index} has {seg.constants.n_point} nodes, "
-                f"the mesh boundary has {node_ids.size}")
+                f"the mesh boundary has {node_ids.size}"
+            )
         return replace(seg.constants, lon=lon, lat=lat, node_ids=node_ids)
     if kind == "fort15":
         table = tide_formats.read_fort15_boundary_harmonics(source.path)
@@ -360,16 +392,17 @@ def load_constants(source: TideSource, lon, lat, node_ids,
             if table.n_point != node_ids.size:
                 raise TideInputError(
                     f"{source.path.name}: NETA = {table.n_point} boundary nodes but the mesh boundary has "
-                    f"{node_ids.size}; for one of several segments set 'offset' (its first node in the list)")
+                    f"{node_ids.size}; for one of several segments set 'offset' (its first node in the list)"
+                )
             offset = 0
         else:
             offset = source.offset
             if offset + node_ids.size > table.n_point:
                 raise TideInputError(
                     f"{source.path.name}: NETA = {table.n_point} boundary nodes, but entries {offset}.."
-                    f"{offset + node_ids.size - 1} are needed ({node_ids.size} nodes from offset {offset})")
-        return replace(table.take(np.arange(offset, offset + node_ids.size)), lon=lon, lat=lat,
-                       node_ids=node_ids)
+                    f"{offset + node_ids.size - 1} are needed ({node_ids.size} nodes from offset {offset})"
+                )
+        return replace(table.take(np.arange(offset, offset + node_ids.size)), lon=lon, lat=lat, node_ids=node_ids)
     # atlas
     atlas = tide_atlases.open_atlas(source.model, source.path, u_path=source.u_path, v_path=source.v_path)
     constants = atlas.interpolate(lon, lat, wanted)
@@ -384,8 +417,8 @@ def _match_by_node(table: HarmonicConstituents, node_ids, lon, lat, path) -> Har
     if missing:
         shown = ", ".join(str(n + 1) for n in missing[:8]) + (" ..." if len(missing) > 8 else "")
         raise TideInputError(
-            f"{name}: {len(missing)} of the boundary's {node_ids.size} nodes are not in the file "
-            f"(1-based node numbers {shown})")
+            f"{name}: {len(missing)} of the boundary's {node_ids.size} nodes are not in the file (1-based node numbers {shown})"
+        )
     rows = np.array([index[int(n)] for n in node_ids])
     out = table.take(rows)
     if out.lon is not None and out.lat is not None:
@@ -394,14 +427,22 @@ def _match_by_node(table: HarmonicConstituents, node_ids, lon, lat, path) -> Har
             i = int(np.argmax(dist))
             raise TideInputError(
                 f"{name}: node {int(node_ids[i]) + 1} is at ({out.lon[i]:.5f}, {out.lat[i]:.5f}) in the file "
-                f"but at ({lon[i]:.5f}, {lat[i]:.5f}) in the mesh: is this table for another mesh?")
+                f"but at ({lon[i]:.5f}, {lat[i]:.5f}) in the mesh: is this table for another mesh?"
+            )
     return replace(out, lon=lon, lat=lat)
 
 
-def tidal_forcing_for_boundary(source: TideSource | Mapping, lon, lat, node_ids, start: datetime, *,
-                               duration: timedelta = DEFAULT_DURATION,
-                               constituents: Sequence[str] | None = None,
-                               base_dir=None) -> TidalBoundaryForcing:
+def tidal_forcing_for_boundary(
+    source: TideSource | Mapping,
+    lon,
+    lat,
+    node_ids,
+    start: datetime,
+    *,
+    duration: timedelta = DEFAULT_DURATION,
+    constituents: Sequence[str] | None = None,
+    base_dir=None,
+) -> TidalBoundaryForcing:
     """Tidal elevation (and, where the source has them and ``currents`` is on, velocity)
     callables for one open-boundary segment.
 
@@ -424,20 +465,23 @@ def tidal_forcing_for_boundary(source: TideSource | Mapping, lon, lat, node_ids,
         extra = tide_atlases.open_atlas("coastcast").interpolate(lon, lat)
         before = constants.constituents
         constants = constants.extended(extra)
-        supplemented = constants.constituents[len(before):]
+        supplemented = constants.constituents[len(before) :]
     elevation = TidalElevation.build(constants, start, duration, source.nodal_corrections)
     velocity = None
     if source.currents and constants.has_currents:
         velocity = TidalVelocity(
             HarmonicSeries.build(elevation.series.arguments, constants.u_amplitude, constants.u_phase),
             HarmonicSeries.build(elevation.series.arguments, constants.v_amplitude, constants.v_phase),
-            constants)
+            constants,
+        )
     what = f"{source.kind}{'/' + source.model if source.model else ''} {source.path.name}"
-    given = constants.constituents[:len(constants.constituents) - len(inferred) - len(supplemented)]
-    desc = (f"{what}: {', '.join(given)}{' + ' + ', '.join(inferred) + ' inferred by admittance' if inferred else ''}"
-            f"{' + ' + ', '.join(supplemented) + ' from the coastcast atlas' if supplemented else ''} "
-            f"at {constants.n_point} nodes"
-            f"{' with currents' if velocity is not None else ''}; nodal corrections "
-            f"{source.nodal_corrections} at {elevation.series.arguments.nodal_time.isoformat()}")
+    given = constants.constituents[: len(constants.constituents) - len(inferred) - len(supplemented)]
+    desc = (
+        f"{what}: {', '.join(given)}{' + ' + ', '.join(inferred) + ' inferred by admittance' if inferred else ''}"
+        f"{' + ' + ', '.join(supplemented) + ' from the coastcast atlas' if supplemented else ''} "
+        f"at {constants.n_point} nodes"
+        f"{' with currents' if velocity is not None else ''}; nodal corrections "
+        f"{source.nodal_corrections} at {elevation.series.arguments.nodal_time.isoformat()}"
+    )
     log.info("tidal forcing: %s", desc)
     return TidalBoundaryForcing(elevation, velocity, constants, desc)

@@ -12,6 +12,7 @@ A developer who changed the models in :mod:`workflows.db` drafts the next revisi
 which upgrades a scratch SQLite database to the current head, compares it with the models and
 writes ``versions/NNNN_<slug>.py`` (docs/development.md, "Changing the database schema").
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,8 +58,9 @@ def head_revision() -> str:
     """The newest revision id, e.g. ``"0002"``."""
     heads = script_directory().get_heads()
     if len(heads) != 1:
-        raise RuntimeError(f"the migrations in {MIGRATIONS_DIR / 'versions'} have {len(heads)} heads "
-                           f"({', '.join(heads)}); merge them into one")
+        raise RuntimeError(
+            f"the migrations in {MIGRATIONS_DIR / 'versions'} have {len(heads)} heads ({', '.join(heads)}); merge them into one"
+        )
     return heads[0]
 
 

@@ -3,6 +3,7 @@
 Apart from the package (:mod:`workflows.migrations`), which :func:`workflows.db.init_db` uses, so
 that the package never imports the models' module that imports it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,8 +39,7 @@ def new_revision(message: str) -> Path:
             with engine.begin() as conn:
                 upgrade(conn)
             with engine.begin() as conn:
-                script = command.revision(alembic_config(conn), message=message, autogenerate=True,
-                                          rev_id=number)
+                script = command.revision(alembic_config(conn), message=message, autogenerate=True, rev_id=number)
         finally:
             engine.dispose()
     path = Path(script.path)

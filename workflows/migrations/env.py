@@ -4,6 +4,7 @@ The caller passes an open connection in ``config.attributes["connection"]`` (``w
 does, inside its transaction and lock); otherwise ``sqlalchemy.url`` names the database. SQLite
 gets batch mode (a table is rebuilt where ALTER TABLE cannot do the change).
 """
+
 from __future__ import annotations
 
 from alembic import context
@@ -26,8 +27,11 @@ def _configure(**kwargs) -> None:
 
 
 def run_offline() -> None:
-    _configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True,
-               render_as_batch=config.get_main_option("sqlalchemy.url", "").startswith("sqlite"))
+    _configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        literal_binds=True,
+        render_as_batch=config.get_main_option("sqlalchemy.url", "").startswith("sqlite"),
+    )
     with context.begin_transaction():
         context.run_migrations()
 

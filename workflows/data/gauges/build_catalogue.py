@@ -13,6 +13,7 @@ are stored as float32 (the source has 0.1 mm / 0.01 deg / 1 mm precision; float3
 significant digits), with NaN for absent values; lat/lon as float64; text as zlib-compressed
 UTF-8 character arrays. The file is written to a temporary name and renamed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,25 +42,30 @@ GLOBAL_ATTRIBUTES = {
     "summary": (
         "Tidal elevation harmonic constants (amplitude in m, Greenwich phase lag in degrees referred to "
         "UTC) of up to 11 constituents and tidal datum heights at tide gauges in lon -100..45, lat -5..82. "
-        "Long-term constants, not observations: compare a model with the gauge's harmonic prediction."),
+        "Long-term constants, not observations: compare a model with the gauge's harmonic prediction."
+    ),
     "source": (
         "Derived from the public repository github.com/openwatersio/tide-database (source of the npm package "
         "@neaps/tide-database, code MIT), snapshot commit f7465efa, files data/ticon/*.json and "
         "data/noaa/*.json, via the coastcast data kit file gauges/tide_stations_north_atlantic.csv "
-        "(rows marked CC-BY-NC in the source left out; commas in names replaced by spaces)."),
+        "(rows marked CC-BY-NC in the source left out; commas in names replaced by spaces)."
+    ),
     "license": (
         "Per station (variable 'licence'). TICON-4 rows: CC-BY-4.0, cite \"TICON-4, SEANOE\" "
         "(https://www.seanoe.org/data/00980/109129/) and GESLA-4 (Global Extreme Sea Level Analysis, "
         "version 4), from whose sea-level records TICON-4 was derived. NOAA CO-OPS rows: US public domain "
-        "(NOAA Center for Operational Oceanographic Products and Services harmonic constants and datums)."),
+        "(NOAA Center for Operational Oceanographic Products and Services harmonic constants and datums)."
+    ),
     "acknowledgement": "TICON-4, SEANOE; GESLA-4; NOAA CO-OPS; openwatersio/tide-database (commit f7465efa).",
     "references": (
         "https://www.seanoe.org/data/00980/109129/ ; https://gesla787883612.wordpress.com ; "
-        "https://tidesandcurrents.noaa.gov ; https://github.com/openwatersio/tide-database"),
+        "https://tidesandcurrents.noaa.gov ; https://github.com/openwatersio/tide-database"
+    ),
     "comment": (
         "Datum heights are in each gauge's own vertical frame: only differences between datums of one "
         "station are meaningful (e.g. MSL - LAT). TICON-4 datums are synthetic (the source computed them "
-        "from 19-year harmonic predictions); NOAA datums are on the National Tidal Datum Epoch."),
+        "from 19-year harmonic predictions); NOAA datums are on the National Tidal Datum Epoch."
+    ),
 }
 
 
@@ -166,8 +172,7 @@ def _char_variable(ds, name: str, values, dim: str, attrs: dict):
     return var
 
 
-def write_catalogue(table: dict[str, np.ndarray], out, source_description: str = "",
-                    source_sha256: str = "") -> Path:
+def write_catalogue(table: dict[str, np.ndarray], out, source_description: str = "", source_sha256: str = "") -> Path:
     """Write ``table`` (as from :func:`read_csv`) to the NetCDF file ``out``; returns its path."""
     import netCDF4
 
@@ -184,37 +189,54 @@ def write_catalogue(table: dict[str, np.ndarray], out, source_description: str =
         ds.createDimension("datum", len(DATUMS))
         texts = [*(table[c] for c in TEXT_COLUMNS), CONSTITUENTS, DATUMS]
         ds.createDimension("string_length", max([len(str(v).encode("utf-8")) for t in texts for v in t] + [1]))
-        _char_variable(ds, "station_id", table["id"], "station",
-                       {"long_name": "station identifier (source/station id)"})
+        _char_variable(ds, "station_id", table["id"], "station", {"long_name": "station identifier (source/station id)"})
         _char_variable(ds, "name", table["name"], "station", {"long_name": "station name"})
         _char_variable(ds, "country", table["country"], "station", {"long_name": "country"})
-        _char_variable(ds, "source", table["source"], "station",
-                       {"long_name": "origin of the station's constants (TICON-4 or NOAA CO-OPS)"})
-        _char_variable(ds, "licence", table["licence"], "station",
-                       {"long_name": "licence of the station's constants"})
-        _char_variable(ds, "chart_datum", table["chart_datum"], "station",
-                       {"long_name": "name of the datum charts use at the station (may be one not in 'datum')"})
-        _char_variable(ds, "constituent", CONSTITUENTS, "constituent",
-                       {"long_name": "tidal constituent name"})
+        _char_variable(
+            ds, "source", table["source"], "station", {"long_name": "origin of the station's constants (TICON-4 or NOAA CO-OPS)"}
+        )
+        _char_variable(ds, "licence", table["licence"], "station", {"long_name": "licence of the station's constants"})
+        _char_variable(
+            ds,
+            "chart_datum",
+            table["chart_datum"],
+            "station",
+            {"long_name": "name of the datum charts use at the station (may be one not in 'datum')"},
+        )
+        _char_variable(ds, "constituent", CONSTITUENTS, "constituent", {"long_name": "tidal constituent name"})
         _char_variable(ds, "datum", DATUMS, "datum", {"long_name": "tidal datum name"})
         for key, std, units in (("lat", "latitude", "degrees_north"), ("lon", "longitude", "degrees_east")):
             var = ds.createVariable(key, "f8", ("station",), zlib=True, complevel=9, shuffle=False)
             var.setncatts({"standard_name": std, "long_name": std, "units": units})
             var[:] = table[key]
         specs = (
-            ("amplitude", ("station", "constituent"), {
-                "long_name": "amplitude of the tidal elevation constituent", "units": "m"}),
-            ("phase", ("station", "constituent"), {
-                "long_name": "Greenwich phase lag of the tidal elevation constituent, referred to UTC",
-                "units": "degree", "valid_min": np.float32(0.0), "valid_max": np.float32(360.0)}),
-            ("datum_height", ("station", "datum"), {
-                "long_name": "height of the tidal datum in the station's own vertical frame "
-                             "(only differences between datums of one station are meaningful)",
-                "units": "m"}),
+            (
+                "amplitude",
+                ("station", "constituent"),
+                {"long_name": "amplitude of the tidal elevation constituent", "units": "m"},
+            ),
+            (
+                "phase",
+                ("station", "constituent"),
+                {
+                    "long_name": "Greenwich phase lag of the tidal elevation constituent, referred to UTC",
+                    "units": "degree",
+                    "valid_min": np.float32(0.0),
+                    "valid_max": np.float32(360.0),
+                },
+            ),
+            (
+                "datum_height",
+                ("station", "datum"),
+                {
+                    "long_name": "height of the tidal datum in the station's own vertical frame "
+                    "(only differences between datums of one station are meaningful)",
+                    "units": "m",
+                },
+            ),
         )
         for key, dims, attrs in specs:
-            var = ds.createVariable(key, "f4", dims, zlib=True, complevel=9, shuffle=False,
-                                    fill_value=np.float32(np.nan))
+            var = ds.createVariable(key, "f4", dims, zlib=True, complevel=9, shuffle=False, fill_value=np.float32(np.nan))
             var.setncatts({**attrs, "coordinates": "lat lon"})
             var[:] = table[key].astype(np.float32)
     os.replace(tmp, out)
@@ -232,8 +254,7 @@ def build(csv_path, out=DEFAULT_OUT) -> Path:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Build the shipped tide-gauge catalogue (NetCDF) from the data kit CSV.")
+    parser = argparse.ArgumentParser(description="Build the shipped tide-gauge catalogue (NetCDF) from the data kit CSV.")
     parser.add_argument("csv", help="gauges/tide_stations_north_atlantic.csv of the data kit")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="output NetCDF (default: %(default)s)")
     args = parser.parse_args(argv)

@@ -9,6 +9,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-12-06
 """
+
 from typing import Sequence, Union
 
 import sqlalchemy as sa
