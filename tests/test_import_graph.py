@@ -173,3 +173,18 @@ def test_no_import_cycles(package):
     graph = import_graph([package])
     found = cycles(graph)
     assert not found, f"import cycles in {package}/:\n{describe(graph, found)}"
+
+
+@pytest.mark.parametrize(("package", "above"), [("solver", ("workflows", "webapp")), ("workflows", ("webapp",))])
+def test_layers_import_only_downwards(package, above):
+    """webapp -> workflows -> solver: a lower layer never imports a higher one (the CLI takes
+    ``coastcast serve`` from webapp through an entry point, not an import)."""
+    graph = import_graph(["solver", "workflows", "webapp"])
+    upward = [
+        f"{mod} -> {target} ({', '.join(where)})"
+        for mod, targets in graph.items()
+        if mod == package or mod.startswith(package + ".")
+        for target, where in targets.items()
+        if target.split(".")[0] in above
+    ]
+    assert not upward, "imports against the layers:\n" + "\n".join(upward)

@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 
-from .commands import COMMAND_MODULES
+from .commands import COMMAND_MODULES, ENTRY_POINT_GROUP
 
 log = logging.getLogger("coastcast")
 
@@ -33,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        ep.load()(sub)  # e.g. serve = "webapp.commands:register"
     return parser
 
 

@@ -1,4 +1,5 @@
-"""``coastcast serve``: the web app and its cycle service, and the database set-up.
+"""``coastcast serve``: the web app and its cycle service, and the database set-up (registered as
+the ``coastcast.commands`` entry point ``serve``, :mod:`workflows.commands`).
 
 ::
 
