@@ -1,6 +1,14 @@
 """Test-session set-up shared by every test module."""
 
-import pyproj
+import os
+
+# The solver runs on one thread in the tests: their meshes are small, so threads cost more than
+# they save (the default run took 1,258 s with numba's 2 threads, 789 s with one on the same
+# machine), and a test machine is shared. Set before numba is imported; subprocesses inherit it.
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("COASTCAST_THREADS", "1")
+
+import pyproj  # noqa: E402
 
 # The eccodes wheel (GRIB tests) bundles its own PROJ library. Whichever PROJ is loaded first
 # serves the process: if eccodes comes first, every later pyproj CRS fails ("no database context
@@ -15,7 +23,6 @@ pyproj.CRS.from_epsg(4326)
 # SIGSEGV, which would turn a green run red. Once pytest has printed its summary we leave with
 # pytest's own exit status, skipping the interpreter's module teardown. Set
 # COASTCAST_HARD_EXIT=0 to see the teardown (and its crash) while investigating.
-import os  # noqa: E402
 import sys  # noqa: E402
 
 import pytest  # noqa: E402
