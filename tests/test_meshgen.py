@@ -161,3 +161,34 @@ def test_a_mostly_synthetic_mesh_is_flagged_not_fit_for_use(tmp_path):
     warn = synthetic_warning(sources)
     assert warn.startswith("83 % of the mesh's depths are the synthetic shelf") and "NOT FIT FOR USE" in warn
     assert synthetic_warning({"gallery:gironde": 600, SYNTHETIC: 400}) is None
+
+
+def test_a_box_edge_beside_the_coast_gives_valid_water_off_the_land():
+    """North Brittany at 220 m: the padded box's south edge (48.496° N) passes within 100 m of the
+    coast near 2.69° W. The land clipped to it was projected with 1°-long straight edges, chords
+    up to ~100 m off the parallel that crossed the coast (GEOS TopologyException, so the 1 M-triangle
+    Channel mesh of bench/scaling.py could not be made); it is segmentized first, like the box."""
+    import shapely
+
+    from workflows.meshgen import _coast, _projection, water_polygon
+
+    bbox = (-3.5, 48.5, -2.0, 49.0)
+    fwd, inv = _projection(bbox)
+    water, box_p, _, _ = water_polygon(bbox, fwd, 220.0)
+    assert water.is_valid and water.within(box_p.buffer(1.0))
+    lon, lat = np.meshgrid(np.linspace(-3.499, -2.001, 150), np.linspace(48.501, 48.999, 50))
+    lon, lat = lon.ravel(), lat.ravel()
+    x, y = fwd.transform(lon, lat)
+    in_water = shapely.contains_xy(water, x, y)
+    land = _coast().is_land(lon, lat)  # the GSHHG polygons themselves
+    assert in_water[~land].mean() > 0.95  # the water covers the sea (but for channels narrower than 150 m)
+    # and never reaches onto land, but for the islets of (2 min_size)² or less that it leaves out
+    # (the Minquiers, the Sept-Îles' rocks)
+    pieces = shapely.get_parts(_coast().land(bbox))
+    pieces_p = [
+        shapely.transform(p.segmentize(0.001), lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1]))) for p in pieces
+    ]
+    big = shapely.union_all([p for p in pieces_p if p.area > (2 * 220.0) ** 2])
+    on_big_land = shapely.contains_xy(big, x, y)
+    assert on_big_land.sum() > 2000 and not (in_water & on_big_land).any()
+    assert (in_water & land).sum() < 0.005 * land.sum()

@@ -659,7 +659,9 @@ def water_polygon(bbox, fwd, min_size, depth_probe=None):
     box_p = _project(box_ll.segmentize(step), fwd)
     pbox_p = _project(shapely.box(*pbox).segmentize(step), fwd)
     land_ll = store.land(pbox)
-    land_p = _project(land_ll, fwd) if not land_ll.is_empty else shapely.Polygon()
+    # segmentized before projecting, as the box is: a long straight clip or tile edge would be projected as a
+    # chord up to ~100 m off the parallel and could cross the coast beside it (an invalid land polygon)
+    land_p = _project(land_ll.segmentize(step), fwd) if not land_ll.is_empty else shapely.Polygon()
     water = pbox_p.difference(land_p) if not land_p.is_empty else pbox_p
     if water.intersection(box_p).area < 1.0:
         raise MeshgenError(f"box {bbox} holds no water according to the GSHHG coastline")
