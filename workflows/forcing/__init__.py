@@ -3,7 +3,9 @@
 Modules (one concept each; import the one you need, this package imports nothing heavy):
 
 - :mod:`workflows.forcing.tides`: harmonic constants, tidal prediction with nodal corrections
-  (pyTMD), boundary elevation/velocity callables and the ``tidal_forcing_for_boundary`` factory;
+  (:mod:`workflows.forcing.astronomy`: Doodson numbers, mean longitudes, nodal formulas, checked
+  against pyTMD), boundary elevation/velocity callables and the ``tidal_forcing_for_boundary``
+  factory;
 - :mod:`workflows.forcing.tide_formats`: readers of open-boundary harmonic tables (CSV,
   SCHISM ``bctides.in``, ADCIRC ``fort.15``, TELEMAC harmonic ``.cli``);
 - :mod:`workflows.forcing.tide_atlases`: tidal atlases interpolated to boundary points (JMJ,

@@ -4,8 +4,8 @@ The data model shared by every tide reader (:mod:`workflows.forcing.tide_formats
 :mod:`workflows.forcing.tide_atlases`) and by the prediction in :mod:`workflows.forcing.tides`
 (which re-exports these names): :class:`HarmonicConstituents` (amplitudes and Greenwich phase lags
 at points, m and degrees), :func:`canonical_constituent`, :func:`constituent_frequency` (rad/s, from
-pyTMD) and :class:`TideInputError`. A module of its own so that the readers never import the
-prediction module that dispatches to them.
+the Doodson numbers of :mod:`workflows.forcing.astronomy`) and :class:`TideInputError`. A module
+of its own so that the readers never import the prediction module that dispatches to them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 
 from solver.state import utc
 
-from . import ForcingError
+from . import ForcingError, astronomy
 
 MJD_EPOCH = datetime(1858, 11, 17, tzinfo=timezone.utc)
 """Modified Julian Day 0 (UTC)."""
@@ -50,22 +50,18 @@ def canonical_constituent(name: str) -> str:
 
 
 def pytmd_names(constituents: Sequence[str]) -> list[str]:
-    return [c.lower() for c in constituents]
+    """pyTMD's names of ``constituents`` (lower case; ``SIG1`` is its ``sigma1``)."""
+    return [astronomy.PYTMD_NAMES.get(canonical_constituent(c), c.lower()) for c in constituents]
 
 
 def constituent_frequency(constituents: Sequence[str], corrections: str = "FES") -> np.ndarray:
-    """Angular speeds (n_con,) in rad/s from pyTMD; unknown names raise :class:`TideInputError`."""
-    import pyTMD.constituents as ptc
-
-    out = np.zeros(len(constituents))
-    for i, name in enumerate(constituents):
-        if name.upper() == "Z0":
-            continue
-        try:
-            out[i] = ptc.frequency([name.lower()], corrections=corrections)[0]
-        except ValueError:
-            raise TideInputError(f"tidal constituent {name!r} is not known to pyTMD") from None
-    return out
+    """Angular speeds (n_con,) in rad/s (:func:`workflows.forcing.astronomy.angular_speed`, the
+    same as pyTMD's ``frequency``; names as :func:`canonical_constituent` reads them, ``Z0``: 0);
+    unknown names raise :class:`TideInputError`."""
+    try:
+        return astronomy.angular_speed([canonical_constituent(c) for c in constituents], corrections)
+    except astronomy.UnknownConstituent as exc:
+        raise TideInputError(str(exc)) from None
 
 
 def modified_julian_day(when: datetime) -> float:

@@ -409,7 +409,8 @@ def _constituent_files(directory: Path, pattern: re.Pattern, what: str) -> dict[
 
 
 def _known(cons: dict[str, Path], constituents, source) -> list[str]:
-    """Constituents to read: the requested ones (all must exist) or every file pyTMD knows."""
+    """Constituents to read: the requested ones (all must exist) or every file whose constituent
+    :mod:`workflows.forcing.astronomy` knows."""
     if constituents is not None:
         return _selected(tuple(cons), constituents, source)
     out = []
@@ -418,7 +419,7 @@ def _known(cons: dict[str, Path], constituents, source) -> list[str]:
             constituent_frequency([c])
             out.append(c)
         except TideInputError:
-            log.debug("%s: skipping %s (not known to pyTMD)", source, c)
+            log.debug("%s: skipping %s (not a constituent coastcast predicts)", source, c)
     return out
 
 

@@ -504,7 +504,7 @@ def _find_nbfr(path, lines) -> int:
 
 
 def identify_by_period(period_s: float, path=None, line=None) -> str:
-    """The constituent whose period (from pyTMD) is within 0.02 % of ``period_s``."""
+    """The constituent whose period (:func:`constituent_frequency`) is within 0.02 % of ``period_s``."""
     periods = 2 * np.pi / constituent_frequency(PERIOD_CANDIDATES)
     rel = np.abs(periods - period_s) / periods
     hits = np.flatnonzero(rel <= PERIOD_TOLERANCE)

@@ -10,10 +10,12 @@ eq. 4.14)::
 with ``A_k`` the amplitude (m; m/s for currents), ``G_k`` the Greenwich phase lag referred to UTC
 (degrees), ``omega_k`` the angular speed (rad/s), ``V0_k`` the astronomical (equilibrium)
 argument at the run's start, and ``f_k``, ``u_k`` the nodal amplitude factor and phase correction.
-``omega``, ``V0``, ``f`` and ``u`` come from pyTMD (``pyTMD.constituents.arguments`` and
-``frequency``); nothing is tabulated here. The default ``corrections="FES"`` uses Schureman's
-nodal formulas with Meeus (ASTRO5) mean longitudes; ``"OTIS"``, ``"GOT"`` and ``"perth3"`` select
-pyTMD's other conventions (use ``"OTIS"`` to reproduce TPXO's own predictions).
+``omega``, ``V0``, ``f`` and ``u`` come from :mod:`workflows.forcing.astronomy` (Doodson numbers,
+mean longitudes and nodal formulas, numpy only, so a forecast does not import pyTMD; it equals
+``pyTMD.constituents.arguments`` and ``frequency`` to 1e-12, ``tests/test_astronomy.py``). The
+default ``corrections="FES"`` uses Schureman's nodal formulas with Meeus (ASTRO5) mean
+longitudes; ``"OTIS"``, ``"GOT"`` and ``"perth3"`` select pyTMD's other conventions (use
+``"OTIS"`` to reproduce TPXO's own predictions).
 
 Nodal corrections ``f``, ``u`` are evaluated **once per run, at the mid-time** ``start +
 duration/2`` (as ADCIRC's ``tide_fac`` and SCHISM's ``bctides`` generators do): over a 3-day
@@ -79,6 +81,7 @@ import numpy as np
 from solver.state import utc
 
 from ..keys import check_keys
+from . import astronomy
 from .harmonics import (  # noqa: F401 (re-exported: the public names of the tide package)
     COASTCAST_ATLAS,
     DEFAULT_DURATION,
@@ -125,8 +128,6 @@ class AstronomicalArguments:
     ) -> AstronomicalArguments:
         """Arguments for a run from ``start`` lasting ``duration``; nodal terms at the mid-time
         (or at ``nodal_time`` when given)."""
-        import pyTMD.constituents as ptc
-
         start = utc(start, "start", TideInputError)
         if corrections not in NODAL_CORRECTIONS:
             raise TideInputError(f"nodal_corrections {corrections!r} is not one of {', '.join(NODAL_CORRECTIONS)}")
@@ -139,9 +140,9 @@ class AstronomicalArguments:
         f = np.ones(len(names))
         tidal = [i for i, c in enumerate(names) if c != "Z0"]  # Z0: the mean level, f = 1, argument 0
         if tidal:
-            lower = pytmd_names([names[i] for i in tidal])
-            _, _, v0 = ptc.arguments(np.array([modified_julian_day(start)]), lower, corrections=corrections)
-            pu, pf, _ = ptc.arguments(np.array([modified_julian_day(nodal_time)]), lower, corrections=corrections)
+            waves = [names[i] for i in tidal]
+            v0 = astronomy.equilibrium_argument([modified_julian_day(start)], waves, corrections)
+            pu, pf = astronomy.nodal_corrections([modified_julian_day(nodal_time)], waves, corrections)
             phase0[tidal] = np.mod(np.radians(v0[0]) + pu[0], 2 * np.pi)
             f[tidal] = pf[0]
         return cls(names, start, nodal_time, corrections, readonly_array(omega), readonly_array(phase0), readonly_array(f))
