@@ -6,8 +6,9 @@
 Each repeat starts a fresh Python process that runs the CLI (``workflows.cli.main``) and stops
 after the first ``Simulation.time_step`` (the kernels compile or load at their first call),
 printing its CPU time (``time.process_time``: interpreter
-start, imports, configuration, forcing, model set-up, loading or compiling the kernels) and the
-wall time since the parent started it. ``--cold`` points numba at an empty cache directory
+start, imports, configuration, forcing, model set-up, loading or compiling the kernels), the
+wall time since the parent started it and which of the heavy libraries of :data:`HEAVY` it had
+imported by then. ``--cold`` points numba at an empty cache directory
 (``NUMBA_CACHE_DIR``, a temporary one; the checkout's own cache is left alone), so that a first
 run compiles the kernels as on a fresh install, and the repeats then load them from there.
 Medians are printed last; each run says whether it logged that it was compiling.
@@ -28,18 +29,36 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CHILD = """
+HEAVY = (
+    "pyTMD",
+    "distributed",
+    "dask",
+    "xarray",
+    "pandas",
+    "scipy.spatial",
+    "scipy.interpolate",
+    "flask",
+    "sqlalchemy",
+    "netCDF4",
+)
+"""Libraries costing 0.1-2 s of import each: each run lists those it loaded before its first step."""
+
+CHILD = (
+    f"HEAVY = {HEAVY!r}\n"
+    + """
 import json, os, sys, time
 import solver.simulation as S
 step = S.Simulation.time_step
 def first_step(self, dt):
     step(self, dt)
-    print("FIRST-STEP " + json.dumps({"cpu": time.process_time()}), flush=True)
+    heavy = sorted(m for m in HEAVY if m in sys.modules)
+    print("FIRST-STEP " + json.dumps({"cpu": time.process_time(), "heavy": heavy}), flush=True)
     os._exit(0)
 S.Simulation.time_step = first_step
 from workflows.cli import main
 sys.exit(main(sys.argv[1:]))
 """
+)
 
 
 def once(config: Path, out: Path, cache_dir: str | None) -> dict:
@@ -91,7 +110,8 @@ def main(argv=None):
             )
         print(
             f"warm, median of {args.repeats}: CPU {statistics.median(r['cpu'] for r in rows):.2f} s, "
-            f"wall {statistics.median(r['wall'] for r in rows):.2f} s to the first step"
+            f"wall {statistics.median(r['wall'] for r in rows):.2f} s to the first step; "
+            f"heavy libraries loaded: {', '.join(rows[-1]['heavy']) or 'none'}"
         )
 
 
