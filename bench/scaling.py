@@ -1,8 +1,8 @@
 """Scale: one big mesh, an ensemble on a dask cluster, many small systems at once.
 
     python bench/scaling.py                      # all three sections below, with their defaults
-    python bench/scaling.py mesh [--meshes 60k 250k 1M] [--threads 1 2] [--repeats 3] [--hours 0.25]
-                                 [--steppers lts-rk2] [--cache DIR]
+    python bench/scaling.py mesh [--meshes 60k 250k 1M] [--threads 1 2] [--repeats 3] [--hours H]
+                                 [--steppers lts-rk2 ssp-rk2] [--cache DIR]
     python bench/scaling.py ensemble [--members 8] [--workers 2] [--hours 1] [--spinup 0.5] [--repeats 3]
     python bench/scaling.py systems [--systems 4] [--hours 24] [--out DIR]
     python bench/scaling.py meshes [--meshes 60k 250k 1M] [--cache DIR]   # only generate (and cache) the meshes
@@ -11,19 +11,23 @@
 Western Approaches, across the Bristol Channel / Celtic Sea at 51.3 N and in the southern North
 Sea at 2.5 E; the south edge crosses Brittany north of the Rade de Brest and the Rance) meshed by
 ``workflows.meshgen.generate_mesh`` at three sizes (:data:`MESHES`: largest / coastal element
-size 4000/1000 m, 1750/440 m and 870/220 m, about 60 k, 250 k and 1 M triangles). Generated
+size 4000/1000 m, 1640/410 m and 650/200 m: 64 k, 244 k and 1.07 M triangles). Generated
 meshes are cached as UGRID files in ``--cache`` (default ``<tmp>/coastcast-scaling-meshes``),
 keyed by box, sizes and the generator's source, with their generation time and peak memory.
 Each mesh runs as a forecast builds it (``workflows.cycle``: ``load_config`` -> ``read_mesh_for``
 -> ``build_model`` -> ``initial_state``, then ``solver.Simulation`` with the configuration's
 cfl and time stepper, no output writers): every open boundary forced by the JMJ atlas
 (meshes/channel_biscay, diurnals from coastcast's global atlas), Manning 0.025, Coriolis, the
-deep-water step; the first ``--hours`` of a cold start (tide ramped in over half the 0.5 h spin-up).
+deep-water step; a cold start (the tide ramped in over half the 0.5 h spin-up) whose first
+:data:`WARM_SECONDS` simulated seconds are run untimed (numba loads its kernels: the start-up,
+reported apart), then ``--hours`` timed (default :data:`SIM_HOURS`: 0.25 h at 64 k, 0.08 h at 244 k,
+0.025 h at 1.07 M, so that no run takes more than about two minutes; tens of the coarsest local steps).
 Each measurement is a fresh process (``COASTCAST_THREADS`` = 1 or 2), so its peak RSS is its own;
 repeats alternate the meshes and thread counts. Printed: wall s per simulated hour, µs per
 face update (a face's SSP-RK2 step; local time stepping updates each face at its own level's
 rate), M face updates/s, peak RSS, the 1-min load average before each run, and the growth of
-the cost per triangle from one size to the next.
+the cost per triangle from one size to the next. Generating the 1.07 M mesh takes about 3 minutes
+(once; cached); the section 10-15 minutes on 2 cores.
 
 ``ensemble``: the Channel/Biscay gallery region (29 k triangles), ``--members`` members
 (``[[ensemble.tides]]``: the JMJ harmonics with 8 different constituent sets), each a cycle of
