@@ -11,7 +11,9 @@ local steps (``lts-rk2``, the forecast default) and/or one global step (``ssp-rk
 longer deep-water step (``solver.stability.DeepWaterStep``, factor 2, the forecast default) or
 the positivity bound everywhere (``--deep-water-step 1``). Each repeat
 runs in a fresh process, so the peak resident memory (``resource.getrusage`` maximum RSS, which
-includes Python, numpy, numba and the compiled kernels) is the run's own. Prints the table last.
+includes Python, numpy, numba and the compiled kernels) is the run's own. The run's CPU seconds (``time.process_time``, all threads of the process) are
+printed beside its wall time: on a machine shared with other jobs the CPU time of a one-thread run
+is the steadier figure. Prints the table last.
 """
 
 from __future__ import annotations
@@ -80,12 +82,15 @@ def one_run(hours: float, threads: int, order: str = "faces", stepper: str = "lt
     state = model.initial_state(0.0)
     sim = Simulation(model, state, stop_time=hours * 3600.0, time_stepper=stepper)
     setup = time.perf_counter() - t0
+    c0 = time.process_time()
     sim.run()
+    cpu = time.process_time() - c0
     total = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
     return {
         "setup_s": setup,
         "run_s": sim.wall_time,
+        "run_cpu_s": cpu,
         "total_s": total,
         "steps": sim.clock.iteration,
         "base_steps": int(sim.stepper.level_steps[0]) if hasattr(sim.stepper, "level_steps") else sim.clock.iteration,
@@ -152,12 +157,12 @@ def main(argv=None):
         "(steps: the coarsest level's under lts-rk2; M tri-steps/s counts faces × smallest steps, as a global stepper would take)"
     )
     print(
-        f"{'hours':>5} {'thr':>3} {'stepper':>8} {'deep':>4} {'faces':>6} {'steps':>6} {'setup s':>7} {'run s':>7} {'total s':>7} {'M tri-steps/s':>13} {'peak RSS MiB':>12}"
+        f"{'hours':>5} {'thr':>3} {'stepper':>8} {'deep':>4} {'faces':>6} {'steps':>6} {'setup s':>7} {'run s':>7} {'run CPU s':>9} {'total s':>7} {'M tri-steps/s':>13} {'peak RSS MiB':>12}"
     )
     for hours, th, stepper, deep, m, runs in rows:
         rate = m["n_face"] * m["base_steps"] / m["run_s"] / 1e6
         print(
-            f"{hours:5.0f} {th:3d} {stepper:>8} {deep:4.1f} {m['n_face']:6.0f} {m['steps']:6.0f} {m['setup_s']:7.1f} {m['run_s']:7.1f} {m['total_s']:7.1f} {rate:13.2f} {m['peak_rss_mib']:12.0f}"
+            f"{hours:5.0f} {th:3d} {stepper:>8} {deep:4.1f} {m['n_face']:6.0f} {m['steps']:6.0f} {m['setup_s']:7.1f} {m['run_s']:7.1f} {m['run_cpu_s']:9.1f} {m['total_s']:7.1f} {rate:13.2f} {m['peak_rss_mib']:12.0f}"
         )
         totals = ", ".join(f"{r['total_s']:.1f}" for r in runs)
         print(f"      runs (total s): {totals}; max wet eta {m['max_eta_m']:.2f} m")

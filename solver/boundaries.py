@@ -164,20 +164,38 @@ class TidalElevation(BoundaryCondition):
         self.mean_level = mean_level
         self.ramp = ramp
 
+    def bind(self, edge_node_positions: np.ndarray, n_segment_nodes: int) -> None:
+        super().bind(edge_node_positions, n_segment_nodes)
+        self._last = None
+
     def _factor(self, t):
         return 1.0 if self.ramp is None else float(self.ramp(t))
 
-    def _eta(self, t):
+    def _external(self, t):
+        """(η_ext, u_ext, v_ext) at the edges at model time ``t``, (n,) each (u_ext, v_ext None
+        without ``velocity``). The last time's values are kept: a tendency asks twice at the
+        same time (the gradients' ghosts and the fluxes'), and the harmonic sum is the cost."""
+        last = getattr(self, "_last", None)
+        if last is not None and last[0] == t:
+            return last[1]
         e = self.elevation(t) if callable(self.elevation) else self.elevation
-        return self._factor(t) * self._at_edges(e) + self.mean_level
-
-    def ghost(self, t, s: EdgeStates, normal, g):
-        eta_ext = self._eta(t)
-        h_g = np.maximum(eta_ext - s.b, 0.0)
+        r = self._factor(t)
+        eta_ext = r * self._at_edges(e) + self.mean_level
+        u_ext = v_ext = None
         if self.velocity is not None:
             uv = self.velocity(t) if callable(self.velocity) else self.velocity
-            r = self._factor(t)
-            return s.b + h_g, h_g, r * self._at_edges(uv[0]), r * self._at_edges(uv[1])
+            u_ext, v_ext = r * self._at_edges(uv[0]), r * self._at_edges(uv[1])
+        for a in (eta_ext, u_ext, v_ext):
+            if a is not None:
+                a.setflags(write=False)  # shared by the calls at time t
+        self._last = (t, (eta_ext, u_ext, v_ext))
+        return eta_ext, u_ext, v_ext
+
+    def ghost(self, t, s: EdgeStates, normal, g):
+        eta_ext, u_ext, v_ext = self._external(t)
+        h_g = np.maximum(eta_ext - s.b, 0.0)
+        if u_ext is not None:
+            return s.b + h_g, h_g, u_ext, v_ext
         nx, ny = normal[:, 0], normal[:, 1]
         un = s.u * nx + s.v * ny
         ut = np.where(un >= 0.0, -s.u * ny + s.v * nx, 0.0)

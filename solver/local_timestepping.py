@@ -391,8 +391,10 @@ class LocalSSPRK2:
         )
         k = b.tendency(model, w, t, lv.first, outflow=False)
         q1 = self._outflow(lv)
-        lts.first_stage(lv.faces, t, d, state.h, state.hu, state.hv, k.h, k.hu, k.hv, o.h, o.hu, o.hv, self.t0, w.h, w.hu, w.hv)
-        b.apply_implicit(model, w, d, lv.faces)
+        friction = b.implicit_arguments(model, d)
+        lts.first_stage(
+            lv.faces, t, d, state.h, state.hu, state.hv, k.h, k.hu, k.hv, o.h, o.hu, o.hv, self.t0, w.h, w.hu, w.hv, *friction
+        )
         lts.copy_rows(lv.edges, b.flux, self.flux1)
         lts.gather_view(
             lv.subset.prim_faces,
@@ -414,9 +416,7 @@ class LocalSSPRK2:
         )
         lts.predict(lv.ring, d, state.h, state.hu, state.hv, k.h, k.hu, k.hv, w.h, w.hu, w.hv)
         k = b.tendency(model, w, t + d, lv.subset, outflow=False)
-        lts.second_stage(lv.faces, d, k.h, k.hu, k.hv, w.h, w.hu, w.hv)
-        b.apply_implicit(model, w, d, lv.faces)
-        lts.finish(lv.faces, o.h, o.hu, o.hv, w.h, w.hu, w.hv, state.h, state.hu, state.hv)
+        lts.second_stage(lv.faces, d, k.h, k.hu, k.hv, w.h, w.hu, w.hv, o.h, o.hu, o.hv, state.h, state.hu, state.hv, *friction)
         lts.edge_integrals(lv.edges, j, self.lo, self.hi, self.flux1, b.flux, 0.5 * d, self.fine_int, self.own_int)
         self.outflow += 0.5 * d * (q1 + self._outflow(lv))
 

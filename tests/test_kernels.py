@@ -149,6 +149,50 @@ def test_backends_agree_over_a_run():
     _close(a[2], b[2], "outflow volume")
 
 
+def _every_kernel():
+    from solver.kernels import fluxes, ghosts, lts, reconstruct, update
+    from solver.kernels.dispatch import Kernel
+
+    return [k for mod in (fluxes, ghosts, lts, reconstruct, update) for k in vars(mod).values() if isinstance(k, Kernel)]
+
+
+@pytest.mark.parametrize("stepper", ["ssp-rk2", "lts-rk2"])
+def test_threaded_and_serial_twins_give_the_same_run(stepper, monkeypatch):
+    """Every kernel is compiled twice (solver.kernels.dispatch): runs that take only the threaded
+    versions and only the serial ones end bit for bit equal (40 steps of a tide flooding the
+    beach, global and local steps, the local levels forced on with ``min_saving=0``)."""
+    import solver.kernels.dispatch as dispatch
+    from solver.local_timestepping import LocalSSPRK2
+
+    kernels = _every_kernel()
+    assert len(kernels) >= 17
+    mesh = MESHES["diagonal"]
+    out = {}
+    for which in ("serial", "parallel"):
+        with monkeypatch.context() as m:
+            if which == "parallel":  # the threaded twin whatever the loop length and thread count
+                m.setattr(dispatch.numba, "get_num_threads", lambda: 2)
+                for k in kernels:
+                    m.setattr(k, "serial_below", 0)
+                    m.setattr(k, "serial", None)  # a call that reached it would fail
+            else:
+                for k in kernels:
+                    m.setattr(k, "parallel", None)
+            model = _model(mesh, "numba", "hllc", "barth-jespersen", "all")
+            sim = Simulation(model, model.initial_state(0.0), stop_time=1e9, time_stepper=stepper)
+            if stepper == "lts-rk2":
+                sim.stepper = LocalSSPRK2(mesh.n_face, min_saving=0.0)
+            for _ in range(40):
+                sim.time_step(sim.next_dt())
+            if stepper == "lts-rk2":
+                assert (sim.stepper.level_counts > 0).sum() >= 2  # the levels are in use
+            out[which] = (sim.state.copy(), sim.clock.time)
+    a, b = out["serial"], out["parallel"]
+    assert a[1] == b[1] and a[0].h.max() > 0
+    for name in ("h", "hu", "hv"):
+        np.testing.assert_array_equal(getattr(a[0], name), getattr(b[0], name))
+
+
 @pytest.mark.parametrize("backend", list(BACKENDS))
 def test_lake_at_rest_is_exact_with_every_backend(backend):
     """Still water over a bumpy bed with dry land: the tendency is exactly zero in every face."""

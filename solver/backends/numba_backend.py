@@ -91,7 +91,7 @@ def _say_if_compiling():
     _checked_cache = True
     missing = [k for k in uncached_kernels() if k.rsplit(".", 1)[-1] in FIRST_STEP_KERNELS]
     if missing:
-        where = reconstruct.reconstruct.stats.cache_path
+        where = reconstruct.reconstruct.parallel.stats.cache_path
         log.info(
             "compiling the solver kernels for this machine (first run of this installation, about 10 s; cached in %s for the next runs)",
             where,
@@ -398,21 +398,18 @@ class NumbaBackend:
         np.add(state.hv, dt * k.hv, out=out.hv)
         self.apply_implicit(model, out, dt)
 
+    def implicit_arguments(self, model, dt):
+        """(dry_depth, manning_n2, k = dt g, apply_friction): the trailing arguments of the
+        kernels that end with the fused implicit Manning update and dry clean-up
+        (:func:`solver.kernels.update.implicit_update`; the local time stepper's stages)."""
+        return model.dry_depth, self.manning_n2, dt * model.gravity, bool(model.implicit_terms)
+
     def apply_implicit(self, model, state, dt, faces=None):
         """Implicit terms and the dry clean-up on ``faces`` (all by default; a subset only with the
         fused Manning friction, which local time stepping checks when it binds)."""
         faces = self.full.faces if faces is None else faces
         if self.fused_friction:
-            update.implicit_update(
-                faces,
-                state.h,
-                state.hu,
-                state.hv,
-                model.dry_depth,
-                self.manning_n2,
-                dt * model.gravity,
-                bool(model.implicit_terms),
-            )
+            update.implicit_update(faces, state.h, state.hu, state.hv, *self.implicit_arguments(model, dt))
             return
         update.implicit_update(faces, state.h, state.hu, state.hv, -np.inf, self.manning_n2, 0.0, False)  # clip only
         for term in model.implicit_terms:

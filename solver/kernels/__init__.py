@@ -58,25 +58,39 @@ def uncached_kernels() -> list[str]:
     them. numba writes the cache next to the sources (``solver/kernels/__pycache__``) or, where
     that is read-only, under the user's cache directory, or under ``NUMBA_CACHE_DIR`` if set;
     ``Dispatcher.stats.cache_path`` says which. A kernel whose source changed since its index
-    was written recompiles without being listed."""
+    was written recompiles without being listed. A kernel compiled twice
+    (:class:`solver.kernels.dispatch.Kernel`) is listed when the twin this process would run
+    is missing: the serial one on one thread, either of them with more."""
     if not NUMBA_AVAILABLE:
         return []
     import sys
 
+    import numba
     from numba.core.registry import CPUDispatcher
 
     from . import fluxes, ghosts, lts, reconstruct, update
+    from .dispatch import Kernel
 
     tag = f"py{sys.version_info[0]}{sys.version_info[1]}"
     missing = []
     for mod in (fluxes, ghosts, lts, reconstruct, update):
         for name, fn in vars(mod).items():
-            if not isinstance(fn, CPUDispatcher) or fn.py_func.__module__ != mod.__name__:
+            if isinstance(fn, Kernel):  # the serial twin always runs; the threaded one only with threads
+                dispatchers = fn.dispatchers if numba.get_num_threads() > 1 else (fn.serial,)
+            elif isinstance(fn, CPUDispatcher):
+                dispatchers = (fn,)
+            else:
                 continue
-            where = fn.stats.cache_path
-            if where is None:  # not cached (inlined helpers)
+            if fn.py_func.__module__ != mod.__name__:
                 continue
-            index = f"{mod.__name__.rsplit('.', 1)[-1]}.{fn.py_func.__qualname__}-{fn.py_func.__code__.co_firstlineno}.{tag}.nbi"
-            if not os.path.exists(os.path.join(where, index)):
-                missing.append(f"{mod.__name__}.{name}")
+            for d in dispatchers:
+                where = d.stats.cache_path
+                if where is None:  # not cached (inlined helpers)
+                    continue
+                index = (
+                    f"{mod.__name__.rsplit('.', 1)[-1]}.{d.py_func.__qualname__}-{d.py_func.__code__.co_firstlineno}.{tag}.nbi"
+                )
+                if not os.path.exists(os.path.join(where, index)):
+                    missing.append(f"{mod.__name__}.{name}")
+                    break
     return missing

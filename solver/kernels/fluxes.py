@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import math
 
-from numba import njit, prange
+from numba import prange
+
+from .dispatch import kernel
 
 HLL = 0
 HLLC = 1
@@ -26,7 +28,7 @@ SOLVER_CODES = {"hll": HLL, "hllc": HLLC}
 """Riemann solver name -> code passed to :func:`edge_fluxes`."""
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@kernel(serial_below=500)
 def edge_fluxes(edges, edge_values, left_slot, right_slot, normal, normal_right, g, solver, flux):
     """Per-edge fluxes from the reconstructed edge values.
 

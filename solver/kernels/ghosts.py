@@ -10,10 +10,12 @@ evaluated on their own few edges.
 
 from __future__ import annotations
 
-from numba import njit, prange
+from numba import prange
+
+from .dispatch import kernel
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@kernel(serial_below=8000)
 def wall_ghosts(bidx, src, src_row, dst, dst_start, normal_b, wet, eps):
     """Ghost rows ``dst[dst_start + b]`` (η, h, u, v) for the boundary edges ``b`` in ``bidx``.
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from numba import njit, prange
 
-from .update import wave_time
+from .dispatch import kernel
+from .update import implicit_face, wave_time
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@kernel(serial_below=2000)
 def wave_times(h, hu, hv, cfl_length, dry_depth, eps4, g, out):
     """``out[i]`` = :func:`solver.kernels.update.wave_time` of face i: its largest stable step at
     Courant number 1 (inf where dry), the bound the global step takes the minimum of."""
@@ -21,7 +22,7 @@ def wave_times(h, hu, hv, cfl_length, dry_depth, eps4, g, out):
         out[i] = wave_time(h[i], hu[i], hv[i], cfl_length[i], dry_depth, eps4, g)
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@kernel(serial_below=8000)
 def gather_view(faces, level, j, tau, skip_own, h, hu, hv, h0, hu0, hv0, t0, level_step, wh, whu, whv):
     """The states level ``j`` sees at time ``tau`` in the rows ``faces`` of the view (wh, whu, whv).
 
@@ -46,7 +47,7 @@ def gather_view(faces, level, j, tau, skip_own, h, hu, hv, h0, hu0, hv0, t0, lev
             whv[f] = hv[f]
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@kernel(serial_below=8000)
 def predict(faces, dt, h, hu, hv, dh, dhu, dhv, wh, whu, whv):
     """Forward-Euler prediction U + dt·K (depth clipped at 0) of ``faces`` into the view: the
     finer neighbours of a level as its second stage sees them, dt ahead."""
@@ -57,9 +58,13 @@ def predict(faces, dt, h, hu, hv, dh, dhu, dhv, wh, whu, whv):
         whv[f] = hv[f] + dt * dhv[f]
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
-def first_stage(faces, tau, dt, h, hu, hv, dh, dhu, dhv, h0, hu0, hv0, t0, wh, whu, whv):
-    """Start the step of ``faces``: keep U in (h0, hu0, hv0), t0 = tau, and U¹ = U + dt·K in the view."""
+@kernel(serial_below=2000)
+def first_stage(
+    faces, tau, dt, h, hu, hv, dh, dhu, dhv, h0, hu0, hv0, t0, wh, whu, whv, dry_depth, manning_n2, k, apply_friction
+):
+    """Start the step of ``faces``: keep U in (h0, hu0, hv0), t0 = tau, and U¹ = U + dt·K in the
+    view, followed by the implicit friction and the dry clean-up of
+    :func:`solver.kernels.update.implicit_update` (k = dt g; the same arithmetic as the two passes)."""
     for t in prange(faces.size):
         f = faces[t]
         h0[f] = h[f]
@@ -69,29 +74,26 @@ def first_stage(faces, tau, dt, h, hu, hv, dh, dhu, dhv, h0, hu0, hv0, t0, wh, w
         wh[f] = h[f] + dt * dh[f]
         whu[f] = hu[f] + dt * dhu[f]
         whv[f] = hv[f] + dt * dhv[f]
+        implicit_face(f, wh, whu, whv, dry_depth, manning_n2, k, apply_friction)
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
-def second_stage(faces, dt, dh, dhu, dhv, wh, whu, whv):
-    """U² = U¹ + dt·K(U¹) in the view, in place."""
+@kernel(serial_below=2000)
+def second_stage(faces, dt, dh, dhu, dhv, wh, whu, whv, h0, hu0, hv0, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
+    """End the step of ``faces``: U² = U¹ + dt·K(U¹) in the view, in place, its implicit friction
+    and dry clean-up (:func:`solver.kernels.update.implicit_update`, k = dt g), then the Heun
+    average Uⁿ⁺¹ = ½ (Uⁿ + U²) into (h, hu, hv) (the same arithmetic as three passes)."""
     for t in prange(faces.size):
         f = faces[t]
         wh[f] += dt * dh[f]
         whu[f] += dt * dhu[f]
         whv[f] += dt * dhv[f]
-
-
-@njit(parallel=True, cache=True, error_model="numpy")
-def finish(faces, h0, hu0, hv0, wh, whu, whv, h, hu, hv):
-    """Uⁿ⁺¹ = ½ (Uⁿ + U²) (Heun)."""
-    for t in prange(faces.size):
-        f = faces[t]
+        implicit_face(f, wh, whu, whv, dry_depth, manning_n2, k, apply_friction)
         h[f] = 0.5 * (h0[f] + wh[f])
         hu[f] = 0.5 * (hu0[f] + whu[f])
         hv[f] = 0.5 * (hv0[f] + whv[f])
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@kernel(serial_below=8000)
 def copy_rows(rows, src, dst):
     for t in prange(rows.size):
         r = rows[t]
@@ -99,7 +101,7 @@ def copy_rows(rows, src, dst):
             dst[r, c] = src[r, c]
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@kernel(serial_below=8000)
 def edge_integrals(edges, j, lo, hi, flux1, flux2, half_dt, fine_int, own_int):
     """Time integrals ½ dt (F¹ + F²) of the fluxes of level j's edges across level interfaces.
 

@@ -18,10 +18,12 @@ import math
 
 from numba import njit, prange
 
+from .dispatch import kernel
+
 SQRT2 = math.sqrt(2.0)
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@kernel(serial_below=8000)
 def face_primitives(faces, h, hu, hv, bed, dry_depth, eps4, prim, wet):
     """Fill rows ``faces`` of ``prim`` with (η, h, u, v) and of ``wet`` (uint8) from the state.
 
@@ -47,7 +49,7 @@ def face_primitives(faces, h, hu, hv, bed, dry_depth, eps4, prim, wet):
             wet[i] = 0
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@kernel(serial_below=2000)
 def node_extrema(nodes, node_start, node_faces, prim, extrema):
     """Min and max of the limited primitives η, u, v over the faces around each node.
 
@@ -138,7 +140,7 @@ def _first_order_face(i, eta, h, u, v, edge_values, bed_slope):
     bed_slope[i, 1] = 0.0
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@kernel(serial_below=500)
 def reconstruct(
     faces,
     prim,
@@ -299,7 +301,7 @@ def reconstruct(
         bed_slope[i, 1] = (w0 * outward_normal[i, 0, 1] + w1 * outward_normal[i, 1, 1] + w2 * outward_normal[i, 2, 1]) * ia
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@kernel(serial_below=8000)
 def first_order(faces, prim, edge_values):
     """Edge values equal to the face values (no reconstruction): ``edge_values[3i+k] = prim[i]``."""
     for t in prange(faces.size):

@@ -12,10 +12,12 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .dispatch import kernel
+
 SQRT2 = math.sqrt(2.0)
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@kernel(serial_below=1000)
 def accumulate(
     faces,
     flux,
@@ -96,7 +98,7 @@ def wave_time(hi, hui, hvi, cfl_length, dry_depth, eps4, g):
     return cfl_length / (math.sqrt((hui * inv) ** 2 + (hvi * inv) ** 2) + math.sqrt(g * hi))
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@kernel(serial_below=8000)
 def relax_deep(h, face_face, depth, factor, out):
     """``out[i]`` *= ``factor`` in faces at least ``depth`` deep whose edge neighbours
     (``face_face`` (n_face, 3), −1 across a boundary) are all that deep: the deep-water step of
@@ -114,8 +116,8 @@ def relax_deep(h, face_face, depth, factor, out):
 
 
 @njit(inline="always", error_model="numpy")
-def _implicit_face(i, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
-    """:func:`implicit_update` of face i."""
+def implicit_face(i, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
+    """:func:`implicit_update` of face i (inlined in the passes that end with it)."""
     hi = max(h[i], 0.0)
     h[i] = hi
     if apply_friction and hi > dry_depth:
@@ -129,7 +131,7 @@ def _implicit_face(i, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
         hv[i] = 0.0
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@kernel(serial_below=2000)
 def implicit_update(faces, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
     """Clip h at 0, apply implicit Manning friction, zero the momentum of dry faces (in place).
 
@@ -138,10 +140,10 @@ def implicit_update(faces, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
     face ids to update.
     """
     for t in prange(faces.size):
-        _implicit_face(faces[t], h, hu, hv, dry_depth, manning_n2, k, apply_friction)
+        implicit_face(faces[t], h, hu, hv, dry_depth, manning_n2, k, apply_friction)
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@kernel(serial_below=4000)
 def euler_implicit(h0, hu0, hv0, dh, dhu, dhv, dt, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
     """One forward-Euler stage U = U⁰ + Δt dU/dt followed by :func:`implicit_update`, fused in
     one pass over all faces (all arrays (n_face,); the same arithmetic as the two passes)."""
@@ -149,7 +151,7 @@ def euler_implicit(h0, hu0, hv0, dh, dhu, dhv, dt, h, hu, hv, dry_depth, manning
         h[i] = h0[i] + dt * dh[i]
         hu[i] = hu0[i] + dt * dhu[i]
         hv[i] = hv0[i] + dt * dhv[i]
-        _implicit_face(i, h, hu, hv, dry_depth, manning_n2, k, apply_friction)
+        implicit_face(i, h, hu, hv, dry_depth, manning_n2, k, apply_friction)
 
 
 @njit(cache=True, error_model="numpy")
