@@ -86,3 +86,17 @@ def test_imports_leave_the_heavy_libraries_out(tmp_path):
     assert not top & {"numba", "solver", "scipy", "flask", "sqlalchemy", *HEAVY[3:]}, sorted(
         top & {"numba", "solver", "scipy", "flask", "sqlalchemy", *HEAVY[3:]}
     )
+
+
+def test_a_builtin_command_does_not_load_the_web_application(tmp_path):
+    """``coastcast run ...`` builds a parser without the entry points of other packages (``serve``
+    imports flask and the database models); with no command, or ``serve``, they are there."""
+    code = (
+        "import json, sys\nfrom workflows.cli import build_parser\n"
+        "p = build_parser('run')\nrun_only = 'flask' in sys.modules\n"
+        "names = set(build_parser(None)._subparsers._group_actions[0].choices)\n"
+        "print(json.dumps([run_only, 'flask' in sys.modules, sorted(names)]))"
+    )
+    run_only, after_all, names = json.loads(_python(code, tmp_path).stdout)
+    assert run_only is False and after_all is True
+    assert {"run", "serve", "demo", "validate"} <= set(names)

@@ -21,7 +21,11 @@ class UsageError(Exception):
     """Bad input from the user: printed as one line, exit status 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; with ``command`` (a built-in one, or an entry point's name),
+    the commands that another package adds are loaded only when ``command`` is theirs: loading
+    ``serve`` imports the web application (flask, the database models; 0.7 s of every
+    forecast process's start-up, docs/performance.md)."""
     parser = argparse.ArgumentParser(prog="coastcast", description="On-demand coastal forecasts.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -36,12 +40,22 @@ def build_parser() -> argparse.ArgumentParser:
     from importlib.metadata import entry_points
 
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        ep.load()(sub)  # e.g. serve = "webapp.commands:register"
+        if command is None or command not in COMMAND_MODULES or command == ep.name:
+            ep.load()(sub)  # e.g. serve = "webapp.commands:register"
     return parser
 
 
+def _command_of(argv) -> str | None:
+    """The command word of ``argv`` (the first argument not starting with "-"), or None."""
+    for a in argv:
+        if not a.startswith("-"):
+            return a
+    return None
+
+
 def main(argv=None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_of(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

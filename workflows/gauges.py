@@ -8,7 +8,7 @@ boolean mask, by a lon/lat box, by a mesh) is again a catalogue, possibly empty.
 Prediction
 ----------
 :meth:`GaugeCatalogue.predict` gives the astronomical tide relative to mean sea level (the
-harmonic mean, no Z0) with the project's pyTMD machinery (:mod:`workflows.forcing.tides`):
+harmonic mean, no Z0) with the project's tide machinery (:mod:`workflows.forcing.tides`, :mod:`workflows.forcing.astronomy`):
 ``eta(t) = sum_k f_k A_k cos(omega_k t + V0_k + u_k - G_k)``, nodal corrections ``f``, ``u``
 (``corrections="FES"``: Schureman) evaluated at the middle of the requested span, as the
 boundary forcing does for a run. Spans longer than :data:`NODAL_WINDOW` are cut into consecutive
@@ -340,7 +340,7 @@ class GaugeCatalogue:
 
         ``times``: (n_t,) ``datetime64`` (UTC) or aware datetimes, any order. ``indices``: None
         (all stations), a position or id (gives (n_t,)), or a sequence of them (gives (n_t, k)).
-        ``corrections``: pyTMD nodal convention (``FES``, ``OTIS``, ``GOT``, ``perth3``).
+        ``corrections``: nodal convention (pyTMD's names, :mod:`workflows.forcing.astronomy`) (``FES``, ``OTIS``, ``GOT``, ``perth3``).
         Nodal corrections at the middle of each :data:`NODAL_WINDOW` piece of the span.
         """
         t64 = as_utc_datetime64(times)
