@@ -371,24 +371,7 @@ class LocalSSPRK2:
         b = self.backend
         d = self.level_step[j]
         w, o = self.view, self.old
-        lts.gather_view(
-            lv.first.prim_faces,
-            self.level,
-            j,
-            t,
-            False,
-            state.h,
-            state.hu,
-            state.hv,
-            o.h,
-            o.hu,
-            o.hv,
-            self.t0,
-            self.level_step,
-            w.h,
-            w.hu,
-            w.hv,
-        )
+        self._gather_view(lv.first.prim_faces, j, t, False, state)
         k = b.tendency(model, w, t, lv.first, outflow=False)
         q1 = self._outflow(lv)
         friction = b.implicit_arguments(model, d)
@@ -396,12 +379,22 @@ class LocalSSPRK2:
             lv.faces, t, d, state.h, state.hu, state.hv, k.h, k.hu, k.hv, o.h, o.hu, o.hv, self.t0, w.h, w.hu, w.hv, *friction
         )
         lts.copy_rows(lv.edges, b.flux, self.flux1)
+        self._gather_view(lv.subset.prim_faces, j, t + d, True, state)
+        lts.predict(lv.ring, d, state.h, state.hu, state.hv, k.h, k.hu, k.hv, w.h, w.hu, w.hv)
+        k = b.tendency(model, w, t + d, lv.subset, outflow=False)
+        lts.second_stage(lv.faces, d, k.h, k.hu, k.hv, w.h, w.hu, w.hv, o.h, o.hu, o.hv, state.h, state.hu, state.hv, *friction)
+        lts.edge_integrals(lv.edges, j, self.lo, self.hi, self.flux1, b.flux, 0.5 * d, self.fine_int, self.own_int)
+        self.outflow += 0.5 * d * (q1 + self._outflow(lv))
+
+    def _gather_view(self, faces, j, tau, skip_own, state):
+        """The view of level ``j`` at time ``tau`` in the rows ``faces`` (:func:`solver.kernels.lts.gather_view`)."""
+        o, w = self.old, self.view
         lts.gather_view(
-            lv.subset.prim_faces,
+            faces,
             self.level,
             j,
-            t + d,
-            True,
+            tau,
+            skip_own,
             state.h,
             state.hu,
             state.hv,
@@ -414,11 +407,6 @@ class LocalSSPRK2:
             w.hu,
             w.hv,
         )
-        lts.predict(lv.ring, d, state.h, state.hu, state.hv, k.h, k.hu, k.hv, w.h, w.hu, w.hv)
-        k = b.tendency(model, w, t + d, lv.subset, outflow=False)
-        lts.second_stage(lv.faces, d, k.h, k.hu, k.hv, w.h, w.hu, w.hv, o.h, o.hu, o.hv, state.h, state.hu, state.hv, *friction)
-        lts.edge_integrals(lv.edges, j, self.lo, self.hi, self.flux1, b.flux, 0.5 * d, self.fine_int, self.own_int)
-        self.outflow += 0.5 * d * (q1 + self._outflow(lv))
 
     def _outflow(self, lv):
         """Volume flux (m³ s⁻¹) out of each segment through the level's own boundary edges."""
