@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time as wallclock
 
 
 class TimeInterval:
@@ -37,6 +38,31 @@ class IterationInterval:
 
     def due(self, clock) -> bool:
         return clock.iteration % self.n == 0
+
+
+class WallTimeInterval:
+    """Every ``interval`` seconds of wall-clock time, checked after each step (no step is
+    shortened for it; the first is due ``interval`` seconds after the first check). Unlike the
+    model-time schedules it holds state (the wall time it was last due): one per callback."""
+
+    def __init__(self, interval: float):
+        if interval <= 0:
+            raise ValueError(f"WallTimeInterval needs a positive interval, got {interval}")
+        self.interval = float(interval)
+        self.last = None
+
+    def next_time(self, time: float) -> float:
+        return math.inf
+
+    def due(self, clock) -> bool:
+        now = wallclock.perf_counter()
+        if self.last is None:
+            self.last = now
+            return False
+        if now - self.last >= self.interval:
+            self.last = now
+            return True
+        return False
 
 
 class Callback:

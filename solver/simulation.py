@@ -10,6 +10,7 @@ import time as wallclock
 import numpy as np
 
 from . import local_timestepping  # noqa: F401  (registers "lts-rk2")
+from .core_share import CoreShare
 from .schedules import IterationInterval
 from .state import Clock, State
 from .timestepping import TIME_STEPPERS
@@ -43,6 +44,10 @@ class Simulation:
     max_speed : on the same schedule, a depth-averaged speed above this (m/s) stops the run as
         unstable (default 50: coastal tides and surges stay under 10 m/s, and an unstable face
         can grow for hours without reaching NaN; None disables it)
+    core_share : wall seconds between checks that the run gets the cores it has threads for:
+        it starts on one thread, takes its others when their cores are idle and hands them back
+        while other work needs them (:class:`solver.core_share.CoreShare`; acts only when more
+        than one thread is set; default 1 s; None disables it)
     """
 
     def __init__(
@@ -60,6 +65,7 @@ class Simulation:
         callbacks=None,
         nan_check=DEFAULT_NAN_CHECK,
         max_speed: float | None = 50.0,
+        core_share: float | None = 1.0,
     ):
         if time_stepper not in TIME_STEPPERS:
             raise ValueError(f"unknown time_stepper {time_stepper!r}; choose one of {', '.join(TIME_STEPPERS)}")
@@ -77,6 +83,7 @@ class Simulation:
         self.callbacks = dict(callbacks or {})
         self.nan_check = nan_check
         self.max_speed = max_speed
+        self.core_share = None if core_share is None else CoreShare(core_share)
         self.boundary_outflow = np.zeros(model.n_segments)
         """Volume (m³) that has left through each boundary segment since the start."""
         self.wall_time = 0.0
@@ -153,6 +160,9 @@ class Simulation:
                 w.open(self)
         if self.clock.iteration == 0:
             self._act(initial=True)
+        share = self.core_share
+        if share is not None:
+            share.start()
         try:
             while self.clock.time < self.stop_time - 1e-9 * max(1.0, self.stop_time):
                 dt = self.next_dt()
@@ -160,9 +170,13 @@ class Simulation:
                     raise NumericalInstability(f"time step collapsed to {dt:g} s at t = {self.clock.time:.3f} s")
                 self.time_step(dt)
                 self._act()
+                if share is not None and share.schedule.due(self.clock):
+                    share(self)
             if self.nan_check is not None:
                 self.check_finite()
         finally:
+            if share is not None:
+                share.stop()
             self.wall_time += wallclock.perf_counter() - t0
         for w in self.output_writers.values():
             if hasattr(w, "close"):

@@ -316,16 +316,20 @@ def test_reordered_mesh_gives_the_permuted_tendency():
 
 
 def test_threads_follow_the_cores_the_process_owns():
-    """A process pinned to one core runs its kernels on one thread (no oversubscription), and
-    the OpenMP wait policy is passive unless the user set one."""
+    """A process pinned to one core runs its kernels on one thread (no oversubscription); the
+    OpenMP threads spin for a bounded time unless the user chose a wait policy or a spin count."""
     import subprocess
     import sys
 
     code = (
         "import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
         "from solver.kernels import owned_cores, use_threads; import numba; "
-        "print(owned_cores(), use_threads(), numba.get_num_threads(), os.environ['OMP_WAIT_POLICY'])"
+        "print(owned_cores(), use_threads(), numba.get_num_threads(), os.environ.get('GOMP_SPINCOUNT'), "
+        "os.environ.get('OMP_WAIT_POLICY'))"
     )
-    env = {k: v for k, v in __import__("os").environ.items() if k != "OMP_WAIT_POLICY"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout.split()
-    assert out == ["1", "1", "1", "PASSIVE"]
+    base = {k: v for k, v in __import__("os").environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=base, check=True).stdout.split()
+    assert out == ["1", "1", "1", "10000000", "None"]
+    mine = dict(base, OMP_WAIT_POLICY="PASSIVE")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=mine, check=True).stdout.split()
+    assert out[3:] == ["None", "PASSIVE"]

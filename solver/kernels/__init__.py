@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import os
 
-# A thread waiting at the end of a parallel loop sleeps instead of spinning: with several runs on
-# one machine, spinning threads of one run steal the cores of another (measured on the global tide
-# mesh beside two other runs on 2 cores: 209 ms a step with 2 spinning threads, 77 ms passive,
-# 43 ms with one thread; docs/performance.md). Must be set before the OpenMP runtime starts.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# A thread waiting at the end of a parallel loop spins for a bounded time, then sleeps
+# (libgomp: GOMP_SPINCOUNT iterations, about 0.25 s on this project's machine, when no
+# OMP_WAIT_POLICY is set). Spinning made a 2-thread Channel/Biscay forecast 1.8x faster than
+# OMP_WAIT_POLICY=PASSIVE (the sleeping thread's wake-up costs more than the loops between), but
+# a spinning thread steals its core from other processes: solver.core_share.CoreShare drops a
+# run to one thread (no OpenMP loops; the pool stops spinning within the bound) while other work
+# needs its cores (docs/performance.md). A user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+# Must be set before the OpenMP runtime starts (numba loads it at the first parallel loop).
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["GOMP_SPINCOUNT"] = "10000000"
 
 try:  # numba is a project dependency; the numpy reference works without it
     import numba  # noqa: F401

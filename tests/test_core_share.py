@@ -1,0 +1,134 @@
+"""solver.core_share: a run hands its extra threads back while other processes need its cores.
+
+The rule on measured shares (tiny cases), the wall-clock schedule, and a real process on two
+spinning threads beside two CPU-bound processes on the same two CPUs, which must drop to one
+thread and get its threads back when it stops.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from solver.core_share import CoreShare, idle_core_seconds, next_threads
+from solver.schedules import WallTimeInterval
+from solver.state import Clock
+
+
+@pytest.mark.parametrize(
+    "current, allotted, share, idle, expected",
+    [
+        (2, 2, 0.97, 0.0, 2),  # owns its cores
+        (2, 2, 0.66, 0.0, 1),  # one thread more than the cores: 2/3 each
+        (2, 2, 0.50, 0.0, 1),  # two more
+        (1, 2, 1.00, 0.95, 2),  # the other core idle again
+        (1, 2, 1.00, 0.30, 1),  # the other core mostly busy
+        (1, 2, 1.00, None, 1),  # idle time unknown: stay
+        (1, 1, 1.00, 1.00, 1),  # one thread allotted: nothing to take back
+        (4, 4, 0.79, 0.0, 1),
+    ],
+)
+def test_the_rule_on_measured_shares(current, allotted, share, idle, expected):
+    assert next_threads(current, allotted, share, idle, low_share=0.8, free_core=0.8) == expected
+
+
+def test_wall_time_interval_is_due_after_its_interval_of_wall_time():
+    s = WallTimeInterval(0.05)
+    clock = Clock()
+    assert s.next_time(123.0) == float("inf")  # never shortens a step
+    assert not s.due(clock)  # the first check starts the interval
+    assert not s.due(clock)
+    time.sleep(0.06)
+    assert s.due(clock)
+    assert not s.due(clock)
+    with pytest.raises(ValueError, match="positive interval"):
+        WallTimeInterval(0)
+
+
+def test_idle_time_of_this_process_cpus_grows_with_wall_time():
+    cpus = os.sched_getaffinity(0)
+    a = idle_core_seconds(cpus)
+    if a is None:
+        pytest.skip("/proc/stat is not readable here")
+    time.sleep(0.2)
+    b = idle_core_seconds(cpus)
+    assert 0.0 <= b - a <= len(cpus) * 0.2 + 0.05
+    assert idle_core_seconds([10**6]) is None  # no such CPU
+
+
+def test_core_share_without_threads_does_nothing():
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        share = CoreShare(interval=0.01)
+        share.start()
+        assert share() == 1
+        share.stop()
+        assert numba.get_num_threads() == 1 and share.switches == []
+    finally:
+        numba.set_num_threads(before)
+
+
+CHILD = textwrap.dedent(
+    """
+    import os, subprocess, sys, time
+    cpus = sorted(os.sched_getaffinity(0))[:2]
+    os.sched_setaffinity(0, cpus)
+    import numpy as np, numba
+    from numba import njit, prange
+    from solver.core_share import CoreShare
+    from solver.kernels import use_threads
+    assert use_threads(2) == 2
+
+    @njit(parallel=True)
+    def work(a):
+        for i in prange(a.size):
+            a[i] = np.sqrt(a[i] + 1.0)
+
+    def run(share, seconds, until=None):
+        end = time.perf_counter() + seconds
+        seen = set()
+        while time.perf_counter() < end:
+            work(a)
+            if share.schedule.due(None):
+                seen.add(share())
+                if until is not None and until():
+                    break
+        return seen
+
+    a = np.zeros(200_000)
+    hog = "import os; os.sched_setaffinity(0, %r)\\nwhile True: pass" % (cpus,)
+    hogs = [subprocess.Popen([sys.executable, "-c", hog]) for _ in cpus]
+    try:
+        time.sleep(0.5)
+        share = CoreShare(interval=0.25)
+        share.start()
+        started = numba.get_num_threads()
+        kept = run(share, 2.5)  # ten checks beside the busy processes: no idle core to take
+        numba.set_num_threads(2)  # as if it had taken its second thread before they came
+        run(share, 10.0, until=lambda: numba.get_num_threads() == 1)
+        dropped = numba.get_num_threads()
+    finally:
+        for h in hogs:
+            h.kill()
+    share.stop()
+    print(started, sorted(kept), dropped, numba.get_num_threads(), share.switches[-1][1] if share.switches else -1)
+    """
+)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_a_run_beside_busy_processes_keeps_to_one_thread():
+    """Two CPU-bound processes on the run's two CPUs: it starts on one thread and, with no idle
+    core, never takes its second; put on two spinning threads its share falls to about 1/2,
+    below 0.8, and the next check puts it back on one; stop() restores the two allotted."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "NUMBA_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, env=env, timeout=120, check=True)
+    assert out.stdout.split() == ["1", "[1]", "1", "2", "1"], out.stdout + out.stderr
