@@ -6,7 +6,10 @@ Each run is a real ``coastcast run`` of the Channel/Biscay gallery region (tides
 triangles) in its own process and run directory, all started together. Policies:
 
 * ``owned``: every process sizes its threads to the cores it owns (the default of a standalone
-  ``coastcast run``: affinity and cgroup quota), with OpenMP's passive wait;
+  ``coastcast run``: affinity and cgroup quota), and its :class:`solver.core_share.CoreShare`
+  decides how many of them it uses as the others come and go (spinning threads between loops;
+  run with ``OMP_WAIT_POLICY=PASSIVE`` in the environment for sleeping ones, the callback then
+  stands aside);
 * ``shared``: ``COASTCAST_THREADS`` = cores // runs (at least 1), what a scheduler that knows the
   other runs sets.
 

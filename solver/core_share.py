@@ -129,9 +129,36 @@ class CoreShare:
             self._last = self._sample()
 
     def stop(self) -> None:
-        """Give the run its allotted threads back (the next run starts from its own sizing)."""
-        if self.allotted > 1 and self._threads() != self.allotted:
+        """Give the run its allotted threads back (the next run starts from its own sizing) and
+        log how the wall time went: on how many threads, with how many switches."""
+        if self.allotted <= 1:
+            return
+        if self._threads() != self.allotted:
             self._set_threads(self.allotted)
+        wall = time.perf_counter() - self._t0
+        if wall > 0:
+            on_all = self.time_on_allotted(wall)
+            log.info(
+                "%.0f %% of %.0f s of wall on %d threads, the rest on one (%d switches: other work on the cores)",
+                100 * on_all / wall,
+                wall,
+                self.allotted,
+                len(self.switches),
+            )
+
+    def time_on_allotted(self, wall: float) -> float:
+        """Wall seconds (of the first ``wall`` since :meth:`start`) spent on the allotted threads."""
+        total = 0.0
+        since = None
+        for t, n in self.switches:
+            if n == self.allotted and since is None:
+                since = t
+            elif n != self.allotted and since is not None:
+                total += t - since
+                since = None
+        if since is not None:
+            total += wall - since
+        return total
 
     def __call__(self, simulation=None) -> int:
         """One check; returns the threads in use after it."""
@@ -158,7 +185,7 @@ class CoreShare:
         self._pending, self._count = None, 0
         self.switches.append((now[0] - self._t0, want))
         if want < current:
-            log.info("other work is on this run's cores (it got %.0f %% of %d); continuing on one thread", 100 * share, current)
+            log.debug("other work is on this run's cores (it got %.0f %% of %d); continuing on one thread", 100 * share, current)
         else:
-            log.info("%.1f cores idle: continuing on %d threads", idle, want)
+            log.debug("%.1f cores idle: continuing on %d threads", idle, want)
         return want

@@ -61,6 +61,15 @@ def test_idle_time_of_this_process_cpus_grows_with_wall_time():
     assert idle_core_seconds([10**6]) is None  # no such CPU
 
 
+def test_time_on_the_allotted_threads_adds_up_the_intervals_between_switches():
+    share = CoreShare()
+    share.allotted = 2
+    share.switches = [(1.0, 2), (5.0, 1), (7.0, 2)]  # up at 1 s, down at 5 s, up again at 7 s
+    assert share.time_on_allotted(10.0) == pytest.approx(4.0 + 3.0)
+    share.switches = []
+    assert share.time_on_allotted(10.0) == 0.0
+
+
 def test_core_share_without_threads_does_nothing():
     import numba
 
