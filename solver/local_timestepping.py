@@ -55,6 +55,9 @@ from .kernels import lts
 from .state import State
 from .timestepping import SSPRK2, register
 
+DEFAULT_LEVELS = 4
+"""Levels of :class:`LocalSSPRK2` by default: steps of 1, 2, 4 and 8 times the smallest."""
+
 
 class _Level:
     """Index sets of one level (see the module docstring): ``subset`` for its tendency,
@@ -90,7 +93,7 @@ class LocalSSPRK2:
     def __init__(
         self,
         n_face: int,
-        n_levels: int = 4,
+        n_levels: int = DEFAULT_LEVELS,
         margin: float = 1.1,
         regroup: float = 3600.0,
         front_rings: int = 2,

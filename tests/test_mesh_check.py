@@ -12,7 +12,7 @@ import pytest
 
 from solver.formats import MeshFileError, read_mesh, read_mesh_verbose, write_mesh
 from solver.mesh import Mesh
-from solver.quality import check_mesh, face_angles_deg
+from solver.quality import THROUGHPUT, check_mesh, face_angles_deg, local_step_updates
 from workflows.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,6 +158,15 @@ def right_triangle(depth=10.0):
     return Mesh([0.0, 3.0, 0.0], [0.0, 0.0, 4.0], [[0, 1, 2]], [depth] * 3, crs=None, name="rt")
 
 
+def test_local_step_updates_by_hand():
+    """A chain of four faces whose own steps are 1, 8, 8, 8 s: levels 0, 1, 2, 3 (one above each
+    neighbour's), so 8 s take 8 + 4 + 2 + 1 face-updates; with two levels 8 + 4 + 4 + 4."""
+    chain = np.array([[1, -1, -1], [0, 2, -1], [1, 3, -1], [2, -1, -1]])
+    assert local_step_updates([1.0, 8.0, 8.0, 8.0], chain, 8.0) == 15.0
+    assert local_step_updates([1.0, 8.0, 8.0, 8.0], chain, 8.0, n_levels=2) == 20.0
+    assert local_step_updates([3.0, 3.0, 3.0, 3.0], chain, 9.0) == 12.0  # uniform: global steps
+
+
 def test_time_step_and_run_time_by_hand():
     rep = check_mesh(right_triangle(10.0))
     cfl_len = 6.0 / (3 * 5.0)  # A / (3 L_max)
@@ -165,7 +174,12 @@ def test_time_step_and_run_time_by_hand():
     assert rep.dt_s == pytest.approx(dt, rel=1e-12)
     steps = math.ceil(72 * 3600 / dt)
     assert rep.n_steps == steps
-    assert rep.wall_time_s == pytest.approx(1 * steps / 5e6)
+    # 10 m deep: the forecast's deep-water step doubles it; one face, one level
+    assert rep.n_updates == pytest.approx(72 * 3600 / (2 * dt), rel=1e-12)
+    assert rep.wall_time_s == pytest.approx(rep.n_updates / THROUGHPUT, rel=1e-12)
+    assert check_mesh(right_triangle(4.0)).n_updates == pytest.approx(
+        72 * 3600 / (0.9 * cfl_len / (math.sqrt(9.81 * 4.0) + 1.0)), rel=1e-12
+    )  # shallower than 5 m: the positivity bound
     assert rep.dt_limiting_face == 0 and rep.dt_limiting_xy == pytest.approx((1.0, 4.0 / 3.0))
     # a dry face uses the 0.1 m depth floor
     assert check_mesh(right_triangle(-2.0)).dt_s == pytest.approx(0.9 * cfl_len / (math.sqrt(0.981) + 1.0))

@@ -547,7 +547,7 @@ def review(system_id: int):
 # preview is the JSON of mesh_preview (webapp/static/js/mesh_preview.js draws it).
 
 SKEW_ANGLE_DEG = 5.0  # solver.quality.SKEW_ANGLE_DEG
-DEFAULT_THROUGHPUT = 5e6  # triangle-updates per second, solver.quality.check_mesh's default
+DEFAULT_THROUGHPUT = 1.35e6  # face-updates per second on one core, solver.quality.THROUGHPUT
 _CACHE: OrderedDict = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 8
@@ -602,22 +602,30 @@ def _lonlat(lon: float, lat: float) -> str:
 
 
 def run_time_estimate(report: dict, hours: float) -> dict | None:
-    """A rough wall-clock time of a ``hours`` forecast from the report (the model of
-    :mod:`solver.quality`): n_face × ceil(hours · 3600 / dt) / throughput, with dt the mesh's
-    stable (CFL) time step and throughput in triangle-updates per second. None without dt."""
+    """A rough wall-clock time of a ``hours`` forecast on one core from the report (the model of
+    :mod:`solver.quality`: face-updates with local time steps and the deep-water step, for the
+    report's hours, scaled to ``hours``, over its throughput in face-updates per second). A
+    report without ``n_updates`` (an older one) is counted with global steps of ``dt_s``.
+    None without a time step."""
     dt, n_face = _f(report.get("dt_s")), _f(report.get("n_face"))
     if not dt or not n_face or dt <= 0 or not hours:
         return None
     thr = _f(report.get("throughput")) or DEFAULT_THROUGHPUT
-    steps = math.ceil(hours * 3600 / dt)
-    wall = n_face * steps / thr
+    updates, report_hours = _f(report.get("n_updates")), _f(report.get("hours"))
+    if updates and report_hours:
+        updates *= hours / report_hours
+        how = "with local time steps"
+    else:
+        updates = n_face * math.ceil(hours * 3600 / dt)
+        how = f"in global steps of {dt:.2g} s"
+    wall = updates / thr
     return {
         "hours": hours,
-        "steps": steps,
+        "updates": updates,
         "wall_s": wall,
-        "text": f"about {_duration(wall)} for a {hours:g}-hour forecast",
+        "text": f"about {_duration(wall)} for a {hours:g}-hour forecast on one core",
         "detail": (
-            f"{int(n_face):,} triangles × {steps:,} steps of {dt:.2g} s at {thr / 1e6:g} million triangle-updates per second"
+            f"{int(n_face):,} triangles, {updates / 1e6:,.3g} million face-updates {how} at {thr / 1e6:g} million per second"
         ),
     }
 
