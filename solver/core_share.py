@@ -139,10 +139,10 @@ class CoreShare:
         if wall > 0:
             on_all = self.time_on_allotted(wall)
             log.info(
-                "%.0f %% of %.0f s of wall on %d threads, the rest on one (%d switches: other work on the cores)",
+                "solver threads: %d for %.0f %% of the run's %.0f s of wall, one for the rest (%d switches as other work came and went)",
+                self.allotted,
                 100 * on_all / wall,
                 wall,
-                self.allotted,
                 len(self.switches),
             )
 
