@@ -143,8 +143,7 @@ class NumbaBackend:
             self.neighbour_ext = np.ascontiguousarray(model.neighbour_ext, dtype=idx)
             self.corner_faces = np.ascontiguousarray(model.corner_faces, dtype=np.uint8)
             self.face_nodes = np.ascontiguousarray(m.face_node_connectivity, dtype=idx)
-            self.operator = np.ascontiguousarray(rec.operator)
-            self.edge_offset = np.ascontiguousarray(rec.edge_offset)
+            self.edge_operator = reconstruct.edge_operator(rec.operator, rec.edge_offset)
             self.outward_normal = np.ascontiguousarray(model.face_edge_normal_out)
             self.edge_bed = model.edge_bed
             counts = np.bincount(m.face_node_connectivity.ravel(), minlength=m.n_node)
@@ -297,8 +296,7 @@ class NumbaBackend:
                 self.neighbour_ext,
                 self.neighbour_rotation,
                 self.face_nodes,
-                self.operator,
-                self.edge_offset,
+                self.edge_operator,
                 self.edge_bed,
                 self.face_edge_length,
                 self.outward_normal,
