@@ -89,16 +89,19 @@ def node_extrema(nodes, node_start, node_faces, prim, extrema):
 
 
 @njit(inline="always", error_model="numpy")
-def _limited(q, q0, q1, q2, lo, hi, m00, m01, m02, m10, m11, m12, m20, m21, m22):
-    """Barth–Jespersen limited values (v0, v1, v2) at the three edge midpoints of one face;
-    m = R W (``edge_operator`` of :func:`reconstruct`) maps the neighbour differences to the
-    unlimited increments."""
+def _limited(q, q0, q1, q2, extrema, a, b, c, col, m, i):
+    """Barth–Jespersen limited values (v0, v1, v2) at the three edge midpoints of face i, for
+    the variable in column ``col`` of the vertex-stencil ``extrema`` (its min; col + 3: its max)
+    of the face's nodes a, b, c; m = R W (``edge_operator`` of :func:`reconstruct`) maps the
+    neighbour differences to the unlimited increments."""
+    lo = min(min(extrema[a, col], extrema[b, col]), extrema[c, col])
+    hi = max(max(extrema[a, col + 3], extrema[b, col + 3]), extrema[c, col + 3])
     d0 = q0 - q
     d1 = q1 - q
     d2 = q2 - q
-    e0 = m00 * d0 + m01 * d1 + m02 * d2
-    e1 = m10 * d0 + m11 * d1 + m12 * d2
-    e2 = m20 * d0 + m21 * d1 + m22 * d2
+    e0 = m[i, 0, 0] * d0 + m[i, 0, 1] * d1 + m[i, 0, 2] * d2
+    e1 = m[i, 1, 0] * d0 + m[i, 1, 1] * d1 + m[i, 1, 2] * d2
+    e2 = m[i, 2, 0] * d0 + m[i, 2, 1] * d1 + m[i, 2, 2] * d2
     qmin = min(lo, min(min(q0, q1), q2))
     qmax = max(hi, max(max(q0, q1), q2))
     up = qmax - q  # ≥ 0: the stencil holds the face itself
@@ -193,32 +196,7 @@ def reconstruct(
         a = face_nodes[i, 0]
         b = face_nodes[i, 1]
         c = face_nodes[i, 2]
-        m00 = edge_operator[i, 0, 0]
-        m01 = edge_operator[i, 0, 1]
-        m02 = edge_operator[i, 0, 2]
-        m10 = edge_operator[i, 1, 0]
-        m11 = edge_operator[i, 1, 1]
-        m12 = edge_operator[i, 1, 2]
-        m20 = edge_operator[i, 2, 0]
-        m21 = edge_operator[i, 2, 1]
-        m22 = edge_operator[i, 2, 2]
-        ee0, ee1, ee2 = _limited(
-            eta,
-            prim[n0, 0],
-            prim[n1, 0],
-            prim[n2, 0],
-            min(min(extrema[a, 0], extrema[b, 0]), extrema[c, 0]),
-            max(max(extrema[a, 3], extrema[b, 3]), extrema[c, 3]),
-            m00,
-            m01,
-            m02,
-            m10,
-            m11,
-            m12,
-            m20,
-            m21,
-            m22,
-        )
+        ee0, ee1, ee2 = _limited(eta, prim[n0, 0], prim[n1, 0], prim[n2, 0], extrema, a, b, c, 0, edge_operator, i)
         he0 = ee0 - edge_bed[i, 0]
         he1 = ee1 - edge_bed[i, 1]
         he2 = ee2 - edge_bed[i, 2]
@@ -235,40 +213,8 @@ def reconstruct(
             u0, v0 = _rotated(neighbour_rotation, i, 0, u0, v0)
             u1, v1 = _rotated(neighbour_rotation, i, 1, u1, v1)
             u2, v2 = _rotated(neighbour_rotation, i, 2, u2, v2)
-        ue0, ue1, ue2 = _limited(
-            u,
-            u0,
-            u1,
-            u2,
-            min(min(extrema[a, 1], extrema[b, 1]), extrema[c, 1]),
-            max(max(extrema[a, 4], extrema[b, 4]), extrema[c, 4]),
-            m00,
-            m01,
-            m02,
-            m10,
-            m11,
-            m12,
-            m20,
-            m21,
-            m22,
-        )
-        ve0, ve1, ve2 = _limited(
-            v,
-            v0,
-            v1,
-            v2,
-            min(min(extrema[a, 2], extrema[b, 2]), extrema[c, 2]),
-            max(max(extrema[a, 5], extrema[b, 5]), extrema[c, 5]),
-            m00,
-            m01,
-            m02,
-            m10,
-            m11,
-            m12,
-            m20,
-            m21,
-            m22,
-        )
+        ue0, ue1, ue2 = _limited(u, u0, u1, u2, extrema, a, b, c, 1, edge_operator, i)
+        ve0, ve1, ve2 = _limited(v, v0, v1, v2, extrema, a, b, c, 2, edge_operator, i)
         j = 3 * i
         edge_values[j, 0] = ee0
         edge_values[j, 1] = he0
