@@ -112,8 +112,15 @@ class CoreShare:
 
         numba.set_num_threads(n)
 
+    @staticmethod
+    def _cpus():
+        try:
+            return os.sched_getaffinity(0)
+        except AttributeError:  # pragma: no cover - not Linux (and then no /proc/stat either)
+            return range(os.cpu_count() or 1)
+
     def _sample(self):
-        return time.perf_counter(), time.process_time(), idle_core_seconds(os.sched_getaffinity(0))
+        return time.perf_counter(), time.process_time(), idle_core_seconds(self._cpus())
 
     def start(self) -> None:
         """Begin watching: remember the allotted threads and the first sample."""
