@@ -71,6 +71,9 @@ class _Level:
         nbr = np.concatenate([ef[:, 0], ef[:, 1][ef[:, 1] >= 0]])
         self.ring = np.unique(nbr[level[nbr] < j]).astype(faces.dtype)
         self.first = backend.subset(model, np.union1d(faces, self.ring).astype(faces.dtype)) if self.ring.size else self.subset
+        # edges across a level interface (either side): the only ones whose first-stage flux
+        # is kept for the flux integrals (:func:`solver.kernels.lts.edge_integrals`)
+        self.cross_edges = np.ascontiguousarray(self.edges[lo[self.edges] != hi[self.edges]])
         # interface edges where this level is the coarse side, with that face and its side
         e = self.edges[(hi[self.edges] == j) & (lo[self.edges] < j)]
         ef = model.mesh.edge_face_connectivity[e]
@@ -381,12 +384,12 @@ class LocalSSPRK2:
         lts.first_stage(
             lv.faces, t, d, state.h, state.hu, state.hv, k.h, k.hu, k.hv, o.h, o.hu, o.hv, self.t0, w.h, w.hu, w.hv, *friction
         )
-        lts.copy_rows(lv.edges, b.flux, self.flux1)
+        lts.copy_rows(lv.cross_edges, b.flux, self.flux1)
         self._gather_view(lv.subset.prim_faces, j, t + d, True, state)
         lts.predict(lv.ring, d, state.h, state.hu, state.hv, k.h, k.hu, k.hv, w.h, w.hu, w.hv)
         k = b.tendency(model, w, t + d, lv.subset, outflow=False)
         lts.second_stage(lv.faces, d, k.h, k.hu, k.hv, w.h, w.hu, w.hv, o.h, o.hu, o.hv, state.h, state.hu, state.hv, *friction)
-        lts.edge_integrals(lv.edges, j, self.lo, self.hi, self.flux1, b.flux, 0.5 * d, self.fine_int, self.own_int)
+        lts.edge_integrals(lv.cross_edges, j, self.lo, self.hi, self.flux1, b.flux, 0.5 * d, self.fine_int, self.own_int)
         self.outflow += 0.5 * d * (q1 + self._outflow(lv))
 
     def _gather_view(self, faces, j, tau, skip_own, state):
