@@ -3,7 +3,7 @@
 from .boundaries import FreeOutflow, HalfCosineRamp, RiverDischarge, TidalElevation, Wall
 from .mesh import BoundarySegment, Mesh, MeshError
 from .model import ShallowWaterModel
-from .schedules import Callback, IterationInterval, TimeInterval
+from .schedules import Callback, IterationInterval, TimeInterval, WallTimeInterval
 from .simulation import NumericalInstability, Simulation
 from .stability import DeepWaterStep
 from .state import Clock, State
@@ -31,5 +31,6 @@ __all__ = [
     "TimeInterval",
     "UniformAtmosphere",
     "Wall",
+    "WallTimeInterval",
     "WindStress",
 ]

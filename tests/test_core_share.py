@@ -141,3 +141,29 @@ def test_a_run_beside_busy_processes_keeps_to_one_thread():
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "NUMBA_NUM_THREADS")}
     out = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, env=env, timeout=120, check=True)
     assert out.stdout.split() == ["1", "[1]", "1", "2", "1"], out.stdout + out.stderr
+
+
+SIMULATION = textwrap.dedent(
+    """
+    import numba
+    from solver import Callback, IterationInterval, ShallowWaterModel, Simulation
+    from solver.builders import rectangle
+    from solver.kernels import use_threads
+    assert use_threads(2) == 2
+    model = ShallowWaterModel(rectangle(100.0, 20.0, 10, 2, depth=5.0))
+    seen = []
+    sim = Simulation(model, model.initial_state(0.1), stop_time=5.0)
+    sim.callbacks["threads"] = Callback(lambda s: seen.append(numba.get_num_threads()), IterationInterval(1))
+    sim.run()
+    print(seen[1], numba.get_num_threads(), sim.core_share.allotted)  # seen[0]: the initial call, before the run starts
+    """
+)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_a_simulation_on_two_threads_starts_on_one_and_ends_with_its_two():
+    """A real Simulation allotted two threads runs its first step on one (the CoreShare starts
+    low) and leaves the process on its two allotted threads when it ends."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "NUMBA_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", SIMULATION], capture_output=True, text=True, env=env, timeout=120, check=True)
+    assert out.stdout.split() == ["1", "2", "2"], out.stdout + out.stderr

@@ -131,3 +131,26 @@ def test_unknown_schemes_are_refused_with_the_choices():
         ShallowWaterModel(mesh, limiter="superbee")
     with pytest.raises(ValueError, match="ssp-rk2"):
         Simulation(ShallowWaterModel(mesh), ShallowWaterModel(mesh).initial_state(0.0), stop_time=1.0, time_stepper="rk4")
+
+
+def test_every_simulation_watches_its_threads_and_leaves_one_thread_alone():
+    """Every Simulation carries a CoreShare (solver.core_share) checked each wall second, or
+    none with ``core_share=None``; on one thread it changes nothing (the two-thread case runs
+    in its own process: tests/test_core_share.py)."""
+    import numba
+
+    from solver.core_share import CoreShare
+
+    model = small_model()
+    sim = Simulation(model, model.initial_state(0.0), stop_time=2.0)
+    assert isinstance(sim.core_share, CoreShare) and sim.core_share.schedule.interval == 1.0
+    assert Simulation(model, model.initial_state(0.0), stop_time=2.0, core_share=None).core_share is None
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        seen = []
+        sim.callbacks["threads"] = Callback(lambda s: seen.append(numba.get_num_threads()), IterationInterval(1))
+        sim.run()
+        assert seen and set(seen) == {1} and numba.get_num_threads() == 1
+    finally:
+        numba.set_num_threads(before)
