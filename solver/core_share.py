@@ -146,11 +146,11 @@ class CoreShare:
         if wall > 0:
             on_all = self.time_on_allotted(wall)
             log.info(
-                "solver threads: %d for %.0f %% of the run's %.0f s of wall, one for the rest (%d switches as other work came and went)",
+                "solver threads: %d for %.0f %% of the run's %.0f s of wall, one for the rest (the first second, and %d times for other work)",
                 self.allotted,
                 100 * on_all / wall,
                 wall,
-                len(self.switches),
+                sum(1 for _, n in self.switches if n == 1),
             )
 
     def time_on_allotted(self, wall: float) -> float:
