@@ -7,8 +7,8 @@ forecast on two threads ran 1.8× faster spinning than sleeping between loops (t
 thread's wake-up costs more than the loops between). But a spinning thread takes its core
 from any other process that wants it: a 3-hour forecast on two spinning threads beside two
 one-thread forecasts on the same two cores took 65.6 s, against 8.6 s with sleeping threads
-(docs/performance.md). A :class:`CoreShare` watches, every wall second, whether the run gets the cores it has threads
-for, and switches the kernels to one thread (their serial twins, no OpenMP loop at all; the idle
+(docs/performance.md). A :class:`CoreShare` watches, every wall second, whether the run gets
+the cores it has threads for, and switches the kernels to one thread (their serial twins, no OpenMP loop at all; the idle
 pool stops spinning within its bound) when it does not; back to its allotted threads when the
 other cores have been idle.
 
@@ -25,10 +25,12 @@ other cores were idle: idle ≥ ``free_core`` × (K − 1); on k > 1 threads it 
 its share falls below ``low_share``. Starting low costs a lone run one interval on one thread;
 starting high beside other runs would spin against them until the first check (measured, 2
 runs of 2 threads each on 2 cores: 1.25× the wall of sleeping threads when both started on
-two). ``patience`` consecutive intervals of the same verdict make a switch. On a machine
-where ``/proc/stat`` cannot be read the run stays on one thread (it cannot tell whether the
-cores are free), the safe side. With ``OMP_WAIT_POLICY=PASSIVE`` (the user's choice) the threads sleep instead of spinning, take no
-core from anyone while they wait and would read as a low share: the callback then does nothing.
+two). One interval decides a switch either way: a wrong drop costs a lone run one interval on
+one thread, a late one spins against the others. On a machine where ``/proc/stat`` cannot be
+read the run stays on one thread (it cannot tell whether the cores are free), the safe side.
+With ``OMP_WAIT_POLICY=PASSIVE`` (the user's choice) the threads sleep instead of spinning,
+take no core from anyone while they wait and would read as a low share: the callback then does
+nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import logging
 import os
 import time
 
+from .kernels import NUMBA_AVAILABLE, use_threads
 from .schedules import WallTimeInterval
 
 log = logging.getLogger(__name__)
@@ -79,38 +82,29 @@ class CoreShare:
     """Simulation callback that sizes the kernels' threads to the cores the run actually gets.
 
     interval : wall seconds between checks (the :class:`~solver.schedules.WallTimeInterval`
-        ``schedule``); low_share, free_core, patience: the rule of the module docstring.
+        ``schedule``); low_share, free_core: the rule of the module docstring.
     ``allotted`` is the thread count when :meth:`start` is called (the run's own sizing,
     :func:`solver.kernels.use_threads`); :meth:`start` sets one thread, :meth:`stop` restores
     the allotted count. ``switches`` lists
     (wall time since start, threads) of every change.
     """
 
-    def __init__(self, interval: float = 1.0, low_share: float = 0.8, free_core: float = 0.8, patience: int = 1):
+    def __init__(self, interval: float = 1.0, low_share: float = 0.8, free_core: float = 0.8):
         self.schedule = WallTimeInterval(interval)
         self.low_share = float(low_share)
         self.free_core = float(free_core)
-        self.patience = int(patience)
         self.allotted = 1
         self.switches: list[tuple[float, int]] = []
         self._t0 = 0.0
         self._last = None
-        self._pending = None
-        self._count = 0
 
     @staticmethod
     def _threads() -> int:
-        try:
-            import numba
-        except ImportError:  # pragma: no cover - the numpy backend has no threads
+        if not NUMBA_AVAILABLE:  # pragma: no cover - the numpy backend has no threads
             return 1
-        return numba.get_num_threads()
-
-    @staticmethod
-    def _set_threads(n: int) -> None:
         import numba
 
-        numba.set_num_threads(n)
+        return numba.get_num_threads()
 
     @staticmethod
     def _cpus():
@@ -129,10 +123,8 @@ class CoreShare:
         self.schedule.last = None
         self._t0 = time.perf_counter()
         self._last = None
-        self._pending = None
-        self._count = 0
         if self.allotted > 1:
-            self._set_threads(1)
+            use_threads(1)
             self._last = self._sample()
 
     def stop(self) -> None:
@@ -141,7 +133,7 @@ class CoreShare:
         if self.allotted <= 1:
             return
         if self._threads() != self.allotted:
-            self._set_threads(self.allotted)
+            use_threads(self.allotted)
         wall = time.perf_counter() - self._t0
         if wall > 0:
             on_all = self.time_on_allotted(wall)
@@ -181,15 +173,8 @@ class CoreShare:
         self._last = now
         want = next_threads(current, self.allotted, share, idle, self.low_share, self.free_core)
         if want == current:
-            self._pending, self._count = None, 0
             return current
-        if want != self._pending:
-            self._pending, self._count = want, 0
-        self._count += 1
-        if self._count < self.patience:
-            return current
-        self._set_threads(want)
-        self._pending, self._count = None, 0
+        use_threads(want)
         self.switches.append((now[0] - self._t0, want))
         if want < current:
             log.debug("other work is on this run's cores (it got %.0f %% of %d); continuing on one thread", 100 * share, current)
