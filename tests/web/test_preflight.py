@@ -258,3 +258,17 @@ def test_browser_box_preview_colours_by_depth_source(browser, live_server, artif
     page.locator("#preflight").screenshot(path=str(artifacts / "preflight_box_sources.png"))
     assert not errors, errors
     ctx.close()
+
+
+def test_the_estimate_scales_the_reports_count_and_reads_an_older_report_with_global_steps():
+    """By hand: a report's face-updates scale with the forecast's hours; a report stored before
+    the local-step count (no ``n_updates``) is counted as n_face × ceil(hours · 3600 / dt)."""
+    from webapp.wizard import run_time_estimate
+
+    new = run_time_estimate({"dt_s": 2.0, "n_face": 100, "n_updates": 7.2e6, "hours": 72, "throughput": 1e6}, 6)
+    assert new["updates"] == pytest.approx(6e5) and new["wall_s"] == pytest.approx(0.6)
+    assert "with local time steps" in new["detail"]
+    old = run_time_estimate({"dt_s": 2.0, "n_face": 100, "throughput": 5e6}, 1.0)
+    assert old["updates"] == 100 * 1800 and old["wall_s"] == pytest.approx(100 * 1800 / 5e6)
+    assert "in global steps of 2 s" in old["detail"]
+    assert run_time_estimate({"n_face": 100}, 6) is None  # no time step: no estimate
