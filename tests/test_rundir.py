@@ -25,9 +25,9 @@ import pytest
 import tomli_w
 
 from tests.cycle_fixtures import write_inputs
-from workflows import rundir
+from workflows import rundir, stopping
 from workflows.config import ConfigError, load_config
-from workflows.cycle import CycleError, run_cycle, verify_publication
+from workflows.cycle import CycleError, Interrupted, run_cycle, verify_publication
 
 FINE = (24, 12)  # 576 triangles: a few seconds per simulated hour, slow enough to catch mid-run
 
@@ -209,6 +209,46 @@ def test_sigterm_is_recorded_as_interrupted(tmp_path):
         proc.kill()
     rec = record(run)
     assert rec["status"] == "interrupted" and "SIGTERM" in rec["error"], rec
+    assert not list(run.glob("*.nc"))  # nothing published
+
+
+class _LosesTheSignal:
+    """Receives SIGTERM inside its destructor: the handler's exception is printed as "Exception
+    ignored" and lost, as when the signal lands while the garbage collector runs a ``__del__``."""
+
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(100):  # bytecodes after the signal: the handler runs here
+            time.sleep(0)
+
+
+def test_a_stop_whose_exception_was_lost_still_stops_the_cycle(tmp_path, monkeypatch):
+    """The signal arrives in a destructor during the first of three segments: its exception is
+    lost, the segment runs on, but the cycle stops before the next one, records ``interrupted``
+    and publishes nothing (workflows.stopping)."""
+    cfg = write_inputs(tmp_path / "in", hours=2.0)
+    run = tmp_path / "run"
+    previous = signal.getsignal(signal.SIGTERM)
+    stopping.install()
+    fired, lost = [], []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: lost.append(u.exc_type))  # "Exception ignored"
+
+    def progress(done, total, wall):
+        if not fired:
+            fired.append(done)
+            _LosesTheSignal()  # dropped at once: its __del__ runs now
+
+    try:
+        with pytest.raises(Interrupted, match="SIGTERM"):
+            run_cycle(cfg, run, progress=progress, figures=False)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        stopping.clear()
+    assert fired and lost == [Interrupted]  # the handler's exception was lost, not raised
+    rec = record(run)
+    assert rec["status"] == "interrupted" and "SIGTERM" in rec["error"], rec
+    assert (run / "work" / "seg_000" / "end.nc").is_file()  # the segment it landed in ran on
+    assert not (run / "work" / "seg_001" / "end.nc").exists()  # the next one never started
     assert not list(run.glob("*.nc"))  # nothing published
 
 

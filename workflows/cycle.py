@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import ConfigError, ForecastConfig, dump_toml, load_config
+from .stopping import Interrupted  # noqa: F401  (re-exported: the cycle's stop)
 
 log = logging.getLogger(__name__)
 
@@ -827,10 +828,6 @@ def draw_figures(run_dir: Path) -> list[Path]:
     return [Path(p) for p in out if p]
 
 
-class Interrupted(KeyboardInterrupt):
-    """The cycle's process was asked to stop (SIGTERM, SIGINT); recorded as ``interrupted``."""
-
-
 def run_cycle(
     config_path, run_dir, *, progress=None, figures: bool = True, overwrite: bool = False, owner: str = "coastcast run"
 ) -> dict:
@@ -841,8 +838,10 @@ def run_cycle(
     forecast with :class:`~workflows.rundir.RunDirMismatch`, both before anything is written).
     ``run.json`` says ``running`` (with pid and host) from the moment the plan exists, then
     ``succeeded``, ``failed`` (the reason) or ``interrupted`` (:class:`Interrupted`, Ctrl-C).
+    A stop asked by a signal is honoured before each segment and before publishing even where
+    its exception was lost (:mod:`workflows.stopping`).
     """
-    from . import rundir
+    from . import rundir, stopping
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -881,7 +880,9 @@ def run_cycle(
         )
         try:
             for k in range(len(plan["segments"])):
+                stopping.check()  # a stop whose exception a destructor swallowed (workflows.stopping)
                 simulate_segment(run_dir, k, progress=progress)
+            stopping.check()
             info = publish(run_dir, figures=figures)
         except BaseException as exc:
             _write_json(

@@ -39,15 +39,10 @@ def default_run_dir(cfg) -> Path:
 
 
 def run(args) -> int:
-    import signal
-
+    from .. import stopping
     from ..config import dump_toml, load_config, with_overrides
-    from ..cycle import Interrupted
 
-    def stop(signum, frame):  # SIGTERM (a batch system, systemd, kill): record "interrupted", then exit
-        raise Interrupted(f"stopped by signal {signal.Signals(signum).name}")
-
-    signal.signal(signal.SIGTERM, stop)
+    stopping.install()  # SIGTERM (a batch system, systemd, kill): record "interrupted", then exit
 
     cfg = load_config(args.config)
     overrides = {k: v for k, v in (("start", args.start), ("hours", args.hours)) if v is not None}
