@@ -36,23 +36,16 @@ START = datetime(2024, 3, 10, tzinfo=timezone.utc)  # a spring tide
 ORDERS = ("file", "faces", "faces+nodes")
 
 
-def one_run(hours: float, threads: int, order: str = "faces", stepper: str = "lts-rk2", deep_water_step: float = 2.0) -> dict:
-    """Set up and run one forecast in this process; returns timings (s), steps and peak RSS (MiB)."""
-    import resource
-
-    import numba
-
+def build_model(hours: float, order: str = "faces", deep_water_step: float = 2.0):
+    """The forecast's model of the Channel/Biscay mesh (module docstring), forced for ``hours``."""
     from solver.boundaries import TidalElevation
     from solver.connectivity import hilbert_order, node_order_by_faces
     from solver.formats import read_mesh
     from solver.model import ShallowWaterModel
-    from solver.simulation import Simulation
+    from solver.stability import DeepWaterStep
     from solver.terms import Coriolis, ManningFriction
-    from workflows.forcing.tides import tidal_forcing_for_boundary
-
-    numba.set_num_threads(threads)
-    t0 = time.perf_counter()
     from workflows.bathymetry import to_mean_sea_level
+    from workflows.forcing.tides import tidal_forcing_for_boundary
     from workflows.gallery import load_region
 
     mesh = to_mean_sea_level(read_mesh(MESH), load_region("channel_biscay").bathymetry)  # depths below MSL, as a forecast runs
@@ -73,12 +66,24 @@ def one_run(hours: float, threads: int, order: str = "faces", stepper: str = "lt
         mesh = mesh.reordered(
             fp, node_order_by_faces(mesh.face_node_connectivity[fp], mesh.n_node) if order == "faces+nodes" else None
         )
-    from solver.stability import DeepWaterStep
-
     deep = DeepWaterStep(factor=deep_water_step) if deep_water_step > 1.0 else None
-    model = ShallowWaterModel(
+    return ShallowWaterModel(
         mesh, boundary_conditions=bcs, friction=ManningFriction(0.025), coriolis=Coriolis(), deep_water_step=deep
     )
+
+
+def one_run(hours: float, threads: int, order: str = "faces", stepper: str = "lts-rk2", deep_water_step: float = 2.0) -> dict:
+    """Set up and run one forecast in this process; returns timings (s), steps and peak RSS (MiB)."""
+    import resource
+
+    import numba
+
+    from solver.simulation import Simulation
+
+    numba.set_num_threads(threads)
+    t0 = time.perf_counter()
+    model = build_model(hours, order, deep_water_step)
+    mesh = model.mesh
     state = model.initial_state(0.0)
     sim = Simulation(model, state, stop_time=hours * 3600.0, time_stepper=stepper)
     setup = time.perf_counter() - t0
