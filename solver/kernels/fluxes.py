@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 
-from numba import prange
+import numpy as np
+from numba import njit, prange
 
 from .dispatch import kernel
 
@@ -26,6 +27,75 @@ HLL = 0
 HLLC = 1
 SOLVER_CODES = {"hll": HLL, "hllc": HLLC}
 """Riemann solver name -> code passed to :func:`edge_fluxes`."""
+
+
+BLOCK = 256
+"""Edges per block of :func:`edge_fluxes`: the block's gathered inputs (12 × 256 float64, 24 KiB)
+and outputs stay in the L1 cache between the gather, the vector loop and the scatter."""
+
+
+@njit(error_model="numpy")
+def block_fluxes(s, m, g, hllc, out):
+    """HLL/HLLC fluxes of the first ``m`` columns of ``s`` (12, BLOCK) into ``out`` (4, BLOCK).
+
+    s rows: η, h, u, v of the left side, of the right side, then the edge normal in the left
+    face's frame (n_x, n_y) and in the right face's (r_x, r_y); out rows: mass flux, normal-momentum
+    deviation, tangential momentum flux, dp (:func:`edge_fluxes`). Written without branches on the
+    data (the dry-side wave speeds, the dry edge and the guard of 1/den are selects) over
+    contiguous rows, so LLVM compiles the loop to SIMD code (AVX2/AVX-512: four or eight edges
+    per instruction, measured 2.3–3.3 ns an edge against 15–20 for the scalar loop it replaced,
+    bench/simd_probe.py); the arithmetic is the scalar loop's, operation for operation.
+    """
+    for t in range(m):
+        etaL = s[0, t]
+        hL = s[1, t]
+        uL = s[2, t]
+        vL = s[3, t]
+        etaR = s[4, t]
+        hR = s[5, t]
+        uR = s[6, t]
+        vR = s[7, t]
+        nx = s[8, t]
+        ny = s[9, t]
+        rx = s[10, t]
+        ry = s[11, t]
+        zs = max(etaL - hL, etaR - hR)
+        hLs = max(etaL - zs, 0.0)
+        hRs = max(etaR - zs, 0.0)
+        unL = uL * nx + vL * ny
+        utL = -uL * ny + vL * nx
+        unR = uR * rx + vR * ry
+        utR = -uR * ry + vR * rx
+        # HLL core (solver.riemann._hll_core); dry-bed speeds u ∓ 2c where a side is dry
+        cL = math.sqrt(g * hLs)
+        cR = math.sqrt(g * hRs)
+        both = min(unL - cL, unR - cR)
+        dry_left = unR - 2.0 * cR
+        sL = both if hLs > 0.0 else dry_left
+        both = max(unL + cL, unR + cR)
+        dry_right = unL + 2.0 * cL
+        sR = both if hRs > 0.0 else dry_right
+        sLm = min(sL, 0.0)
+        sRp = max(sR, 0.0)
+        den = sRp - sLm
+        dry = (hLs == 0.0) & (hRs == 0.0)
+        ok = (den > 0.0) & ~dry
+        inv = 1.0 / (den if ok else 1.0)
+        inv = inv if ok else 0.0
+        qL = hLs * unL
+        qR = hRs * unR
+        mass = (sRp * qL - sLm * qR + sLm * sRp * (hRs - hLs)) * inv
+        dp = 0.5 * g * (hRs * hRs - hLs * hLs)
+        mom = (sRp * qL * unL - sLm * (qR * unR + dp) + sLm * sRp * (qR - qL)) * inv
+        if hllc:
+            tang = mass * (utL if mass >= 0.0 else utR)
+        else:
+            tang = (sRp * hLs * unL * utL - sLm * hRs * unR * utR + sLm * sRp * (hRs * utR - hLs * utL)) * inv
+        # no water on either side: every flux exactly zero (module docstring)
+        out[0, t] = 0.0 if dry else mass
+        out[1, t] = 0.0 if dry else mom
+        out[2, t] = 0.0 if dry else tang
+        out[3, t] = 0.0 if dry else dp
 
 
 @kernel(serial_below=500)
@@ -39,65 +109,30 @@ def edge_fluxes(edges, edge_values, left_slot, right_slot, normal, normal_right,
     HLLC. flux : (n_edge, 4) output: mass flux (m² s⁻¹), normal-momentum deviation and tangential
     momentum flux (m³ s⁻²) per unit length in the edge frame, and dp (m³ s⁻²); only the rows
     ``edges`` are computed.
+
+    In blocks of :data:`BLOCK` listed edges: their inputs are gathered into contiguous rows, the
+    fluxes computed by the vector loop :func:`block_fluxes`, and scattered to their rows.
     """
-    for t in prange(edges.size):
-        e = edges[t]
-        sl = left_slot[e]
-        sr = right_slot[e]
-        etaL = edge_values[sl, 0]
-        hL = edge_values[sl, 1]
-        uL = edge_values[sl, 2]
-        vL = edge_values[sl, 3]
-        etaR = edge_values[sr, 0]
-        hR = edge_values[sr, 1]
-        uR = edge_values[sr, 2]
-        vR = edge_values[sr, 3]
-        zL = etaL - hL
-        zR = etaR - hR
-        zs = max(zL, zR)
-        hLs = max(etaL - zs, 0.0)
-        hRs = max(etaR - zs, 0.0)
-        if hLs == 0.0 and hRs == 0.0:
-            # no water on either side: every flux is exactly zero (the formulas below give
-            # 0 × 1/den, which overflows to NaN when subnormal velocities make den subnormal)
-            flux[e, 0] = 0.0
-            flux[e, 1] = 0.0
-            flux[e, 2] = 0.0
-            flux[e, 3] = 0.0
-            continue
-        nx = normal[e, 0]
-        ny = normal[e, 1]
-        unL = uL * nx + vL * ny
-        utL = -uL * ny + vL * nx
-        rx = normal_right[e, 0]
-        ry = normal_right[e, 1]
-        unR = uR * rx + vR * ry
-        utR = -uR * ry + vR * rx
-        # HLL core (solver.riemann._hll_core)
-        cL = math.sqrt(g * hLs)
-        cR = math.sqrt(g * hRs)
-        if hLs > 0.0:
-            sL = min(unL - cL, unR - cR)
-        else:
-            sL = unR - 2.0 * cR
-        if hRs > 0.0:
-            sR = max(unL + cL, unR + cR)
-        else:
-            sR = unL + 2.0 * cL
-        sLm = min(sL, 0.0)
-        sRp = max(sR, 0.0)
-        den = sRp - sLm
-        inv = 1.0 / den if den > 0.0 else 0.0
-        qL = hLs * unL
-        qR = hRs * unR
-        mass = (sRp * qL - sLm * qR + sLm * sRp * (hRs - hLs)) * inv
-        dp = 0.5 * g * (hRs * hRs - hLs * hLs)
-        mom = (sRp * qL * unL - sLm * (qR * unR + dp) + sLm * sRp * (qR - qL)) * inv
-        if solver == HLL:
-            tang = (sRp * hLs * unL * utL - sLm * hRs * unR * utR + sLm * sRp * (hRs * utR - hLs * utL)) * inv
-        else:
-            tang = mass * (utL if mass >= 0.0 else utR)
-        flux[e, 0] = mass
-        flux[e, 1] = mom
-        flux[e, 2] = tang
-        flux[e, 3] = dp
+    hllc = solver == HLLC
+    n = edges.size
+    for b in prange((n + BLOCK - 1) // BLOCK):
+        a = b * BLOCK
+        m = min(BLOCK, n - a)
+        s = np.empty((12, BLOCK))
+        out = np.empty((4, BLOCK))
+        for t in range(m):
+            e = edges[a + t]
+            sl = left_slot[e]
+            sr = right_slot[e]
+            for c in range(4):
+                s[c, t] = edge_values[sl, c]
+                s[4 + c, t] = edge_values[sr, c]
+            s[8, t] = normal[e, 0]
+            s[9, t] = normal[e, 1]
+            s[10, t] = normal_right[e, 0]
+            s[11, t] = normal_right[e, 1]
+        block_fluxes(s, m, g, hllc, out)
+        for t in range(m):
+            e = edges[a + t]
+            for c in range(4):
+                flux[e, c] = out[c, t]
