@@ -9,7 +9,6 @@ for Kelvin waves; Lamb 1932 (*Hydrodynamics*, §176–§187) for seiches and tid
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
 
 
 def ritter(x, t, h_left, x0=0.0, g=9.81):
@@ -32,6 +31,8 @@ def stoker_middle_state(h_left, h_right, g=9.81):
 
     def mismatch(hm):
         return 2 * (cl - np.sqrt(g * hm)) - (hm - h_right) * np.sqrt(0.5 * g * (hm + h_right) / (hm * h_right))
+
+    from scipy.optimize import brentq  # here: scipy.optimize takes 0.3 s to import, most cases never need it
 
     hm = brentq(mismatch, h_right, h_left, xtol=1e-15, rtol=1e-15)
     um = 2 * (cl - np.sqrt(g * hm))
@@ -100,6 +101,8 @@ def wind_setup(x, length, depth, stress, rho=1025.0, g=9.81):
     def volume_excess(c):
         xs = np.linspace(0, length, 4001)
         return np.trapezoid(np.sqrt(c + k * xs), xs) - depth * length
+
+    from scipy.optimize import brentq
 
     c = brentq(volume_excess, max(0.0, -k * length) + 1e-12, (depth * 4) ** 2)
     return np.sqrt(c + k * x) - depth
