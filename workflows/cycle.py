@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import stopping
 from .config import ConfigError, ForecastConfig, dump_toml, load_config
 from .stopping import Interrupted  # noqa: F401  (re-exported: the cycle's stop)
 
@@ -580,6 +581,8 @@ def simulate_segment(run_dir, k: int, *, progress=None) -> Path:
         )
     wall0 = time.perf_counter()
     first_iteration = clock.iteration
+    # a stop asked by a signal whose exception was lost (workflows.stopping): within 20 steps
+    callbacks["stop"] = Callback(lambda s: stopping.check(), IterationInterval(20))
     if progress is not None:
         total = plan["t_end"] - plan["segments"][0][0]
         done0 = t_a - plan["segments"][0][0]
@@ -838,10 +841,10 @@ def run_cycle(
     forecast with :class:`~workflows.rundir.RunDirMismatch`, both before anything is written).
     ``run.json`` says ``running`` (with pid and host) from the moment the plan exists, then
     ``succeeded``, ``failed`` (the reason) or ``interrupted`` (:class:`Interrupted`, Ctrl-C).
-    A stop asked by a signal is honoured before each segment and before publishing even where
-    its exception was lost (:mod:`workflows.stopping`).
+    A stop asked by a signal is honoured within 20 steps, before each segment and before
+    publishing even where its exception was lost (:mod:`workflows.stopping`).
     """
-    from . import rundir, stopping
+    from . import rundir
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -880,7 +883,7 @@ def run_cycle(
         )
         try:
             for k in range(len(plan["segments"])):
-                stopping.check()  # a stop whose exception a destructor swallowed (workflows.stopping)
+                stopping.check()  # a stop whose exception was lost (workflows.stopping)
                 simulate_segment(run_dir, k, progress=progress)
             stopping.check()
             info = publish(run_dir, figures=figures)

@@ -5,8 +5,8 @@ runs handlers between bytecodes, and an exception raised there while the interpr
 destructor (``__del__``, a weak-reference callback, a garbage collection) is printed as
 "Exception ignored" and lost: the run would go on and publish as if nothing had been asked.
 The handler therefore also records the request, and the cycle calls :func:`check` at its safe
-points (before each segment, before publishing), so a stop is honoured at the latest at the
-next segment boundary and an interrupted run never publishes.
+points (every 20 steps of a segment, before each segment, before publishing), so a stop is
+honoured within 20 steps and an interrupted run never publishes.
 """
 
 from __future__ import annotations
