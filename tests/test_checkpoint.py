@@ -151,3 +151,53 @@ def test_bad_restart_files_give_one_line_errors(tmp_path):
         ds.title = "something else"
     with pytest.raises(RestartError, match="lacks clock_start.*not a coastcast restart file"):
         load_restart(other, model)
+
+
+def _restart_of_a_flowing_state(tmp_path, mesh):
+    """A restart file of ``mesh`` after 200 s of the tide (values differ from face to face)."""
+    model = make_model(mesh)
+    sim = Simulation(model, model.initial_state(0.0), stop_time=200.0, clock=Clock(start=START)).run()
+    write_restart(tmp_path / "restart.nc", sim)
+    return sim
+
+
+def test_restart_with_faces_in_another_order_is_matched_by_their_nodes(tmp_path):
+    """The solver numbers faces in its own memory order; a restart names each face by its nodes,
+    so the same mesh with its faces renumbered (and their corners rotated) reads the same state,
+    face by face."""
+    mesh = make_mesh()
+    sim = _restart_of_a_flowing_state(tmp_path, mesh)
+    p = np.random.default_rng(3).permutation(mesh.n_face)
+    renumbered = mesh.reordered(p)
+    rotated = type(mesh)(
+        mesh.node_x, mesh.node_y, np.roll(renumbered.face_node_connectivity, 1, axis=1), mesh.depth, mesh.boundaries, None
+    )
+    assert mesh_fingerprint(rotated) != mesh_fingerprint(mesh)
+    for other in (renumbered, rotated):
+        state, clock = load_restart(tmp_path / "restart.nc", make_model(other))
+        assert clock.iteration == sim.clock.iteration
+        for name in ("h", "hu", "hv"):
+            assert getattr(state, name).tobytes() == getattr(sim.state, name)[p].tobytes(), name
+    assert np.ptp(sim.state.hu) > 0  # the faces hold different values: the order is tested
+
+
+def test_restart_of_other_faces_on_the_same_nodes_is_refused(tmp_path):
+    """Same nodes, same number of faces, one quad split along its other diagonal: not the same
+    mesh, refused as before; and a format-1 file (no face nodes) in another order is refused."""
+    x = np.array([0.0, 1000.0, 1000.0, 0.0, 2000.0, 2000.0])
+    y = np.array([0.0, 0.0, 1000.0, 1000.0, 0.0, 1000.0])
+    a = type(make_mesh())(x, y, np.array([[0, 1, 2], [0, 2, 3], [1, 4, 5], [1, 5, 2]]), np.full(6, 3.0), (), None)
+    b = type(a)(x, y, np.array([[0, 1, 3], [1, 2, 3], [1, 4, 5], [1, 5, 2]]), np.full(6, 3.0), (), None)
+    model = ShallowWaterModel(a)
+    sim = SimpleNamespace(model=model, state=model.initial_state(0.0), clock=Clock(start=START), boundary_outflow=np.zeros(0))
+    write_restart(tmp_path / "restart.nc", sim)
+    with pytest.raises(RestartError, match="a hot start needs the same mesh"):
+        load_restart(tmp_path / "restart.nc", ShallowWaterModel(b))
+    # a restart written before faces were named by their nodes: position only
+    mesh = make_mesh()
+    sim = _restart_of_a_flowing_state(tmp_path, mesh)
+    with netCDF4.Dataset(tmp_path / "restart.nc", "a") as ds:
+        ds.delncattr("mesh_node_fingerprint")
+    with pytest.raises(RestartError, match="a hot start needs the same mesh"):
+        load_restart(tmp_path / "restart.nc", make_model(mesh.reordered(np.arange(mesh.n_face)[::-1])))
+    assert load_restart(tmp_path / "restart.nc", make_model(mesh))[1].iteration == sim.clock.iteration

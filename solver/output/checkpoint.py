@@ -1,9 +1,13 @@
 """``restart.nc``: the exact model state for a hot start (the next cycle, or a resumed segment).
 
 The file holds the conserved variables h, hu, hv (float64, bit-exact) on faces, the clock
-(start as ISO 8601 UTC, time in s since start, iteration), the accumulated boundary outflow, and a
-fingerprint of the mesh: n_face, n_node and a SHA-256 of the connectivity and node coordinates.
-:func:`load_restart` refuses a file written for another mesh.
+(start as ISO 8601 UTC, time in s since start, iteration), the accumulated boundary outflow, a
+fingerprint of the mesh (n_face, n_node and a SHA-256 of the connectivity and node coordinates)
+and, since format 2, the faces by their three nodes (``face_node_connectivity``) with a SHA-256
+of the node coordinates alone. :func:`load_restart` refuses a file written for another mesh; a
+file of the same mesh whose faces are numbered in another order (the solver's memory order is
+its own choice, :func:`solver.connectivity.hilbert_order`) is matched face by face through
+their nodes.
 
 A hot start reproduces an uninterrupted run bit for bit when the restarted
 :class:`~solver.simulation.Simulation` has the same settings and schedules (they decide where
@@ -25,7 +29,8 @@ from .cf import PartFile, coastcast_version, global_attributes, time_attributes
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""1: faces by position only; 2: also ``face_node_connectivity`` and ``mesh_node_fingerprint``."""
 
 
 class RestartError(ValueError):
@@ -39,6 +44,36 @@ def mesh_fingerprint(mesh) -> str:
     h.update(np.ascontiguousarray(mesh.node_x, dtype="<f8").tobytes())
     h.update(np.ascontiguousarray(mesh.node_y, dtype="<f8").tobytes())
     return h.hexdigest()
+
+
+def node_fingerprint(mesh) -> str:
+    """SHA-256 (hex) of the mesh's node_x, node_y (float64): the nodes, whatever the face order."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(mesh.node_x, dtype="<f8").tobytes())
+    h.update(np.ascontiguousarray(mesh.node_y, dtype="<f8").tobytes())
+    return h.hexdigest()
+
+
+def _face_keys(face_node_connectivity) -> np.ndarray:
+    """(n_face, 3) each face's node ids in increasing order: the face, whatever its numbering and
+    the order of its corners."""
+    return np.sort(np.asarray(face_node_connectivity, dtype=np.int64), axis=1)
+
+
+def face_permutation(stored_faces, mesh) -> np.ndarray | None:
+    """``p`` (n_face,) with face ``i`` of ``mesh`` the stored face ``p[i]`` (faces named by their
+    nodes: ``stored_faces`` (n_face, 3) node ids), or None when the two are not the same faces."""
+    a = _face_keys(stored_faces)
+    b = _face_keys(mesh.face_node_connectivity)
+    if a.shape != b.shape:
+        return None
+    order_a = np.lexsort(a.T[::-1])
+    order_b = np.lexsort(b.T[::-1])
+    if not np.array_equal(a[order_a], b[order_b]):
+        return None
+    p = np.empty(b.shape[0], dtype=np.int64)
+    p[order_b] = order_a
+    return p
 
 
 def _depth_hash(mesh) -> str:
@@ -73,12 +108,22 @@ def write_restart(path, simulation, attributes: dict | None = None) -> Path:
                     "mesh_n_face": np.int64(mesh.n_face),
                     "mesh_n_node": np.int64(mesh.n_node),
                     "mesh_fingerprint": mesh_fingerprint(mesh),
+                    "mesh_node_fingerprint": node_fingerprint(mesh),
                     "mesh_depth_sha256": _depth_hash(mesh),
                     **(attributes or {}),
                 },
             )
         )
         ds.createDimension("nMesh2_face", mesh.n_face)
+        ds.createDimension("three", 3)
+        c = ds.createVariable("face_node_connectivity", "i4", ("nMesh2_face", "three"), zlib=True, complevel=1)
+        c.setncatts(
+            {
+                "long_name": "the three nodes (0-based) of each face: names the face of each row of h, hu, hv",
+                "start_index": np.int32(0),
+            }
+        )
+        c[:] = np.asarray(mesh.face_node_connectivity, dtype=np.int32)
         t = ds.createVariable("time", "f8")
         t.setncatts(time_attributes(clock.start))
         t.assignValue(clock.time)
@@ -160,7 +205,14 @@ def load_restart(path, model) -> tuple[State, Clock]:
             raise RestartError(f"restart file {path} lacks {', '.join(missing)}: not a coastcast restart file")
         nf, nn, fp = int(ds.mesh_n_face), int(ds.mesh_n_node), str(ds.mesh_fingerprint)
         here = mesh_fingerprint(mesh)
-        if (nf, nn, fp) != (mesh.n_face, mesh.n_node, here):
+        order = None  # the file's faces in the model's order, where they are numbered otherwise
+        if (nf, nn, fp) != (mesh.n_face, mesh.n_node, here) and _same_nodes(ds, mesh):
+            stored = ds["face_node_connectivity"]
+            stored.set_auto_mask(False)
+            order = face_permutation(stored[:], mesh)
+            if order is not None:
+                log.info("restart file %s numbers the mesh's faces in another order: matched by their nodes", path)
+        if (nf, nn, fp) != (mesh.n_face, mesh.n_node, here) and order is None:
             raise RestartError(
                 f"restart file {path} was written for mesh {ds.mesh_name!r} (n_face={nf}, n_node={nn}, "
                 f"fingerprint {fp[:12]}) but the model's mesh {mesh.name!r} has n_face={mesh.n_face}, "
@@ -172,12 +224,24 @@ def load_restart(path, model) -> tuple[State, Clock]:
         for k in ("h", "hu", "hv"):
             v = ds[k]
             v.set_auto_mask(False)
-            arrays[k] = np.ascontiguousarray(v[:], dtype=np.float64)
+            values = np.asarray(v[:], dtype=np.float64)
+            arrays[k] = np.ascontiguousarray(values if order is None else values[order])
         tv = ds["time"]
         tv.set_auto_mask(False)
         time = float(tv[...])
         clock = Clock(start=datetime.fromisoformat(str(ds.clock_start)), time=time, iteration=int(ds.clock_iteration))
     return State(arrays["h"], arrays["hu"], arrays["hv"]), clock
+
+
+def _same_nodes(ds, mesh) -> bool:
+    """Whether restart file ``ds`` (format 2) was written for ``mesh``'s nodes and face count."""
+    return (
+        "face_node_connectivity" in ds.variables
+        and "mesh_node_fingerprint" in ds.ncattrs()
+        and int(ds.mesh_n_face) == mesh.n_face
+        and int(ds.mesh_n_node) == mesh.n_node
+        and str(ds.mesh_node_fingerprint) == node_fingerprint(mesh)
+    )
 
 
 def load_boundary_outflow(path) -> np.ndarray:
