@@ -7,6 +7,7 @@ form and shows messages next to the fields; a step that fails stores nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -54,6 +55,11 @@ STEPS = [
 ]
 MAX_BOX_DEGREES = 6.0
 MIN_BOX_DEGREES = 0.01
+
+
+def _page(step: str, system, **context):
+    """The page of wizard step ``step`` (``wizard/<step>.html``) with the steps bar."""
+    return render_template(f"wizard/{step}.html", system=system, steps=STEPS, step=step, **context)
 
 
 def _one_line(exc: Exception) -> str:
@@ -138,12 +144,10 @@ def _render_region(form, system, regions, gallery_error, pending=None):
         )
     elif system is not None:
         pre = system_preflight(system, "The region's mesh")
-    return render_template(
-        "wizard/region.html",
+    return _page(
+        "region",
+        system,
         form=form,
-        system=system,
-        steps=STEPS,
-        step="region",
         regions=regions,
         gallery_error=gallery_error,
         pending=pending,
@@ -290,19 +294,25 @@ def accept_mesh(system_id: int):
     return redirect(url_for("wizard.forcings", system_id=system.id))
 
 
-def _require_region(system):
-    if not system.region_kind:
-        flash("Choose the region first.", "error")
-        return redirect(url_for("wizard.region", system_id=system.id))
-    return None
+def after_region(view):
+    """A wizard step after the region: ``view(system)`` gets the user's own (draft) system, and a
+    system without a region yet is sent back to the region step."""
+
+    @functools.wraps(view)
+    def step(system_id: int):
+        system = owned_system(system_id, drafts=True)
+        if not system.region_kind:
+            flash("Choose the region first.", "error")
+            return redirect(url_for("wizard.region", system_id=system.id))
+        return view(system)
+
+    return step
 
 
 @bp.route("/<int:system_id>/wizard/forcings", methods=["GET", "POST"])
 @login_required
-def forcings(system_id: int):
-    system = owned_system(system_id, drafts=True)
-    if (r := _require_region(system)) is not None:
-        return r
+@after_region
+def forcings(system):
     settings = dict(system.settings or {})
     boundaries = (settings.get("mesh") or {}).get("open_boundaries") or []
     form = ForcingsForm(
@@ -333,12 +343,10 @@ def forcings(system_id: int):
     except Exception as exc:  # noqa: BLE001 - the page still works; the config check will say what is wrong
         log.warning("tide choice for system %s: %s", system.id, exc)
         choice = None
-    return render_template(
-        "wizard/forcings.html",
+    return _page(
+        "forcings",
+        system,
         form=form,
-        system=system,
-        steps=STEPS,
-        step="forcings",
         rows=rows,
         river_errors=river_errors,
         tide_choice=choice,
@@ -347,10 +355,8 @@ def forcings(system_id: int):
 
 @bp.route("/<int:system_id>/wizard/parameters", methods=["GET", "POST"])
 @login_required
-def parameters(system_id: int):
-    system = owned_system(system_id, drafts=True)
-    if (r := _require_region(system)) is not None:
-        return r
+@after_region
+def parameters(system):
     settings = dict(system.settings or {})
     form = ParametersForm(
         data={
@@ -372,9 +378,7 @@ def parameters(system_id: int):
             system.settings = settings
             get_session().commit()
             return redirect(url_for("wizard.stations", system_id=system.id))
-    return render_template(
-        "wizard/parameters.html", form=form, system=system, steps=STEPS, step="parameters", pre=system_preflight(system)
-    )
+    return _page("parameters", system, form=form, pre=system_preflight(system))
 
 
 def _region_bbox(system):
@@ -386,10 +390,8 @@ def _region_bbox(system):
 
 @bp.route("/<int:system_id>/wizard/stations", methods=["GET", "POST"])
 @login_required
-def stations(system_id: int):
-    system = owned_system(system_id, drafts=True)
-    if (r := _require_region(system)) is not None:
-        return r
+@after_region
+def stations(system):
     form = StationsForm()
     if request.method == "GET":
         form.stations.data = "\n".join(f"{s.name}, {s.lon:.5f}, {s.lat:.5f}" for s in system.stations)
@@ -432,9 +434,7 @@ def stations(system_id: int):
                     system.stations.append(Station(name=name, lon=lon, lat=lat))
                 db.commit()
                 return redirect(url_for("wizard.thresholds", system_id=system.id))
-    return render_template(
-        "wizard/stations.html", form=form, system=system, steps=STEPS, step="stations", bbox=_region_bbox(system)
-    )
+    return _page("stations", system, form=form, bbox=_region_bbox(system))
 
 
 def _gauge_choices(system):
@@ -450,10 +450,8 @@ def _gauge_choices(system):
 
 @bp.route("/<int:system_id>/wizard/thresholds", methods=["GET", "POST"])
 @login_required
-def thresholds(system_id: int):
-    system = owned_system(system_id, drafts=True)
-    if (r := _require_region(system)) is not None:
-        return r
+@after_region
+def thresholds(system):
     form = ThresholdsForm()
     gauges, gauge_error = _gauge_choices(system)
     errors: dict[int, str] = {}
@@ -478,12 +476,10 @@ def thresholds(system_id: int):
             return redirect(url_for("wizard.review", system_id=system.id))
     while len(rows) < 3 or not all(rows[-1].get(k) in ("", None) for k in ("station", "level", "name")):
         rows.append({"station": "", "name": "", "level": "", "datum": "MSL"})
-    return render_template(
-        "wizard/thresholds.html",
+    return _page(
+        "thresholds",
+        system,
         form=form,
-        system=system,
-        steps=STEPS,
-        step="thresholds",
         rows=rows,
         errors=errors,
         gauges=gauges,
@@ -494,10 +490,8 @@ def thresholds(system_id: int):
 
 @bp.route("/<int:system_id>/wizard/review", methods=["GET", "POST"])
 @login_required
-def review(system_id: int):
-    system = owned_system(system_id, drafts=True)
-    if (r := _require_region(system)) is not None:
-        return r
+@after_region
+def review(system):
     form = ReviewForm()
     settings = system.settings or {}
     missing = [label for key, label in (("tide_source", "forcings"), ("manning", "parameters")) if key not in settings]
@@ -527,12 +521,10 @@ def review(system_id: int):
                 "ok",
             )
             return redirect(url_for("dashboard.system", system_id=system.id))
-    return render_template(
-        "wizard/review.html",
+    return _page(
+        "review",
+        system,
         form=form,
-        system=system,
-        steps=STEPS,
-        step="review",
         toml_text=toml_text,
         missing=missing,
         stale=stale,
