@@ -119,6 +119,8 @@ def edge_fluxes(edges, edge_values, left_slot, right_slot, normal, normal_right,
     for b in prange((n + BLOCK - 1) // BLOCK):
         a = b * BLOCK
         m = min(BLOCK, n - a)
+        # scratch of the block: numba hoists these allocations to each worker, so every thread
+        # has its own (tests/test_kernels.py::test_flux_blocks_stay_private_to_each_thread)
         s = np.empty((12, BLOCK))
         out = np.empty((4, BLOCK))
         for t in range(m):
