@@ -22,7 +22,10 @@ Two measurements over each interval Δt, both from the kernel (Linux):
 
 A run starts on one thread and takes its allotted K threads after an interval in which the
 other cores were idle: idle ≥ ``free_core`` × (K − 1); on k > 1 threads it goes back to one when
-its share falls below ``low_share``. Starting low costs a lone run one interval on one thread;
+its share falls below ``low_share``. A run that follows, in the same process and within
+``carry`` wall seconds, a run that ended on its allotted threads (the next segment of a cycle,
+whose set-up between the two takes a second or two) starts on them: the cores were its own a
+moment ago, and the first check hands them back if that changed. Starting low costs a lone run one interval on one thread;
 starting high beside other runs would spin against them until the first check (measured, 2
 runs of 2 threads each on 2 cores: 1.25× the wall of sleeping threads when both started on
 two). One interval decides a switch either way: a wrong drop costs a lone run one interval on
@@ -43,6 +46,10 @@ from .kernels import NUMBA_AVAILABLE, use_threads
 from .schedules import WallTimeInterval
 
 log = logging.getLogger(__name__)
+
+_ended_on_allotted: float | None = None
+"""``time.perf_counter()`` when the last :class:`CoreShare` of this process stopped while on its
+allotted threads (more than one), else None."""
 
 
 def idle_core_seconds(cpus) -> float | None:
@@ -82,15 +89,16 @@ class CoreShare:
     """Simulation callback that sizes the kernels' threads to the cores the run actually gets.
 
     interval : wall seconds between checks (the :class:`~solver.schedules.WallTimeInterval`
-        ``schedule``); low_share, free_core: the rule of the module docstring.
+        ``schedule``); low_share, free_core, carry: the rules of the module docstring.
     ``allotted`` is the thread count when :meth:`start` is called (the run's own sizing,
     :func:`solver.kernels.use_threads`); :meth:`start` sets one thread, :meth:`stop` restores
     the allotted count. ``switches`` lists
     (wall time since start, threads) of every change.
     """
 
-    def __init__(self, interval: float = 1.0, low_share: float = 0.8, free_core: float = 0.8):
+    def __init__(self, interval: float = 1.0, low_share: float = 0.8, free_core: float = 0.8, carry: float = 5.0):
         self.schedule = WallTimeInterval(interval)
+        self.carry = float(carry)
         self.low_share = float(low_share)
         self.free_core = float(free_core)
         self.allotted = 1
@@ -117,31 +125,43 @@ class CoreShare:
         return time.perf_counter(), time.process_time(), idle_core_seconds(self._cpus())
 
     def start(self) -> None:
-        """Begin watching: remember the allotted threads and the first sample."""
+        """Begin watching: remember the allotted threads and the first sample. Start on one
+        thread, or on the allotted ones right after a run of this process that ended on them
+        (within ``carry`` seconds; module docstring)."""
         passive = os.environ.get("OMP_WAIT_POLICY", "").strip().upper() == "PASSIVE"
         self.allotted = 1 if passive else self._threads()
         self.schedule.last = None
         self._t0 = time.perf_counter()
         self._last = None
+        self.switches = []
         if self.allotted > 1:
-            use_threads(1)
+            after = _ended_on_allotted
+            if after is not None and self._t0 - after <= self.carry:
+                self.switches.append((0.0, self.allotted))
+            else:
+                use_threads(1)
             self._last = self._sample()
 
     def stop(self) -> None:
         """Give the run its allotted threads back (the next run starts from its own sizing) and
         log how the wall time went: on how many threads, with how many switches."""
+        global _ended_on_allotted
         if self.allotted <= 1:
             return
         if self._threads() != self.allotted:
+            _ended_on_allotted = None
             use_threads(self.allotted)
+        else:
+            _ended_on_allotted = time.perf_counter()
         wall = time.perf_counter() - self._t0
         if wall > 0:
             on_all = self.time_on_allotted(wall)
             log.info(
-                "solver threads: %d for %.0f %% of the run's %.0f s of wall, one for the rest (the first second, and %d times for other work)",
+                "solver threads: %d for %.0f %% of the run's %.0f s of wall, one for the rest (%s, and %d times for other work)",
                 self.allotted,
                 100 * on_all / wall,
                 wall,
+                "from the start on %d" % self.allotted if self.switches[:1] == [(0.0, self.allotted)] else "the first second",
                 sum(1 for _, n in self.switches if n == 1),
             )
 

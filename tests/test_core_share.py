@@ -167,3 +167,41 @@ def test_a_simulation_on_two_threads_starts_on_one_and_ends_with_its_two():
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "NUMBA_NUM_THREADS")}
     out = subprocess.run([sys.executable, "-c", SIMULATION], capture_output=True, text=True, env=env, timeout=120, check=True)
     assert out.stdout.split() == ["1", "2", "2"], out.stdout + out.stderr
+
+
+def test_a_run_right_after_one_that_ended_on_its_threads_starts_on_them(monkeypatch):
+    """The segments of a cycle follow each other in one process: the next starts on its allotted
+    threads when the one before ended on them less than ``carry`` seconds ago, else on one."""
+    import solver.core_share as cs
+
+    threads = [2]  # the kernels' thread count, as numba would report it
+
+    def use(n):
+        threads[0] = n
+        return n
+
+    monkeypatch.setattr(cs.CoreShare, "_threads", staticmethod(lambda: threads[0]))
+    monkeypatch.setattr(cs, "use_threads", use)
+    monkeypatch.setattr(cs, "_ended_on_allotted", None)
+
+    first = CoreShare(carry=5.0)
+    first.start()
+    assert threads == [1] and first.switches == []  # a fresh process starts low
+    threads[0] = 2  # it took its second thread during the run ...
+    first.stop()  # ... and ended on it
+    second = CoreShare(carry=5.0)
+    second.start()
+    assert threads == [2] and second.switches == [(0.0, 2)]
+    assert second.time_on_allotted(3.0) == 3.0
+    use(1)  # other work came: it ended on one thread
+    second.stop()
+    assert threads == [2]  # stop gives the allotted threads back for the next sizing
+    third = CoreShare(carry=5.0)
+    third.start()
+    assert threads == [1]  # the run before ended on one thread: start low
+    threads[0] = 2
+    third.stop()
+    monkeypatch.setattr(cs, "_ended_on_allotted", time.perf_counter() - 6.0)  # ended 6 s ago
+    fourth = CoreShare(carry=5.0)
+    fourth.start()
+    assert threads == [1]
