@@ -59,6 +59,17 @@ DEFAULT_LEVELS = 4
 """Levels of :class:`LocalSSPRK2` by default: steps of 1, 2, 4 and 8 times the smallest."""
 
 
+def capped_by_neighbours(level, face_face, k: int) -> np.ndarray:
+    """``level`` (n_face,) lowered until no face is more than one level above an edge neighbour
+    (``face_face`` (n_face, 3), −1 across a boundary; levels at most ``k``): a wave crossing an
+    edge never meets a step more than twice as long (module docstring)."""
+    has = face_face >= 0
+    nb = np.maximum(face_face, 0)
+    for _ in range(k):
+        level = np.minimum(level, np.where(has, level[nb], k).min(axis=1) + 1)
+    return level
+
+
 class _Level:
     """Index sets of one level (see the module docstring): ``subset`` for its tendency,
     ``first`` for the first stage, which adds the finer faces next to the level (``ring``)."""
@@ -239,11 +250,7 @@ class LocalSSPRK2:
         band = self._shoreline_band(model, state)
         if band is not None:
             lev[band] = 0
-        ff = model.mesh.face_face_connectivity
-        has = ff >= 0
-        for _ in range(self.K):
-            nbr = np.where(has, lev[np.maximum(ff, 0)], self.K).min(axis=1)
-            lev = np.minimum(lev, nbr + 1)
+        lev = capped_by_neighbours(lev, model.mesh.face_face_connectivity, self.K)
         if not same_epoch:
             self.global_steps = False
         changed = self.level is None or not np.array_equal(lev, self.level)

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import connectivity as conn
 from .geometry import local_offsets
-from .local_timestepping import DEFAULT_LEVELS
+from .local_timestepping import DEFAULT_LEVELS, capped_by_neighbours
 from .mesh import Mesh, MeshError
 from .stability import DeepWaterStep
 
@@ -159,10 +159,7 @@ def local_step_updates(dt_face, face_face, seconds: float, n_levels: int = DEFAU
     delta = float(dt_face.min())
     k = n_levels - 1
     level = np.clip(np.floor(np.log2(dt_face / delta)), 0, k).astype(np.int64)
-    ff = np.asarray(face_face)
-    has = ff >= 0
-    for _ in range(k):
-        level = np.minimum(level, np.where(has, level[np.maximum(ff, 0)], k).min(axis=1) + 1)
+    level = capped_by_neighbours(level, np.asarray(face_face), k)
     return float(np.sum(seconds / (delta * 2.0**level)))
 
 

@@ -33,11 +33,6 @@ def install(signals=(signal.SIGTERM,)) -> None:
         signal.signal(sig, request_stop)
 
 
-def requested() -> str | None:
-    """The name of the signal that asked this process to stop, or None."""
-    return _requested
-
-
 def check() -> None:
     """Raise :class:`Interrupted` if a stop was requested (its exception may have been lost)."""
     if _requested is not None:

@@ -206,13 +206,14 @@ def load_restart(path, model) -> tuple[State, Clock]:
         nf, nn, fp = int(ds.mesh_n_face), int(ds.mesh_n_node), str(ds.mesh_fingerprint)
         here = mesh_fingerprint(mesh)
         order = None  # the file's faces in the model's order, where they are numbered otherwise
-        if (nf, nn, fp) != (mesh.n_face, mesh.n_node, here) and _same_nodes(ds, mesh):
+        same = (nf, nn, fp) == (mesh.n_face, mesh.n_node, here)
+        if not same and _same_nodes(ds, mesh):
             stored = ds["face_node_connectivity"]
             stored.set_auto_mask(False)
             order = face_permutation(stored[:], mesh)
             if order is not None:
                 log.info("restart file %s numbers the mesh's faces in another order: matched by their nodes", path)
-        if (nf, nn, fp) != (mesh.n_face, mesh.n_node, here) and order is None:
+        if not same and order is None:
             raise RestartError(
                 f"restart file {path} was written for mesh {ds.mesh_name!r} (n_face={nf}, n_node={nn}, "
                 f"fingerprint {fp[:12]}) but the model's mesh {mesh.name!r} has n_face={mesh.n_face}, "

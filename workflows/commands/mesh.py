@@ -54,11 +54,11 @@ def register(subparsers) -> None:
 
 def _check(args) -> int:
     from solver.formats import read_mesh_verbose
-    from solver.quality import check_mesh
+    from solver.quality import THROUGHPUT, check_mesh
 
     res = read_mesh_verbose(args.file, crs=args.crs)
-    speed = {} if args.throughput is None else {"throughput": args.throughput}
-    report = check_mesh(res.mesh, cfl=args.cfl, hours=args.hours, notes=res.notes, **speed)
+    speed = THROUGHPUT if args.throughput is None else args.throughput
+    report = check_mesh(res.mesh, cfl=args.cfl, hours=args.hours, throughput=speed, notes=res.notes)
     if args.json:
         d = report.to_dict()
         d["file"] = str(args.file)
