@@ -250,9 +250,11 @@ class ShallowWaterModel:
         return StateCheck(*self.backend.speed_check(self, state))
 
     # -- the operator ---------------------------------------------------------------------------
-    def tendency(self, state: State, t: float) -> Tendency:
-        """d(state)/dt at model time ``t`` (s since start)."""
-        return self.backend.tendency(self, state, t)
+    def tendency(self, state: State, t: float, half_step: float = 0.0) -> Tendency:
+        """d(state)/dt at model time ``t`` (s since start); with ``half_step`` τ > 0 the
+        MUSCL–Hancock tendency, from the edge values predicted to t + τ (second order only;
+        :func:`solver.kernels.reconstruct.reconstruct`)."""
+        return self.backend.tendency(self, state, t, half_step=half_step)
 
     def euler_stage(self, state: State, k: Tendency, dt: float, out: State) -> None:
         """``out`` = ``state`` + dt ``k`` (a :class:`~solver.state.Tendency`), then the implicit

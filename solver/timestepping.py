@@ -69,6 +69,29 @@ class SSPRK2:
         return 0.5 * (q1 + q2)
 
 
+@register("muscl-hancock")
+class MusclHancock:
+    """One-stage, second-order MUSCL–Hancock step (van Leer 1984, SIAM J. Sci. Stat. Comput. 5;
+    Toro 2009, *Riemann Solvers and Numerical Methods for Fluid Dynamics*, §14.4):
+    Uⁿ⁺¹ = Uⁿ + Δt L(Uⁿ⁺½), the fluxes and sources taken from the limited edge values moved to
+    t + Δt/2 by the predictor of :meth:`solver.model.ShallowWaterModel.tendency` (``half_step``),
+    then the implicit terms. One reconstruction and one flux evaluation per step, where SSP-RK2
+    takes two. Second order in time with the second-order reconstruction (faces kept first order
+    by the limiter, at wet/dry fronts, are not predicted: a first-order Godunov step there);
+    with ``reconstruction=None`` it is forward Euler."""
+
+    order = 2
+
+    def __init__(self, n_face: int):
+        self._tmp = State.zeros(n_face)
+
+    def step(self, model, state: State, t: float, dt: float):
+        k = model.tendency(state, t, half_step=0.5 * dt)
+        model.euler_stage(state, k, dt, self._tmp)
+        state.assign(self._tmp)
+        return k.boundary_outflow * dt
+
+
 @register("ssp-rk3")
 class SSPRK3:
     """Three-stage, third-order SSP Runge–Kutta (Shu & Osher 1988, J. Comput. Phys. 77)."""

@@ -62,7 +62,7 @@ def test_thacker(time_stepper):
 
 
 @pytest.mark.parametrize("time_stepper", STEPPERS)
-@pytest.mark.parametrize("name", ["seiche", "tidal-channel", "wind-setup", "kelvin", "convergence"])
+@pytest.mark.parametrize("name", ["seiche", "tidal-channel", "wind-setup", "kelvin", "inertial", "convergence"])
 def test_smooth_cases(name, time_stepper):
     check(run_case(name, time_stepper=time_stepper))
 

@@ -155,6 +155,7 @@ class NumbaBackend:
             self.bed_slope = np.zeros((1, 2))
         # work arrays
         self.prim = np.zeros((nf + nb, 4))
+        self.centre = np.zeros((nf, 4))  # MUSCL–Hancock: the face values predicted to the half step
         self.wet = np.zeros(nf + nb, dtype=np.uint8)
         self.edge_values = np.zeros((3 * nf + nb, 4))
         self.flux = np.zeros((m.n_edge, 4))
@@ -273,10 +274,13 @@ class NumbaBackend:
             [g for g in self.flux_groups if edge_on[g[2]].any()],
         )
 
-    def tendency(self, model, state, t, subset=None, outflow=True):
+    def tendency(self, model, state, t, subset=None, outflow=True, half_step=0.0):
         """d(state)/dt at ``t`` on ``subset.faces`` (all faces by default); the other rows of
         the returned arrays are stale. ``boundary_outflow`` covers the subset's boundary edges
-        (left as it was without ``outflow``)."""
+        (left as it was without ``outflow``). With ``half_step`` τ > 0 (second order only), the
+        MUSCL–Hancock tendency: the edge values predicted to t + τ
+        (:func:`solver.kernels.reconstruct.reconstruct`), and the boundary states, fluxes and
+        source terms taken at t + τ from them."""
         sub = self.full if subset is None else subset
         nf = self.n_face
         g = model.gravity
@@ -284,6 +288,8 @@ class NumbaBackend:
         prim = self.prim
         reconstruct.face_primitives(sub.prim_faces, state.h, state.hu, state.hv, self.bed, eps, eps**4, prim, self.wet)
         ev = self.edge_values
+        tau = float(half_step) if self.second_order else 0.0
+        centre = self.centre if tau > 0.0 else prim
         if self.second_order:
             self.set_ghosts(model, t, prim, self.bface, prim, nf, sub, self.wet, self.bed_b)
             reconstruct.node_extrema(sub.nodes, self.node_start, self.node_faces, prim, self.extrema)
@@ -304,7 +310,11 @@ class NumbaBackend:
                 0.5 * g,
                 ev,
                 self.bed_slope,
+                tau,
+                self.rotation_rate,
+                self.centre,
             )
+            t = t + tau
             self.set_ghosts(model, t, ev, self.bslot, ev, 3 * nf, sub, self.no_wet)
         else:
             reconstruct.first_order(sub.recon_faces, prim, ev)
@@ -327,15 +337,15 @@ class NumbaBackend:
             self.second_order,
             self.bed_slope,
             self.rotation_rate,
-            prim,
+            centre,
             self.dh,
             self.dhu,
             self.dhv,
         )
         if self.python_terms:
-            h = prim[:nf, 1]
-            u = prim[:nf, 2]
-            v = prim[:nf, 3]
+            h = centre[:nf, 1]
+            u = centre[:nf, 2]
+            v = centre[:nf, 3]
             for term in self.python_terms:
                 if sub is self.full:
                     sx, sy = term.momentum_tendency(model, h, u, v, self.wet_view, t)

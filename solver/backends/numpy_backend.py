@@ -15,6 +15,7 @@ import numpy as np
 from ..boundaries import EdgeStates
 from ..riemann import RIEMANN_SOLVERS
 from ..state import State, Tendency
+from ..terms.base import ROTATION
 from .registry import register
 
 
@@ -69,8 +70,9 @@ class NumpyBackend:
             etag[idx], hg[idx], ug[idx], vg[idx] = bc.ghost(t, es, model.boundary_normal[idx], model.gravity)
         return etag, hg, ug, vg
 
-    def tendency(self, model, state: State, t: float) -> Tendency:
-        """d(state)/dt at model time ``t`` (s since start)."""
+    def tendency(self, model, state: State, t: float, half_step: float = 0.0) -> Tendency:
+        """d(state)/dt at model time ``t`` (s since start); with ``half_step`` τ > 0 and a
+        reconstruction, the MUSCL–Hancock tendency (:meth:`hancock`)."""
         g = model.gravity
         nf = model.mesh.n_face
         h = state.h
@@ -103,6 +105,10 @@ class NumpyBackend:
                 u_nb, v_nb = c * u_nb - s_ * v_nb, s_ * u_nb + c * v_nb
             u_e = rec.edge_values(u, u_nb, first)
             v_e = rec.edge_values(v, v_nb, first)
+            h_c = h
+            if half_step > 0.0:
+                eta_e, h_e, u_e, v_e, eta, h_c, u, v = self.hancock(model, half_step, first, eta_e, h_e, u_e, v_e, eta, h, u, v)
+                t = t + half_step
             eta_e = eta_e.ravel()
             h_e = h_e.ravel()
             u_e = u_e.ravel()
@@ -164,11 +170,12 @@ class NumpyBackend:
         dhv = -(Lfe * out_y).sum(axis=1) * inv_a
         if model.reconstruction is not None:
             # centred bed-slope term of second-order hydrostatic reconstruction
-            w = 0.5 * g * (h_e.reshape(nf, 3) + h[:, None]) * (eta_e.reshape(nf, 3) - eta[:, None]) * Lfe
+            w = 0.5 * g * (h_e.reshape(nf, 3) + h_c[:, None]) * (eta_e.reshape(nf, 3) - eta[:, None]) * Lfe
             dhu -= (w * model.face_edge_normal_out[..., 0]).sum(axis=1) * inv_a
             dhv -= (w * model.face_edge_normal_out[..., 1]).sum(axis=1) * inv_a
+        h_t = h_c if model.reconstruction is not None else h
         for term in model.explicit_terms:
-            sx, sy = term.momentum_tendency(model, h, u, v, wet, t)
+            sx, sy = term.momentum_tendency(model, h_t, u, v, wet, t)
             dhu += sx
             dhv += sy
         on_segment = model.boundary_segment >= 0
@@ -176,6 +183,38 @@ class NumpyBackend:
             model.boundary_segment[on_segment], weights=(fm[be] * model.boundary_length)[on_segment], minlength=model.n_segments
         )
         return Tendency(dh, dhu, dhv, outflow)
+
+    @staticmethod
+    def hancock(model, tau, first, eta_e, h_e, u_e, v_e, eta, h, u, v):
+        """The MUSCL–Hancock predictor (:func:`solver.kernels.reconstruct.reconstruct`, whose
+        docstring gives the equations): edge values (n_face, 3) and face values (n_face,) moved
+        to t + ``tau`` where the face is second order (not ``first``) and the predicted edge
+        depths stay non-negative; the other faces take their face values at every edge.
+        Returns (η_e, h_e, u_e, v_e, η, h, u, v)."""
+        L = model.face_edge_length / model.area[:, None]
+        nx = model.face_edge_normal_out[..., 0]
+        ny = model.face_edge_normal_out[..., 1]
+        div = (L * h_e * (u_e * nx + v_e * ny)).sum(axis=1)
+        ex, ey = (L * eta_e * nx).sum(axis=1), (L * eta_e * ny).sum(axis=1)
+        ux, uy = (L * u_e * nx).sum(axis=1), (L * u_e * ny).sum(axis=1)
+        vx, vy = (L * v_e * nx).sum(axis=1), (L * v_e * ny).sum(axis=1)
+        du = -(u * ux + v * uy) - model.gravity * ex
+        dv = -(u * vx + v * vy) - model.gravity * ey
+        for term in model.explicit_terms:
+            src = term.kernel_source(model)
+            if src is not None and src.code == ROTATION:
+                du = du + src.data * v
+                dv = dv - src.data * u
+        de = -tau * div
+        du = tau * du
+        dv = tau * dv
+        keep = first | ((h_e + de[:, None]) < 0.0).any(axis=1)
+        de[keep] = du[keep] = dv[keep] = 0.0
+        eta_e = np.where(keep[:, None], eta[:, None], eta_e + de[:, None])
+        h_e = np.where(keep[:, None], h[:, None], h_e + de[:, None])
+        u_e = np.where(keep[:, None], u[:, None], u_e + du[:, None])
+        v_e = np.where(keep[:, None], v[:, None], v_e + dv[:, None])
+        return eta_e, h_e, u_e, v_e, eta + de, h + de, u + du, v + dv
 
     # -- stages -------------------------------------------------------------------------------
     def euler_stage(self, model, state: State, k: Tendency, dt: float, out: State) -> None:

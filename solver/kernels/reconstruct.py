@@ -133,8 +133,9 @@ def _rotated(rotation, i, k, u, v):
 
 
 @njit(inline="always", error_model="numpy")
-def _first_order_face(i, eta, h, u, v, edge_values, bed_slope):
-    """φ = 0 in face i: its edge values are the face values (q + 0·δ = q) and it has no bed-slope term."""
+def _first_order_face(i, eta, h, u, v, edge_values, bed_slope, tau, centre):
+    """φ = 0 in face i: its edge values are the face values (q + 0·δ = q) and it has no bed-slope
+    term; with a predictor (``tau`` > 0) it is not predicted either (the centre keeps the face values)."""
     for k in range(3):
         edge_values[3 * i + k, 0] = eta
         edge_values[3 * i + k, 1] = h
@@ -142,6 +143,11 @@ def _first_order_face(i, eta, h, u, v, edge_values, bed_slope):
         edge_values[3 * i + k, 3] = v
     bed_slope[i, 0] = 0.0
     bed_slope[i, 1] = 0.0
+    if tau > 0.0:
+        centre[i, 0] = eta
+        centre[i, 1] = h
+        centre[i, 2] = u
+        centre[i, 3] = v
 
 
 @kernel(serial_below=500)
@@ -162,6 +168,9 @@ def reconstruct(
     half_g,
     edge_values,
     bed_slope,
+    tau,
+    rotation_rate,
+    centre,
 ):
     """Limited linear reconstruction of (η, h, u, v) to the edge midpoints, and the bed-slope term.
 
@@ -179,6 +188,21 @@ def reconstruct(
     (n_face, 2), m² s⁻². ``neighbour_rotation`` (n_face, 3, 2) (cos, sin) turns each neighbour's
     velocity into the face's frame on the sphere (:class:`solver.geometry.SphereGeometry`); an
     empty array where all faces share one frame.
+
+    With ``tau`` > 0 the edge values are moved to the time t + τ by the MUSCL–Hancock predictor
+    (van Leer 1984, SIAM J. Sci. Stat. Comput. 5; Toro 2009, *Riemann Solvers and Numerical
+    Methods for Fluid Dynamics*, §14.4, in primitive variables), from the limited linear fields
+    of the face itself:
+
+        ∂η/∂t = −∇·(h u),  ∂u/∂t = −(u·∇)u − g ∇η + f k×u,
+
+    the gradients and the divergence taken as (1/A) Σ_k q_k L_k n_k over the edge values (exact
+    for the linear reconstruction), f the face's ``rotation_rate`` (s⁻¹, an empty array without
+    rotation). Every edge value of the face moves by the same τ ∂q/∂t, so a lake at rest stays
+    at rest (∇η = 0, u = 0). A face whose predicted depth at an edge is negative is not
+    predicted and stays first order. ``centre`` (n_face, 4) gets the predicted face values
+    (η, h, u, v) at t + τ of the faces reconstructed (the face values where not predicted), for
+    the source terms; it is not written when ``tau`` is 0.
     """
     rotate = neighbour_rotation.shape[0] > 0
     for t in prange(faces.size):
@@ -191,7 +215,7 @@ def reconstruct(
         u = prim[i, 2]
         v = prim[i, 3]
         if wet[i] == 0 or wet[n0] == 0 or wet[n1] == 0 or wet[n2] == 0 or corner_faces[i]:
-            _first_order_face(i, eta, h, u, v, edge_values, bed_slope)
+            _first_order_face(i, eta, h, u, v, edge_values, bed_slope, tau, centre)
             continue
         a = face_nodes[i, 0]
         b = face_nodes[i, 1]
@@ -201,7 +225,7 @@ def reconstruct(
         he1 = ee1 - edge_bed[i, 1]
         he2 = ee2 - edge_bed[i, 2]
         if he0 < 0.0 or he1 < 0.0 or he2 < 0.0:
-            _first_order_face(i, eta, h, u, v, edge_values, bed_slope)
+            _first_order_face(i, eta, h, u, v, edge_values, bed_slope, tau, centre)
             continue
         u0 = prim[n0, 2]
         u1 = prim[n1, 2]
@@ -215,6 +239,53 @@ def reconstruct(
             u2, v2 = _rotated(neighbour_rotation, i, 2, u2, v2)
         ue0, ue1, ue2 = _limited(u, u0, u1, u2, extrema, a, b, c, 1, edge_operator, i)
         ve0, ve1, ve2 = _limited(v, v0, v1, v2, extrema, a, b, c, 2, edge_operator, i)
+        hc = h
+        if tau > 0.0:
+            l0 = face_edge_length[i, 0] * inv_area[i]
+            l1 = face_edge_length[i, 1] * inv_area[i]
+            l2 = face_edge_length[i, 2] * inv_area[i]
+            n0x = outward_normal[i, 0, 0]
+            n0y = outward_normal[i, 0, 1]
+            n1x = outward_normal[i, 1, 0]
+            n1y = outward_normal[i, 1, 1]
+            n2x = outward_normal[i, 2, 0]
+            n2y = outward_normal[i, 2, 1]
+            div = l0 * he0 * (ue0 * n0x + ve0 * n0y) + l1 * he1 * (ue1 * n1x + ve1 * n1y) + l2 * he2 * (ue2 * n2x + ve2 * n2y)
+            ex = l0 * ee0 * n0x + l1 * ee1 * n1x + l2 * ee2 * n2x
+            ey = l0 * ee0 * n0y + l1 * ee1 * n1y + l2 * ee2 * n2y
+            ux = l0 * ue0 * n0x + l1 * ue1 * n1x + l2 * ue2 * n2x
+            uy = l0 * ue0 * n0y + l1 * ue1 * n1y + l2 * ue2 * n2y
+            vx = l0 * ve0 * n0x + l1 * ve1 * n1x + l2 * ve2 * n2x
+            vy = l0 * ve0 * n0y + l1 * ve1 * n1y + l2 * ve2 * n2y
+            du = -(u * ux + v * uy) - 2.0 * half_g * ex
+            dv = -(u * vx + v * vy) - 2.0 * half_g * ey
+            if rotation_rate.size:
+                du = du + rotation_rate[i] * v
+                dv = dv - rotation_rate[i] * u
+            de = -tau * div
+            du = tau * du
+            dv = tau * dv
+            if he0 + de < 0.0 or he1 + de < 0.0 or he2 + de < 0.0:
+                _first_order_face(i, eta, h, u, v, edge_values, bed_slope, tau, centre)
+                continue
+            ee0 = ee0 + de
+            ee1 = ee1 + de
+            ee2 = ee2 + de
+            he0 = he0 + de
+            he1 = he1 + de
+            he2 = he2 + de
+            ue0 = ue0 + du
+            ue1 = ue1 + du
+            ue2 = ue2 + du
+            ve0 = ve0 + dv
+            ve1 = ve1 + dv
+            ve2 = ve2 + dv
+            eta = eta + de
+            hc = h + de
+            centre[i, 0] = eta
+            centre[i, 1] = hc
+            centre[i, 2] = u + du
+            centre[i, 3] = v + dv
         j = 3 * i
         edge_values[j, 0] = ee0
         edge_values[j, 1] = he0
@@ -228,9 +299,9 @@ def reconstruct(
         edge_values[j + 2, 1] = he2
         edge_values[j + 2, 2] = ue2
         edge_values[j + 2, 3] = ve2
-        w0 = half_g * (he0 + h) * (ee0 - eta) * face_edge_length[i, 0]
-        w1 = half_g * (he1 + h) * (ee1 - eta) * face_edge_length[i, 1]
-        w2 = half_g * (he2 + h) * (ee2 - eta) * face_edge_length[i, 2]
+        w0 = half_g * (he0 + hc) * (ee0 - eta) * face_edge_length[i, 0]
+        w1 = half_g * (he1 + hc) * (ee1 - eta) * face_edge_length[i, 1]
+        w2 = half_g * (he2 + hc) * (ee2 - eta) * face_edge_length[i, 2]
         ia = inv_area[i]
         bed_slope[i, 0] = (w0 * outward_normal[i, 0, 0] + w1 * outward_normal[i, 1, 0] + w2 * outward_normal[i, 2, 0]) * ia
         bed_slope[i, 1] = (w0 * outward_normal[i, 0, 1] + w1 * outward_normal[i, 1, 1] + w2 * outward_normal[i, 2, 1]) * ia
