@@ -1,13 +1,14 @@
 """Wall time and peak memory of a tides-only forecast of the Channel/Biscay gallery mesh
 (29 k triangles), the run behind ``coastcast demo``.
 
-    python bench/forecast.py [--hours 72] [--repeats 3] [--threads 2] [--steppers lts-rk2 ssp-rk2] [--order faces]
+    python bench/forecast.py [--hours 72] [--repeats 3] [--threads 2] [--steppers lts-muscl-hancock lts-rk2] [--order faces]
                              [--deep-water-step 2 1]
 
 Each open boundary is forced by its JMJ harmonics (M2, S2, N2, M4; CSV in meshes/channel_biscay)
 through ``workflows.forcing.tides.tidal_forcing_for_boundary`` and ``solver.boundaries.TidalElevation``;
 Manning 0.025, Coriolis, cfl 0.9, no output writers (the solver alone); time stepping with
-local steps (``lts-rk2``, the forecast default) and/or one global step (``ssp-rk2``), with the
+local steps (``lts-muscl-hancock``, the forecast default, or ``lts-rk2``, the same levels with Heun stages)
+and/or one global step (``muscl-hancock``, ``ssp-rk2``), with the
 longer deep-water step (``solver.stability.DeepWaterStep``, factor 2, the forecast default) or
 the positivity bound everywhere (``--deep-water-step 1``). Each repeat
 runs in a fresh process, so the peak resident memory (``resource.getrusage`` maximum RSS, which
@@ -72,7 +73,9 @@ def build_model(hours: float, order: str = "faces", deep_water_step: float = 2.0
     )
 
 
-def one_run(hours: float, threads: int, order: str = "faces", stepper: str = "lts-rk2", deep_water_step: float = 2.0) -> dict:
+def one_run(
+    hours: float, threads: int, order: str = "faces", stepper: str = "lts-muscl-hancock", deep_water_step: float = 2.0
+) -> dict:
     """Set up and run one forecast in this process; returns timings (s), steps and peak RSS (MiB)."""
     import resource
 
@@ -117,7 +120,7 @@ def main(argv=None):
         default="faces",
         help="memory order of the mesh (default: the forecast's, faces along a Hilbert curve)",
     )
-    ap.add_argument("--steppers", nargs="+", default=["lts-rk2", "ssp-rk2"], help="time steppers to compare")
+    ap.add_argument("--steppers", nargs="+", default=["lts-muscl-hancock", "lts-rk2"], help="time steppers to compare")
     ap.add_argument(
         "--deep-water-step",
         type=float,
@@ -159,7 +162,7 @@ def main(argv=None):
         f"\nChannel/Biscay tides-only forecast, {args.order} memory order, medians of {args.repeats} fresh processes (shared machine: other jobs may run)"
     )
     print(
-        "(steps: the coarsest level's under lts-rk2; M tri-steps/s counts faces × smallest steps, as a global stepper would take)"
+        "(steps: the coarsest level's under local time steps; M tri-steps/s counts faces × smallest steps, as a global stepper would take)"
     )
     print(
         f"{'hours':>5} {'thr':>3} {'stepper':>8} {'deep':>4} {'faces':>6} {'steps':>6} {'setup s':>7} {'run s':>7} {'run CPU s':>9} {'total s':>7} {'M tri-steps/s':>13} {'peak RSS MiB':>12}"

@@ -40,6 +40,12 @@ J. Comput. Phys. 53) and Berger & Colella (1989, J. Comput. Phys. 82):
   (:attr:`LocalSSPRK2.global_steps`). Nothing else carries from one interval to the next, so a
   run restarted at a multiple of ``regroup`` continues bit for bit.
 
+:class:`LocalMusclHancock` (``lts-muscl-hancock``, the forecasts' default) keeps all of the above
+and replaces the two Heun stages of a level step by one MUSCL–Hancock step
+(:class:`solver.timestepping.MusclHancock`): its halo is seen at the start of the step and
+predicted to the middle, so no finer face needs the forward-Euler prediction, and the flux
+integral across an interface is δ_j F(Uⁿ⁺½).
+
 Works with the numba backend (the kernels take index lists); the tendency of one level touches
 only that level's faces, the edges around them and the halo the reconstruction needs
 (:meth:`solver.backends.numba_backend.NumbaBackend.subset`).

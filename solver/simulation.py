@@ -9,7 +9,7 @@ import time as wallclock
 
 import numpy as np
 
-from . import local_timestepping  # noqa: F401  (registers "lts-rk2")
+from . import local_timestepping  # noqa: F401  (registers "lts-rk2" and "lts-muscl-hancock")
 from .core_share import CoreShare
 from .schedules import IterationInterval
 from .state import Clock, State
@@ -36,8 +36,9 @@ class Simulation:
     cfl : Courant number for the adaptive step (≤ 1 keeps depths non-negative)
     dt : fixed step (s) instead of the adaptive one
     max_dt : upper bound for the adaptive step (s)
-    time_stepper : name in :data:`solver.timestepping.TIME_STEPPERS` ("lts-rk2": local time
-        steps, :mod:`solver.local_timestepping`; then ``dt`` and ``max_dt`` bound its coarsest step)
+    time_stepper : name in :data:`solver.timestepping.TIME_STEPPERS` ("lts-rk2",
+        "lts-muscl-hancock": local time steps, :mod:`solver.local_timestepping`; then ``dt`` and
+        ``max_dt`` bound its coarsest step)
     output_writers, callbacks : dict name -> object with ``schedule`` and ``write(sim)`` / ``__call__(sim)``;
         writers may also have ``open(sim)`` and ``close(sim)``
     nan_check : schedule for the NaN check (None disables it; default every 10 steps)

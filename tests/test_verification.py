@@ -107,6 +107,7 @@ def test_every_case_is_tested():
         "tidal-channel",
         "wind-setup",
         "kelvin",
+        "inertial",
         "convergence",
     }
     assert tested == set(CASES)
