@@ -383,14 +383,21 @@ class LocalSSPRK2:
                     model.dry_depth,
                 )
 
-    def _step_level(self, model, state, j, t):
+    def _begin_level(self, j):
+        """Level j's index sets and step (s), counting the step; None where the level is empty."""
         lv = self.levels[j]
         if lv is None:
-            return
+            return None
         self.level_steps[j] += 1
         self.face_updates += lv.faces.size
+        return lv, self.level_step[j]
+
+    def _step_level(self, model, state, j, t):
+        begun = self._begin_level(j)
+        if begun is None:
+            return
+        lv, d = begun
         b = self.backend
-        d = self.level_step[j]
         w, o = self.view, self.old
         self._gather_view(lv.first.prim_faces, j, t, False, state)
         k = b.tendency(model, w, t, lv.first, outflow=False)
@@ -454,32 +461,17 @@ class LocalMusclHancock(LocalSSPRK2):
     global_stepper = MusclHancock
 
     def _step_level(self, model, state, j, t):
-        lv = self.levels[j]
-        if lv is None:
+        begun = self._begin_level(j)
+        if begun is None:
             return
-        self.level_steps[j] += 1
-        self.face_updates += lv.faces.size
+        lv, d = begun
         b = self.backend
-        d = self.level_step[j]
-        w, o = self.view, self.old
+        o, s = self.old, state
         self._gather_view(lv.subset.prim_faces, j, t, False, state)
-        k = b.tendency(model, w, t, lv.subset, outflow=False, half_step=0.5 * d)
-        lts.hancock_stage(
-            lv.faces,
-            t,
-            d,
-            state.h,
-            state.hu,
-            state.hv,
-            k.h,
-            k.hu,
-            k.hv,
-            o.h,
-            o.hu,
-            o.hv,
-            self.t0,
-            *b.implicit_arguments(model, d),
-        )
+        k = b.tendency(model, self.view, t, lv.subset, outflow=False, half_step=0.5 * d)
+        # the first Heun stage's kernel with the state as its own view: Uⁿ⁺¹ = U + d K(Uⁿ⁺½) in place
+        friction = b.implicit_arguments(model, d)
+        lts.first_stage(lv.faces, t, d, s.h, s.hu, s.hv, k.h, k.hu, k.hv, o.h, o.hu, o.hv, self.t0, s.h, s.hu, s.hv, *friction)
         # ½ d (F + F) = d F exactly: the flux integral of the one step
         lts.edge_integrals(lv.cross_edges, j, self.lo, self.hi, b.flux, b.flux, 0.5 * d, self.fine_int, self.own_int)
         self.outflow += d * self._outflow(lv)

@@ -291,7 +291,7 @@ def gironde(
     days: float = 15.0,
     spinup_days: float = 0.0,
     figures_dir=None,
-    time_stepper: str = "lts-rk2",
+    time_stepper: str = "lts-muscl-hancock",
     checkpoint_dir=None,
     checkpoint_hours: float = 6.0,
     stop_days: float | None = None,

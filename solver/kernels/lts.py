@@ -64,7 +64,9 @@ def first_stage(
 ):
     """Start the step of ``faces``: keep U in (h0, hu0, hv0), t0 = tau, and U¹ = U + dt·K in the
     view, followed by the implicit friction and the dry clean-up of
-    :func:`solver.kernels.update.implicit_update` (k = dt g; the same arithmetic as the two passes)."""
+    :func:`solver.kernels.update.implicit_update` (k = dt g; the same arithmetic as the two passes).
+    With the state itself as the view (wh is h, ...) it is a whole one-stage step in place, the
+    MUSCL–Hancock step of :class:`solver.local_timestepping.LocalMusclHancock`."""
     for t in prange(faces.size):
         f = faces[t]
         h0[f] = h[f]
@@ -91,23 +93,6 @@ def second_stage(faces, dt, dh, dhu, dhv, wh, whu, whv, h0, hu0, hv0, h, hu, hv,
         h[f] = 0.5 * (h0[f] + wh[f])
         hu[f] = 0.5 * (hu0[f] + whu[f])
         hv[f] = 0.5 * (hv0[f] + whv[f])
-
-
-@kernel(serial_below=2000)
-def hancock_stage(faces, tau, dt, h, hu, hv, dh, dhu, dhv, h0, hu0, hv0, t0, dry_depth, manning_n2, k, apply_friction):
-    """The MUSCL–Hancock step of ``faces`` (:class:`solver.local_timestepping.LocalMusclHancock`):
-    keep U in (h0, hu0, hv0) and t0 = tau, then Uⁿ⁺¹ = U + dt·K(Uⁿ⁺½) in place, followed by the
-    implicit friction and the dry clean-up (:func:`solver.kernels.update.implicit_update`, k = dt g)."""
-    for t in prange(faces.size):
-        f = faces[t]
-        h0[f] = h[f]
-        hu0[f] = hu[f]
-        hv0[f] = hv[f]
-        t0[f] = tau
-        h[f] = h[f] + dt * dh[f]
-        hu[f] = hu[f] + dt * dhu[f]
-        hv[f] = hv[f] + dt * dhv[f]
-        implicit_face(f, h, hu, hv, dry_depth, manning_n2, k, apply_friction)
 
 
 @kernel(serial_below=8000)
