@@ -2,13 +2,14 @@
 on the solver: bytes moved per triangle-update counted from the kernels' arrays, and the
 measured rate as a fraction of that limit.
 
-    python bench/bandwidth.py [--n 40000] [--repeats 5]
+    python bench/bandwidth.py [--n 40000] [--repeats 5] [--stepper muscl-hancock|ssp-rk2]
 
 Bytes per triangle-update: every array a pass reads or writes counted once per pass
-(compulsory traffic; gathers from neighbours assumed to hit the cache), for the two SSP-RK2
-stages (primitives, node extrema, reconstruction, fluxes, accumulation, implicit update, and the
-numpy axpy of the time stepper) plus the time-step reduction and the stage average.
-Prints the table last.
+(compulsory traffic; gathers from neighbours assumed to hit the cache), for each stage of the
+step (primitives, node extrema, reconstruction, fluxes, accumulation, the fused Euler stage
+with the implicit friction: two stages for SSP-RK2, one for MUSCL–Hancock, whose reconstruction
+also writes the predicted centres) plus the time-step reduction and the stage average (SSP-RK2)
+or the copy back into the state (MUSCL–Hancock). Prints the table last.
 """
 
 from __future__ import annotations
@@ -43,15 +44,21 @@ def triad_bandwidth(threads, repeats, n=40_000_000):
     return 3 * 8 * n / P.median(ts)  # STREAM convention: 2 reads + 1 write, no write-allocate
 
 
-def bytes_per_update(model):
-    """Compulsory bytes per triangle per SSP-RK2 step, from the numba backend's arrays."""
+def bytes_per_update(model, stepper="ssp-rk2"):
+    """Compulsory bytes per triangle per step of ``stepper`` (``ssp-rk2``: two stages and their
+    average; ``muscl-hancock``: one stage, whose reconstruction also writes the predicted centres
+    that the accumulation reads, and the copy back into the state), from the numba backend's
+    arrays: every array a pass touches, once per pass. Returns (bytes per step, {pass: bytes})."""
     k = model.backend
     nf = model.mesh.n_face
     state = 3 * nf * 8
+    hancock = stepper == "muscl-hancock"
+    centre = k.centre.nbytes if hancock else 0
     passes = {
         "primitives": state + k.bed.nbytes + k.prim.nbytes + k.wet.nbytes,
         "node extrema": k.node_start.nbytes + k.node_faces.nbytes + k.prim.nbytes + k.extrema.nbytes,
-        "reconstruction": sum(
+        "reconstruction": centre
+        + sum(
             a.nbytes
             for a in (
                 k.prim,
@@ -59,8 +66,7 @@ def bytes_per_update(model):
                 k.extrema,
                 k.neighbour_ext,
                 k.face_nodes,
-                k.operator,
-                k.edge_offset,
+                k.edge_operator,
                 k.edge_bed,
                 k.face_edge_length,
                 k.outward_normal,
@@ -70,7 +76,8 @@ def bytes_per_update(model):
             )
         ),
         "edge fluxes": sum(a.nbytes for a in (k.edge_values, k.left_slot, k.right_slot, k.normal, k.flux)),
-        "accumulation": sum(
+        "accumulation": centre
+        + sum(
             a.nbytes
             for a in (
                 k.flux,
@@ -85,11 +92,13 @@ def bytes_per_update(model):
                 k.dhv,
             )
         ),
-        "implicit": 2 * state,
-        "euler axpy (numpy)": 3 * 5 * nf * 8,  # dt*k (r+w), then add (2r+w), per variable
+        "Euler stage with friction": 3 * state,  # U⁰ and dU/dt read, U written (one fused pass)
     }
-    per_step = 2 * sum(passes.values()) + (state + k.cfl_length.nbytes) + 3 * 5 * nf * 8  # + dt reduction + stage average
-    return per_step / nf, {name: 2 * b / nf for name, b in passes.items()}
+    stages = 1 if hancock else 2
+    parts = {name: stages * b / nf for name, b in passes.items()}
+    parts["step (wave times)"] = (state + k.cfl_length.nbytes) / nf
+    parts["copy back" if hancock else "stage average"] = (2 if hancock else 3) * state / nf
+    return sum(parts.values()), parts
 
 
 def main(argv=None):
@@ -97,17 +106,18 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=40000, help="triangles of the basin mesh for the solver rate")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--stepper", choices=("ssp-rk2", "muscl-hancock"), default="muscl-hancock")
     args = ap.parse_args(argv)
     from solver.simulation import Simulation
 
     bw = {th: triad_bandwidth(th, args.repeats) for th in (1, 2)}
     mesh = P.tidal_basin_mesh(args.n, reorder=True)
     model, state = P.coastcast_basin(mesh)
-    per_update, parts = bytes_per_update(model)
+    per_update, parts = bytes_per_update(model, args.stepper)
     rates = {}
     for th in (1, 2):
         set_num_threads(th)
-        sim = Simulation(model, state, stop_time=1e12, nan_check=None)
+        sim = Simulation(model, state, stop_time=1e12, nan_check=None, time_stepper=args.stepper)
         sim.time_step(sim.next_dt())
         rs = []
         for _ in range(args.repeats):
@@ -116,7 +126,7 @@ def main(argv=None):
                 sim.time_step(sim.next_dt())
             rs.append(mesh.n_face * args.steps / (time.perf_counter() - t0))
         rates[th] = P.median(rs)
-    print(f"\nbytes per triangle-update (SSP-RK2 step), {mesh.n_face} triangles:")
+    print(f"\nbytes per triangle-update ({args.stepper} step), {mesh.n_face} triangles:")
     for name, b in parts.items():
         print(f"  {name:22s} {b:7.0f} B")
     print(f"  {'total per step':22s} {per_update:7.0f} B")
