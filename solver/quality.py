@@ -16,9 +16,10 @@ current speed), and dt = min_f dt_f. The run-time estimate is for a forecast's t
 least ``depth`` deep, and it advances on level j_f, steps of 2^j_f δ with δ the smallest of those
 steps, j_f = min(K, ⌊log2(dt_f / δ)⌋, 1 + each edge neighbour's level) — the stepper's rule
 without its 10 % margin and shoreline band. Face-updates for ``hours``: Σ_f hours · 3600 /
-(2^j_f δ); wall time = face-updates / ``throughput``, measured: 1.35e6 face-updates per second
-on one core (the Channel/Biscay 72-hour forecast, 275 M face-updates by this count, 203 s on one
-thread, docs/performance.md; two cores take about half).
+(2^j_f δ); wall time = face-updates / ``throughput``, measured: 3.35e6 face-updates per second
+on one core (the Channel/Biscay 72-hour forecast, 275 M face-updates by this count, 81.9 s on one
+thread with the forecasts' MUSCL–Hancock steps on the levels, 2026-12-07, docs/performance.md;
+two cores take about two thirds of that; a busy shared machine up to half as fast again).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ MIN_WAVE_DEPTH = 0.1
 """Depth floor (m) in the wave speed of the time-step estimate (dry and shallow faces)."""
 CURRENT_ALLOWANCE = 1.0
 """Current speed (m/s) added to the wave speed in the time-step estimate."""
-THROUGHPUT = 1.35e6
+THROUGHPUT = 3.35e6
 """Face-updates per second on one core under local time steps, as counted by :func:`local_step_updates` (module docstring)."""
 MAX_LISTED = 5
 
