@@ -2,7 +2,7 @@
 
     python bench/scaling.py                      # all three sections below, with their defaults
     python bench/scaling.py mesh [--meshes 60k 250k 1M] [--threads 1 2] [--repeats 3] [--hours H]
-                                 [--steppers lts-rk2 ssp-rk2] [--cache DIR]
+                                 [--steppers lts-muscl-hancock lts-rk2] [--cache DIR]
     python bench/scaling.py ensemble [--members 8] [--workers 2] [--hours 1] [--spinup 0.5] [--repeats 3]
     python bench/scaling.py systems [--systems 4] [--hours 24] [--out DIR]
     python bench/scaling.py meshes [--meshes 60k 250k 1M] [--cache DIR]   # only generate (and cache) the meshes
@@ -24,7 +24,7 @@ reported apart), then ``--hours`` timed (default :data:`SIM_HOURS`: 0.25 h at 64
 0.025 h at 1.07 M, so that no run takes more than about two minutes; tens of the coarsest local steps).
 Each measurement is a fresh process (``COASTCAST_THREADS`` = 1 or 2), so its peak RSS is its own;
 repeats alternate the meshes and thread counts. Printed: wall s per simulated hour, µs per
-face update (a face's SSP-RK2 step; local time stepping updates each face at its own level's
+face update (a face's step; local time stepping updates each face at its own level's
 rate), M face updates/s, peak RSS, the 1-min load average before each run, and the growth of
 the cost per triangle from one size to the next. Generating the 1.07 M mesh takes about 3 minutes
 (once; cached); the section 10-15 minutes on 2 cores.
@@ -583,7 +583,9 @@ def main(argv=None) -> int:
     m.add_argument(
         "--hours", type=float, help="simulated hours timed per run (default: SIM_HOURS, 0.25 h at 60k to 0.025 h at 1M)"
     )
-    m.add_argument("--steppers", nargs="+", default=["lts-rk2"], help="time steppers (default: lts-rk2, the forecasts')")
+    m.add_argument(
+        "--steppers", nargs="+", default=["lts-muscl-hancock"], help="time steppers (default: lts-muscl-hancock, the forecasts')"
+    )
     m.add_argument("--timeout", type=float, default=900.0, help="seconds before a run is abandoned (default 900)")
     g = sub.add_parser("meshes", help="only generate (and cache) the Channel meshes")
     _add_mesh_options(g)
