@@ -6,7 +6,7 @@ Euler, which with this unrelaxed limiter is not stable for gravity waves, see
 ``solver.timestepping``) against ANUGA (DE0), on the same meshes (the verification case's
 4 m × 4 m cross-pattern rectangles, 4 n² triangles).
 
-    python bench/thacker_accuracy.py [--coastcast-n 16 32 64] [--anuga-n 32 64 128] [--repeats 3]
+    python bench/thacker_accuracy.py [--coastcast-n 16 24 32 48 64] [--anuga-n 32 64 128] [--repeats 3]
                                      [--threads 1] [--steppers muscl-hancock ssp-rk2]
 
 The ANUGA rows need ANUGA in the interpreter that runs the script (``pip install anuga``; it was
@@ -241,7 +241,9 @@ def compare(rows, steppers):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--coastcast-n", type=int, nargs="+", default=[16, 32, 64], help="coastcast resolutions (4 n² triangles)")
+    ap.add_argument(
+        "--coastcast-n", type=int, nargs="+", default=[16, 24, 32, 48, 64], help="coastcast resolutions (4 n² triangles)"
+    )
     ap.add_argument("--anuga-n", type=int, nargs="+", default=[32, 64, 128], help="ANUGA resolutions (4 n² triangles)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
