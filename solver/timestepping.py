@@ -78,7 +78,14 @@ class MusclHancock:
     then the implicit terms. One reconstruction and one flux evaluation per step, where SSP-RK2
     takes two. Second order in time with the second-order reconstruction (faces kept first order
     by the limiter, at wet/dry fronts, are not predicted: a first-order Godunov step there);
-    with ``reconstruction=None`` it is forward Euler."""
+    with ``reconstruction=None`` it is forward Euler.
+
+    The predictor carries the Coriolis acceleration (a compiled source) but not the terms that
+    run in Python (wind stress, the atmospheric pressure gradient, the tidal potential): they act
+    in the update, at t + Δt/2 from the predicted face values, while the predicted edge values
+    lack their Δt/2 acceleration — an O(Δt · forcing) error in the fluxes where the flow is not
+    uniform (the steady `wind-setup` case is unchanged: slope 1.7e-4, profile 0.62 %). The global
+    tide run (:mod:`workflows.global_tides`), forced by the tidal potential, keeps SSP-RK2."""
 
     order = 2
 
