@@ -17,7 +17,9 @@ rows and says that the ANUGA rows, the interpolation and the ratio were skipped.
 Each (code, resolution, repeat) runs as a **whole process**: a fresh ``python
 bench/thacker_accuracy.py --worker CODE N`` whose wall time is taken from its launch to its exit
 (interpreter start, imports, mesh, initial state, model or domain set-up, loading numba's cached
-kernels at their first call, the run, the error, exit), with ``NUMBA_NUM_THREADS``,
+kernels at their first call, the run, the error, exit — both codes' workers freeze the garbage
+collector before exiting, as the ``coastcast`` command does, ``workflows.cli.console_main``),
+with ``NUMBA_NUM_THREADS``,
 ``OMP_NUM_THREADS`` and ``COASTCAST_THREADS`` set to ``--threads`` (one by default). The worker
 also reports the in-process run time (``Simulation.run`` / ANUGA's ``evolve``; coastcast's includes
 loading its kernels from numba's cache, at their first call). A first, untimed worker per code on
@@ -44,6 +46,7 @@ gives the verdict at the middle of the overlap against the ≥ 4× target (issue
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -137,6 +140,8 @@ def worker(code, n, threads):
         run, err, steps, setup = run_coastcast(mesh, period, code)
     out = dict(code=code, n=n, n_face=int(mesh.n_face), run=run, err=err, steps=int(steps), setup=setup)
     print(RESULT + json.dumps(dict(out, imports=imports, version=version)), flush=True)
+    # both codes' workers end as the coastcast command does (workflows.cli.console_main)
+    gc.freeze()
 
 
 def launch(code, n, threads):

@@ -7,6 +7,7 @@ status, never a traceback (set ``COASTCAST_DEBUG=1`` to see one).
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 import os
@@ -78,5 +79,21 @@ def main(argv=None) -> int:
         return 2 if isinstance(exc, (UsageError, ValueError, FileNotFoundError, KeyError)) else 1
 
 
+def console_main() -> int:
+    """The ``coastcast`` command: :func:`main`, then the garbage collector frozen for the exit.
+
+    A process that has loaded numba's compiled kernels spends about 0.2 s at exit in the
+    interpreter's last cyclic collections, over numba's typing and target objects (measured:
+    0.23 s after a first compiled call, 0.02 s with the objects frozen). The work is done and
+    written by then (files are closed by their writers; logging flushes in its ``atexit``
+    handler, which still runs), so the objects that exist are moved out of the collector's
+    reach (``gc.freeze``): memory is returned to the system with the process. Only the command
+    line does this; :func:`main` (which the tests call in-process) does not.
+    """
+    code = main()
+    gc.freeze()
+    return code
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(console_main())
