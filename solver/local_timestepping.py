@@ -383,20 +383,17 @@ class LocalSSPRK2:
                     model.dry_depth,
                 )
 
-    def _begin_level(self, j):
-        """Level j's index sets and step (s), counting the step; None where the level is empty."""
+    def _step_level(self, model, state, j, t):
+        """Advance level j (if it has faces) by its step from t, counting the step."""
         lv = self.levels[j]
         if lv is None:
-            return None
+            return
         self.level_steps[j] += 1
         self.face_updates += lv.faces.size
-        return lv, self.level_step[j]
+        self._level_step(model, state, lv, j, t, self.level_step[j])
 
-    def _step_level(self, model, state, j, t):
-        begun = self._begin_level(j)
-        if begun is None:
-            return
-        lv, d = begun
+    def _level_step(self, model, state, lv, j, t, d):
+        """The two Heun stages of level j's step of ``d`` seconds from t (module docstring)."""
         b = self.backend
         w, o = self.view, self.old
         self._gather_view(lv.first.prim_faces, j, t, False, state)
@@ -460,11 +457,8 @@ class LocalMusclHancock(LocalSSPRK2):
 
     global_stepper = MusclHancock
 
-    def _step_level(self, model, state, j, t):
-        begun = self._begin_level(j)
-        if begun is None:
-            return
-        lv, d = begun
+    def _level_step(self, model, state, lv, j, t, d):
+        """One MUSCL–Hancock step of level j, ``d`` seconds from t (class docstring)."""
         b = self.backend
         o, s = self.old, state
         self._gather_view(lv.subset.prim_faces, j, t, False, state)
