@@ -25,8 +25,9 @@ other cores were idle: idle ≥ ``free_core`` × (K − 1); on k > 1 threads it 
 its share falls below ``low_share``. A run that follows, in the same process and within
 ``carry`` wall seconds, a run that ended on its allotted threads (the next segment of a cycle,
 whose set-up between the two takes a second or two) starts on them: the cores were its own a
-moment ago, and the first check hands them back if that changed. Starting low costs a lone run one interval on one thread;
-starting high beside other runs would spin against them until the first check (measured, 2
+moment ago, and the first check hands them back if that changed. Starting low costs a lone run
+one interval on one thread; starting high beside other runs would spin against them until the
+first check (measured, 2
 runs of 2 threads each on 2 cores: 1.25× the wall of sleeping threads when both started on
 two). One interval decides a switch either way: a wrong drop costs a lone run one interval on
 one thread, a late one spins against the others. On a machine where ``/proc/stat`` cannot be
