@@ -7,7 +7,7 @@ Euler, which with this unrelaxed limiter is not stable for gravity waves, see
 4 m × 4 m cross-pattern rectangles, 4 n² triangles).
 
     python bench/thacker_accuracy.py [--coastcast-n 16 24 32 48 64] [--anuga-n 32 64 128] [--repeats 3]
-                                     [--threads 1] [--steppers muscl-hancock ssp-rk2]
+                                     [--threads 1] [--steppers muscl-hancock ssp-rk2] [--kernels aot|jit]
 
 The ANUGA rows need ANUGA in the interpreter that runs the script (``pip install anuga``; it was
 measured with ANUGA 4.2.0 in a virtual environment that also sees this project:
@@ -24,6 +24,10 @@ with ``NUMBA_NUM_THREADS``,
 also reports the in-process run time (``Simulation.run`` / ANUGA's ``evolve``; coastcast's includes
 loading its kernels from numba's cache, at their first call). A first, untimed worker per code on
 a tiny mesh fills numba's cache (and Python's bytecode caches) so that no timed run compiles.
+coastcast's serial kernels are by default the ones compiled ahead of time for this machine
+(``coastcast compile``, :mod:`solver.kernels.aot`; the script builds them first where they are
+missing, as the warm-up fills numba's cache): a one-thread process then never loads numba's
+just-in-time machinery. ``--kernels jit`` runs numba's, from its cache, as before 2026-12-07.
 Repeats are interleaved (every case once, then again) so that a burst of load on a shared machine
 spreads over the cases; medians of ``--repeats`` are printed.
 
@@ -139,14 +143,20 @@ def worker(code, n, threads):
     else:
         run, err, steps, setup = run_coastcast(mesh, period, code)
     out = dict(code=code, n=n, n_face=int(mesh.n_face), run=run, err=err, steps=int(steps), setup=setup)
+    if code != "anuga":  # which serial kernels ran: ahead of time (coastcast compile) or numba's
+        from solver.kernels.dispatch import KERNELS
+
+        out["aot"] = all(k.compiled is not None for k in KERNELS.values())
     print(RESULT + json.dumps(dict(out, imports=imports, version=version)), flush=True)
     # both codes' workers end as the coastcast command does (workflows.cli.console_main)
     gc.freeze()
 
 
-def launch(code, n, threads):
+def launch(code, n, threads, kernels="aot"):
     """One whole process: its result with ``whole``, the wall seconds from launch to exit."""
     env = dict(os.environ, NUMBA_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads), COASTCAST_THREADS=str(threads))
+    if kernels == "jit":
+        env["COASTCAST_AOT"] = "0"
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", code, str(n), "--threads", str(threads)]
     t0 = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
@@ -253,22 +263,35 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steppers", nargs="+", default=["muscl-hancock", "ssp-rk2"], help="coastcast time steppers")
+    ap.add_argument(
+        "--kernels",
+        choices=("aot", "jit"),
+        default="aot",
+        help="coastcast's serial kernels: compiled ahead of time (built first with `coastcast compile` if this machine "
+        "has none for this version) or numba's just-in-time ones from its cache (default aot)",
+    )
     ap.add_argument("--worker", nargs=2, metavar=("CODE", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
         return worker(args.worker[0], int(args.worker[1]), args.threads)
+    if args.kernels == "aot":
+        from solver.kernels import aot
+
+        if not aot.module_path().is_file():
+            print("building the ahead-of-time kernels (coastcast compile) ...", file=sys.stderr)
+            subprocess.run([sys.executable, "-m", "workflows.cli", "compile"], check=True, stdout=subprocess.DEVNULL)
 
     load0 = os.getloadavg()
     have_anuga = anuga_available()
     cases = [(st, n) for n in args.coastcast_n for st in args.steppers]
     if have_anuga:
         cases += [("anuga", n) for n in args.anuga_n]
-    warm = {code: launch(code, 8, args.threads)["whole"] for code in dict.fromkeys(c for c, _ in cases)}
+    warm = {code: launch(code, 8, args.threads, args.kernels)["whole"] for code in dict.fromkeys(c for c, _ in cases)}
     print("warm-up (untimed, fills the caches): " + ", ".join(f"{c} {w:.1f} s" for c, w in warm.items()), file=sys.stderr)
     results = {c: [] for c in cases}
     for rep in range(args.repeats):
         for code, n in cases:
-            r = launch(code, n, args.threads)
+            r = launch(code, n, args.threads, args.kernels)
             results[(code, n)].append(r)
             print(f"[{rep + 1}/{args.repeats}] {code} n={n}: whole {r['whole']:.2f} s, run {r['run']:.2f} s", file=sys.stderr)
     load1 = os.getloadavg()
@@ -292,6 +315,13 @@ def main(argv=None):
         f"\nThacker bowl, one period ({period:.3f} s), {args.threads} thread(s) per process, "
         f"medians of {args.repeats} whole processes; load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f} before, "
         f"{load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} after ({os.cpu_count()} CPUs, shared)"
+    )
+    aot_used = {r.get("aot") for r in rows if r["code"] != "anuga"}
+    print(
+        "coastcast's serial kernels: "
+        + {frozenset([True]): "compiled ahead of time (coastcast compile)", frozenset([False]): "numba's, from its cache"}.get(
+            frozenset(aot_used), "mixed (a build appeared or vanished during the run)"
+        )
     )
     print(
         "(whole: launch to exit of a fresh process; run: Simulation.run / evolve inside it; imports and set-up: the worker's "

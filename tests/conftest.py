@@ -8,6 +8,13 @@ import os
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 os.environ.setdefault("COASTCAST_THREADS", "1")
 
+# The kernels run as numba's in the test session, whatever this machine's user has compiled ahead
+# of time (``coastcast compile`` puts them in ~/.cache/coastcast/kernels): an empty directory of
+# their own. tests/test_aot.py builds them and runs them in processes pointed at that build.
+import tempfile  # noqa: E402
+
+os.environ["COASTCAST_KERNEL_DIR"] = tempfile.mkdtemp(prefix="coastcast-test-kernels-")
+
 import pyproj  # noqa: E402
 
 # The eccodes wheel (GRIB tests) bundles its own PROJ library. Whichever PROJ is loaded first

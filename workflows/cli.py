@@ -1,4 +1,4 @@
-"""The ``coastcast`` command line: ``coastcast demo | run | mesh | validate | serve | scheduler``.
+"""The ``coastcast`` command line: ``coastcast demo | run | mesh | validate | serve | scheduler | compile``.
 
 Every command has ``--help``; bad input ends with a one-line reason on stderr and a non-zero exit
 status, never a traceback (set ``COASTCAST_DEBUG=1`` to see one).

@@ -65,7 +65,9 @@ def uncached_kernels() -> list[str]:
     ``Dispatcher.stats.cache_path`` says which. A kernel whose source changed since its index
     was written recompiles without being listed. A kernel compiled twice
     (:class:`solver.kernels.dispatch.Kernel`) is listed when the twin this process would run
-    is missing: the serial one on one thread, either of them with more."""
+    is missing: the serial one on one thread, either of them with more; the serial one is never
+    missing where this installation has the kernels compiled ahead of time
+    (:mod:`solver.kernels.aot`)."""
     if not NUMBA_AVAILABLE:
         return []
     import sys
@@ -80,8 +82,10 @@ def uncached_kernels() -> list[str]:
     missing = []
     for mod in (fluxes, ghosts, lts, reconstruct, update):
         for name, fn in vars(mod).items():
-            if isinstance(fn, Kernel):  # the serial twin always runs; the threaded one only with threads
-                dispatchers = fn.dispatchers if numba.get_num_threads() > 1 else (fn.serial,)
+            if isinstance(fn, Kernel):  # the serial version always runs; the threaded one only with threads
+                serial = () if fn.compiled is not None else (fn.jit_serial,)  # ahead of time: nothing to load
+                threaded = (fn.parallel,) if fn.parallel is not None and numba.get_num_threads() > 1 else ()
+                dispatchers = threaded + serial
             elif isinstance(fn, CPUDispatcher):
                 dispatchers = (fn,)
             else:

@@ -1,4 +1,4 @@
-"""One loop kernel, compiled twice: a threaded version and a serial one, and the choice between them.
+"""One loop kernel, compiled up to three times, and the choice between the versions.
 
 A numba ``parallel=True`` loop costs 5–15 µs to start, even on one thread (the OpenMP region,
 the scheduling of the chunks; measured on the Channel/Biscay mesh: the reconstruction over an
@@ -10,6 +10,15 @@ when one thread is set or when the loop is shorter than the kernel's ``serial_be
 first argument is the index list or array it loops over), and the threaded one otherwise.
 Both are compiled from the same source with the same options (``error_model="numpy"``, no
 fastmath), so they compute the same numbers bit for bit.
+
+The serial version is, where this installation has built it (``coastcast compile``,
+:mod:`solver.kernels.aot`), the kernel's **ahead-of-time compiled** function: a process on one
+thread then never asks numba to load or compile anything (numba's first call alone, its
+registries and the cache, costs about 0.35 s of every process). Each kernel declares its
+argument types once, in ``signature`` (numba's notation: ``i4[::1]`` a contiguous int32 vector,
+``f8[:, ::1]`` a C-ordered float64 matrix, ``b1`` a bool); the ahead-of-time build compiles that
+signature, and the test suite checks that every call the solver makes has it
+(``tests/test_aot.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +30,11 @@ import numba
 from numba import njit
 
 OPTIONS = {"cache": True, "error_model": "numpy"}
-"""Compilation options of every kernel (both twins)."""
+"""Compilation options of every kernel (both twins; the ahead-of-time build uses the same
+error model, :func:`solver.kernels.aot.build`)."""
+
+KERNELS: dict[str, Kernel] = {}
+"""Every kernel by its export name, ``<module>__<function>`` (``update__accumulate``)."""
 
 
 def _renamed(fn, suffix: str):
@@ -36,37 +49,59 @@ def _renamed(fn, suffix: str):
 
 
 class Kernel:
-    """A loop kernel with a threaded (:attr:`parallel`) and a serial (:attr:`serial`) compiled
-    version of one source (module docstring). Calling it runs the serial one when
+    """A loop kernel with a threaded (:attr:`parallel`) and a serial (:attr:`serial`) version of
+    one source (module docstring). Calling it runs the serial one when
     ``numba.get_num_threads() == 1`` or ``len(args[0]) < serial_below``.
 
     ``serial_below``: the loop length below which two threads do not pay for starting the
     parallel region, about 20 µs / (cost of one iteration): a few hundred for the
-    reconstruction and the fluxes (≈ 50–100 ns an item), thousands for a copy (≈ 5 ns).
+    reconstruction and the fluxes (≈ 50–100 ns an item), thousands for a copy (≈ 5 ns);
+    ``None`` for a kernel that is serial by nature (a scatter, a reduction), which has no
+    threaded version.
+
+    ``signature``: the argument (and result) types, numba's notation (module docstring).
+
+    :attr:`serial` is the ahead-of-time compiled function when this installation has one for
+    this version of the sources (:attr:`compiled`), else numba's serial twin (:attr:`jit_serial`).
     """
 
-    def __init__(self, fn, serial_below: int):
+    def __init__(self, fn, serial_below: int | None, signature: str):
         self.py_func = fn
         self.serial_below = serial_below
-        self.parallel = njit(parallel=True, **OPTIONS)(fn)
-        self.serial = njit(**OPTIONS)(_renamed(fn, "_serial"))
+        self.signature = signature
+        self.export_name = f"{fn.__module__.rsplit('.', 1)[-1]}__{fn.__name__}"
+        self.parallel = None if serial_below is None else njit(parallel=True, **OPTIONS)(fn)
+        self.jit_serial = njit(**OPTIONS)(_renamed(fn, "_serial"))
+        self.compiled = None
+        self.serial = self.jit_serial
         functools.update_wrapper(self, fn)
+        KERNELS[self.export_name] = self
+        from . import aot  # the module of this installation's ahead-of-time kernels, if built
+
+        aot.bind(self)
 
     def __call__(self, *args):
-        if args[0].shape[0] < self.serial_below or numba.get_num_threads() == 1:
+        if self.parallel is None or args[0].shape[0] < self.serial_below or numba.get_num_threads() == 1:
             return self.serial(*args)
         return self.parallel(*args)
 
+    def use_compiled(self, function) -> None:
+        """Run ``function`` (an ahead-of-time compiled version of this kernel, or ``None`` to go
+        back to numba's) as the serial version."""
+        self.compiled = function
+        self.serial = self.jit_serial if function is None else function
+
     @property
     def dispatchers(self):
-        """(threaded, serial) numba dispatchers."""
-        return self.parallel, self.serial
+        """numba's dispatchers of this kernel: (threaded, serial), or (serial,) for a serial kernel."""
+        return (self.jit_serial,) if self.parallel is None else (self.parallel, self.jit_serial)
 
 
-def kernel(serial_below: int):
-    """Decorator: ``@kernel(serial_below=n)`` makes a :class:`Kernel` of the function."""
+def kernel(serial_below: int | None, signature: str):
+    """Decorator: ``@kernel(serial_below=n, signature="void(i4[::1], ...)")`` makes a
+    :class:`Kernel` of the function."""
 
     def wrap(fn):
-        return Kernel(fn, serial_below)
+        return Kernel(fn, serial_below, signature)
 
     return wrap

@@ -99,7 +99,10 @@ def block_fluxes(s, m, g, hllc, out):
         out[3, t] = 0.0 if dry else dp
 
 
-@kernel(serial_below=500)
+@kernel(
+    serial_below=500,
+    signature="void(i4[::1], f8[:, ::1], i4[::1], i4[::1], f8[:, ::1], f8[:, ::1], f8, i8, f8[:, ::1])",
+)
 def edge_fluxes(edges, edge_values, left_slot, right_slot, normal, normal_right, g, solver, flux):
     """Per-edge fluxes from the reconstructed edge values.
 

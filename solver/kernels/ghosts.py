@@ -15,7 +15,10 @@ from numba import prange
 from .dispatch import kernel
 
 
-@kernel(serial_below=8000)
+@kernel(
+    serial_below=8000,
+    signature="void(i4[::1], f8[:, ::1], i8[::1], f8[:, ::1], i8, f8[:, ::1], u1[::1], f8)",
+)
 def wall_ghosts(bidx, src, src_row, dst, dst_start, normal_b, wet, eps):
     """Ghost rows ``dst[dst_start + b]`` (η, h, u, v) for the boundary edges ``b`` in ``bidx``.
 

@@ -8,13 +8,16 @@ All loops run over index lists (one level's faces or edges); arrays are (n_face,
 
 from __future__ import annotations
 
-from numba import njit, prange
+from numba import prange
 
 from .dispatch import kernel
 from .update import implicit_face, wave_time
 
 
-@kernel(serial_below=2000)
+@kernel(
+    serial_below=2000,
+    signature="void(f8[::1], f8[::1], f8[::1], f8[::1], f8, f8, f8, f8[::1])",
+)
 def wave_times(h, hu, hv, cfl_length, dry_depth, eps4, g, out):
     """``out[i]`` = :func:`solver.kernels.update.wave_time` of face i: its largest stable step at
     Courant number 1 (inf where dry), the bound the global step takes the minimum of."""
@@ -22,7 +25,10 @@ def wave_times(h, hu, hv, cfl_length, dry_depth, eps4, g, out):
         out[i] = wave_time(h[i], hu[i], hv[i], cfl_length[i], dry_depth, eps4, g)
 
 
-@kernel(serial_below=8000)
+@kernel(
+    serial_below=8000,
+    signature="void(i4[::1], i8[::1], i8, f8, b1, f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1])",
+)
 def gather_view(faces, level, j, tau, skip_own, h, hu, hv, h0, hu0, hv0, t0, level_step, wh, whu, whv):
     """The states level ``j`` sees at time ``tau`` in the rows ``faces`` of the view (wh, whu, whv).
 
@@ -47,7 +53,10 @@ def gather_view(faces, level, j, tau, skip_own, h, hu, hv, h0, hu0, hv0, t0, lev
             whv[f] = hv[f]
 
 
-@kernel(serial_below=8000)
+@kernel(
+    serial_below=8000,
+    signature="void(i4[::1], f8, f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1])",
+)
 def predict(faces, dt, h, hu, hv, dh, dhu, dhv, wh, whu, whv):
     """Forward-Euler prediction U + dt·K (depth clipped at 0) of ``faces`` into the view: the
     finer neighbours of a level as its second stage sees them, dt ahead."""
@@ -58,7 +67,10 @@ def predict(faces, dt, h, hu, hv, dh, dhu, dhv, wh, whu, whv):
         whv[f] = hv[f] + dt * dhv[f]
 
 
-@kernel(serial_below=2000)
+@kernel(
+    serial_below=2000,
+    signature="void(i4[::1], f8, f8, f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8, f8[::1], f8, b1)",
+)
 def first_stage(
     faces, tau, dt, h, hu, hv, dh, dhu, dhv, h0, hu0, hv0, t0, wh, whu, whv, dry_depth, manning_n2, k, apply_friction
 ):
@@ -79,7 +91,10 @@ def first_stage(
         implicit_face(f, wh, whu, whv, dry_depth, manning_n2, k, apply_friction)
 
 
-@kernel(serial_below=2000)
+@kernel(
+    serial_below=2000,
+    signature="void(i4[::1], f8, f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8, f8[::1], f8, b1)",
+)
 def second_stage(faces, dt, dh, dhu, dhv, wh, whu, whv, h0, hu0, hv0, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
     """End the step of ``faces``: U² = U¹ + dt·K(U¹) in the view, in place, its implicit friction
     and dry clean-up (:func:`solver.kernels.update.implicit_update`, k = dt g), then the Heun
@@ -95,7 +110,10 @@ def second_stage(faces, dt, dh, dhu, dhv, wh, whu, whv, h0, hu0, hv0, h, hu, hv,
         hv[f] = 0.5 * (hv0[f] + whv[f])
 
 
-@kernel(serial_below=8000)
+@kernel(
+    serial_below=8000,
+    signature="void(i4[::1], f8[:, ::1], f8[:, ::1])",
+)
 def copy_rows(rows, src, dst):
     for t in prange(rows.size):
         r = rows[t]
@@ -103,7 +121,10 @@ def copy_rows(rows, src, dst):
             dst[r, c] = src[r, c]
 
 
-@kernel(serial_below=8000)
+@kernel(
+    serial_below=8000,
+    signature="void(i4[::1], i8, i8[::1], i8[::1], f8[:, ::1], f8[:, ::1], f8, f8[:, ::1], f8[:, ::1])",
+)
 def edge_integrals(edges, j, lo, hi, flux1, flux2, half_dt, fine_int, own_int):
     """Time integrals ½ dt (F¹ + F²) of the fluxes of level j's edges across level interfaces.
 
@@ -123,7 +144,10 @@ def edge_integrals(edges, j, lo, hi, flux1, flux2, half_dt, fine_int, own_int):
                 own_int[e, c] = half_dt * (flux1[e, c] + flux2[e, c])
 
 
-@njit(cache=True, error_model="numpy")
+@kernel(
+    serial_below=None,
+    signature="void(i4[::1], i4[::1], u1[::1], f8[:, ::1], f8[:, ::1], f8[::1], f8[::1], f8[:, ::1], f8[:, ::1], f8[::1], f8[::1], f8[::1], f8)",
+)
 def reflux(edges, faces, is_left, normal, normal_right, length, inv_area, fine_int, own_int, h, hu, hv, dry_depth):
     """Replace, in the coarse faces, the flux integral they used across each interface edge by
     the one the finer side accumulated (Berger & Colella 1989, J. Comput. Phys. 82, §4), then

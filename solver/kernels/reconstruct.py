@@ -24,7 +24,10 @@ from .dispatch import kernel
 SQRT2 = math.sqrt(2.0)
 
 
-@kernel(serial_below=8000)
+@kernel(
+    serial_below=8000,
+    signature="void(i4[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8, f8, f8[:, ::1], u1[::1])",
+)
 def face_primitives(faces, h, hu, hv, bed, dry_depth, eps4, prim, wet):
     """Fill rows ``faces`` of ``prim`` with (η, h, u, v) and of ``wet`` (uint8) from the state.
 
@@ -50,7 +53,10 @@ def face_primitives(faces, h, hu, hv, bed, dry_depth, eps4, prim, wet):
             wet[i] = 0
 
 
-@kernel(serial_below=2000)
+@kernel(
+    serial_below=2000,
+    signature="void(i4[::1], i4[::1], i4[::1], f8[:, ::1], f8[:, ::1])",
+)
 def node_extrema(nodes, node_start, node_faces, prim, extrema):
     """Min and max of the limited primitives η, u, v over the faces around each node.
 
@@ -150,7 +156,10 @@ def _first_order_face(i, eta, h, u, v, edge_values, bed_slope, tau, centre):
         centre[i, 3] = v
 
 
-@kernel(serial_below=500)
+@kernel(
+    serial_below=500,
+    signature="void(i4[::1], f8[:, ::1], u1[::1], u1[::1], f8[:, ::1], i4[:, ::1], f8[:, :, ::1], i4[:, ::1], f8[:, :, ::1], f8[:, ::1], f8[:, ::1], f8[:, :, ::1], f8[::1], f8, f8[:, ::1], f8[:, ::1], f8, f8[::1], f8[:, ::1])",
+)
 def reconstruct(
     faces,
     prim,
@@ -314,7 +323,10 @@ def edge_operator(operator, edge_offset):
     return np.ascontiguousarray(np.einsum("fkd,fdj->fkj", edge_offset, operator))
 
 
-@kernel(serial_below=8000)
+@kernel(
+    serial_below=8000,
+    signature="void(i4[::1], f8[:, ::1], f8[:, ::1])",
+)
 def first_order(faces, prim, edge_values):
     """Edge values equal to the face values (no reconstruction): ``edge_values[3i+k] = prim[i]``."""
     for t in prange(faces.size):

@@ -17,7 +17,10 @@ from .dispatch import kernel
 SQRT2 = math.sqrt(2.0)
 
 
-@kernel(serial_below=1000)
+@kernel(
+    serial_below=1000,
+    signature="void(i4[::1], f8[:, ::1], f8[:, ::1], f8[:, ::1], i4[:, ::1], u1[:, ::1], f8[:, ::1], f8[::1], b1, f8[:, ::1], f8[::1], f8[:, ::1], f8[::1], f8[::1], f8[::1])",
+)
 def accumulate(
     faces,
     flux,
@@ -98,7 +101,10 @@ def wave_time(hi, hui, hvi, cfl_length, dry_depth, eps4, g):
     return cfl_length / (math.sqrt((hui * inv) ** 2 + (hvi * inv) ** 2) + math.sqrt(g * hi))
 
 
-@kernel(serial_below=8000)
+@kernel(
+    serial_below=8000,
+    signature="void(f8[::1], i4[:, ::1], f8, f8, f8[::1])",
+)
 def relax_deep(h, face_face, depth, factor, out):
     """``out[i]`` *= ``factor`` in faces at least ``depth`` deep whose edge neighbours
     (``face_face`` (n_face, 3), −1 across a boundary) are all that deep: the deep-water step of
@@ -131,7 +137,10 @@ def implicit_face(i, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
         hv[i] = 0.0
 
 
-@kernel(serial_below=2000)
+@kernel(
+    serial_below=2000,
+    signature="void(i4[::1], f8[::1], f8[::1], f8[::1], f8, f8[::1], f8, b1)",
+)
 def implicit_update(faces, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
     """Clip h at 0, apply implicit Manning friction, zero the momentum of dry faces (in place).
 
@@ -143,7 +152,10 @@ def implicit_update(faces, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
         implicit_face(faces[t], h, hu, hv, dry_depth, manning_n2, k, apply_friction)
 
 
-@kernel(serial_below=4000)
+@kernel(
+    serial_below=4000,
+    signature="void(f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8, f8[::1], f8[::1], f8[::1], f8, f8[::1], f8, b1)",
+)
 def euler_implicit(h0, hu0, hv0, dh, dhu, dhv, dt, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
     """One forward-Euler stage U = U⁰ + Δt dU/dt followed by :func:`implicit_update`, fused in
     one pass over all faces (all arrays (n_face,); the same arithmetic as the two passes)."""
@@ -154,7 +166,10 @@ def euler_implicit(h0, hu0, hv0, dh, dhu, dhv, dt, h, hu, hv, dry_depth, manning
         implicit_face(i, h, hu, hv, dry_depth, manning_n2, k, apply_friction)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel(
+    serial_below=None,
+    signature="Tuple((i8, i8, i8, f8))(f8[::1], f8[::1], f8[::1], f8, f8)",
+)
 def speed_check(h, hu, hv, dry_depth, eps4):
     """One pass over the faces for the Simulation's check of the state, allocating nothing:
     (number of faces with a non-finite h, hu or hv, the first of them or -1, the face of the

@@ -6,7 +6,7 @@ Commands of the layers above (``coastcast serve``, :mod:`webapp.commands`) come 
 ``coastcast.commands`` entry points, so that ``workflows`` never imports ``webapp``.
 """
 
-COMMAND_MODULES = ("demo", "run", "mesh", "tides", "validate", "scheduler")
+COMMAND_MODULES = ("demo", "run", "mesh", "tides", "validate", "scheduler", "compile")
 
 ENTRY_POINT_GROUP = "coastcast.commands"
 """Entry points ``name = "module:register"`` adding commands from other packages (pyproject.toml)."""
