@@ -43,7 +43,7 @@ import logging
 import os
 import time
 
-from .kernels import NUMBA_AVAILABLE, use_threads
+from .kernels import kernel_threads, use_threads
 from .schedules import WallTimeInterval
 
 log = logging.getLogger(__name__)
@@ -109,11 +109,7 @@ class CoreShare:
 
     @staticmethod
     def _threads() -> int:
-        if not NUMBA_AVAILABLE:  # pragma: no cover - the numpy backend has no threads
-            return 1
-        import numba
-
-        return numba.get_num_threads()
+        return kernel_threads()
 
     @staticmethod
     def _cpus():

@@ -71,6 +71,7 @@ for name, stepper, kw in [
 from solver.kernels.dispatch import KERNELS
 out["kernels"] = {k: (getattr(v.compiled, "calls", None) if v.compiled is not None else None) for k, v in KERNELS.items()}
 out["jit loaded"] = "numba.np.arraymath" in sys.modules
+out["numba imported"] = "numba" in sys.modules
 print(json.dumps(out))
 """
 
@@ -100,8 +101,7 @@ def built(tmp_path_factory):
 def test_every_kernel_runs_ahead_of_time_with_its_declared_types_and_numbas_numbers(built, tmp_path):
     """With the module built, a one-thread process runs every one of the 19 kernels ahead of
     time, each call checked against the kernel's declared signature (dtype, rank, C order;
-    ``COASTCAST_KERNEL_CHECKS=1``), never loads numba's just-in-time machinery (its array
-    registry, which it imports at a first compiled call, stays out), and ends five runs — every
+    ``COASTCAST_KERNEL_CHECKS=1``), never imports numba (solver.kernels.jit), and ends five runs — every
     time stepper kind, first order, the deep-water step, forced local levels, every boundary
     condition and physics term — with the same states bit for bit as numba's kernels."""
     aot = json.loads(
@@ -112,8 +112,8 @@ def test_every_kernel_runs_ahead_of_time_with_its_declared_types_and_numbas_numb
     jit = json.loads(_python(RUNS, tmp_path, COASTCAST_AOT="0", NUMBA_CACHE_DIR=str(tmp_path / "c2")).stdout)
     calls = aot.pop("kernels")
     assert len(calls) == 19 and all(n is not None and n > 0 for n in calls.values()), {k: n for k, n in calls.items() if not n}
-    assert aot.pop("jit loaded") is False
-    assert all(v is None for v in jit.pop("kernels").values()) and jit.pop("jit loaded") is True
+    assert aot.pop("jit loaded") is False and aot.pop("numba imported") is False
+    assert all(v is None for v in jit.pop("kernels").values()) and jit.pop("jit loaded") is True and jit.pop("numba imported")
     assert aot == jit
     assert aot["lts-rk2 levels"]["levels"] >= 2 and aot["lts-muscl-hancock levels"]["levels"] >= 2
     assert all(r["wet"] > 0 and r["check"][0] == 0 for r in aot.values())
@@ -199,3 +199,20 @@ def test_checked_calls_refuse_other_types_with_a_clear_message():
     assert call.calls == 1
     with pytest.raises(ValueError, match="C-contiguous"):
         argument_types("void(f8[:])")
+
+
+def test_the_signatures_read_without_numba_are_numbas():
+    """The checked calls read each kernel's signature without numba (solver.kernels.aot); for
+    every one of the 19 kernels the reading equals numba's own parse of it."""
+    from numba.core import sigutils, types
+
+    from solver.kernels import fluxes, ghosts, lts, reconstruct, update  # noqa: F401
+    from solver.kernels.aot import argument_types
+    from solver.kernels.dispatch import KERNELS
+
+    assert len(KERNELS) == 19
+    for name, kernel in KERNELS.items():
+        args, _ = sigutils.normalize_signature(kernel.signature)
+        want = [(np.dtype(str(t.dtype)), t.ndim) if isinstance(t, types.Array) else None for t in args]
+        assert all(t.layout == "C" for t in args if isinstance(t, types.Array)), name
+        assert argument_types(kernel.signature) == want, name

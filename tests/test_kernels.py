@@ -176,7 +176,7 @@ def test_threaded_and_serial_twins_give_the_same_run(stepper, monkeypatch):
     for which in ("serial", "parallel"):
         with monkeypatch.context() as m:
             if which == "parallel":  # the threaded twin whatever the loop length and thread count
-                m.setattr(dispatch.numba, "get_num_threads", lambda: 2)
+                m.setattr(dispatch, "kernel_threads", lambda: 2)
                 for k in kernels:
                     if k.parallel is not None:  # the serial-only kernels (a scatter, a reduction) have no twin
                         m.setattr(k, "serial_below", 0)
@@ -340,6 +340,31 @@ def test_threads_follow_the_cores_the_process_owns():
     mine = dict(base, OMP_WAIT_POLICY="PASSIVE")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=mine, check=True).stdout.split()
     assert out[3:] == ["None", "PASSIVE"]
+
+
+THREADS_BEFORE_NUMBA = """
+import json, sys
+from solver.kernels import kernel_threads, use_threads
+out = [kernel_threads(), use_threads(1), kernel_threads(), "numba" in sys.modules]
+from solver.kernels.jit import numba_ready
+numba = numba_ready()
+out += [kernel_threads(), numba.get_num_threads(), use_threads(5), numba.get_num_threads(), use_threads(1), kernel_threads()]
+print(json.dumps(out))
+"""
+
+
+def test_one_thread_is_chosen_without_numba_and_handed_to_it_later():
+    """solver.kernels.threads: with a pool of two (``NUMBA_NUM_THREADS=2``) the kernels may use
+    two threads; choosing one does not import numba, and numba, imported afterwards, runs the
+    kernels of that thread on one; more than the pool is never set."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_NUM_THREADS="2")
+    out = subprocess.run([sys.executable, "-c", THREADS_BEFORE_NUMBA], capture_output=True, text=True, env=env, check=True)
+    assert json.loads(out.stdout) == [2, 1, 1, False, 1, 1, 2, 2, 1, 1]
 
 
 TWO_THREAD_FLUXES = """

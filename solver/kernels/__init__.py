@@ -2,12 +2,16 @@
 
 The kernels are the passes of the numba backend (:mod:`solver.backends.numba_backend`): same
 scheme and arithmetic as the numpy reference, fused loops, ``parallel=True``; threads from
-``NUMBA_NUM_THREADS`` or :func:`use_threads`. ``NUMBA_AVAILABLE`` says whether numba imports.
+``NUMBA_NUM_THREADS`` or :func:`use_threads` (:mod:`solver.kernels.threads`). ``NUMBA_AVAILABLE``
+says whether numba is installed; importing this package does not import it
+(:mod:`solver.kernels.jit`).
 """
 
 from __future__ import annotations
 
 import os
+
+from .threads import NUMBA_AVAILABLE, kernel_threads, owned_cores, use_threads  # noqa: F401  (this package's API)
 
 # A thread waiting at the end of a parallel loop spins for a bounded time, then sleeps
 # (libgomp: GOMP_SPINCOUNT iterations, about 0.25 s on this project's machine, when no
@@ -19,42 +23,6 @@ import os
 # Must be set before the OpenMP runtime starts (numba loads it at the first parallel loop).
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
     os.environ["GOMP_SPINCOUNT"] = "10000000"
-
-try:  # numba is a project dependency; the numpy reference works without it
-    import numba  # noqa: F401
-
-    NUMBA_AVAILABLE = True
-except ImportError:  # pragma: no cover
-    NUMBA_AVAILABLE = False
-
-
-def owned_cores() -> int:
-    """The cores this process may use: its CPU affinity, bounded by a cgroup (v2) CPU quota."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        n = os.cpu_count() or 1
-    try:
-        with open("/sys/fs/cgroup/cpu.max", encoding="ascii") as fh:
-            quota, period = fh.read().split()[:2]
-        if quota != "max":
-            n = min(n, max(1, int(float(quota) / float(period))))
-    except (OSError, ValueError):
-        pass
-    return max(1, n)
-
-
-def use_threads(n: int | None = None) -> int:
-    """Size the kernels' thread pool: ``n`` threads (default :func:`owned_cores`), never more
-    than the pool numba started with; returns the number set (1 without numba)."""
-    want = owned_cores() if n is None else max(1, int(n))
-    if not NUMBA_AVAILABLE:
-        return 1
-    import numba
-
-    k = min(want, numba.config.NUMBA_NUM_THREADS)
-    numba.set_num_threads(k)
-    return k
 
 
 def uncached_kernels() -> list[str]:
@@ -72,34 +40,28 @@ def uncached_kernels() -> list[str]:
         return []
     import sys
 
-    import numba
-    from numba.core.registry import CPUDispatcher
+    from . import fluxes, ghosts, lts, reconstruct, update  # noqa: F401  (each registers its kernels)
+    from .dispatch import KERNELS
 
-    from . import fluxes, ghosts, lts, reconstruct, update
-    from .dispatch import Kernel
-
+    threaded = kernel_threads() > 1
+    needed = []  # (kernel, numba's versions this process would run)
+    for kernel in KERNELS.values():
+        versions = []
+        if threaded and kernel.threaded:
+            versions.append("parallel")
+        if kernel.compiled is None:  # ahead of time: nothing to load
+            versions.append("jit_serial")
+        if versions:
+            needed.append((kernel, versions))
     tag = f"py{sys.version_info[0]}{sys.version_info[1]}"
     missing = []
-    for mod in (fluxes, ghosts, lts, reconstruct, update):
-        for name, fn in vars(mod).items():
-            if isinstance(fn, Kernel):  # the serial version always runs; the threaded one only with threads
-                serial = () if fn.compiled is not None else (fn.jit_serial,)  # ahead of time: nothing to load
-                threaded = (fn.parallel,) if fn.parallel is not None and numba.get_num_threads() > 1 else ()
-                dispatchers = threaded + serial
-            elif isinstance(fn, CPUDispatcher):
-                dispatchers = (fn,)
-            else:
-                continue
-            if fn.py_func.__module__ != mod.__name__:
-                continue
-            for d in dispatchers:
-                where = d.stats.cache_path
-                if where is None:  # not cached (inlined helpers)
-                    continue
-                index = (
-                    f"{mod.__name__.rsplit('.', 1)[-1]}.{d.py_func.__qualname__}-{d.py_func.__code__.co_firstlineno}.{tag}.nbi"
-                )
-                if not os.path.exists(os.path.join(where, index)):
-                    missing.append(f"{mod.__name__}.{name}")
-                    break
+    for kernel, versions in needed:
+        for version in versions:
+            d = getattr(kernel, version)
+            where = d.stats.cache_path
+            module = kernel.py_func.__module__
+            index = f"{module.rsplit('.', 1)[-1]}.{d.py_func.__qualname__}-{d.py_func.__code__.co_firstlineno}.{tag}.nbi"
+            if not os.path.exists(os.path.join(where, index)):
+                missing.append(f"{module}.{kernel.py_func.__name__}")
+                break
     return missing

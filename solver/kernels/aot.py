@@ -41,7 +41,17 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-KERNEL_SOURCES = ("dispatch.py", "aot.py", "build.py", "fluxes.py", "ghosts.py", "lts.py", "reconstruct.py", "update.py")
+KERNEL_SOURCES = (
+    "dispatch.py",
+    "jit.py",
+    "aot.py",
+    "build.py",
+    "fluxes.py",
+    "ghosts.py",
+    "lts.py",
+    "reconstruct.py",
+    "update.py",
+)
 """The files of this package whose text decides the compiled code (hashed into the module's name)."""
 
 _HERE = Path(__file__).resolve().parent
@@ -76,15 +86,28 @@ def _cpu_identity() -> str:
     return f"{platform.machine()} {platform.processor()}"
 
 
+def _numba_version() -> str:
+    """numba's version, read from its package without importing it (0.17 s)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("numba")
+    if spec is not None and spec.origin:
+        path = Path(spec.origin).parent / "_version.py"
+        if path.is_file():
+            return path.read_text(encoding="utf-8", errors="replace")
+    from importlib.metadata import version
+
+    return version("numba")
+
+
 @functools.cache
 def version_tag() -> str:
     """16 hex digits naming one build: the kernel sources, numba, Python, the CPU."""
-    import numba
-
     digest = hashlib.sha256()
     for name in KERNEL_SOURCES:
         digest.update((_HERE / name).read_bytes())
-    for part in (numba.__version__, np.__version__.split(".")[0], sys.version, _cpu_identity()):
+    digest.update(_numba_version().encode())
+    for part in (np.__version__.split(".")[0], sys.version, _cpu_identity()):
         digest.update(part.encode())
     return digest.hexdigest()[:16]
 
@@ -131,20 +154,52 @@ def bind(kernel) -> None:
     kernel.use_compiled(function)
 
 
-def argument_types(signature: str) -> list[tuple[str, int] | None]:
-    """(dtype character, rank) of each array argument of ``signature`` (``None`` for a scalar);
-    every array argument is C-contiguous (``[::1]`` last), which the build requires."""
-    from numba.core import sigutils, types
+_ELEMENT_TYPES = {
+    name: np.dtype(t) for name, t in (("i4", "int32"), ("i8", "int64"), ("f8", "float64"), ("u1", "uint8"), ("b1", "bool"))
+}
+"""numba's short names of the element types the kernels' signatures use -> numpy's dtypes."""
 
-    args, _ = sigutils.normalize_signature(signature)
+
+def _split_top_level(text: str) -> list[str]:
+    """``text`` split at the commas outside brackets and parentheses."""
+    parts, depth, start = [], 0, 0
+    for k, c in enumerate(text):
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif c == "," and depth == 0:
+            parts.append(text[start:k].strip())
+            start = k + 1
+    last = text[start:].strip()
+    return parts + ([last] if last else [])
+
+
+def argument_types(signature: str) -> list[tuple[np.dtype, int] | None]:
+    """(numpy dtype, rank) of each array argument of ``signature`` (``None`` for a
+    scalar), read without numba; every array argument must be C-contiguous (``[::1]`` last, the
+    other dimensions ``:``), which the build requires. ``tests/test_aot.py`` checks this reading
+    against numba's own for every kernel."""
+    if not signature.endswith(")"):
+        raise ValueError(f"{signature}: not a signature ending with its arguments in parentheses")
+    depth = 0
+    for k in range(len(signature) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(signature[k], 0)
+        if depth == 0:
+            break
     out = []
-    for t in args:
-        if isinstance(t, types.Array):
-            if t.layout != "C":
-                raise ValueError(f"{signature}: every array argument must be C-contiguous ([::1] last), not {t}")
-            out.append((np.dtype(str(t.dtype)).char, t.ndim))
-        else:
+    for arg in _split_top_level(signature[k + 1 : -1]):
+        name, _, dims = arg.partition("[")
+        name = name.strip()
+        if name not in _ELEMENT_TYPES:
+            raise ValueError(f"{signature}: unknown element type {name!r} (one of {', '.join(_ELEMENT_TYPES)})")
+        if not dims:
             out.append(None)
+            continue
+        axes = [d.strip() for d in dims.rstrip("]").split(",")]
+        if axes[-1] != "::1" or any(a != ":" for a in axes[:-1]):
+            raise ValueError(f"{signature}: every array argument must be C-contiguous ([::1] last), not {arg}")
+        out.append((_ELEMENT_TYPES[name], len(axes)))
     return out
 
 
@@ -164,14 +219,12 @@ class CheckedCall:
         for k, (a, want) in enumerate(zip(args, self.spec)):
             if want is None:
                 continue
-            if not isinstance(a, np.ndarray) or a.dtype.char != want[0] or a.ndim != want[1] or not a.flags.c_contiguous:
+            if not isinstance(a, np.ndarray) or a.dtype != want[0] or a.ndim != want[1] or not a.flags.c_contiguous:
                 got = (
                     f"{a.dtype}, {a.ndim}-d, {'C' if a.flags.c_contiguous else 'not C'}"
                     if isinstance(a, np.ndarray)
                     else type(a).__name__
                 )
-                raise TypeError(
-                    f"kernel {self.name}: argument {k} is {got}; its signature wants {np.dtype(want[0])}, {want[1]}-d, C"
-                )
+                raise TypeError(f"kernel {self.name}: argument {k} is {got}; its signature wants {want[0]}, {want[1]}-d, C")
         self.calls += 1
         return self.function(*args)

@@ -59,6 +59,9 @@ def build(directory: Path | str | None = None) -> Path:
 
     from . import fluxes, ghosts, lts, reconstruct, update  # noqa: F401  (each registers its kernels)
     from .dispatch import KERNELS
+    from .jit import numba_ready
+
+    numba_ready()  # the kernel modules' helpers and prange as numba's, for its compiler
 
     target = Path(directory or aot.kernel_dir())
     target.mkdir(parents=True, exist_ok=True)

@@ -26,8 +26,8 @@ from __future__ import annotations
 import functools
 import types
 
-import numba
-from numba import njit
+from . import aot, jit
+from .threads import kernel_threads
 
 OPTIONS = {"cache": True, "error_model": "numpy"}
 """Compilation options of every kernel (both twins; the ahead-of-time build uses the same
@@ -50,8 +50,9 @@ def _renamed(fn, suffix: str):
 
 class Kernel:
     """A loop kernel with a threaded (:attr:`parallel`) and a serial (:attr:`serial`) version of
-    one source (module docstring). Calling it runs the serial one when
-    ``numba.get_num_threads() == 1`` or ``len(args[0]) < serial_below``.
+    one source (module docstring). Calling it runs the serial one when the calling thread's
+    kernels have one thread (:func:`solver.kernels.threads.kernel_threads`) or
+    ``len(args[0]) < serial_below``.
 
     ``serial_below``: the loop length below which two threads do not pay for starting the
     parallel region, about 20 µs / (cost of one iteration): a few hundred for the
@@ -63,25 +64,49 @@ class Kernel:
 
     :attr:`serial` is the ahead-of-time compiled function when this installation has one for
     this version of the sources (:attr:`compiled`), else numba's serial twin (:attr:`jit_serial`).
+    numba's versions are made when first needed (:mod:`solver.kernels.jit`): a one-thread
+    process with the compiled functions never imports numba.
     """
 
     def __init__(self, fn, serial_below: int | None, signature: str):
         self.py_func = fn
         self.serial_below = serial_below
+        self.threaded = serial_below is not None
         self.signature = signature
         self.export_name = f"{fn.__module__.rsplit('.', 1)[-1]}__{fn.__name__}"
-        self.parallel = None if serial_below is None else njit(parallel=True, **OPTIONS)(fn)
-        self.jit_serial = njit(**OPTIONS)(_renamed(fn, "_serial"))
+        self._parallel = self._jit_serial = None
         self.compiled = None
-        self.serial = self.jit_serial
+        self.serial = self._first_serial_call
         functools.update_wrapper(self, fn)
         KERNELS[self.export_name] = self
-        from . import aot  # the module of this installation's ahead-of-time kernels, if built
-
+        jit.register_module(fn.__module__)
         aot.bind(self)
 
+    @property
+    def parallel(self):
+        """numba's threaded version (``None`` for a serial kernel)."""
+        if self._parallel is None and self.threaded:
+            self._parallel = jit.njit(self.py_func, parallel=True, **OPTIONS)
+        return self._parallel
+
+    @parallel.setter
+    def parallel(self, value):
+        self._parallel = value
+        self.threaded = value is not None
+
+    @property
+    def jit_serial(self):
+        """numba's serial version."""
+        if self._jit_serial is None:
+            self._jit_serial = jit.njit(_renamed(self.py_func, "_serial"), **OPTIONS)
+        return self._jit_serial
+
+    def _first_serial_call(self, *args):
+        self.serial = self.jit_serial
+        return self.serial(*args)
+
     def __call__(self, *args):
-        if self.parallel is None or args[0].shape[0] < self.serial_below or numba.get_num_threads() == 1:
+        if not self.threaded or args[0].shape[0] < self.serial_below or kernel_threads() == 1:
             return self.serial(*args)
         return self.parallel(*args)
 
@@ -89,12 +114,12 @@ class Kernel:
         """Run ``function`` (an ahead-of-time compiled version of this kernel, or ``None`` to go
         back to numba's) as the serial version."""
         self.compiled = function
-        self.serial = self.jit_serial if function is None else function
+        self.serial = self._first_serial_call if function is None else function
 
     @property
     def dispatchers(self):
         """numba's dispatchers of this kernel: (threaded, serial), or (serial,) for a serial kernel."""
-        return (self.jit_serial,) if self.parallel is None else (self.parallel, self.jit_serial)
+        return (self.parallel, self.jit_serial) if self.threaded else (self.jit_serial,)
 
 
 def kernel(serial_below: int | None, signature: str):

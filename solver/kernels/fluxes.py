@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
 
 from .dispatch import kernel
+from .jit import helper, prange
 
 HLL = 0
 HLLC = 1
@@ -34,7 +34,7 @@ BLOCK = 256
 and outputs stay in the L1 cache between the gather, the vector loop and the scatter."""
 
 
-@njit(error_model="numpy")
+@helper(error_model="numpy")
 def block_fluxes(s, m, g, hllc, out):
     """HLL/HLLC fluxes of the first ``m`` columns of ``s`` (12, BLOCK) into ``out`` (4, BLOCK).
 

@@ -10,9 +10,8 @@ evaluated on their own few edges.
 
 from __future__ import annotations
 
-from numba import prange
-
 from .dispatch import kernel
+from .jit import prange
 
 
 @kernel(

@@ -8,9 +8,8 @@ All loops run over index lists (one level's faces or edges); arrays are (n_face,
 
 from __future__ import annotations
 
-from numba import prange
-
 from .dispatch import kernel
+from .jit import prange
 from .update import implicit_face, wave_time
 
 

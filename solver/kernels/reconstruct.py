@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
 
 from .dispatch import kernel
+from .jit import helper, prange
 
 SQRT2 = math.sqrt(2.0)
 
@@ -94,7 +94,7 @@ def node_extrema(nodes, node_start, node_faces, prim, extrema):
         extrema[n, 5] = hi2
 
 
-@njit(inline="always", error_model="numpy")
+@helper(inline="always", error_model="numpy")
 def _limited(q, q0, q1, q2, extrema, a, b, c, col, m, i):
     """Barth–Jespersen limited values (v0, v1, v2) at the three edge midpoints of face i, for
     the variable in column ``col`` of the vertex-stencil ``extrema`` (its min; col + 3: its max)
@@ -130,7 +130,7 @@ def _limited(q, q0, q1, q2, extrema, a, b, c, col, m, i):
     return q + phi * e0, q + phi * e1, q + phi * e2
 
 
-@njit(inline="always", error_model="numpy")
+@helper(inline="always", error_model="numpy")
 def _rotated(rotation, i, k, u, v):
     """(u, v) of face i's neighbour across local edge k in face i's frame."""
     c = rotation[i, k, 0]
@@ -138,7 +138,7 @@ def _rotated(rotation, i, k, u, v):
     return c * u - s * v, s * u + c * v
 
 
-@njit(inline="always", error_model="numpy")
+@helper(inline="always", error_model="numpy")
 def _first_order_face(i, eta, h, u, v, edge_values, bed_slope, tau, centre):
     """φ = 0 in face i: its edge values are the face values (q + 0·δ = q) and it has no bed-slope
     term; with a predictor (``tau`` > 0) it is not predicted either (the centre keeps the face values)."""

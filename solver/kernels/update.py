@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
 
 from .dispatch import kernel
+from .jit import helper, prange
 
 SQRT2 = math.sqrt(2.0)
 
@@ -90,7 +90,7 @@ def accumulate(
         dhv[i] = ay
 
 
-@njit(inline="always", error_model="numpy")
+@helper(inline="always", error_model="numpy")
 def wave_time(hi, hui, hvi, cfl_length, dry_depth, eps4, g):
     """cfl_length / (|u| + √(g h)) in s for one face, inf if h ≤ ``dry_depth`` (desingularised u)."""
     if hi <= dry_depth:
@@ -121,7 +121,7 @@ def relax_deep(h, face_face, depth, factor, out):
             out[i] *= factor
 
 
-@njit(inline="always", error_model="numpy")
+@helper(inline="always", error_model="numpy")
 def implicit_face(i, h, hu, hv, dry_depth, manning_n2, k, apply_friction):
     """:func:`implicit_update` of face i (inlined in the passes that end with it)."""
     hi = max(h[i], 0.0)
