@@ -121,7 +121,7 @@ CHILD = textwrap.dedent(
         share.start()
         started = numba.get_num_threads()
         kept = run(share, 2.5)  # ten checks beside the busy processes: no idle core to take
-        use_threads(2)  # as if it had taken its second thread before they came
+        numba.set_num_threads(2)  # as if it had taken its second thread before they came
         run(share, 10.0, until=lambda: numba.get_num_threads() == 1)
         dropped = numba.get_num_threads()
     finally:

@@ -4,11 +4,9 @@ thread is all a process uses (its serial kernels may then be compiled ahead of t
 
 The count follows numba's rules: a pool of ``NUMBA_NUM_THREADS`` threads (default: the CPUs of
 this process's affinity), and a count per calling thread (``numba.set_num_threads`` is
-thread-local). The count a thread chose is kept here too, so that a kernel call asks it without
-numba (:func:`kernel_threads`); a count of one chosen before numba is imported is handed to
-numba when it is. The solver sets its threads through :func:`use_threads` only: a count given to
-``numba.set_num_threads`` directly is numba's alone (the kernels would still choose between their
-serial and threaded versions by this module's count; both compute the same numbers).
+thread-local), and once numba is loaded its count is the one asked (so that
+``numba.set_num_threads`` called directly, as benchmarks and tests do, still counts); before, a
+count of one chosen by :func:`use_threads` is kept here and handed to numba when it is imported.
 """
 
 from __future__ import annotations
@@ -72,13 +70,19 @@ def pool_size() -> int:
 
 
 def kernel_threads() -> int:
-    """The threads the kernels called from this thread may use: the count :func:`use_threads`
-    set in this thread, else the whole pool (numba's default for a thread), 1 without numba.
-    About 0.1 µs (numba's own ``get_num_threads`` takes 0.7 µs; a kernel call asks each time)."""
+    """The threads the kernels called from this thread may use (1 without numba): numba's count
+    for this thread once numba is loaded (whoever set it), else the count :func:`use_threads`
+    chose here, else the whole pool (numba's default for a thread)."""
     chosen = _local.threads
-    if chosen is not None:
-        return chosen
-    return pool_size() if NUMBA_AVAILABLE else 1
+    numba = _loaded_numba()
+    if numba is None:
+        if chosen is not None:
+            return chosen
+        return pool_size() if NUMBA_AVAILABLE else 1
+    if chosen is not None:  # chosen before numba was imported: numba takes it now
+        numba.set_num_threads(chosen)
+        _local.threads = None
+    return numba.get_num_threads()
 
 
 def chosen_threads() -> int | None:
@@ -95,10 +99,12 @@ def use_threads(n: int | None = None) -> int:
     if not NUMBA_AVAILABLE:
         return 1
     k = min(want, pool_size())
-    _local.threads = k
     numba = _loaded_numba()
-    if numba is None and k > 1:
+    if numba is None and k == 1:  # kept here until numba is imported, if ever
+        _local.threads = 1
+        return 1
+    if numba is None:
         import numba
-    if numba is not None:
-        numba.set_num_threads(k)
+    _local.threads = None
+    numba.set_num_threads(k)
     return k
