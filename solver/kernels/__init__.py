@@ -40,12 +40,11 @@ def uncached_kernels() -> list[str]:
         return []
     import sys
 
-    from . import fluxes, ghosts, lts, reconstruct, update  # noqa: F401  (each registers its kernels)
-    from .dispatch import KERNELS
+    from .dispatch import all_kernels
 
     threaded = kernel_threads() > 1
     needed = []  # (kernel, numba's versions this process would run)
-    for kernel in KERNELS.values():
+    for kernel in all_kernels().values():
         versions = []
         if threaded and kernel.threaded:
             versions.append("parallel")

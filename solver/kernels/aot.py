@@ -41,17 +41,10 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-KERNEL_SOURCES = (
-    "dispatch.py",
-    "jit.py",
-    "aot.py",
-    "build.py",
-    "fluxes.py",
-    "ghosts.py",
-    "lts.py",
-    "reconstruct.py",
-    "update.py",
-)
+KERNEL_MODULES = ("fluxes", "ghosts", "lts", "reconstruct", "update")
+"""The modules of this package that define kernels (:func:`solver.kernels.dispatch.all_kernels`)."""
+
+KERNEL_SOURCES = ("dispatch.py", "jit.py", "aot.py", "build.py") + tuple(f"{name}.py" for name in KERNEL_MODULES)
 """The files of this package whose text decides the compiled code (hashed into the module's name)."""
 
 _HERE = Path(__file__).resolve().parent

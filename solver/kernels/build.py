@@ -57,9 +57,10 @@ def build(directory: Path | str | None = None) -> Path:
         warnings.simplefilter("ignore", NumbaPendingDeprecationWarning)
         from numba.pycc import CC
 
-    from . import fluxes, ghosts, lts, reconstruct, update  # noqa: F401  (each registers its kernels)
-    from .dispatch import KERNELS
+    from .dispatch import all_kernels
     from .jit import numba_ready
+
+    kernels = all_kernels()
 
     numba_ready()  # the kernel modules' helpers and prange as numba's, for its compiler
 
@@ -67,12 +68,12 @@ def build(directory: Path | str | None = None) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     name = aot.module_name()
     t0 = time.perf_counter()
-    log.info("compiling %d solver kernels ahead of time into %s (about a minute)", len(KERNELS), target)
+    log.info("compiling %d solver kernels ahead of time into %s (about a minute)", len(kernels), target)
     with tempfile.TemporaryDirectory(dir=target, prefix=".build-") as tmp:
         cc = CC(name)
         cc.output_dir = tmp
         cc.target_cpu = "host"
-        for export, kernel in sorted(KERNELS.items()):
+        for export, kernel in sorted(kernels.items()):
             aot.argument_types(kernel.signature)  # every array C-contiguous
             cc.export(export, kernel.signature)(kernel.py_func)
         with warnings.catch_warnings(), _settings_of_the_jit_kernels():
@@ -84,6 +85,6 @@ def build(directory: Path | str | None = None) -> Path:
     log.info("built %s in %.1f s", final, time.perf_counter() - t0)
     if directory is None or Path(directory) == aot.kernel_dir():
         aot.load.cache_clear()
-        for kernel in KERNELS.values():
+        for kernel in kernels.values():
             aot.bind(kernel)
     return final

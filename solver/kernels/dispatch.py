@@ -24,6 +24,7 @@ signature, and the test suite checks that every call the solver makes has it
 from __future__ import annotations
 
 import functools
+import importlib
 import types
 
 from . import aot, jit
@@ -130,3 +131,11 @@ def kernel(serial_below: int | None, signature: str):
         return Kernel(fn, serial_below, signature)
 
     return wrap
+
+
+def all_kernels() -> dict[str, Kernel]:
+    """Every kernel of the package by its export name (the kernel modules,
+    :data:`solver.kernels.aot.KERNEL_MODULES`, imported: each registers its own)."""
+    for name in aot.KERNEL_MODULES:
+        importlib.import_module(f"{__package__}.{name}")
+    return KERNELS
