@@ -88,9 +88,12 @@ def _numba_version() -> str:
         path = Path(spec.origin).parent / "_version.py"
         if path.is_file():
             return path.read_text(encoding="utf-8", errors="replace")
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
-    return version("numba")
+    try:
+        return version("numba")
+    except PackageNotFoundError:  # no numba: nothing can have been built, nothing will match
+        return "no numba"
 
 
 @functools.cache
