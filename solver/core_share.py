@@ -27,9 +27,8 @@ its share falls below ``low_share``. A run that follows, in the same process and
 whose set-up between the two takes a second or two) starts on them: the cores were its own a
 moment ago, and the first check hands them back if that changed. Starting low costs a lone run
 one interval on one thread; starting high beside other runs would spin against them until the
-first check (measured, 2
-runs of 2 threads each on 2 cores: 1.25× the wall of sleeping threads when both started on
-two). One interval decides a switch either way: a wrong drop costs a lone run one interval on
+first check (measured, 2 runs of 2 threads each on 2 cores: 1.25× the wall of sleeping threads
+when both started on two). One interval decides a switch either way: a wrong drop costs a lone run one interval on
 one thread, a late one spins against the others. On a machine where ``/proc/stat`` cannot be
 read the run stays on one thread (it cannot tell whether the cores are free), the safe side.
 With ``OMP_WAIT_POLICY=PASSIVE`` (the user's choice) the threads sleep instead of spinning,

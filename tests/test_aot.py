@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 import pytest
+from test_startup import RUN, _python
 
 pytest.importorskip("numba")
 
@@ -76,16 +77,6 @@ print(json.dumps(out))
 """
 
 
-def _python(code, tmp_path, **env):
-    e = dict(os.environ, NUMBA_NUM_THREADS="1", COASTCAST_THREADS="1", OMP_NUM_THREADS="1")
-    e.update(env)
-    p = subprocess.run(
-        [sys.executable, "-c", code], check=False, capture_output=True, text=True, env=e, cwd=str(tmp_path), timeout=900
-    )
-    assert p.returncode == 0, p.stderr[-3000:]
-    return p
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """A directory with this build's module, made by ``coastcast compile --dir``."""
@@ -123,8 +114,6 @@ def test_a_built_module_needs_no_compiling_and_writes_no_numba_cache(built, tmp_
     """A first process on one thread with an empty numba cache and the built module: no
     "compiling" line (solver.backends.numba_backend), nothing written to numba's cache, and the
     depths of the ahead-of-time run equal a numba run's."""
-    from test_startup import RUN
-
     cache = tmp_path / "numba-cache"
     p = _python(RUN, tmp_path, COASTCAST_KERNEL_DIR=str(built), NUMBA_CACHE_DIR=str(cache))
     assert "compiling" not in p.stderr, p.stderr[-2000:]
@@ -144,8 +133,6 @@ def test_compile_check_says_whether_this_version_is_built(built, tmp_path):
 def test_a_damaged_module_is_ignored_with_a_warning(tmp_path):
     """A file of this build's name that is not an extension module (a truncated copy): one
     warning naming it, and the run goes on with numba's kernels to the same depths."""
-    from test_startup import RUN
-
     code = "from solver.kernels import aot; print(aot.module_path())"
     damaged = tmp_path / "kernels"
     damaged.mkdir()

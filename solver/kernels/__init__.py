@@ -43,24 +43,16 @@ def uncached_kernels() -> list[str]:
     from .dispatch import all_kernels
 
     threaded = kernel_threads() > 1
-    needed = []  # (kernel, numba's versions this process would run)
-    for kernel in all_kernels().values():
-        versions = []
-        if threaded and kernel.threaded:
-            versions.append("parallel")
-        if kernel.compiled is None:  # ahead of time: nothing to load
-            versions.append("jit_serial")
-        if versions:
-            needed.append((kernel, versions))
     tag = f"py{sys.version_info[0]}{sys.version_info[1]}"
     missing = []
-    for kernel, versions in needed:
+    for kernel in all_kernels().values():
+        # numba's versions this process would run: the serial one unless compiled ahead of time
+        versions = (["parallel"] if threaded and kernel.threaded else []) + (["jit_serial"] if kernel.compiled is None else [])
         for version in versions:
             d = getattr(kernel, version)
-            where = d.stats.cache_path
             module = kernel.py_func.__module__
             index = f"{module.rsplit('.', 1)[-1]}.{d.py_func.__qualname__}-{d.py_func.__code__.co_firstlineno}.{tag}.nbi"
-            if not os.path.exists(os.path.join(where, index)):
+            if not os.path.exists(os.path.join(d.stats.cache_path, index)):
                 missing.append(f"{module}.{kernel.py_func.__name__}")
                 break
     return missing

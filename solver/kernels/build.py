@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sysconfig
 import time
 from pathlib import Path
 
@@ -61,16 +60,15 @@ def build(directory: Path | str | None = None) -> Path:
     from .jit import numba_ready
 
     kernels = all_kernels()
-
     numba_ready()  # the kernel modules' helpers and prange as numba's, for its compiler
 
     target = Path(directory or aot.kernel_dir())
     target.mkdir(parents=True, exist_ok=True)
-    name = aot.module_name()
+    final = aot.module_path(target)
     t0 = time.perf_counter()
-    log.info("compiling %d solver kernels ahead of time into %s (about a minute)", len(kernels), target)
+    log.info("compiling %d solver kernels ahead of time into %s (10–60 s)", len(kernels), target)
     with tempfile.TemporaryDirectory(dir=target, prefix=".build-") as tmp:
-        cc = CC(name)
+        cc = CC(aot.module_name())
         cc.output_dir = tmp
         cc.target_cpu = "host"
         for export, kernel in sorted(kernels.items()):
@@ -79,9 +77,7 @@ def build(directory: Path | str | None = None) -> Path:
         with warnings.catch_warnings(), _settings_of_the_jit_kernels():
             warnings.simplefilter("ignore", NumbaPendingDeprecationWarning)
             cc.compile()
-        built = Path(tmp) / (name + sysconfig.get_config_var("EXT_SUFFIX"))
-        final = target / built.name
-        os.replace(built, final)
+        os.replace(Path(tmp) / final.name, final)
     log.info("built %s in %.1f s", final, time.perf_counter() - t0)
     if directory is None or Path(directory) == aot.kernel_dir():
         aot.load.cache_clear()

@@ -32,7 +32,7 @@ from .threads import kernel_threads
 
 OPTIONS = {"cache": True, "error_model": "numpy"}
 """Compilation options of every kernel (both twins; the ahead-of-time build uses the same
-error model, :func:`solver.kernels.aot.build`)."""
+error model, :func:`solver.kernels.build.build`)."""
 
 KERNELS: dict[str, Kernel] = {}
 """Every kernel by its export name, ``<module>__<function>`` (``update__accumulate``)."""

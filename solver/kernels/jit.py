@@ -76,12 +76,8 @@ def numba_ready():
     if _numba is None:
         import numba
 
-        from .threads import chosen_threads
-
         _numba = numba
         prange = numba.prange
-        if chosen_threads() is not None:  # chosen before numba was imported (one thread)
-            numba.set_num_threads(chosen_threads())
         for name in sorted(_MODULES):
             _install(sys.modules.get(name))
     return _numba

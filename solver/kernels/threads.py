@@ -85,16 +85,11 @@ def kernel_threads() -> int:
     return numba.get_num_threads()
 
 
-def chosen_threads() -> int | None:
-    """The count :func:`use_threads` set in this thread, or None."""
-    return _local.threads
-
-
 def use_threads(n: int | None = None) -> int:
     """Size the kernels' thread pool for the calling thread: ``n`` threads (default
     :func:`owned_cores`), never more than the pool; returns the number set (1 without numba).
     One thread is remembered without importing numba when it is not loaded yet (and handed to
-    it when it is, :func:`solver.kernels.jit.numba_ready`)."""
+    it by :func:`kernel_threads` once it is)."""
     want = owned_cores() if n is None else max(1, int(n))
     if not NUMBA_AVAILABLE:
         return 1
